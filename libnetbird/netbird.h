@@ -1,0 +1,16 @@
+/* netbird.h: the one header of libnetbird
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#pragma once
+
+#define __NETBIRD_H_INSIDE__
+
+#include "nb-export.h"
+#include "nb-version.h"
+#include "nb-error.h"
+#include "nb-enum-types.h"
+#include "nb-key.h"
+#include "nb-envelope.h"
+
+#undef __NETBIRD_H_INSIDE__
