@@ -12,5 +12,10 @@
 #include "nb-enum-types.h"
 #include "nb-key.h"
 #include "nb-envelope.h"
+#include "nb-proto.h"
+#include "nb-netif.h"
+#include "nb-wireguard.h"
+#include "nb-transport.h"
+#include "nb-management.h"
 
 #undef __NETBIRD_H_INSIDE__
