@@ -20,14 +20,14 @@ G_BEGIN_DECLS
  * The bytes an envelope carries before its sealed box: a version byte, the
  * sender's and the recipient's public keys and a 24-byte nonce.
  */
-#define NB_ENVELOPE_HEADER_LEN (1 + 32 + 32 + 24)
+#define NB_ENVELOPE_HEADER_LEN 89 /* 1 + 32 + 32 + 24 */
 
 /**
  * NB_ENVELOPE_OVERHEAD:
  *
  * How many bytes longer an envelope is than the plaintext it seals.
  */
-#define NB_ENVELOPE_OVERHEAD (NB_ENVELOPE_HEADER_LEN + 16)
+#define NB_ENVELOPE_OVERHEAD 105 /* NB_ENVELOPE_HEADER_LEN + 16 */
 
 /**
  * NB_ENVELOPE_ERROR:

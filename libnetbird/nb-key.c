@@ -47,7 +47,6 @@ G_DEFINE_QUARK (nb-key-error-quark, nb_key_error)
 enum {
   PROP_0,
   PROP_PUBLIC_KEY,
-  PROP_HAS_PRIVATE,
   N_PROPS
 };
 
@@ -76,9 +75,6 @@ nb_key_get_property (GObject    *object,
     case PROP_PUBLIC_KEY:
       g_value_set_string (value, self->public_base64);
       break;
-    case PROP_HAS_PRIVATE:
-      g_value_set_boolean (value, self->has_private);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -101,16 +97,6 @@ nb_key_class_init (NbKeyClass *klass)
     g_param_spec_string ("public-key", NULL, NULL,
                          NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NbKey:has-private:
-   *
-   * Whether the key holds its private half.
-   */
-  properties[PROP_HAS_PRIVATE] =
-    g_param_spec_boolean ("has-private", NULL, NULL,
-                          FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
