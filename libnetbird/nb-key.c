@@ -140,6 +140,7 @@ decode_base64 (const char  *text,
                const char  *what,
                GError     **error)
 {
+  char canonical[NB_KEY_BASE64_LEN + 1];
   size_t decoded = 0;
   size_t text_len;
 
@@ -150,11 +151,18 @@ decode_base64 (const char  *text,
       return FALSE;
     }
 
+  /* Only the canonical encoding is a key: libsodium's decoder maps some
+   * bytes outside the alphabet onto it, and the last character has two bits
+   * that do not belong to the key. Decoding, encoding again and comparing
+   * refuses both, so that one key has exactly one text. */
   text_len = strlen (text);
   if (text_len != NB_KEY_BASE64_LEN ||
       sodium_base642bin (out, NB_KEY_LEN, text, text_len, NULL, &decoded, NULL,
                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      decoded != NB_KEY_LEN)
+      decoded != NB_KEY_LEN ||
+      (sodium_bin2base64 (canonical, sizeof canonical, out, NB_KEY_LEN,
+                          sodium_base64_VARIANT_ORIGINAL),
+       sodium_memcmp (canonical, text, NB_KEY_BASE64_LEN) != 0))
     {
       sodium_memzero (out, NB_KEY_LEN);
       g_set_error (error, NB_KEY_ERROR, NB_KEY_ERROR_INVALID_BASE64,

@@ -86,6 +86,8 @@ test_base64_invalid (void)
     "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBm!=",   /* not base64 */
     "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fB===",   /* 31 bytes */
     " Anz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",   /* white space inside */
+    "yAnz5TF+lXXJte14tji3z\354MNq+hd2rYUIgJBgB3fBmk=", /* byte outside the alphabet */
+    "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmn=",   /* non-canonical last character */
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
