@@ -49,6 +49,11 @@ gboolean    nb_tun_add_address    (NbTun             *self,
                                    GInetAddressMask  *address,
                                    GError           **error);
 NB_AVAILABLE_IN_ALL
+gboolean    nb_tun_add_address_full (NbTun           *self,
+                                   GInetAddress      *address,
+                                   guint              prefix_length,
+                                   GError           **error);
+NB_AVAILABLE_IN_ALL
 gboolean    nb_tun_add_route      (NbTun             *self,
                                    GInetAddressMask  *destination,
                                    GError           **error);
