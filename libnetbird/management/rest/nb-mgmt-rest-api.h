@@ -13,11 +13,9 @@
 #include <glib-object.h>
 #include <libsoup/soup.h>
 
-G_BEGIN_DECLS
+#include "nb-mgmt-store.h"
 
-/* Declared by the store (nb-mgmt-store.h); repeated here so that this
- * header stands alone. A repeated identical typedef is valid C11. */
-typedef struct _NbMgmtStore NbMgmtStore;
+G_BEGIN_DECLS
 
 /**
  * NB_MGMT_REST_API_DEFAULT_MAX_BODY:

@@ -1,0 +1,317 @@
+/* nb-mgmt-rest-groups.c: /api/groups
+ *
+ * GET, POST /api/groups; GET, PUT, DELETE /api/groups/{groupId}. The
+ * built-in "All" group cannot be changed or deleted (422, as NetBird); a
+ * group still used elsewhere cannot be deleted (400 naming the user, as
+ * NetBird's handler answers a group link error).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-rest"
+
+#include "nb-mgmt-rest-private.h"
+
+NbRestGroupIndex *
+nb_rest_group_index_new (NbRestCtx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+  NbRestGroupIndex *index;
+  GPtrArray *groups;
+
+  groups = nb_mgmt_store_list_groups (ctx->store, ctx->account_id, &error);
+  if (groups == NULL)
+    {
+      nb_rest_reply_gerror (ctx, error);
+      return NULL;
+    }
+  index = g_new0 (NbRestGroupIndex, 1);
+  index->groups = groups;
+  index->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < groups->len; i++)
+    {
+      NbMgmtGroup *g = g_ptr_array_index (groups, i);
+      g_hash_table_insert (index->by_id, g->id, g);
+    }
+  return index;
+}
+
+void
+nb_rest_group_index_free (NbRestGroupIndex *index)
+{
+  if (index == NULL)
+    return;
+  g_hash_table_unref (index->by_id);
+  g_ptr_array_unref (index->groups);
+  g_free (index);
+}
+
+void
+nb_rest_builder_add_group_minimum (JsonBuilder       *b,
+                                   const NbMgmtGroup *group)
+{
+  json_builder_begin_object (b);
+  nb_rest_builder_add_string (b, "id", group->id);
+  nb_rest_builder_add_string (b, "name", group->name);
+  json_builder_set_member_name (b, "peers_count");
+  json_builder_add_int_value (b, group->peers ? g_strv_length (group->peers) : 0);
+  json_builder_set_member_name (b, "resources_count");
+  json_builder_add_int_value (b, 0);
+  nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
+  json_builder_end_object (b);
+}
+
+void
+nb_rest_builder_add_group_list (JsonBuilder      *b,
+                                const char       *field,
+                                NbRestGroupIndex *index,
+                                char            **ids)
+{
+  json_builder_set_member_name (b, field);
+  json_builder_begin_array (b);
+  for (guint i = 0; ids && ids[i]; i++)
+    {
+      NbMgmtGroup *g = g_hash_table_lookup (index->by_id, ids[i]);
+      if (g != NULL)
+        nb_rest_builder_add_group_minimum (b, g);
+    }
+  json_builder_end_array (b);
+}
+
+/* Group: GroupMinimum + peers [PeerMinimum] + resources []. */
+static gboolean
+build_group (NbRestCtx         *ctx,
+             JsonBuilder       *b,
+             const NbMgmtGroup *group,
+             GHashTable        *peer_names)
+{
+  json_builder_begin_object (b);
+  nb_rest_builder_add_string (b, "id", group->id);
+  nb_rest_builder_add_string (b, "name", group->name);
+  json_builder_set_member_name (b, "peers_count");
+  json_builder_add_int_value (b, group->peers ? g_strv_length (group->peers) : 0);
+  json_builder_set_member_name (b, "resources_count");
+  json_builder_add_int_value (b, 0);
+  nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
+  json_builder_set_member_name (b, "peers");
+  json_builder_begin_array (b);
+  for (guint i = 0; group->peers && group->peers[i]; i++)
+    {
+      json_builder_begin_object (b);
+      nb_rest_builder_add_string (b, "id", group->peers[i]);
+      nb_rest_builder_add_string (b, "name", g_hash_table_lookup (peer_names, group->peers[i]));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "resources");
+  json_builder_begin_array (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return TRUE;
+}
+
+/* peer id -> name, for PeerMinimum. Owns the peers in *peers_out. */
+static GHashTable *
+peer_names_new (NbRestCtx  *ctx,
+                GPtrArray **peers_out)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *peers = nb_mgmt_store_list_peers (ctx->store, ctx->account_id, NULL, &error);
+  GHashTable *names;
+
+  if (peers == NULL)
+    {
+      nb_rest_reply_gerror (ctx, error);
+      return NULL;
+    }
+  names = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      NbMgmtPeer *p = g_ptr_array_index (peers, i);
+      g_hash_table_insert (names, p->id, p->name);
+    }
+  *peers_out = peers;
+  return names;
+}
+
+static void
+reply_group (NbRestCtx         *ctx,
+             const NbMgmtGroup *group)
+{
+  g_autoptr(GPtrArray) peers = NULL;
+  g_autoptr(GHashTable) names = peer_names_new (ctx, &peers);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (names == NULL)
+    return;
+  build_group (ctx, b, group, names);
+  nb_rest_reply_builder (ctx, b);
+}
+
+static void
+list_groups (NbRestCtx *ctx)
+{
+  g_autoptr(NbRestGroupIndex) index = nb_rest_group_index_new (ctx);
+  g_autoptr(GPtrArray) peers = NULL;
+  g_autoptr(GHashTable) names = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (index == NULL)
+    return;
+  names = peer_names_new (ctx, &peers);
+  if (names == NULL)
+    return;
+  json_builder_begin_array (b);
+  for (guint i = 0; i < index->groups->len; i++)
+    build_group (ctx, b, g_ptr_array_index (index->groups, i), names);
+  json_builder_end_array (b);
+  nb_rest_reply_builder (ctx, b);
+}
+
+/* GroupRequest: name (required, non-empty), peers (IDs), resources. */
+static gboolean
+parse_group_request (NbRestCtx   *ctx,
+                     NbMgmtGroup *group,
+                     GError     **error)
+{
+  g_autoptr(JsonObject) obj = nb_rest_parse_body_object (ctx, error);
+  const char *name;
+  JsonArray *resources;
+
+  if (obj == NULL)
+    return FALSE;
+  if (!nb_rest_json_get_string (obj, "name", FALSE, &name, error) ||
+      !nb_rest_json_get_strv (obj, "peers", FALSE, &group->peers, error) ||
+      !nb_rest_json_get_array (obj, "resources", FALSE, &resources, error))
+    return FALSE;
+  if (name == NULL || *name == '\0')
+    {
+      g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                   "group name shouldn't be empty");
+      return FALSE;
+    }
+  if (resources != NULL && json_array_get_length (resources) > 0)
+    {
+      g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                   "network resources are not supported by this server: send \"resources\": []");
+      return FALSE;
+    }
+  group->name = g_strdup (name);
+  return TRUE;
+}
+
+static gboolean
+is_all_group (NbRestCtx  *ctx,
+              const char *group_id,
+              GError    **error)
+{
+  g_autoptr(NbMgmtGroup) existing = nb_mgmt_store_get_group (ctx->store, ctx->account_id,
+                                                             group_id, error);
+  if (existing == NULL)
+    return FALSE;
+  return g_strcmp0 (existing->name, NB_MGMT_ALL_GROUP_NAME) == 0;
+}
+
+static void
+create_group (NbRestCtx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) tmpl = g_new0 (NbMgmtGroup, 1);
+  g_autoptr(NbMgmtGroup) group = NULL;
+
+  if (!parse_group_request (ctx, tmpl, &error))
+    NB_REST_FAIL (ctx, error);
+  tmpl->issued = g_strdup ("api");
+  group = nb_mgmt_store_create_group (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
+  if (group == NULL)
+    NB_REST_FAIL (ctx, error);
+  reply_group (ctx, group);
+}
+
+static void
+update_group (NbRestCtx  *ctx,
+              const char *group_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) tmpl = g_new0 (NbMgmtGroup, 1);
+  g_autoptr(NbMgmtGroup) group = NULL;
+
+  if (is_all_group (ctx, group_id, &error))
+    {
+      nb_rest_reply_error (ctx, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                           "updating group ALL is not allowed");
+      return;
+    }
+  if (error != NULL)
+    NB_REST_FAIL (ctx, error);
+  if (!parse_group_request (ctx, tmpl, &error))
+    NB_REST_FAIL (ctx, error);
+  tmpl->id = g_strdup (group_id);
+  group = nb_mgmt_store_update_group (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
+  if (group == NULL)
+    NB_REST_FAIL (ctx, error);
+  reply_group (ctx, group);
+}
+
+static void
+delete_group (NbRestCtx  *ctx,
+              const char *group_id)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (is_all_group (ctx, group_id, &error))
+    {
+      nb_rest_reply_error (ctx, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                           "deleting group ALL is not allowed");
+      return;
+    }
+  if (error != NULL)
+    NB_REST_FAIL (ctx, error);
+  if (!nb_mgmt_store_delete_group (ctx->store, ctx->account_id, ctx->user_id, group_id, &error))
+    {
+      /* NetBird answers a group that is still linked with 400. */
+      if (g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED))
+        nb_rest_reply_error (ctx, SOUP_STATUS_BAD_REQUEST, "%s", error->message);
+      else
+        nb_rest_reply_gerror (ctx, error);
+      return;
+    }
+  nb_rest_reply_empty (ctx);
+}
+
+void
+nb_mgmt_rest_handle_groups (NbRestCtx *ctx)
+{
+  const char *id = ctx->n_segs > 1 ? ctx->segs[1] : NULL;
+
+  if (ctx->n_segs > 2)
+    return;
+  if (!nb_rest_require_admin (ctx))
+    return;
+
+  if (id == NULL)
+    {
+      if (g_str_equal (ctx->method, "GET"))
+        list_groups (ctx);
+      else if (g_str_equal (ctx->method, "POST"))
+        create_group (ctx);
+      else
+        nb_rest_reply_method_not_allowed (ctx);
+      return;
+    }
+
+  if (g_str_equal (ctx->method, "GET"))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NbMgmtGroup) group = nb_mgmt_store_get_group (ctx->store, ctx->account_id,
+                                                              id, &error);
+      if (group == NULL)
+        NB_REST_FAIL (ctx, error);
+      reply_group (ctx, group);
+    }
+  else if (g_str_equal (ctx->method, "PUT"))
+    update_group (ctx, id);
+  else if (g_str_equal (ctx->method, "DELETE"))
+    delete_group (ctx, id);
+  else
+    nb_rest_reply_method_not_allowed (ctx);
+}

@@ -1,0 +1,156 @@
+/* nb-mgmt-rest-reply.c: JSON responses and errors as NetBird writes them
+ *
+ * A success is the resource (or list) as JSON with 200; a deletion is `{}`.
+ * An error is `{"message": "...", "code": N}` where N repeats the HTTP status.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-rest"
+
+#include <string.h>
+
+#include "nb-mgmt-rest-private.h"
+#include "nb-mgmt-store.h"
+
+static void
+set_json_body (SoupServerMessage *msg,
+               guint              status,
+               char              *text /* (transfer full) */)
+{
+  gsize len = strlen (text);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json; charset=UTF-8",
+                                    SOUP_MEMORY_TAKE, text, len);
+}
+
+void
+nb_rest_reply_json (NbRestCtx *ctx,
+                    guint      status,
+                    JsonNode  *node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_root (gen, node);
+  set_json_body (ctx->msg, status, json_generator_to_data (gen, NULL));
+  ctx->replied = TRUE;
+}
+
+void
+nb_rest_reply_builder (NbRestCtx   *ctx,
+                       JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+
+  nb_rest_reply_json (ctx, SOUP_STATUS_OK, root);
+}
+
+void
+nb_rest_reply_empty (NbRestCtx *ctx)
+{
+  set_json_body (ctx->msg, SOUP_STATUS_OK, g_strdup ("{}"));
+  ctx->replied = TRUE;
+}
+
+static void
+reply_error_text (SoupServerMessage *msg,
+                  guint              status,
+                  const char        *message)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_set_member_name (b, "code");
+  json_builder_add_int_value (b, status);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  set_json_body (msg, status, json_generator_to_data (gen, NULL));
+}
+
+/* For the early handler, which has no ctx yet. */
+void
+nb_rest_reply_error_msg (SoupServerMessage *msg,
+                         guint              status,
+                         const char        *message)
+{
+  reply_error_text (msg, status, message);
+}
+
+void
+nb_rest_reply_error (NbRestCtx  *ctx,
+                     guint       status,
+                     const char *format,
+                     ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_debug ("%s %s -> %u %s", ctx->method,
+           g_uri_get_path (soup_server_message_get_uri (ctx->msg)), status, message);
+  reply_error_text (ctx->msg, status, message);
+  ctx->replied = TRUE;
+}
+
+void
+nb_rest_reply_gerror (NbRestCtx    *ctx,
+                      const GError *error)
+{
+  guint status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+
+  if (error->domain == NB_MGMT_REST_ERROR)
+    status = (guint) error->code;
+  else if (error->domain == NB_MGMT_ERROR)
+    status = nb_mgmt_error_to_http_status (error);
+
+  if (status == SOUP_STATUS_INTERNAL_SERVER_ERROR)
+    {
+      /* Don't hand internals (SQL, paths) to the client; log them. */
+      g_warning ("%s %s: %s", ctx->method,
+                 g_uri_get_path (soup_server_message_get_uri (ctx->msg)), error->message);
+      nb_rest_reply_error (ctx, status, "internal server error");
+      return;
+    }
+  nb_rest_reply_error (ctx, status, "%s", error->message);
+}
+
+void
+nb_rest_reply_method_not_allowed (NbRestCtx *ctx)
+{
+  nb_rest_reply_error (ctx, SOUP_STATUS_METHOD_NOT_ALLOWED,
+                       "method %s is not allowed on this path", ctx->method);
+}
+
+void
+nb_rest_reply_not_found_path (NbRestCtx *ctx)
+{
+  nb_rest_reply_error (ctx, SOUP_STATUS_NOT_FOUND, "no such API path: %s",
+                       g_uri_get_path (soup_server_message_get_uri (ctx->msg)));
+}
+
+gboolean
+nb_rest_require (NbRestCtx        *ctx,
+                 NbMgmtPermission  permission)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (nb_mgmt_store_check_permission (ctx->store, ctx->account_id, ctx->user_id,
+                                      permission, &error))
+    return TRUE;
+  nb_rest_reply_gerror (ctx, error);
+  return FALSE;
+}
+
+gboolean
+nb_rest_require_admin (NbRestCtx *ctx)
+{
+  return nb_rest_require (ctx, NB_MGMT_PERMISSION_ADMIN);
+}

@@ -1,0 +1,198 @@
+/* nb-mgmt-rest-routes.c: /api/routes
+ *
+ * GET, POST /api/routes; GET, PUT, DELETE /api/routes/{routeId}
+ * (NetBird's RouteRequest and Route; the store validates as NetBird does).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-rest"
+
+#include <string.h>
+
+#include "nb-mgmt-rest-private.h"
+
+static const char *
+network_type (const NbMgmtRoute *route)
+{
+  if (route->domains != NULL && route->domains[0] != NULL)
+    return "Domain";
+  if (route->network != NULL && strchr (route->network, ':') != NULL)
+    return "IPv6";
+  return "IPv4";
+}
+
+static void
+build_route (JsonBuilder       *b,
+             const NbMgmtRoute *route)
+{
+  json_builder_begin_object (b);
+  nb_rest_builder_add_string (b, "id", route->id);
+  nb_rest_builder_add_string (b, "network_type", network_type (route));
+  nb_rest_builder_add_string (b, "description", route->description);
+  nb_rest_builder_add_string (b, "network_id", route->network_id);
+  json_builder_set_member_name (b, "enabled");
+  json_builder_add_boolean_value (b, route->enabled);
+  if (route->peer != NULL)
+    nb_rest_builder_add_string (b, "peer", route->peer);
+  if (route->peer_groups != NULL)
+    nb_rest_builder_add_strv (b, "peer_groups", (const char *const *) route->peer_groups);
+  if (route->network != NULL)
+    nb_rest_builder_add_string (b, "network", route->network);
+  if (route->domains != NULL)
+    nb_rest_builder_add_strv (b, "domains", (const char *const *) route->domains);
+  json_builder_set_member_name (b, "metric");
+  json_builder_add_int_value (b, route->metric);
+  json_builder_set_member_name (b, "masquerade");
+  json_builder_add_boolean_value (b, route->masquerade);
+  nb_rest_builder_add_strv (b, "groups", (const char *const *) route->groups);
+  json_builder_set_member_name (b, "keep_route");
+  json_builder_add_boolean_value (b, route->keep_route);
+  nb_rest_builder_add_strv (b, "access_control_groups",
+                            (const char *const *) route->access_control_groups);
+  json_builder_set_member_name (b, "skip_auto_apply");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+}
+
+static void
+reply_route (NbRestCtx         *ctx,
+             const NbMgmtRoute *route)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  build_route (b, route);
+  nb_rest_reply_builder (ctx, b);
+}
+
+/* RouteRequest. Empty strings and empty lists count as unset, so that
+ * `"peer": ""` with `peer_groups` set is accepted as NetBird accepts it. */
+static gboolean
+parse_route (NbRestCtx   *ctx,
+             NbMgmtRoute *route,
+             GError     **error)
+{
+  g_autoptr(JsonObject) obj = nb_rest_parse_body_object (ctx, error);
+  const char *description, *network_id, *peer, *network;
+  gboolean enabled = TRUE, has_enabled, masquerade = FALSE, keep_route = FALSE, skip = FALSE;
+  gint64 metric = 0;
+  gboolean has_metric;
+
+  if (obj == NULL)
+    return FALSE;
+  if (!nb_rest_json_get_string (obj, "description", FALSE, &description, error) ||
+      !nb_rest_json_get_string (obj, "network_id", FALSE, &network_id, error) ||
+      !nb_rest_json_get_bool (obj, "enabled", FALSE, &enabled, &has_enabled, error) ||
+      !nb_rest_json_get_string (obj, "peer", FALSE, &peer, error) ||
+      !nb_rest_json_get_strv (obj, "peer_groups", FALSE, &route->peer_groups, error) ||
+      !nb_rest_json_get_string (obj, "network", FALSE, &network, error) ||
+      !nb_rest_json_get_strv (obj, "domains", FALSE, &route->domains, error) ||
+      !nb_rest_json_get_int (obj, "metric", FALSE, &metric, &has_metric, error) ||
+      !nb_rest_json_get_bool (obj, "masquerade", FALSE, &masquerade, NULL, error) ||
+      !nb_rest_json_get_strv (obj, "groups", FALSE, &route->groups, error) ||
+      !nb_rest_json_get_bool (obj, "keep_route", FALSE, &keep_route, NULL, error) ||
+      !nb_rest_json_get_strv (obj, "access_control_groups", FALSE,
+                              &route->access_control_groups, error) ||
+      !nb_rest_json_get_bool (obj, "skip_auto_apply", FALSE, &skip, NULL, error))
+    return FALSE;
+
+  if (!has_metric)
+    metric = 9999;
+  if (metric < 1 || metric > 9999)
+    {
+      g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                   "invalid metric %" G_GINT64_FORMAT ": it must be between 1 and 9999", metric);
+      return FALSE;
+    }
+
+  route->description = g_strdup (description ? description : "");
+  route->network_id = g_strdup (network_id ? network_id : "");
+  route->enabled = has_enabled ? enabled : TRUE;
+  route->peer = (peer && *peer) ? g_strdup (peer) : NULL;
+  route->network = (network && *network) ? g_strdup (network) : NULL;
+  route->metric = (gint) metric;
+  route->masquerade = masquerade;
+  route->keep_route = keep_route;
+  if (route->peer_groups && route->peer_groups[0] == NULL)
+    g_clear_pointer (&route->peer_groups, g_strfreev);
+  if (route->domains && route->domains[0] == NULL)
+    g_clear_pointer (&route->domains, g_strfreev);
+  return TRUE;
+}
+
+static void
+list_routes (NbRestCtx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) routes = nb_mgmt_store_list_routes (ctx->store, ctx->account_id, &error);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (routes == NULL)
+    NB_REST_FAIL (ctx, error);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < routes->len; i++)
+    build_route (b, g_ptr_array_index (routes, i));
+  json_builder_end_array (b);
+  nb_rest_reply_builder (ctx, b);
+}
+
+void
+nb_mgmt_rest_handle_routes (NbRestCtx *ctx)
+{
+  const char *id = ctx->n_segs > 1 ? ctx->segs[1] : NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (ctx->n_segs > 2)
+    return;
+  if (!nb_rest_require_admin (ctx))
+    return;
+
+  if (id == NULL && g_str_equal (ctx->method, "GET"))
+    list_routes (ctx);
+  else if (id == NULL && g_str_equal (ctx->method, "POST"))
+    {
+      g_autoptr(NbMgmtRoute) tmpl = g_new0 (NbMgmtRoute, 1);
+      g_autoptr(NbMgmtRoute) route = NULL;
+
+      if (!parse_route (ctx, tmpl, &error))
+        NB_REST_FAIL (ctx, error);
+      route = nb_mgmt_store_create_route (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
+      if (route == NULL)
+        NB_REST_FAIL (ctx, error);
+      reply_route (ctx, route);
+    }
+  else if (id == NULL)
+    nb_rest_reply_method_not_allowed (ctx);
+  else if (g_str_equal (ctx->method, "GET"))
+    {
+      g_autoptr(NbMgmtRoute) route = nb_mgmt_store_get_route (ctx->store, ctx->account_id, id,
+                                                              &error);
+      if (route == NULL)
+        NB_REST_FAIL (ctx, error);
+      reply_route (ctx, route);
+    }
+  else if (g_str_equal (ctx->method, "PUT"))
+    {
+      g_autoptr(NbMgmtRoute) existing = NULL;
+      g_autoptr(NbMgmtRoute) tmpl = g_new0 (NbMgmtRoute, 1);
+      g_autoptr(NbMgmtRoute) route = NULL;
+
+      existing = nb_mgmt_store_get_route (ctx->store, ctx->account_id, id, &error);
+      if (existing == NULL)
+        NB_REST_FAIL (ctx, error);
+      if (!parse_route (ctx, tmpl, &error))
+        NB_REST_FAIL (ctx, error);
+      tmpl->id = g_strdup (id);
+      route = nb_mgmt_store_update_route (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
+      if (route == NULL)
+        NB_REST_FAIL (ctx, error);
+      reply_route (ctx, route);
+    }
+  else if (g_str_equal (ctx->method, "DELETE"))
+    {
+      if (!nb_mgmt_store_delete_route (ctx->store, ctx->account_id, ctx->user_id, id, &error))
+        NB_REST_FAIL (ctx, error);
+      nb_rest_reply_empty (ctx);
+    }
+  else
+    nb_rest_reply_method_not_allowed (ctx);
+}
