@@ -12,29 +12,14 @@
 #define SHORT 256          /* names, versions, hostnames */
 #define LONG 4096          /* tokens, URIs, SSH keys */
 
-#define F_STRING(T, m, n, fl, len, check) \
-  { .name = n, .type = NB_PROTO_FIELD_STRING, .offset = G_STRUCT_OFFSET (T, m), \
-    .flags = fl, .max_len = len, .validate = check }
-#define F_BOOL(T, m, n) \
-  { .name = n, .type = NB_PROTO_FIELD_BOOL, .offset = G_STRUCT_OFFSET (T, m) }
-#define F_INT(T, m, n, fl, lo, hi) \
-  { .name = n, .type = NB_PROTO_FIELD_INT, .offset = G_STRUCT_OFFSET (T, m), \
-    .flags = fl, .min = lo, .max = hi }
-#define F_ENUM(T, m, n, fl, names) \
-  { .name = n, .type = NB_PROTO_FIELD_ENUM, .offset = G_STRUCT_OFFSET (T, m), \
-    .flags = fl, .enum_names = names }
-#define F_MESSAGE(T, m, n, fl, desc) \
-  { .name = n, .type = NB_PROTO_FIELD_MESSAGE, .offset = G_STRUCT_OFFSET (T, m), \
-    .flags = fl, .message = &desc }
-#define F_STRV(T, m, n, count, len, check) \
-  { .name = n, .type = NB_PROTO_FIELD_STRV, .offset = G_STRUCT_OFFSET (T, m), \
-    .max_count = count, .max_len = len, .validate = check }
-#define F_MESSAGES(T, m, n, count, desc) \
-  { .name = n, .type = NB_PROTO_FIELD_MESSAGES, .offset = G_STRUCT_OFFSET (T, m), \
-    .max_count = count, .message = &desc }
-
-#define DESC(var, T, fields_, check_) \
-  static const NbProtoMessageDesc var = { #T, sizeof (T), fields_, G_N_ELEMENTS (fields_), check_ }
+#define F_STRING NB_PROTO_F_STRING
+#define F_BOOL NB_PROTO_F_BOOL
+#define F_INT NB_PROTO_F_INT
+#define F_ENUM NB_PROTO_F_ENUM
+#define F_MESSAGE NB_PROTO_F_MESSAGE
+#define F_STRV NB_PROTO_F_STRV
+#define F_MESSAGES NB_PROTO_F_MESSAGES
+#define DESC NB_PROTO_DESC
 
 #define REQ NB_PROTO_FIELD_REQUIRED
 #define OPT 0

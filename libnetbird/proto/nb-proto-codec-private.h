@@ -120,6 +120,33 @@ gboolean    nb_proto_validate_uri       (const char  *value,
                                          const char  *what,
                                          GError     **error);
 
+/* Field and descriptor tables, e.g.
+ *   NB_PROTO_F_STRING (NbFoo, name, "name", NB_PROTO_FIELD_REQUIRED, 256, NULL) */
+#define NB_PROTO_F_STRING(T, m, n, fl, len, check) \
+  { .name = n, .type = NB_PROTO_FIELD_STRING, .offset = G_STRUCT_OFFSET (T, m), \
+    .flags = fl, .max_len = len, .validate = check }
+#define NB_PROTO_F_BOOL(T, m, n) \
+  { .name = n, .type = NB_PROTO_FIELD_BOOL, .offset = G_STRUCT_OFFSET (T, m) }
+#define NB_PROTO_F_INT(T, m, n, fl, lo, hi) \
+  { .name = n, .type = NB_PROTO_FIELD_INT, .offset = G_STRUCT_OFFSET (T, m), \
+    .flags = fl, .min = lo, .max = hi }
+#define NB_PROTO_F_ENUM(T, m, n, fl, names) \
+  { .name = n, .type = NB_PROTO_FIELD_ENUM, .offset = G_STRUCT_OFFSET (T, m), \
+    .flags = fl, .enum_names = names }
+#define NB_PROTO_F_MESSAGE(T, m, n, fl, desc) \
+  { .name = n, .type = NB_PROTO_FIELD_MESSAGE, .offset = G_STRUCT_OFFSET (T, m), \
+    .flags = fl, .message = &desc }
+#define NB_PROTO_F_STRV(T, m, n, count, len, check) \
+  { .name = n, .type = NB_PROTO_FIELD_STRV, .offset = G_STRUCT_OFFSET (T, m), \
+    .max_count = count, .max_len = len, .validate = check }
+#define NB_PROTO_F_MESSAGES(T, m, n, count, desc) \
+  { .name = n, .type = NB_PROTO_FIELD_MESSAGES, .offset = G_STRUCT_OFFSET (T, m), \
+    .max_count = count, .message = &desc }
+
+#define NB_PROTO_DESC(var, T, fields_, check_) \
+  static const NbProtoMessageDesc var = { #T, sizeof (T), fields_, G_N_ELEMENTS (fields_), check_ }
+
+
 /* Declares the typed functions of one message type. */
 #define NB_PROTO_DECLARE_MESSAGE(TypeName, type_name)                              \
   TypeName *type_name##_new        (void);                                         \

@@ -12,3 +12,4 @@
 #endif
 
 #include "nb-proto-error.h"
+#include "nb-proto-enum-types.h"

@@ -1,0 +1,646 @@
+/* nb-management-server.c: an embeddable Management server
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-management"
+
+#include <errno.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "nb-mgmt-server-private.h"
+#include "nb-mgmt-rest-api.h"
+#include "nb-version.h"
+
+/**
+ * NbManagementServer:
+ *
+ * The Management server: it keeps accounts, peers and policies in a SQLite
+ * store in its data directory, authenticates peers, hands out addresses and
+ * pushes each peer its network map.
+ *
+ * One HTTP(S) port serves both faces of it:
+ *
+ * - the client protocol under `/management/v1/`: `GET server-key` (the
+ *   server's WireGuard public key), `POST login` (a sealed login request;
+ *   the answer is sealed back) and the WebSocket `sync`, on which the server
+ *   pushes the peer's sealed network map at once and after every change that
+ *   concerns it;
+ * - NetBird's REST API under `/api`, authenticated with personal access
+ *   tokens.
+ *
+ * On its first start the server creates an account with an owner, an admin
+ * token and a reusable setup key, and writes them once to
+ * `initial-credentials.json` (mode 0600) in the data directory.
+ *
+ * ```c
+ * g_autoptr(NbManagementServer) server = nb_management_server_new (dir, NULL, &error);
+ * if (server == NULL || !nb_management_server_listen (server, "127.0.0.1:33073", &error))
+ *   g_printerr ("%s\n", error->message);
+ * ```
+ *
+ * The server runs on the thread-default main context of the thread that
+ * created it.
+ */
+
+#define STORE_FILE "management.db"
+#define KEY_FILE "server.key"
+
+static void nb_management_server_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NbManagementServer, nb_management_server, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      nb_management_server_initable_iface_init))
+
+G_DEFINE_QUARK (nb-management-server-error-quark, nb_management_server_error)
+
+enum {
+  PROP_0,
+  PROP_DATA_DIR,
+  PROP_CONFIG_FILE,
+  PROP_PUBLIC_KEY,
+  PROP_PORT,
+  PROP_LISTEN_ADDRESS,
+  PROP_CREDENTIALS_FILE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+nb_management_server_dispose (GObject *object)
+{
+  NbManagementServer *self = NB_MANAGEMENT_SERVER (object);
+
+  nb_management_server_stop (self);
+  g_clear_handle_id (&self->ephemeral_source, g_source_remove);
+  if (self->store != NULL)
+    g_clear_signal_handler (&self->changed_handler, self->store);
+  g_clear_object (&self->soup);
+  g_clear_object (&self->rest_api);
+  g_clear_object (&self->tls_certificate);
+
+  G_OBJECT_CLASS (nb_management_server_parent_class)->dispose (object);
+}
+
+static void
+nb_management_server_finalize (GObject *object)
+{
+  NbManagementServer *self = NB_MANAGEMENT_SERVER (object);
+
+  g_clear_pointer (&self->channels, g_hash_table_unref);
+  g_clear_pointer (&self->pending_channels, g_hash_table_unref);
+  g_clear_pointer (&self->dirty_accounts, g_hash_table_unref);
+  g_clear_object (&self->store);
+  g_clear_object (&self->key);
+  g_clear_pointer (&self->config, nb_mgmt_server_config_free);
+  g_string_free (self->scratch, TRUE);
+  g_free (self->data_dir);
+  g_free (self->config_file);
+  g_free (self->listen_address);
+  g_free (self->credentials_file);
+
+  G_OBJECT_CLASS (nb_management_server_parent_class)->finalize (object);
+}
+
+static void
+nb_management_server_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  NbManagementServer *self = NB_MANAGEMENT_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATA_DIR:
+      g_value_set_string (value, self->data_dir);
+      break;
+    case PROP_CONFIG_FILE:
+      g_value_set_string (value, self->config_file);
+      break;
+    case PROP_PUBLIC_KEY:
+      g_value_set_object (value, self->key);
+      break;
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+    case PROP_LISTEN_ADDRESS:
+      g_value_set_string (value, self->listen_address);
+      break;
+    case PROP_CREDENTIALS_FILE:
+      g_value_set_string (value, self->credentials_file);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nb_management_server_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  NbManagementServer *self = NB_MANAGEMENT_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATA_DIR:
+      g_free (self->data_dir);
+      self->data_dir = g_value_dup_string (value);
+      break;
+    case PROP_CONFIG_FILE:
+      g_free (self->config_file);
+      self->config_file = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nb_management_server_class_init (NbManagementServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = nb_management_server_dispose;
+  object_class->finalize = nb_management_server_finalize;
+  object_class->get_property = nb_management_server_get_property;
+  object_class->set_property = nb_management_server_set_property;
+
+  /**
+   * NbManagementServer:data-dir:
+   *
+   * The folder holding the store, the server key and the initial
+   * credentials. Created (mode 0700) if missing. When %NULL, the
+   * configuration file's `data_dir` is used.
+   */
+  properties[PROP_DATA_DIR] =
+    g_param_spec_string ("data-dir", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:config-file:
+   *
+   * A JSON configuration file (TLS certificate, DNS domain, Signal, Relay,
+   * STUN and TURN addresses and secrets, bootstrap credentials), or %NULL.
+   */
+  properties[PROP_CONFIG_FILE] =
+    g_param_spec_string ("config-file", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:public-key:
+   *
+   * The server's WireGuard public key, which peers seal their messages to.
+   */
+  properties[PROP_PUBLIC_KEY] =
+    g_param_spec_object ("public-key", NULL, NULL, NB_TYPE_KEY,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:port:
+   *
+   * The port the server listens on, 0 before it listens.
+   */
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * NbManagementServer:listen-address:
+   *
+   * The address the server listens on, as HOST:PORT, or %NULL.
+   */
+  properties[PROP_LISTEN_ADDRESS] =
+    g_param_spec_string ("listen-address", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * NbManagementServer:credentials-file:
+   *
+   * The initial credentials file this start wrote, or %NULL when the
+   * account already existed.
+   */
+  properties[PROP_CREDENTIALS_FILE] =
+    g_param_spec_string ("credentials-file", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+nb_management_server_init (NbManagementServer *self)
+{
+  self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) nb_mgmt_sync_channel_free);
+  self->pending_channels = g_hash_table_new_full (g_direct_hash, g_direct_equal,
+                                                  (GDestroyNotify) nb_mgmt_sync_channel_free,
+                                                  NULL);
+  self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->scratch = g_string_sized_new (4096);
+}
+
+static gboolean
+ensure_data_dir (const char  *path,
+                 GError     **error)
+{
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "Cannot create the data directory %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  if (g_access (path, R_OK | W_OK | X_OK) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "Cannot use the data directory %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The server key is made at the first start and kept (mode 0600): peers
+ * learn it once and seal everything to it. */
+static NbKey *
+load_or_create_key (const char  *data_dir,
+                    GError     **error)
+{
+  g_autofree char *path = g_build_filename (data_dir, KEY_FILE, NULL);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(NbKey) key = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      key = nb_key_new_from_file (path, &local_error);
+      if (key == NULL)
+        {
+          g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                       "Cannot read the server key %s: %s", path, local_error->message);
+          return NULL;
+        }
+      return g_steal_pointer (&key);
+    }
+
+  key = nb_key_generate ();
+  if (!nb_key_save_to_file (key, path, &local_error))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "Cannot write the server key %s: %s", path, local_error->message);
+      return NULL;
+    }
+  g_message ("Created the server key %s (public key %s)", path, nb_key_get_public_base64 (key));
+  return g_steal_pointer (&key);
+}
+
+static gboolean
+nb_management_server_initable_init (GInitable     *initable,
+                                    GCancellable  *cancellable,
+                                    GError       **error)
+{
+  NbManagementServer *self = NB_MANAGEMENT_SERVER (initable);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *store_path = NULL;
+
+  if (self->config_file != NULL)
+    {
+      self->config = nb_mgmt_server_config_load (self->config_file, error);
+      if (self->config == NULL)
+        return FALSE;
+    }
+  else
+    {
+      self->config = nb_mgmt_server_config_new ();
+    }
+
+  if (self->data_dir == NULL)
+    self->data_dir = g_strdup (self->config->data_dir);
+  if (self->data_dir == NULL || self->data_dir[0] == '\0')
+    {
+      g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                           NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                           "No data directory given: pass one, or set “data_dir” in the "
+                           "configuration file");
+      return FALSE;
+    }
+  if (!ensure_data_dir (self->data_dir, error))
+    return FALSE;
+
+  if (self->config->tls_cert_file != NULL)
+    {
+      self->tls_certificate = g_tls_certificate_new_from_files (self->config->tls_cert_file,
+                                                                self->config->tls_key_file,
+                                                                &local_error);
+      if (self->tls_certificate == NULL)
+        {
+          g_set_error (error, NB_MANAGEMENT_SERVER_ERROR,
+                       NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                       "Cannot load the TLS certificate %s and key %s: %s",
+                       self->config->tls_cert_file, self->config->tls_key_file,
+                       local_error->message);
+          return FALSE;
+        }
+    }
+
+  self->key = load_or_create_key (self->data_dir, error);
+  if (self->key == NULL)
+    return FALSE;
+
+  store_path = g_build_filename (self->data_dir, STORE_FILE, NULL);
+  self->store = nb_mgmt_store_open (store_path, &local_error);
+  if (self->store == NULL)
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "Cannot open the store %s: %s", store_path, local_error->message);
+      return FALSE;
+    }
+  if (self->config->dns_domain != NULL)
+    nb_mgmt_store_set_default_dns_domain (self->store, self->config->dns_domain);
+
+  if (!nb_mgmt_server_bootstrap (self, error))
+    return FALSE;
+
+  self->changed_handler = g_signal_connect (self->store, "changed",
+                                            G_CALLBACK (nb_mgmt_sync_on_store_changed), self);
+
+  self->soup = g_object_new (SOUP_TYPE_SERVER,
+                             "server-header", "netbird-management/" NB_VERSION_STRING " ",
+                             "tls-certificate", self->tls_certificate,
+                             NULL);
+  nb_mgmt_server_add_client_handlers (self);
+  self->rest_api = G_OBJECT (nb_mgmt_rest_api_new (self->store));
+  nb_mgmt_rest_api_attach (NB_MGMT_REST_API (self->rest_api), self->soup);
+
+  /* Ephemeral peers go once disconnected for the idle time; look twice per
+   * idle period (at most every minute). */
+  self->ephemeral_source =
+    g_timeout_add_seconds ((guint) CLAMP (self->config->ephemeral_idle_seconds / 2, 1, 60),
+                           nb_mgmt_sync_delete_idle_ephemeral, self);
+  return TRUE;
+}
+
+static void
+nb_management_server_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = nb_management_server_initable_init;
+}
+
+/**
+ * nb_management_server_new:
+ * @data_dir: (type filename) (nullable): the folder for the store, the
+ *   server key and the initial credentials; %NULL to take `data_dir` from
+ *   @config_file
+ * @config_file: (type filename) (nullable): a JSON configuration file
+ * @error: return location for a #GError
+ *
+ * Opens (or creates) the server's state in @data_dir: its key, its store,
+ * and on the first start the initial account and credentials. The server
+ * does not listen until nb_management_server_listen().
+ *
+ * Returns: (transfer full): a new server, or %NULL with @error set
+ */
+NbManagementServer *
+nb_management_server_new (const char  *data_dir,
+                          const char  *config_file,
+                          GError     **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, error,
+                         "data-dir", data_dir,
+                         "config-file", config_file,
+                         NULL);
+}
+
+static gboolean
+listen_on (NbManagementServer *self,
+           GSocketAddress     *address,
+           GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GSList) uris = NULL;
+  GUri *uri;
+
+  if (self->listen_address != NULL)
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN,
+                   "The server already listens on %s", self->listen_address);
+      return FALSE;
+    }
+
+  if (!soup_server_listen (self->soup, address,
+                           self->tls_certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                           &local_error))
+    {
+      g_autofree char *text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN,
+                   "Cannot listen on %s: %s", text, local_error->message);
+      return FALSE;
+    }
+
+  uris = soup_server_get_uris (self->soup);
+  uri = uris->data;
+  self->port = (guint16) g_uri_get_port (uri);
+  self->listen_address = g_strdup_printf ("%s%s%s:%u",
+                                          strchr (g_uri_get_host (uri), ':') ? "[" : "",
+                                          g_uri_get_host (uri),
+                                          strchr (g_uri_get_host (uri), ':') ? "]" : "",
+                                          self->port);
+  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  g_message ("Management listening on %s://%s (client protocol /management/v1, REST API /api)",
+             self->tls_certificate != NULL ? "https" : "http", self->listen_address);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_ADDRESS]);
+  return TRUE;
+}
+
+/**
+ * nb_management_server_listen:
+ * @self: a #NbManagementServer
+ * @address: (nullable): where to listen, as `HOST:PORT` (`[::1]:33073` for
+ *   IPv6; port 0 picks a free port), or %NULL for the configuration file's
+ *   `listen`, else `0.0.0.0:33073`
+ * @error: return location for a #GError
+ *
+ * Starts serving the client protocol and the REST API on @address, over
+ * HTTPS when a TLS certificate is configured.
+ *
+ * Returns: %TRUE once listening, %FALSE with @error set
+ */
+gboolean
+nb_management_server_listen (NbManagementServer  *self,
+                             const char          *address,
+                             GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GSocketConnectable) connectable = NULL;
+  g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autofree char *default_address = NULL;
+
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (address == NULL)
+    address = self->config->listen;
+  if (address == NULL)
+    address = default_address = g_strdup_printf ("0.0.0.0:%d", NB_MANAGEMENT_SERVER_DEFAULT_PORT);
+
+  /* Only numeric addresses and localhost: listening never waits for DNS. */
+  connectable = g_network_address_parse (address, NB_MANAGEMENT_SERVER_DEFAULT_PORT, &local_error);
+  if (connectable != NULL)
+    {
+      const char *host = g_network_address_get_hostname (G_NETWORK_ADDRESS (connectable));
+      guint16 port = g_network_address_get_port (G_NETWORK_ADDRESS (connectable));
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (host);
+
+      if (inet == NULL && g_ascii_strcasecmp (host, "localhost") == 0)
+        inet = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      if (inet != NULL)
+        socket_address = g_inet_socket_address_new (inet, port);
+    }
+  if (socket_address == NULL)
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN,
+                   "“%s” is not an address to listen on: give HOST:PORT with a numeric host, "
+                   "like 127.0.0.1:33073 or [::]:33073", address);
+      return FALSE;
+    }
+
+  return listen_on (self, socket_address, error);
+}
+
+/**
+ * nb_management_server_listen_socket_address:
+ * @self: a #NbManagementServer
+ * @address: the address to listen on (a #GInetSocketAddress)
+ * @error: return location for a #GError
+ *
+ * Like nb_management_server_listen() with an address object.
+ *
+ * Returns: %TRUE once listening, %FALSE with @error set
+ */
+gboolean
+nb_management_server_listen_socket_address (NbManagementServer  *self,
+                                            GSocketAddress      *address,
+                                            GError             **error)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return listen_on (self, address, error);
+}
+
+/**
+ * nb_management_server_stop:
+ * @self: a #NbManagementServer
+ *
+ * Closes every sync channel (peers are marked disconnected) and stops
+ * listening. Committed state stays in the store. The server can listen
+ * again afterwards.
+ */
+void
+nb_management_server_stop (NbManagementServer *self)
+{
+  g_return_if_fail (NB_IS_MANAGEMENT_SERVER (self));
+
+  if (self->store != NULL)
+    nb_mgmt_sync_close_all (self);
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  if (self->listen_address != NULL)
+    {
+      g_message ("Management stopped listening on %s", self->listen_address);
+      g_clear_pointer (&self->listen_address, g_free);
+      self->port = 0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_ADDRESS]);
+    }
+}
+
+/**
+ * nb_management_server_get_data_dir:
+ * @self: a #NbManagementServer
+ *
+ * Returns: (type filename): the data directory
+ */
+const char *
+nb_management_server_get_data_dir (NbManagementServer *self)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), NULL);
+  return self->data_dir;
+}
+
+/**
+ * nb_management_server_get_public_key:
+ * @self: a #NbManagementServer
+ *
+ * Returns: (transfer none): the server's key (peers seal to its public half)
+ */
+NbKey *
+nb_management_server_get_public_key (NbManagementServer *self)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), NULL);
+  return self->key;
+}
+
+/**
+ * nb_management_server_get_port:
+ * @self: a #NbManagementServer
+ *
+ * Returns: the port the server listens on, 0 when it does not listen
+ */
+guint16
+nb_management_server_get_port (NbManagementServer *self)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), 0);
+  return self->port;
+}
+
+/**
+ * nb_management_server_get_listen_address:
+ * @self: a #NbManagementServer
+ *
+ * Returns: (nullable): the address the server listens on, as HOST:PORT
+ */
+const char *
+nb_management_server_get_listen_address (NbManagementServer *self)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), NULL);
+  return self->listen_address;
+}
+
+/**
+ * nb_management_server_get_credentials_file:
+ * @self: a #NbManagementServer
+ *
+ * Returns: (type filename) (nullable): the initial credentials file when
+ *   this start created the account and wrote it, else %NULL
+ */
+const char *
+nb_management_server_get_credentials_file (NbManagementServer *self)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), NULL);
+  return self->credentials_file;
+}
+
+/**
+ * nb_management_server_get_n_sync_channels:
+ * @self: a #NbManagementServer
+ *
+ * Returns: how many peers have an authenticated sync channel open
+ */
+guint
+nb_management_server_get_n_sync_channels (NbManagementServer *self)
+{
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), 0);
+  return g_hash_table_size (self->channels);
+}

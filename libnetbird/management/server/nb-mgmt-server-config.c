@@ -1,0 +1,258 @@
+/* nb-mgmt-server-config.c: the Management server's configuration file
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-management"
+
+#include <string.h>
+
+#include "nb-mgmt-server-private.h"
+
+/* The file is JSON, every member optional:
+ *
+ * {
+ *   "listen": "0.0.0.0:33073",
+ *   "data_dir": "/var/lib/netbird-management",
+ *   "dns_domain": "netbird.cloud",
+ *   "tls": { "cert_file": "server.crt", "key_file": "server.key" },
+ *   "signal": { "uri": "https://signal.example.org:443" },
+ *   "stuns": [ "stun:stun.example.org:3478" ],
+ *   "turn": { "uris": [ "turn:turn.example.org:3478" ], "secret": "...",
+ *             "credentials_ttl": 43200 },
+ *   "relay": { "urls": [ "rels://relay.example.org:443" ], "secret": "...",
+ *              "credentials_ttl": 43200 },
+ *   "bootstrap": { "admin_token": "nbp_...", "setup_key": "..." },
+ *   "ephemeral_idle_seconds": 600
+ * }
+ *
+ * It is read with the bounded codec of proto/, so a wrong type or value is
+ * refused with the member's path. */
+
+#define MAX_CONFIG_SIZE (1024 * 1024)
+#define DEFAULT_CREDENTIALS_TTL (12 * 3600)
+#define DEFAULT_EPHEMERAL_IDLE (10 * 60)
+
+typedef struct
+{
+  char *cert_file;
+  char *key_file;
+} TlsSection;
+
+typedef struct
+{
+  char *uri;
+} SignalSection;
+
+typedef struct
+{
+  GPtrArray *uris;
+  char *secret;
+  gint64 credentials_ttl;
+} SecretSection;
+
+typedef struct
+{
+  char *admin_token;
+  char *setup_key;
+} BootstrapSection;
+
+typedef struct
+{
+  char *listen;
+  char *data_dir;
+  char *dns_domain;
+  TlsSection *tls;
+  SignalSection *signal;
+  GPtrArray *stuns;
+  SecretSection *turn;
+  SecretSection *relay;
+  BootstrapSection *bootstrap;
+  gint64 ephemeral_idle_seconds;
+} ConfigFile;
+
+static const NbProtoField tls_fields[] = {
+  NB_PROTO_F_STRING (TlsSection, cert_file, "cert_file", NB_PROTO_FIELD_REQUIRED, 4096, NULL),
+  NB_PROTO_F_STRING (TlsSection, key_file, "key_file", NB_PROTO_FIELD_REQUIRED, 4096, NULL),
+};
+NB_PROTO_DESC (tls_desc, TlsSection, tls_fields, NULL);
+
+static const NbProtoField signal_fields[] = {
+  NB_PROTO_F_STRING (SignalSection, uri, "uri", NB_PROTO_FIELD_REQUIRED, 4096,
+                     nb_proto_validate_uri),
+};
+NB_PROTO_DESC (signal_desc, SignalSection, signal_fields, NULL);
+
+static const NbProtoField turn_fields[] = {
+  NB_PROTO_F_STRV (SecretSection, uris, "uris", 64, 4096, nb_proto_validate_uri),
+  NB_PROTO_F_STRING (SecretSection, secret, "secret", 0, 4096, NULL),
+  NB_PROTO_F_INT (SecretSection, credentials_ttl, "credentials_ttl", 0, 60, 30 * 86400),
+};
+NB_PROTO_DESC (turn_desc, SecretSection, turn_fields, NULL);
+
+static const NbProtoField relay_fields[] = {
+  NB_PROTO_F_STRV (SecretSection, uris, "urls", 64, 4096, nb_proto_validate_uri),
+  NB_PROTO_F_STRING (SecretSection, secret, "secret", 0, 4096, NULL),
+  NB_PROTO_F_INT (SecretSection, credentials_ttl, "credentials_ttl", 0, 60, 30 * 86400),
+};
+NB_PROTO_DESC (relay_desc, SecretSection, relay_fields, NULL);
+
+static const NbProtoField bootstrap_fields[] = {
+  NB_PROTO_F_STRING (BootstrapSection, admin_token, "admin_token", 0, 256, NULL),
+  NB_PROTO_F_STRING (BootstrapSection, setup_key, "setup_key", 0, 256, NULL),
+};
+NB_PROTO_DESC (bootstrap_desc, BootstrapSection, bootstrap_fields, NULL);
+
+static const NbProtoField config_fields[] = {
+  NB_PROTO_F_STRING (ConfigFile, listen, "listen", 0, 256, NULL),
+  NB_PROTO_F_STRING (ConfigFile, data_dir, "data_dir", 0, 4096, NULL),
+  NB_PROTO_F_STRING (ConfigFile, dns_domain, "dns_domain", 0, 253, nb_proto_validate_dns_name),
+  NB_PROTO_F_MESSAGE (ConfigFile, tls, "tls", 0, tls_desc),
+  NB_PROTO_F_MESSAGE (ConfigFile, signal, "signal", 0, signal_desc),
+  NB_PROTO_F_STRV (ConfigFile, stuns, "stuns", 64, 4096, nb_proto_validate_uri),
+  NB_PROTO_F_MESSAGE (ConfigFile, turn, "turn", 0, turn_desc),
+  NB_PROTO_F_MESSAGE (ConfigFile, relay, "relay", 0, relay_desc),
+  NB_PROTO_F_MESSAGE (ConfigFile, bootstrap, "bootstrap", 0, bootstrap_desc),
+  NB_PROTO_F_INT (ConfigFile, ephemeral_idle_seconds, "ephemeral_idle_seconds", 0, 1,
+                  365 * 86400),
+};
+NB_PROTO_DESC (config_desc, ConfigFile, config_fields, NULL);
+
+NbMgmtServerConfig *
+nb_mgmt_server_config_new (void)
+{
+  NbMgmtServerConfig *config = g_new0 (NbMgmtServerConfig, 1);
+
+  config->stun_uris = g_ptr_array_new_with_free_func (g_free);
+  config->turn_uris = g_ptr_array_new_with_free_func (g_free);
+  config->relay_urls = g_ptr_array_new_with_free_func (g_free);
+  config->turn_ttl = DEFAULT_CREDENTIALS_TTL;
+  config->relay_ttl = DEFAULT_CREDENTIALS_TTL;
+  config->ephemeral_idle_seconds = DEFAULT_EPHEMERAL_IDLE;
+  return config;
+}
+
+void
+nb_mgmt_server_config_free (NbMgmtServerConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->listen);
+  g_free (config->data_dir);
+  g_free (config->dns_domain);
+  g_free (config->tls_cert_file);
+  g_free (config->tls_key_file);
+  g_free (config->signal_uri);
+  g_ptr_array_unref (config->stun_uris);
+  g_ptr_array_unref (config->turn_uris);
+  g_ptr_array_unref (config->relay_urls);
+  if (config->turn_secret != NULL)
+    memset (config->turn_secret, 0, strlen (config->turn_secret));
+  g_free (config->turn_secret);
+  if (config->relay_secret != NULL)
+    memset (config->relay_secret, 0, strlen (config->relay_secret));
+  g_free (config->relay_secret);
+  g_free (config->admin_token);
+  g_free (config->setup_key);
+  g_free (config);
+}
+
+static void
+take_strv (GPtrArray *to,
+           GPtrArray *from)
+{
+  for (guint i = 0; i < from->len; i++)
+    g_ptr_array_add (to, g_steal_pointer (&from->pdata[i]));
+}
+
+/* Relative paths in the file are relative to the file's folder. */
+static char *
+resolve_path (const char *config_path,
+              const char *path)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_path_is_absolute (path))
+    return g_strdup (path);
+  dir = g_path_get_dirname (config_path);
+  return g_build_filename (dir, path, NULL);
+}
+
+NbMgmtServerConfig *
+nb_mgmt_server_config_load (const char  *path,
+                            GError     **error)
+{
+  g_autoptr(NbMgmtServerConfig) config = nb_mgmt_server_config_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  ConfigFile *file;
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                   "Cannot read the configuration file: %s", local_error->message);
+      return NULL;
+    }
+
+  file = nb_proto_message_from_data (&config_desc, contents, length, MAX_CONFIG_SIZE,
+                                     &local_error);
+  if (file == NULL)
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                   "Configuration file %s is not valid: %s", path, local_error->message);
+      return NULL;
+    }
+
+  config->listen = g_steal_pointer (&file->listen);
+  if (file->data_dir != NULL)
+    config->data_dir = resolve_path (path, file->data_dir);
+  config->dns_domain = g_steal_pointer (&file->dns_domain);
+  if (file->tls != NULL)
+    {
+      config->tls_cert_file = resolve_path (path, file->tls->cert_file);
+      config->tls_key_file = resolve_path (path, file->tls->key_file);
+    }
+  if (file->signal != NULL)
+    config->signal_uri = g_steal_pointer (&file->signal->uri);
+  take_strv (config->stun_uris, file->stuns);
+  if (file->turn != NULL)
+    {
+      take_strv (config->turn_uris, file->turn->uris);
+      config->turn_secret = g_steal_pointer (&file->turn->secret);
+      if (file->turn->credentials_ttl > 0)
+        config->turn_ttl = file->turn->credentials_ttl;
+    }
+  if (file->relay != NULL)
+    {
+      take_strv (config->relay_urls, file->relay->uris);
+      config->relay_secret = g_steal_pointer (&file->relay->secret);
+      if (file->relay->credentials_ttl > 0)
+        config->relay_ttl = file->relay->credentials_ttl;
+    }
+  if (file->bootstrap != NULL)
+    {
+      config->admin_token = g_steal_pointer (&file->bootstrap->admin_token);
+      config->setup_key = g_steal_pointer (&file->bootstrap->setup_key);
+    }
+  if (file->ephemeral_idle_seconds > 0)
+    config->ephemeral_idle_seconds = file->ephemeral_idle_seconds;
+  nb_proto_message_free (&config_desc, file);
+
+  if (config->turn_uris->len > 0 && (config->turn_secret == NULL || config->turn_secret[0] == '\0'))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                   "Configuration file %s lists TURN servers but no “turn.secret” to make "
+                   "their credentials with", path);
+      return NULL;
+    }
+  if (config->relay_urls->len > 0 &&
+      (config->relay_secret == NULL || config->relay_secret[0] == '\0'))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                   "Configuration file %s lists relays but no “relay.secret” to make "
+                   "their tokens with", path);
+      return NULL;
+    }
+
+  return g_steal_pointer (&config);
+}

@@ -1,0 +1,414 @@
+/* nb-mgmt-sync.c: the sync channel and the update fan-out
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-management"
+
+#include "nb-mgmt-server-private.h"
+
+/* A peer opens a WebSocket on /management/v1/sync and sends one sealed
+ * SyncRequest; that authenticates it (only the holder of the private key
+ * can seal as that key). The server answers with the sealed SyncResponse at
+ * once and pushes a new one each time the peer's map changes. Each message
+ * is one binary frame holding one envelope.
+ *
+ * Changes reach the server as the store's "changed" signal. They are
+ * coalesced for a few milliseconds per account (an API burst makes one
+ * push), then the store tells which peers' maps differ from what they were
+ * last given, and only those peers get a message. */
+
+#define AUTH_TIMEOUT_SECONDS 10
+#define FLUSH_DELAY_MS 20
+#define KEEPALIVE_SECONDS 30
+
+struct _NbMgmtSyncChannel
+{
+  NbManagementServer *server;
+  SoupWebsocketConnection *connection;
+  NbKey *peer_key;
+  char *peer_id;
+  char *account_id;
+  guint auth_timeout;
+  gulong message_handler;
+  gulong closed_handler;
+};
+
+void
+nb_mgmt_sync_channel_free (NbMgmtSyncChannel *channel)
+{
+  if (channel == NULL)
+    return;
+  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
+  g_clear_signal_handler (&channel->message_handler, channel->connection);
+  g_clear_signal_handler (&channel->closed_handler, channel->connection);
+  if (soup_websocket_connection_get_state (channel->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (channel->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                                     "server stopping");
+  g_clear_object (&channel->connection);
+  g_clear_object (&channel->peer_key);
+  g_free (channel->peer_id);
+  g_free (channel->account_id);
+  g_free (channel);
+}
+
+static const char *
+channel_name (NbMgmtSyncChannel *channel)
+{
+  return channel->peer_key != NULL ? nb_key_get_public_base64 (channel->peer_key)
+                                   : "(unauthenticated)";
+}
+
+static void
+close_channel (NbMgmtSyncChannel *channel,
+               gushort            code,
+               const char        *reason)
+{
+  g_debug ("Closing sync channel of %s: %u %s", channel_name (channel), code, reason);
+  if (soup_websocket_connection_get_state (channel->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (channel->connection, code, reason);
+}
+
+static gboolean
+send_sealed (NbMgmtSyncChannel *channel,
+             GString           *plaintext)
+{
+  NbManagementServer *self = channel->server;
+  g_autoptr(GBytes) bytes = g_bytes_new_static (plaintext->str, plaintext->len);
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+  gconstpointer data;
+
+  sealed = nb_envelope_seal (self->key, channel->peer_key, bytes, &error);
+  if (sealed == NULL)
+    {
+      g_warning ("Cannot seal a network map for %s: %s", channel_name (channel), error->message);
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "cannot seal");
+      return FALSE;
+    }
+  data = g_bytes_get_data (sealed, &length);
+  soup_websocket_connection_send_binary (channel->connection, data, length);
+  return TRUE;
+}
+
+static void
+push_map (NbMgmtSyncChannel      *channel,
+          const NbMgmtNetworkMap *map)
+{
+  NbManagementServer *self = channel->server;
+  g_autoptr(NbMgmtMsgSyncResponse) response = nb_mgmt_server_build_sync_response (self, map);
+
+  g_string_truncate (self->scratch, 0);
+  nb_mgmt_msg_sync_response_write (response, self->scratch);
+  g_debug ("Pushing network map serial %" G_GUINT64_FORMAT " (%" G_GSIZE_FORMAT " bytes) to %s",
+           map->serial, self->scratch->len, channel_name (channel));
+  send_sealed (channel, self->scratch);
+}
+
+static void
+on_closed (SoupWebsocketConnection *connection,
+           NbMgmtSyncChannel       *channel)
+{
+  NbManagementServer *self = channel->server;
+
+  if (channel->peer_key == NULL)
+    {
+      g_hash_table_remove (self->pending_channels, channel);
+      return;
+    }
+
+  /* A channel replaced by a newer one of the same peer is no longer in the
+   * table and must not mark the peer disconnected. */
+  if (g_hash_table_lookup (self->channels, nb_key_get_public_base64 (channel->peer_key)) ==
+      channel)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *key = g_strdup (nb_key_get_public_base64 (channel->peer_key));
+      g_autofree char *account_id = g_strdup (channel->account_id);
+      g_autofree char *peer_id = g_strdup (channel->peer_id);
+
+      g_info ("Peer %s disconnected", key);
+      g_hash_table_remove (self->channels, key); /* frees @channel */
+      nb_mgmt_store_forget_network_map (self->store, account_id, peer_id);
+      if (!nb_mgmt_store_set_peer_connected (self->store, key, FALSE, &error) &&
+          !g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+        g_warning ("Cannot mark peer %s disconnected: %s", key, error->message);
+    }
+}
+
+static void
+on_closed_replaced (SoupWebsocketConnection *connection,
+                    NbMgmtSyncChannel       *channel)
+{
+  nb_mgmt_sync_channel_free (channel);
+}
+
+static void
+authenticate (NbMgmtSyncChannel *channel,
+              GBytes            *message)
+{
+  NbManagementServer *self = channel->server;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbKey) peer_key = NULL;
+  g_autoptr(GBytes) plaintext = NULL;
+  g_autoptr(NbMgmtMsgSyncRequest) request = NULL;
+  g_autoptr(NbMgmtPeer) peer = NULL;
+  g_autoptr(NbMgmtAccount) account = NULL;
+  g_autoptr(NbMgmtNetworkMap) map = NULL;
+  NbMgmtSyncChannel *previous;
+  const char *key;
+
+  plaintext = nb_envelope_open (self->key, message, &peer_key, &error);
+  if (plaintext == NULL)
+    {
+      g_info ("Sync channel refused: %s", error->message);
+      if (g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_WRONG_RECIPIENT) ||
+          g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_AUTHENTICATION_FAILED))
+        close_channel (channel, NB_MGMT_SYNC_CLOSE_UNAUTHENTICATED, error->message);
+      else
+        close_channel (channel, NB_MGMT_SYNC_CLOSE_MALFORMED, error->message);
+      return;
+    }
+
+  request = nb_mgmt_msg_sync_request_from_bytes (plaintext, &error);
+  if (request == NULL)
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_MALFORMED, error->message);
+      return;
+    }
+
+  key = nb_key_get_public_base64 (peer_key);
+  peer = nb_mgmt_store_get_peer_by_key (self->store, key, &error);
+  if (peer == NULL)
+    {
+      close_channel (channel, g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND)
+                                ? NB_MGMT_SYNC_CLOSE_NOT_REGISTERED : NB_MGMT_SYNC_CLOSE_INTERNAL,
+                     "peer is not registered: log in first");
+      return;
+    }
+  account = nb_mgmt_store_get_account (self->store, peer->account_id, &error);
+  if (account == NULL)
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, error->message);
+      return;
+    }
+  if (nb_mgmt_peer_login_expired (peer, &account->settings, nb_mgmt_store_now (self->store)))
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_LOGIN_REQUIRED, "peer login expired: log in again");
+      return;
+    }
+
+  map = nb_mgmt_store_get_network_map (self->store, peer->account_id, peer->id, &error);
+  if (map == NULL)
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, error->message);
+      return;
+    }
+
+  channel->peer_key = g_steal_pointer (&peer_key);
+  channel->peer_id = g_strdup (peer->id);
+  channel->account_id = g_strdup (peer->account_id);
+  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
+
+  /* One channel per peer: a newer one replaces the older. */
+  g_hash_table_steal (self->pending_channels, channel);
+  previous = g_hash_table_lookup (self->channels, key);
+  if (previous != NULL)
+    {
+      g_hash_table_steal (self->channels, key);
+      g_clear_signal_handler (&previous->closed_handler, previous->connection);
+      previous->closed_handler = g_signal_connect (previous->connection, "closed",
+                                                   G_CALLBACK (on_closed_replaced), previous);
+      close_channel (previous, NB_MGMT_SYNC_CLOSE_REPLACED, "replaced by a newer sync channel");
+    }
+  g_hash_table_insert (self->channels, g_strdup (key), channel);
+
+  if (!nb_mgmt_store_set_peer_connected (self->store, key, TRUE, &error))
+    g_warning ("Cannot mark peer %s connected: %s", key, error->message);
+  g_info ("Peer %s connected its sync channel", key);
+
+  push_map (channel, map);
+}
+
+static void
+on_message (SoupWebsocketConnection *connection,
+            gint                     type,
+            GBytes                  *message,
+            NbMgmtSyncChannel       *channel)
+{
+  if (type != SOUP_WEBSOCKET_DATA_BINARY)
+    {
+      close_channel (channel, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
+                     "sync messages are binary sealed envelopes");
+      return;
+    }
+
+  if (channel->peer_key == NULL)
+    {
+      authenticate (channel, message);
+      return;
+    }
+
+  /* Later messages must still come from the same peer; they carry nothing
+   * the server needs yet. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(NbKey) sender = NULL;
+    g_autoptr(GBytes) plaintext = nb_envelope_open (channel->server->key, message, &sender,
+                                                    &error);
+
+    if (plaintext == NULL || !nb_key_equal (sender, channel->peer_key))
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_UNAUTHENTICATED,
+                     plaintext == NULL ? error->message : "message sealed by another key");
+  }
+}
+
+static gboolean
+on_auth_timeout (gpointer user_data)
+{
+  NbMgmtSyncChannel *channel = user_data;
+
+  channel->auth_timeout = 0;
+  close_channel (channel, NB_MGMT_SYNC_CLOSE_TIMEOUT, "no sync request in time");
+  return G_SOURCE_REMOVE;
+}
+
+void
+nb_mgmt_sync_accept (NbManagementServer      *self,
+                     SoupWebsocketConnection *connection)
+{
+  NbMgmtSyncChannel *channel = g_new0 (NbMgmtSyncChannel, 1);
+
+  channel->server = self;
+  channel->connection = g_object_ref (connection);
+  soup_websocket_connection_set_max_incoming_payload_size (connection,
+                                                           NB_MGMT_MAX_SEALED_REQUEST);
+  soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_SECONDS);
+  channel->message_handler = g_signal_connect (connection, "message",
+                                               G_CALLBACK (on_message), channel);
+  channel->closed_handler = g_signal_connect (connection, "closed",
+                                              G_CALLBACK (on_closed), channel);
+  channel->auth_timeout = g_timeout_add_seconds (AUTH_TIMEOUT_SECONDS, on_auth_timeout, channel);
+  g_hash_table_add (self->pending_channels, channel);
+}
+
+static void
+close_peer_channel (NbManagementServer *self,
+                    const char         *peer_key,
+                    const char         *reason)
+{
+  NbMgmtSyncChannel *channel = peer_key != NULL ? g_hash_table_lookup (self->channels, peer_key)
+                                                : NULL;
+
+  if (channel != NULL)
+    close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, reason);
+}
+
+static gboolean
+flush_updates (gpointer user_data)
+{
+  NbManagementServer *self = user_data;
+  g_autoptr(GHashTable) accounts = g_steal_pointer (&self->dirty_accounts);
+  GHashTableIter iter;
+  const char *account_id;
+
+  self->flush_source = 0;
+  self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  g_hash_table_iter_init (&iter, accounts);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &account_id, NULL))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) maps = NULL;
+      gint64 start = g_get_monotonic_time ();
+      guint pushed = 0;
+
+      maps = nb_mgmt_store_collect_network_map_updates (self->store, account_id, &error);
+      if (maps == NULL)
+        {
+          g_warning ("Cannot compute the network maps of account %s: %s", account_id,
+                     error->message);
+          continue;
+        }
+      for (guint i = 0; i < maps->len; i++)
+        {
+          const NbMgmtNetworkMap *map = g_ptr_array_index (maps, i);
+          NbMgmtSyncChannel *channel = g_hash_table_lookup (self->channels, map->peer_key);
+
+          if (channel == NULL)
+            continue;
+          push_map (channel, map);
+          pushed++;
+        }
+      g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs",
+               account_id, maps->len, pushed, g_get_monotonic_time () - start);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+nb_mgmt_sync_on_store_changed (NbMgmtStore        *store,
+                               const NbMgmtChange *change,
+                               NbManagementServer *self)
+{
+  switch (change->kind)
+    {
+    case NB_MGMT_CHANGE_PEER_DELETED:
+      close_peer_channel (self, change->peer_key, "peer was deleted");
+      break;
+    case NB_MGMT_CHANGE_ACCOUNT_DELETED:
+      {
+        GHashTableIter iter;
+        NbMgmtSyncChannel *channel;
+
+        g_hash_table_iter_init (&iter, self->channels);
+        while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &channel))
+          if (g_strcmp0 (channel->account_id, change->account_id) == 0)
+            close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, "account was deleted");
+        return;
+      }
+    default:
+      break;
+    }
+
+  if (!change->network_changed)
+    return;
+
+  g_hash_table_add (self->dirty_accounts, g_strdup (change->account_id));
+  if (self->flush_source == 0)
+    self->flush_source = g_timeout_add (FLUSH_DELAY_MS, flush_updates, self);
+}
+
+void
+nb_mgmt_sync_close_all (NbManagementServer *self)
+{
+  GHashTableIter iter;
+  const char *key;
+
+  g_clear_handle_id (&self->flush_source, g_source_remove);
+  /* The peers are no longer connected to us; then freeing a channel closes
+   * its connection. */
+  g_hash_table_iter_init (&iter, self->channels);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    nb_mgmt_store_set_peer_connected (self->store, key, FALSE, NULL);
+  g_hash_table_remove_all (self->pending_channels);
+  g_hash_table_remove_all (self->channels);
+}
+
+gboolean
+nb_mgmt_sync_delete_idle_ephemeral (gpointer user_data)
+{
+  NbManagementServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  guint deleted = 0;
+
+  if (!nb_mgmt_store_delete_idle_ephemeral_peers (self->store,
+                                                  self->config->ephemeral_idle_seconds,
+                                                  &deleted, &error))
+    g_warning ("Cannot remove idle ephemeral peers: %s", error->message);
+  else if (deleted > 0)
+    g_info ("Removed %u ephemeral peers idle for %" G_GINT64_FORMAT " s", deleted,
+            self->config->ephemeral_idle_seconds);
+  return G_SOURCE_CONTINUE;
+}

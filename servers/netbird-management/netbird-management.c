@@ -1,0 +1,89 @@
+/* netbird-management.c: the Management daemon
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * A thin front-end over NbManagementServer: options, signals, main loop.
+ */
+#include <locale.h>
+#include <stdio.h>
+
+#include <glib-unix.h>
+#include <netbird.h>
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  GMainLoop *loop = user_data;
+
+  g_message ("Shutting down");
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *listen = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *config_file = NULL;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "Address to listen on (default: the configuration's, else 0.0.0.0:33073)", "HOST:PORT" },
+    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Folder for the store, the server key and the initial credentials", "DIR" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+      "JSON configuration file (TLS, DNS domain, Signal/Relay/STUN/TURN)", "FILE" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbManagementServer) server = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  guint sigterm, sigint;
+
+  setlocale (LC_ALL, "");
+
+  context = g_option_context_new ("- NetBird-style Management server");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("netbird-management: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("netbird-management %s\n", nb_get_version_string ());
+      return 0;
+    }
+  if (data_dir == NULL && config_file == NULL)
+    {
+      g_printerr ("netbird-management: give --data-dir DIR (or a --config with data_dir)\n");
+      return 2;
+    }
+
+  server = nb_management_server_new (data_dir, config_file, &error);
+  if (server == NULL || !nb_management_server_listen (server, listen, &error))
+    {
+      g_printerr ("netbird-management: %s\n", error->message);
+      return 1;
+    }
+
+  if (nb_management_server_get_credentials_file (server) != NULL)
+    g_print ("Initial admin token and setup key written to %s\n",
+             nb_management_server_get_credentials_file (server));
+  g_print ("Listening on %s\n", nb_management_server_get_listen_address (server));
+  fflush (stdout);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
+  sigint = g_unix_signal_add (SIGINT, on_signal, loop);
+  g_main_loop_run (loop);
+  g_source_remove (sigterm);
+  g_source_remove (sigint);
+
+  nb_management_server_stop (server);
+  return 0;
+}
