@@ -19,9 +19,13 @@ G_DEFINE_QUARK (nb-mgmt-rest-error-quark, nb_mgmt_rest_error)
  * levels; a hostile body of a million '[' must not recurse that deep. */
 #define MAX_JSON_DEPTH 32
 
+/* Checks the raw text before it reaches the parser: nesting depth, and no
+ * NUL escape (\u0000), which would cut a string short once it becomes a C
+ * string, so that "a\u0000b" could pass for "a". */
 static gboolean
-json_text_depth_ok (const char *data,
-                    gsize       len)
+json_text_check (const char *data,
+                 gsize       len,
+                 GError    **error)
 {
   int depth = 0;
   gboolean in_string = FALSE;
@@ -33,7 +37,17 @@ json_text_depth_ok (const char *data,
       if (in_string)
         {
           if (c == '\\')
-            i++;
+            {
+              if (i + 5 < len && data[i + 1] == 'u' && data[i + 2] == '0' &&
+                  data[i + 3] == '0' && data[i + 4] == '0' && data[i + 5] == '0')
+                {
+                  g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                               "couldn't parse JSON request: strings may not contain NUL "
+                               "(\\u0000)");
+                  return FALSE;
+                }
+              i++;
+            }
           else if (c == '"')
             in_string = FALSE;
           continue;
@@ -43,7 +57,12 @@ json_text_depth_ok (const char *data,
       else if (c == '[' || c == '{')
         {
           if (++depth > MAX_JSON_DEPTH)
-            return FALSE;
+            {
+              g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                           "couldn't parse JSON request: nested deeper than %d levels",
+                           MAX_JSON_DEPTH);
+              return FALSE;
+            }
         }
       else if (c == ']' || c == '}')
         depth--;
@@ -80,13 +99,8 @@ nb_rest_parse_body_object (NbRestCtx *ctx,
                    "couldn't parse JSON request: the body is not valid UTF-8");
       return NULL;
     }
-  if (!json_text_depth_ok (data, len))
-    {
-      g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
-                   "couldn't parse JSON request: nested deeper than %d levels",
-                   MAX_JSON_DEPTH);
-      return NULL;
-    }
+  if (!json_text_check (data, len, error))
+    return NULL;
 
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))

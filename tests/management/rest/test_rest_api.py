@@ -1,0 +1,998 @@
+"""The management REST API over real HTTP (suite management-rest).
+
+One server for the module (a real store in a temp dir, see rest_server.py);
+each test checks one behaviour and creates what it changes, so the tests do
+not depend on each other's order.
+"""
+import json
+import os
+import sys
+import unittest
+import uuid
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rest_server import RestServer  # noqa: E402
+
+SERVER = None
+
+
+def setUpModule():
+    global SERVER
+    SERVER = RestServer()
+
+
+def tearDownModule():
+    SERVER.stop()
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+class Api:
+    """requests with a base URL and a token."""
+
+    def __init__(self, token, url=None):
+        self.url = url or SERVER.url
+        self.headers = {"Accept": "application/json"}
+        if token is not None:
+            self.headers["Authorization"] = "Token " + token
+
+    def call(self, method, path, body=None, raw=None, headers=None):
+        h = dict(self.headers)
+        if headers:
+            h.update(headers)
+        data = raw
+        if body is not None:
+            data = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        return requests.request(method, self.url + path, headers=h, data=data, timeout=30)
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, body=body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.call("PUT", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
+
+
+def owner():
+    return Api(SERVER.info["owner_token"])
+
+
+def admin():
+    return Api(SERVER.info["admin_token"])
+
+
+def user():
+    return Api(SERVER.info["user_token"])
+
+
+def other():
+    return Api(SERVER.info["other_token"])
+
+
+class RestCase(unittest.TestCase):
+    def assertStatus(self, response, status):
+        self.assertEqual(response.status_code, status,
+                         "%s %s -> %d %s" % (response.request.method, response.request.url,
+                                             response.status_code, response.text[:500]))
+
+    def assertError(self, response, status):
+        self.assertStatus(response, status)
+        body = response.json()
+        self.assertEqual(body["code"], status)
+        self.assertIsInstance(body["message"], str)
+        self.assertTrue(body["message"])
+        return body["message"]
+
+    def ok(self, response):
+        self.assertStatus(response, 200)
+        return response.json()
+
+    def make_group(self, name=None, peers=None):
+        return self.ok(owner().post("/api/groups", {"name": name or unique("group"),
+                                                    "peers": peers or []}))
+
+    def make_policy(self, group_id, name=None):
+        return self.ok(owner().post("/api/policies", {
+            "name": name or unique("policy"), "enabled": True,
+            "rules": [{"name": "r", "enabled": True, "action": "accept", "bidirectional": True,
+                       "protocol": "all", "sources": [group_id], "destinations": [group_id]}]}))
+
+
+# ---------------------------------------------------------------------------
+class AuthTest(RestCase):
+    def test_no_token_is_401(self):
+        self.assertError(Api(None).get("/api/peers"), 401)
+
+    def test_unknown_token_is_401(self):
+        self.assertError(Api("nbp_" + "a" * 36).get("/api/peers"), 401)
+
+    def test_garbage_token_is_401(self):
+        self.assertError(Api("not a token at all ' OR 1=1 --").get("/api/peers"), 401)
+
+    def test_bearer_without_idp_is_401(self):
+        r = Api(None).get("/api/peers", headers={"Authorization": "Bearer abc.def.ghi"})
+        self.assertError(r, 401)
+
+    def test_unknown_scheme_is_401(self):
+        r = Api(None).get("/api/peers", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        self.assertError(r, 401)
+
+    def test_expired_token_is_401(self):
+        self.assertError(Api(SERVER.info["expired_token"]).get("/api/peers"), 401)
+
+    def test_blocked_user_is_refused(self):
+        r = Api(SERVER.info["blocked_token"]).get("/api/groups")
+        self.assertIn(r.status_code, (401, 403))
+        self.assertEqual(r.json()["code"], r.status_code)
+
+    def test_deleted_token_stops_working(self):
+        uid = SERVER.info["owner_id"]
+        created = self.ok(owner().post("/api/users/%s/tokens" % uid,
+                                       {"name": "short lived", "expires_in": 1}))
+        token = created["plain_token"]
+        self.ok(Api(token).get("/api/groups"))
+        self.ok(owner().delete("/api/users/%s/tokens/%s" %
+                               (uid, created["personal_access_token"]["id"])))
+        self.assertError(Api(token).get("/api/groups"), 401)
+
+    def test_unknown_path_is_404(self):
+        self.assertError(owner().get("/api/no-such-thing"), 404)
+
+    def test_unknown_method_is_405(self):
+        self.assertError(owner().call("PATCH", "/api/groups"), 405)
+
+
+# ---------------------------------------------------------------------------
+class AccountsTest(RestCase):
+    def test_list_gives_own_account(self):
+        accounts = self.ok(owner().get("/api/accounts"))
+        self.assertEqual([a["id"] for a in accounts], [SERVER.info["account_id"]])
+        settings = accounts[0]["settings"]
+        for field in ("peer_login_expiration_enabled", "peer_login_expiration",
+                      "regular_users_view_blocked", "groups_propagation_enabled",
+                      "jwt_groups_enabled", "dns_domain", "network_range"):
+            self.assertIn(field, settings)
+        self.assertTrue(settings["network_range"].startswith("100."))
+
+    def test_other_account_sees_its_own(self):
+        accounts = self.ok(other().get("/api/accounts"))
+        self.assertEqual([a["id"] for a in accounts], [SERVER.info["other_account_id"]])
+
+    def test_update_settings(self):
+        aid = SERVER.info["account_id"]
+        a = self.ok(owner().put("/api/accounts/" + aid, {"settings": {
+            "peer_login_expiration_enabled": True, "peer_login_expiration": 7200}}))
+        self.assertEqual(a["settings"]["peer_login_expiration"], 7200)
+        again = self.ok(owner().get("/api/accounts"))[0]
+        self.assertEqual(again["settings"]["peer_login_expiration"], 7200)
+
+    def test_update_expiration_too_short_is_422(self):
+        aid = SERVER.info["account_id"]
+        self.assertError(owner().put("/api/accounts/" + aid, {"settings": {
+            "peer_login_expiration": 10}}), 422)
+
+    def test_update_wrong_type_is_400(self):
+        aid = SERVER.info["account_id"]
+        self.assertError(owner().put("/api/accounts/" + aid, {"settings": {
+            "peer_login_expiration": "forever"}}), 400)
+
+    def test_update_without_settings_is_422(self):
+        aid = SERVER.info["account_id"]
+        self.assertError(owner().put("/api/accounts/" + aid, {}), 422)
+
+    def test_update_other_account_is_404(self):
+        self.assertError(owner().put("/api/accounts/" + SERVER.info["other_account_id"],
+                                     {"settings": {"peer_login_expiration": 7200}}), 404)
+
+    def test_user_cannot_update(self):
+        aid = SERVER.info["account_id"]
+        self.assertError(user().put("/api/accounts/" + aid, {"settings": {}}), 403)
+
+    def test_user_cannot_list(self):
+        self.assertError(user().get("/api/accounts"), 403)
+
+    def test_admin_cannot_delete(self):
+        self.assertError(admin().delete("/api/accounts/" + SERVER.info["account_id"]), 403)
+
+    def test_delete_other_account_is_404(self):
+        self.assertError(owner().delete("/api/accounts/" + SERVER.info["other_account_id"]), 404)
+
+
+class AccountDeletionTest(RestCase):
+    """Its own server: deleting an account ends it."""
+
+    def test_owner_deletes_account(self):
+        server = RestServer()
+        try:
+            api = Api(server.info["owner_token"], server.url)
+            r = api.delete("/api/accounts/" + server.info["account_id"])
+            self.assertStatus(r, 200)
+            self.assertEqual(r.json(), {})
+            self.assertError(api.get("/api/peers"), 401)
+            # The other account is untouched.
+            other_api = Api(server.info["other_token"], server.url)
+            peers = self.ok(other_api.get("/api/peers"))
+            self.assertEqual([p["id"] for p in peers], [server.info["other_peer_id"]])
+        finally:
+            server.stop()
+
+
+# ---------------------------------------------------------------------------
+class UsersTest(RestCase):
+    def test_list_users_marks_current(self):
+        users = self.ok(owner().get("/api/users"))
+        current = [u for u in users if u["is_current"]]
+        self.assertEqual([u["id"] for u in current], [SERVER.info["owner_id"]])
+        self.assertEqual(current[0]["role"], "owner")
+        self.assertEqual(current[0]["status"], "active")
+        for field in ("id", "email", "name", "role", "auto_groups", "status", "is_blocked",
+                      "is_service_user", "issued", "last_login"):
+            self.assertIn(field, current[0])
+
+    def test_blocked_user_status(self):
+        users = self.ok(owner().get("/api/users"))
+        blocked = [u for u in users if u["id"] == SERVER.info["blocked_id"]][0]
+        self.assertTrue(blocked["is_blocked"])
+        self.assertEqual(blocked["status"], "blocked")
+
+    def test_create_service_user_and_filter(self):
+        u = self.ok(owner().post("/api/users", {"name": unique("bot"), "role": "admin",
+                                                "auto_groups": [], "is_service_user": True}))
+        self.assertTrue(u["is_service_user"])
+        self.assertEqual(u["role"], "admin")
+        service = self.ok(owner().get("/api/users?service_user=true"))
+        self.assertIn(u["id"], [x["id"] for x in service])
+        self.assertTrue(all(x["is_service_user"] for x in service))
+        regular = self.ok(owner().get("/api/users?service_user=false"))
+        self.assertNotIn(u["id"], [x["id"] for x in regular])
+        self.assertIn(SERVER.info["owner_id"], [x["id"] for x in regular])
+
+    def test_bad_service_user_filter_is_400(self):
+        self.assertError(owner().get("/api/users?service_user=maybe"), 400)
+
+    def test_create_regular_user(self):
+        email = unique("someone") + "@example.com"
+        u = self.ok(owner().post("/api/users", {"email": email, "name": "Someone",
+                                                "role": "user", "auto_groups": [],
+                                                "is_service_user": False}))
+        self.assertEqual(u["email"], email)
+        self.assertEqual(u["role"], "user")
+        self.assertFalse(u["is_service_user"])
+
+    def test_create_user_invalid_role_is_422(self):
+        self.assertError(owner().post("/api/users", {"role": "emperor", "auto_groups": [],
+                                                     "is_service_user": True}), 422)
+
+    def test_create_user_missing_role_is_422(self):
+        self.assertError(owner().post("/api/users", {"auto_groups": [],
+                                                     "is_service_user": True}), 422)
+
+    def test_create_second_owner_is_refused(self):
+        r = owner().post("/api/users", {"role": "owner", "auto_groups": [],
+                                        "is_service_user": True, "name": "x"})
+        self.assertIn(r.status_code, (403, 422))
+
+    def test_create_user_without_email_is_422(self):
+        self.assertError(owner().post("/api/users", {"role": "user", "auto_groups": [],
+                                                     "is_service_user": False}), 422)
+
+    def test_create_user_wrong_type_is_400(self):
+        self.assertError(owner().post("/api/users", {"role": "user", "auto_groups": "all",
+                                                     "is_service_user": True}), 400)
+
+    def test_update_user_role_and_block(self):
+        u = self.ok(owner().post("/api/users", {"name": unique("svc"), "role": "user",
+                                                "auto_groups": [], "is_service_user": True}))
+        upd = self.ok(owner().put("/api/users/" + u["id"], {"role": "admin", "auto_groups": [],
+                                                            "is_blocked": True}))
+        self.assertEqual(upd["role"], "admin")
+        self.assertTrue(upd["is_blocked"])
+        self.assertEqual(upd["status"], "blocked")
+
+    def test_owner_cannot_be_blocked(self):
+        r = admin().put("/api/users/" + SERVER.info["owner_id"],
+                        {"role": "owner", "auto_groups": [], "is_blocked": True})
+        self.assertIn(r.status_code, (403, 422))
+        self.assertEqual(r.json()["code"], r.status_code)
+
+    def test_delete_user(self):
+        u = self.ok(owner().post("/api/users", {"name": unique("tmp"), "role": "user",
+                                                "auto_groups": [], "is_service_user": True}))
+        r = owner().delete("/api/users/" + u["id"])
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json(), {})
+        self.assertNotIn(u["id"], [x["id"] for x in self.ok(owner().get("/api/users"))])
+
+    def test_delete_unknown_user_is_404(self):
+        self.assertError(owner().delete("/api/users/nosuchuser"), 404)
+
+    def test_delete_other_accounts_user_is_404(self):
+        others = self.ok(other().get("/api/users"))
+        self.assertError(owner().delete("/api/users/" + others[0]["id"]), 404)
+
+    def test_user_sees_only_itself(self):
+        users = self.ok(user().get("/api/users"))
+        self.assertEqual([u["id"] for u in users], [SERVER.info["user_id"]])
+
+    def test_current_user(self):
+        me = self.ok(user().get("/api/users/current"))
+        self.assertEqual(me["id"], SERVER.info["user_id"])
+        self.assertTrue(me["is_current"])
+
+    def test_user_cannot_create_users(self):
+        self.assertError(user().post("/api/users", {"role": "admin", "auto_groups": [],
+                                                    "is_service_user": True}), 403)
+
+    def test_user_cannot_update_users(self):
+        self.assertError(user().put("/api/users/" + SERVER.info["user_id"],
+                                    {"role": "admin", "auto_groups": [], "is_blocked": False}),
+                         403)
+
+    def test_user_cannot_delete_users(self):
+        self.assertError(user().delete("/api/users/" + SERVER.info["admin_id"]), 403)
+
+
+class TokensTest(RestCase):
+    def test_create_list_get_delete_token(self):
+        bot = self.ok(owner().post("/api/users", {"name": unique("bot"), "role": "admin",
+                                                  "auto_groups": [], "is_service_user": True}))
+        path = "/api/users/%s/tokens" % bot["id"]
+        created = self.ok(owner().post(path, {"name": "ci", "expires_in": 30}))
+        plain = created["plain_token"]
+        self.assertTrue(plain.startswith("nbp_"))
+        self.assertEqual(len(plain), 40)
+        pat = created["personal_access_token"]
+        for field in ("id", "name", "expiration_date", "created_by", "created_at"):
+            self.assertIn(field, pat)
+        self.assertEqual(pat["created_by"], SERVER.info["owner_id"])
+        # The new token works and acts as the service user.
+        me = self.ok(Api(plain).get("/api/users/current"))
+        self.assertEqual(me["id"], bot["id"])
+        listed = self.ok(owner().get(path))
+        self.assertEqual([t["id"] for t in listed], [pat["id"]])
+        self.assertNotIn(plain, json.dumps(listed))
+        one = self.ok(owner().get(path + "/" + pat["id"]))
+        self.assertEqual(one["name"], "ci")
+        self.assertNotIn("plain_token", one)
+        self.assertEqual(owner().delete(path + "/" + pat["id"]).json(), {})
+        self.assertError(owner().get(path + "/" + pat["id"]), 404)
+
+    def test_token_expiry_out_of_range_is_422(self):
+        path = "/api/users/%s/tokens" % SERVER.info["owner_id"]
+        self.assertError(owner().post(path, {"name": "x", "expires_in": 0}), 422)
+        self.assertError(owner().post(path, {"name": "x", "expires_in": 366}), 422)
+
+    def test_token_empty_name_is_422(self):
+        path = "/api/users/%s/tokens" % SERVER.info["owner_id"]
+        self.assertError(owner().post(path, {"name": "", "expires_in": 5}), 422)
+
+    def test_token_wrong_type_is_400(self):
+        path = "/api/users/%s/tokens" % SERVER.info["owner_id"]
+        self.assertError(owner().post(path, {"name": "x", "expires_in": "5"}), 400)
+
+    def test_user_manages_own_tokens(self):
+        path = "/api/users/%s/tokens" % SERVER.info["user_id"]
+        created = self.ok(user().post(path, {"name": "mine", "expires_in": 2}))
+        self.assertIn(created["personal_access_token"]["id"],
+                      [t["id"] for t in self.ok(user().get(path))])
+
+    def test_user_cannot_touch_others_tokens(self):
+        self.assertError(user().get("/api/users/%s/tokens" % SERVER.info["owner_id"]), 403)
+
+    def test_admin_cannot_create_tokens_for_regular_users(self):
+        self.assertError(admin().post("/api/users/%s/tokens" % SERVER.info["user_id"],
+                                      {"name": "x", "expires_in": 5}), 403)
+
+    def test_tokens_of_other_accounts_user_is_404(self):
+        others = self.ok(other().get("/api/users"))
+        self.assertError(owner().get("/api/users/%s/tokens" % others[0]["id"]), 404)
+
+    def test_unknown_token_is_404(self):
+        self.assertError(owner().get("/api/users/%s/tokens/nosuchtoken" %
+                                     SERVER.info["owner_id"]), 404)
+
+
+# ---------------------------------------------------------------------------
+class PeersTest(RestCase):
+    def test_list_peers(self):
+        peers = self.ok(owner().get("/api/peers"))
+        ids = {p["id"] for p in peers}
+        self.assertTrue({SERVER.info["peer1_id"], SERVER.info["peer2_id"],
+                         SERVER.info["user_peer_id"]} <= ids)
+        self.assertNotIn(SERVER.info["other_peer_id"], ids)
+        p = [p for p in peers if p["id"] == SERVER.info["peer1_id"]][0]
+        for field in ("id", "name", "ip", "connected", "last_seen", "os", "version", "groups",
+                      "ssh_enabled", "hostname", "dns_label", "login_expiration_enabled",
+                      "login_expired", "last_login", "accessible_peers_count", "created_at"):
+            self.assertIn(field, p)
+        self.assertEqual(p["hostname"], "alpha")
+        self.assertTrue(p["ip"].startswith("100."))
+        self.assertTrue(p["dns_label"].startswith("alpha."))
+        self.assertIn("All", [g["name"] for g in p["groups"]])
+        # The default policy (All <-> All) lets it reach every other peer.
+        self.assertEqual(p["accessible_peers_count"], len(peers) - 1)
+
+    def test_filter_by_name(self):
+        peers = self.ok(owner().get("/api/peers?name=beta"))
+        self.assertEqual([p["id"] for p in peers], [SERVER.info["peer2_id"]])
+
+    def test_filter_by_ip(self):
+        p = self.ok(owner().get("/api/peers/" + SERVER.info["peer1_id"]))
+        peers = self.ok(owner().get("/api/peers?ip=" + p["ip"]))
+        self.assertEqual([x["id"] for x in peers], [p["id"]])
+
+    def test_filter_no_match(self):
+        self.assertEqual(self.ok(owner().get("/api/peers?name=nobody")), [])
+
+    def test_get_peer(self):
+        p = self.ok(owner().get("/api/peers/" + SERVER.info["peer2_id"]))
+        self.assertEqual(p["name"], "beta")
+        self.assertNotIn("accessible_peers_count", p)
+
+    def test_get_other_accounts_peer_is_404(self):
+        self.assertError(owner().get("/api/peers/" + SERVER.info["other_peer_id"]), 404)
+
+    def test_get_unknown_peer_is_404(self):
+        self.assertError(owner().get("/api/peers/doesnotexist"), 404)
+
+    def test_rename_peer(self):
+        pid = SERVER.info["peer2_id"]
+        p = self.ok(owner().put("/api/peers/" + pid, {"name": "Beta Renamed", "ssh_enabled": True,
+                                                      "login_expiration_enabled": False,
+                                                      "inactivity_expiration_enabled": False}))
+        self.assertEqual(p["name"], "Beta Renamed")
+        self.assertTrue(p["ssh_enabled"])
+        self.assertEqual(self.ok(owner().get("/api/peers/" + pid))["name"], "Beta Renamed")
+        self.ok(owner().put("/api/peers/" + pid, {"name": "beta", "ssh_enabled": False,
+                                                  "login_expiration_enabled": False,
+                                                  "inactivity_expiration_enabled": False}))
+
+    def test_rename_empty_is_422(self):
+        self.assertError(owner().put("/api/peers/" + SERVER.info["peer1_id"],
+                                     {"name": "", "ssh_enabled": False,
+                                      "login_expiration_enabled": False,
+                                      "inactivity_expiration_enabled": False}), 422)
+
+    def test_update_wrong_type_is_400(self):
+        self.assertError(owner().put("/api/peers/" + SERVER.info["peer1_id"],
+                                     {"name": "x", "ssh_enabled": "yes"}), 400)
+
+    def test_accessible_peers(self):
+        acc = self.ok(owner().get("/api/peers/%s/accessible-peers" % SERVER.info["peer1_id"]))
+        ids = [p["id"] for p in acc]
+        self.assertIn(SERVER.info["peer2_id"], ids)
+        self.assertNotIn(SERVER.info["peer1_id"], ids)
+        self.assertNotIn(SERVER.info["other_peer_id"], ids)
+        for field in ("id", "name", "ip", "dns_label", "user_id", "os", "connected",
+                      "last_seen"):
+            self.assertIn(field, acc[0])
+
+    def test_user_sees_own_peers_only(self):
+        peers = self.ok(user().get("/api/peers"))
+        self.assertEqual([p["id"] for p in peers], [SERVER.info["user_peer_id"]])
+
+    def test_user_cannot_see_others_peer(self):
+        self.assertError(user().get("/api/peers/" + SERVER.info["peer1_id"]), 404)
+
+    def test_user_cannot_update_peer(self):
+        self.assertError(user().put("/api/peers/" + SERVER.info["user_peer_id"],
+                                    {"name": "mine", "ssh_enabled": False,
+                                     "login_expiration_enabled": False,
+                                     "inactivity_expiration_enabled": False}), 403)
+
+    def test_user_cannot_delete_peer(self):
+        self.assertError(user().delete("/api/peers/" + SERVER.info["user_peer_id"]), 403)
+
+    def test_delete_other_accounts_peer_is_404(self):
+        self.assertError(owner().delete("/api/peers/" + SERVER.info["other_peer_id"]), 404)
+        self.ok(other().get("/api/peers/" + SERVER.info["other_peer_id"]))
+
+
+class PeerDeletionTest(RestCase):
+    def test_delete_peer(self):
+        server = RestServer()
+        try:
+            api = Api(server.info["owner_token"], server.url)
+            pid = server.info["peer1_id"]
+            r = api.delete("/api/peers/" + pid)
+            self.assertStatus(r, 200)
+            self.assertEqual(r.json(), {})
+            self.assertError(api.get("/api/peers/" + pid), 404)
+            events = self.ok(api.get("/api/events/audit"))
+            self.assertTrue(any(e["target_id"] == pid and
+                                e["initiator_id"] == server.info["owner_id"] for e in events))
+        finally:
+            server.stop()
+
+
+# ---------------------------------------------------------------------------
+class SetupKeysTest(RestCase):
+    def create(self, **fields):
+        body = {"name": unique("key"), "type": "reusable", "expires_in": 86400,
+                "auto_groups": [], "usage_limit": 0}
+        body.update(fields)
+        return owner().post("/api/setup-keys", body)
+
+    def test_create_returns_key_once(self):
+        k = self.ok(self.create(ephemeral=True))
+        self.assertGreaterEqual(len(k["key"]), 32)
+        self.assertNotIn("*", k["key"])
+        self.assertEqual(k["state"], "valid")
+        self.assertTrue(k["valid"])
+        self.assertTrue(k["ephemeral"])
+        self.assertEqual(k["type"], "reusable")
+        for field in ("id", "key", "name", "expires", "type", "valid", "revoked", "used_times",
+                      "last_used", "state", "auto_groups", "updated_at", "usage_limit",
+                      "ephemeral", "allow_extra_dns_labels"):
+            self.assertIn(field, k)
+        again = self.ok(owner().get("/api/setup-keys/" + k["id"]))
+        self.assertNotEqual(again["key"], k["key"])
+        self.assertNotIn(k["key"], json.dumps(self.ok(owner().get("/api/setup-keys"))))
+
+    def test_list_includes_new_key(self):
+        k = self.ok(self.create())
+        self.assertIn(k["id"], [x["id"] for x in self.ok(owner().get("/api/setup-keys"))])
+
+    def test_one_off_key(self):
+        k = self.ok(self.create(type="one-off", usage_limit=1))
+        self.assertEqual(k["type"], "one-off")
+        self.assertEqual(k["usage_limit"], 1)
+
+    def test_auto_groups(self):
+        g = self.make_group()
+        k = self.ok(self.create(auto_groups=[g["id"]]))
+        self.assertEqual(k["auto_groups"], [g["id"]])
+
+    def test_unknown_auto_group_is_rejected(self):
+        r = self.create(auto_groups=["nosuchgroup"])
+        self.assertIn(r.status_code, (404, 422))
+
+    def test_empty_name_is_422(self):
+        self.assertError(self.create(name=""), 422)
+
+    def test_unknown_type_is_422(self):
+        self.assertError(self.create(type="forever"), 422)
+
+    def test_one_off_with_usage_limit_is_422(self):
+        self.assertError(self.create(type="one-off", usage_limit=5), 422)
+
+    def test_negative_expiry_is_422(self):
+        self.assertError(self.create(expires_in=-5), 422)
+
+    def test_expiry_over_a_year_is_422(self):
+        self.assertError(self.create(expires_in=10 ** 9), 422)
+
+    def test_wrong_types_are_400(self):
+        self.assertError(self.create(expires_in="1d"), 400)
+        self.assertError(self.create(usage_limit=1.5), 400)
+        self.assertError(self.create(ephemeral="yes"), 400)
+        self.assertError(self.create(auto_groups=[1, 2]), 400)
+        self.assertError(self.create(name=42), 400)
+
+    def test_revoke(self):
+        k = self.ok(self.create())
+        r = self.ok(owner().put("/api/setup-keys/" + k["id"], {"revoked": True,
+                                                               "auto_groups": []}))
+        self.assertTrue(r["revoked"])
+        self.assertFalse(r["valid"])
+        self.assertEqual(r["state"], "revoked")
+
+    def test_delete(self):
+        k = self.ok(self.create())
+        self.assertEqual(self.ok(owner().delete("/api/setup-keys/" + k["id"])), {})
+        self.assertError(owner().get("/api/setup-keys/" + k["id"]), 404)
+
+    def test_other_accounts_key_is_404(self):
+        self.assertError(owner().get("/api/setup-keys/" + SERVER.info["other_setup_key_id"]),
+                         404)
+        self.assertError(owner().put("/api/setup-keys/" + SERVER.info["other_setup_key_id"],
+                                     {"revoked": True, "auto_groups": []}), 404)
+
+    def test_user_cannot_list_or_create(self):
+        self.assertError(user().get("/api/setup-keys"), 403)
+        self.assertError(user().post("/api/setup-keys", {"name": "x", "type": "reusable",
+                                                         "expires_in": 86400,
+                                                         "auto_groups": [],
+                                                         "usage_limit": 0}), 403)
+
+    def test_admin_can_create(self):
+        self.ok(admin().post("/api/setup-keys", {"name": unique("k"), "type": "reusable",
+                                                 "expires_in": 86400, "auto_groups": [],
+                                                 "usage_limit": 0}))
+
+
+# ---------------------------------------------------------------------------
+class GroupsTest(RestCase):
+    def test_create_and_list(self):
+        g = self.make_group(peers=[SERVER.info["peer1_id"]])
+        self.assertEqual(g["peers_count"], 1)
+        self.assertEqual(g["peers"][0]["id"], SERVER.info["peer1_id"])
+        self.assertEqual(g["peers"][0]["name"], "alpha")
+        self.assertIn(g["id"], [x["id"] for x in self.ok(owner().get("/api/groups"))])
+        self.assertEqual(self.ok(owner().get("/api/groups/" + g["id"]))["name"], g["name"])
+
+    def test_all_group_exists(self):
+        groups = self.ok(owner().get("/api/groups"))
+        self.assertIn("All", [g["name"] for g in groups])
+
+    def test_update(self):
+        g = self.make_group()
+        new_name = unique("renamed")
+        u = self.ok(owner().put("/api/groups/" + g["id"],
+                                {"name": new_name, "peers": [SERVER.info["peer2_id"]]}))
+        self.assertEqual(u["name"], new_name)
+        self.assertEqual([p["id"] for p in u["peers"]], [SERVER.info["peer2_id"]])
+
+    def test_empty_name_is_422(self):
+        self.assertError(owner().post("/api/groups", {"name": ""}), 422)
+
+    def test_missing_name_is_422(self):
+        self.assertError(owner().post("/api/groups", {"peers": []}), 422)
+
+    def test_duplicate_name_is_rejected(self):
+        g = self.make_group()
+        r = owner().post("/api/groups", {"name": g["name"]})
+        self.assertIn(r.status_code, (409, 422))
+
+    def test_unknown_peer_is_rejected(self):
+        r = owner().post("/api/groups", {"name": unique("g"), "peers": ["nosuchpeer"]})
+        self.assertIn(r.status_code, (404, 422))
+
+    def test_other_accounts_peer_is_rejected(self):
+        r = owner().post("/api/groups", {"name": unique("g"),
+                                         "peers": [SERVER.info["other_peer_id"]]})
+        self.assertIn(r.status_code, (404, 422))
+
+    def test_update_all_is_422(self):
+        all_group = [g for g in self.ok(owner().get("/api/groups")) if g["name"] == "All"][0]
+        self.assertError(owner().put("/api/groups/" + all_group["id"],
+                                     {"name": "Everyone", "peers": []}), 422)
+
+    def test_delete_all_is_refused(self):
+        all_group = [g for g in self.ok(owner().get("/api/groups")) if g["name"] == "All"][0]
+        r = owner().delete("/api/groups/" + all_group["id"])
+        self.assertIn(r.status_code, (400, 403, 422))
+        self.assertIn("All", [g["name"] for g in self.ok(owner().get("/api/groups"))])
+
+    def test_delete(self):
+        g = self.make_group()
+        self.assertEqual(self.ok(owner().delete("/api/groups/" + g["id"])), {})
+        self.assertError(owner().get("/api/groups/" + g["id"]), 404)
+
+    def test_delete_group_in_use_is_400(self):
+        g = self.make_group()
+        self.make_policy(g["id"])
+        self.assertError(owner().delete("/api/groups/" + g["id"]), 400)
+        self.ok(owner().get("/api/groups/" + g["id"]))
+
+    def test_sql_metacharacters_round_trip(self):
+        name = "Robert'); DROP TABLE groups;-- \"%_\\ ü 🚀"
+        g = self.make_group(name=name)
+        self.assertEqual(g["name"], name)
+        self.assertEqual(self.ok(owner().get("/api/groups/" + g["id"]))["name"], name)
+        self.assertIn(name, [x["name"] for x in self.ok(owner().get("/api/groups"))])
+
+    def test_other_accounts_group_is_404(self):
+        theirs = self.ok(other().post("/api/groups", {"name": unique("theirs")}))
+        self.assertError(owner().get("/api/groups/" + theirs["id"]), 404)
+        self.assertError(owner().put("/api/groups/" + theirs["id"], {"name": "mine"}), 404)
+        self.assertError(owner().delete("/api/groups/" + theirs["id"]), 404)
+        self.assertNotIn(theirs["id"], [g["id"] for g in self.ok(owner().get("/api/groups"))])
+
+    def test_user_cannot_read_or_write_groups(self):
+        self.assertError(user().get("/api/groups"), 403)
+        self.assertError(user().post("/api/groups", {"name": unique("g")}), 403)
+
+    def test_admin_can_write_groups(self):
+        self.ok(admin().post("/api/groups", {"name": unique("g")}))
+
+
+# ---------------------------------------------------------------------------
+class PoliciesTest(RestCase):
+    def body(self, group_id, **rule):
+        r = {"name": "rule", "enabled": True, "action": "accept", "bidirectional": True,
+             "protocol": "tcp", "ports": ["22", "443"], "sources": [group_id],
+             "destinations": [group_id]}
+        r.update(rule)
+        return {"name": unique("policy"), "description": "d", "enabled": True,
+                "source_posture_checks": [], "rules": [r]}
+
+    def test_create_get_list(self):
+        g = self.make_group()
+        p = self.ok(owner().post("/api/policies", self.body(g["id"])))
+        self.assertEqual(len(p["rules"]), 1)
+        rule = p["rules"][0]
+        self.assertTrue(rule["id"])
+        self.assertEqual(rule["protocol"], "tcp")
+        self.assertEqual(rule["ports"], ["22", "443"])
+        self.assertEqual(rule["sources"][0]["id"], g["id"])
+        self.assertEqual(rule["sources"][0]["name"], g["name"])
+        self.assertEqual(self.ok(owner().get("/api/policies/" + p["id"]))["name"], p["name"])
+        self.assertIn(p["id"], [x["id"] for x in self.ok(owner().get("/api/policies"))])
+
+    def test_default_policy_exists(self):
+        policies = self.ok(owner().get("/api/policies"))
+        self.assertTrue(any(p["name"] == "Default" for p in policies))
+
+    def test_port_ranges(self):
+        g = self.make_group()
+        body = self.body(g["id"], ports=None, port_ranges=[{"start": 8000, "end": 8100}])
+        del body["rules"][0]["ports"]
+        p = self.ok(owner().post("/api/policies", body))
+        self.assertEqual(p["rules"][0]["port_ranges"], [{"start": 8000, "end": 8100}])
+
+    def test_update(self):
+        g = self.make_group()
+        p = self.ok(owner().post("/api/policies", self.body(g["id"])))
+        body = self.body(g["id"], action="drop", protocol="udp", ports=["53"])
+        body["name"] = "renamed"
+        u = self.ok(owner().put("/api/policies/" + p["id"], body))
+        self.assertEqual(u["name"], "renamed")
+        self.assertEqual(u["rules"][0]["action"], "drop")
+        self.assertEqual(u["rules"][0]["ports"], ["53"])
+
+    def test_delete(self):
+        g = self.make_group()
+        p = self.ok(owner().post("/api/policies", self.body(g["id"])))
+        self.assertEqual(self.ok(owner().delete("/api/policies/" + p["id"])), {})
+        self.assertError(owner().get("/api/policies/" + p["id"]), 404)
+
+    def test_validation_failures_are_422(self):
+        g = self.make_group()
+        cases = [
+            dict(action="maybe"),
+            dict(protocol="sctp"),
+            dict(ports=["0"]),
+            dict(ports=["70000"]),
+            dict(ports=["http"]),
+            dict(protocol="all", ports=["22"]),
+            dict(protocol="icmp", ports=["22"]),
+            dict(ports=None, port_ranges=[{"start": 90, "end": 80}]),
+            dict(sources=["nosuchgroup"]),
+        ]
+        for rule in cases:
+            with self.subTest(rule=rule):
+                r = owner().post("/api/policies", self.body(g["id"], **rule))
+                self.assertIn(r.status_code, (404, 422), r.text)
+                self.assertEqual(r.json()["code"], r.status_code)
+
+    def test_no_rules_is_422(self):
+        self.assertError(owner().post("/api/policies", {"name": "x", "enabled": True,
+                                                        "rules": []}), 422)
+
+    def test_empty_name_is_422(self):
+        g = self.make_group()
+        body = self.body(g["id"])
+        body["name"] = ""
+        self.assertError(owner().post("/api/policies", body), 422)
+
+    def test_wrong_types_are_400(self):
+        g = self.make_group()
+        self.assertError(owner().post("/api/policies", self.body(g["id"], ports=[22])), 400)
+        self.assertError(owner().post("/api/policies", self.body(g["id"], enabled="true")),
+                         400)
+        self.assertError(owner().post("/api/policies", {"name": "x", "rules": "all"}), 400)
+        self.assertError(owner().post("/api/policies", {"name": "x", "rules": [5]}), 400)
+
+    def test_other_accounts_group_is_rejected(self):
+        theirs = self.ok(other().post("/api/groups", {"name": unique("theirs")}))
+        r = owner().post("/api/policies", self.body(theirs["id"]))
+        self.assertIn(r.status_code, (404, 422))
+
+    def test_user_cannot_use_policies(self):
+        self.assertError(user().get("/api/policies"), 403)
+
+
+# ---------------------------------------------------------------------------
+class RoutesTest(RestCase):
+    def body(self, group_id, **fields):
+        b = {"description": "office", "network_id": unique("net")[:40], "enabled": True,
+             "peer": SERVER.info["peer1_id"], "network": "10.10.0.0/24", "metric": 100,
+             "masquerade": True, "groups": [group_id], "keep_route": False}
+        b.update(fields)
+        return b
+
+    def test_create_get_list_update_delete(self):
+        g = self.make_group()
+        r = self.ok(owner().post("/api/routes", self.body(g["id"])))
+        self.assertEqual(r["network"], "10.10.0.0/24")
+        self.assertEqual(r["network_type"], "IPv4")
+        self.assertEqual(r["peer"], SERVER.info["peer1_id"])
+        self.assertIn(r["id"], [x["id"] for x in self.ok(owner().get("/api/routes"))])
+        u = self.ok(owner().put("/api/routes/" + r["id"], self.body(g["id"], metric=5)))
+        self.assertEqual(u["metric"], 5)
+        self.assertEqual(self.ok(owner().get("/api/routes/" + r["id"]))["metric"], 5)
+        self.assertEqual(self.ok(owner().delete("/api/routes/" + r["id"])), {})
+        self.assertError(owner().get("/api/routes/" + r["id"]), 404)
+
+    def test_validation(self):
+        g = self.make_group()
+        for fields in (dict(metric=0), dict(metric=10000), dict(network="not-a-cidr"),
+                       dict(network_id=""), dict(groups=[]), dict(peer="nosuchpeer")):
+            with self.subTest(fields=fields):
+                r = owner().post("/api/routes", self.body(g["id"], **fields))
+                self.assertIn(r.status_code, (404, 422), r.text)
+
+    def test_wrong_type_is_400(self):
+        g = self.make_group()
+        self.assertError(owner().post("/api/routes", self.body(g["id"], metric="1")), 400)
+
+    def test_user_cannot_use_routes(self):
+        self.assertError(user().get("/api/routes"), 403)
+
+
+# ---------------------------------------------------------------------------
+class DnsTest(RestCase):
+    def ns_body(self, group_id, **fields):
+        b = {"name": unique("ns")[:40], "description": "corp", "enabled": True,
+             "nameservers": [{"ip": "10.0.0.53", "ns_type": "udp", "port": 53}],
+             "groups": [group_id], "primary": True, "domains": [],
+             "search_domains_enabled": False}
+        b.update(fields)
+        return b
+
+    def test_nameserver_crud(self):
+        g = self.make_group()
+        ns = self.ok(owner().post("/api/dns/nameservers", self.ns_body(g["id"])))
+        self.assertEqual(ns["nameservers"], [{"ip": "10.0.0.53", "ns_type": "udp", "port": 53}])
+        self.assertIn(ns["id"], [x["id"] for x in self.ok(owner().get("/api/dns/nameservers"))])
+        u = self.ok(owner().put("/api/dns/nameservers/" + ns["id"],
+                                self.ns_body(g["id"], primary=False, domains=["corp.example"])))
+        self.assertEqual(u["domains"], ["corp.example"])
+        self.assertEqual(self.ok(owner().get("/api/dns/nameservers/" + ns["id"]))["domains"],
+                         ["corp.example"])
+        self.assertEqual(self.ok(owner().delete("/api/dns/nameservers/" + ns["id"])), {})
+        self.assertError(owner().get("/api/dns/nameservers/" + ns["id"]), 404)
+
+    def test_nameserver_validation(self):
+        g = self.make_group()
+        for fields in (dict(nameservers=[]), dict(groups=[]), dict(name=""),
+                       dict(nameservers=[{"ip": "not-an-ip", "ns_type": "udp", "port": 53}]),
+                       dict(nameservers=[{"ip": "1.1.1.1", "ns_type": "tcp", "port": 53}]),
+                       dict(nameservers=[{"ip": "1.1.1.1", "ns_type": "udp", "port": 0}]),
+                       dict(primary=True, domains=["x.example"]),
+                       dict(primary=False, domains=[])):
+            with self.subTest(fields=fields):
+                r = owner().post("/api/dns/nameservers", self.ns_body(g["id"], **fields))
+                self.assertIn(r.status_code, (404, 422), r.text)
+
+    def test_dns_settings(self):
+        g = self.make_group()
+        s = self.ok(owner().put("/api/dns/settings", {"disabled_management_groups": [g["id"]]}))
+        self.assertEqual(s["disabled_management_groups"], [g["id"]])
+        self.assertEqual(self.ok(owner().get("/api/dns/settings")),
+                         {"disabled_management_groups": [g["id"]]})
+        self.ok(owner().put("/api/dns/settings", {"disabled_management_groups": []}))
+
+    def test_dns_settings_unknown_group(self):
+        r = owner().put("/api/dns/settings", {"disabled_management_groups": ["nosuchgroup"]})
+        self.assertIn(r.status_code, (404, 422))
+
+    def test_dns_settings_wrong_type_is_400(self):
+        self.assertError(owner().put("/api/dns/settings", {"disabled_management_groups": "x"}),
+                         400)
+
+    def test_user_cannot_use_dns(self):
+        self.assertError(user().get("/api/dns/settings"), 403)
+        self.assertError(user().get("/api/dns/nameservers"), 403)
+
+
+# ---------------------------------------------------------------------------
+class EventsTest(RestCase):
+    def test_changes_are_audited_with_actor(self):
+        g = self.ok(admin().post("/api/groups", {"name": unique("audited")}))
+        events = self.ok(owner().get("/api/events/audit"))
+        mine = [e for e in events if e["target_id"] == g["id"]]
+        self.assertTrue(mine, "no event for the new group")
+        e = mine[0]
+        self.assertEqual(e["activity_code"], "group.add")
+        self.assertEqual(e["initiator_id"], SERVER.info["admin_id"])
+        self.assertEqual(e["initiator_email"], "admin@example.com")
+        for field in ("id", "timestamp", "activity", "activity_code", "initiator_id",
+                      "initiator_name", "initiator_email", "target_id", "meta"):
+            self.assertIn(field, e)
+
+    def test_other_account_events_are_hidden(self):
+        theirs = self.ok(other().post("/api/groups", {"name": unique("secret")}))
+        events = self.ok(owner().get("/api/events/audit"))
+        self.assertNotIn(theirs["id"], [e["target_id"] for e in events])
+
+    def test_pagination(self):
+        for _ in range(3):
+            self.make_group()
+        r = owner().get("/api/events/audit?page=1&page_size=2")
+        self.assertEqual(len(self.ok(r)), 2)
+        self.assertGreaterEqual(int(r.headers["X-Total-Count"]), 3)
+        page2 = self.ok(owner().get("/api/events/audit?page=2&page_size=2"))
+        self.assertNotEqual([e["id"] for e in page2], [e["id"] for e in r.json()])
+
+    def test_bad_page_is_400(self):
+        self.assertError(owner().get("/api/events/audit?page=zero"), 400)
+
+    def test_user_cannot_read_events(self):
+        self.assertError(user().get("/api/events/audit"), 403)
+
+
+# ---------------------------------------------------------------------------
+class HostileInputTest(RestCase):
+    def test_malformed_json_is_400(self):
+        self.assertError(owner().post("/api/groups", raw='{"name": "x",',
+                                      headers={"Content-Type": "application/json"}), 400)
+
+    def test_not_an_object_is_400(self):
+        for raw in ('["name"]', '"name"', '42', 'null', 'true'):
+            with self.subTest(raw=raw):
+                self.assertError(owner().post("/api/groups", raw=raw), 400)
+
+    def test_empty_body_is_400(self):
+        self.assertError(owner().post("/api/groups", raw=""), 400)
+
+    def test_invalid_utf8_is_400(self):
+        self.assertError(owner().post("/api/groups", raw=b'{"name": "\xff\xfe"}'), 400)
+
+    def test_deep_nesting_is_400(self):
+        raw = '{"name": "x", "peers": ' + "[" * 100000 + "]" * 100000 + "}"
+        self.assertError(owner().post("/api/groups", raw=raw), 400)
+
+    def test_huge_body_is_413(self):
+        raw = '{"name": "' + "x" * (2 * 1024 * 1024) + '"}'
+        try:
+            r = owner().post("/api/groups", raw=raw)
+        except requests.exceptions.ConnectionError:
+            # The server may close the connection before reading the body.
+            r = None
+        if r is not None:
+            self.assertError(r, 413)
+        # Nothing was created and the server is alive.
+        self.assertNotIn("x" * 100, json.dumps(self.ok(owner().get("/api/groups"))))
+
+    def test_huge_chunked_body_is_413(self):
+        def chunks():
+            yield b'{"name": "'
+            for _ in range(40):
+                yield b"y" * 65536
+            yield b'"}'
+        r = requests.post(SERVER.url + "/api/groups", data=chunks(),
+                          headers={"Authorization": "Token " + SERVER.info["owner_token"],
+                                   "Content-Type": "application/json"}, timeout=30)
+        self.assertError(r, 413)
+
+    def test_wrong_types(self):
+        for body in ({"name": 5}, {"name": ["x"]}, {"name": {"a": 1}}, {"name": True},
+                     {"name": "x", "peers": "p"}, {"name": "x", "peers": [None]}):
+            with self.subTest(body=body):
+                self.assertError(owner().post("/api/groups", body), 400)
+
+    def test_unknown_ids_with_metacharacters_are_404(self):
+        for pid in ("' OR '1'='1", "x; DROP TABLE peers", "%00", "..", "a%2Fb"):
+            with self.subTest(pid=pid):
+                r = owner().get("/api/peers/" + requests.utils.quote(pid, safe=""))
+                self.assertError(r, 404)
+        # The table is still there.
+        self.assertTrue(self.ok(owner().get("/api/peers")))
+
+    def test_too_deep_path_is_404(self):
+        self.assertError(owner().get("/api/users/a/tokens/b/c"), 404)
+
+    def test_unicode_and_control_characters_round_trip(self):
+        name = "tab\there\nnew line ✓ \u202e"
+        g = self.make_group(name=name)
+        self.assertEqual(self.ok(owner().get("/api/groups/" + g["id"]))["name"], name)
+
+    def test_nul_in_string_is_rejected(self):
+        r = owner().post("/api/groups", raw='{"name": "a\\u0000b"}')
+        self.assertIn(r.status_code, (400, 422))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
