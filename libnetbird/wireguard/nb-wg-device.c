@@ -1,0 +1,1004 @@
+/* nb-wg-device.c: a userspace WireGuard device
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-wg"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <sodium.h>
+
+#include "nb-key-private.h"
+#include "nb-sodium-private.h"
+#include "nb-tun-private.h"
+#include "nb-wg-internal.h"
+
+/**
+ * NbWgDevice:
+ *
+ * A WireGuard device in user space: the Noise_IKpsk2 handshake, cookies,
+ * timers and the encrypted packet path between a TUN interface (#NbTun) and
+ * UDP, interoperable with the Linux kernel's WireGuard and wireguard-go.
+ *
+ * Configuration calls are made from the thread that owns the device's
+ * #GMainContext (the thread-default context when it was created), where its
+ * timers run. Packets never pass through that context: the device reads the
+ * TUN and its UDP sockets on threads of its own while it is up.
+ *
+ * A device made without a TUN (nb_wg_device_new() with %NULL) still does
+ * handshakes and keepalives; that is how two devices talk in one process.
+ *
+ * ```c
+ * g_autoptr(NbWgDevice) device = nb_wg_device_new (tun);
+ * nb_wg_device_set_private_key (device, key, &error);
+ * peer = nb_wg_device_add_peer (device, peer_key, &error);
+ * nb_wg_peer_add_allowed_ip (peer, prefix, &error);
+ * nb_wg_device_up (device, &error);
+ * ```
+ */
+
+G_DEFINE_TYPE (NbWgDevice, nb_wg_device, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (nb-wg-device-error-quark, nb_wg_device_error)
+
+#define DEFAULT_UNDER_LOAD_THRESHOLD 256
+#define TIMER_TICK_MS 100
+
+static gint64
+default_clock (gpointer user_data)
+{
+  return g_get_monotonic_time ();
+}
+
+static guint
+key_bytes_hash (gconstpointer key)
+{
+  const guint8 *bytes = key;
+  guint h;
+
+  memcpy (&h, bytes, sizeof h);
+  return h;
+}
+
+static gboolean
+key_bytes_equal (gconstpointer a,
+                 gconstpointer b)
+{
+  return memcmp (a, b, NB_KEY_LEN) == 0;
+}
+
+static void
+index_entry_free (gpointer data)
+{
+  NbWgIndexEntry *entry = data;
+
+  if (entry->kind == NB_WG_INDEX_KEYPAIR)
+    nb_wg_keypair_unref (entry->keypair);
+  g_free (entry);
+}
+
+static void
+nb_wg_device_dispose (GObject *object)
+{
+  NbWgDevice *self = NB_WG_DEVICE (object);
+
+  nb_wg_device_down (self);
+  nb_wg_device_remove_all_peers (self);
+  G_OBJECT_CLASS (nb_wg_device_parent_class)->dispose (object);
+}
+
+static void
+nb_wg_device_finalize (GObject *object)
+{
+  NbWgDevice *self = NB_WG_DEVICE (object);
+
+  g_clear_object (&self->tun);
+  g_clear_object (&self->private_key);
+  g_hash_table_unref (self->peers);
+  g_ptr_array_unref (self->peer_order);
+  g_hash_table_unref (self->index_table);
+  g_hash_table_unref (self->transports);
+  nb_wg_allowedips_free (&self->allowedips);
+  nb_wg_static_identity_clear (&self->identity);
+  nb_wg_cookie_checker_clear (&self->cookie_checker);
+  g_rw_lock_clear (&self->config_lock);
+  g_rw_lock_clear (&self->index_lock);
+  g_mutex_clear (&self->load_lock);
+  if (self->stop_fd >= 0)
+    close (self->stop_fd);
+  g_main_context_unref (self->context);
+
+  G_OBJECT_CLASS (nb_wg_device_parent_class)->finalize (object);
+}
+
+static void
+nb_wg_device_class_init (NbWgDeviceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = nb_wg_device_dispose;
+  object_class->finalize = nb_wg_device_finalize;
+}
+
+static void
+nb_wg_device_init (NbWgDevice *self)
+{
+  nb_sodium_ensure_init ();
+  g_rw_lock_init (&self->config_lock);
+  g_rw_lock_init (&self->index_lock);
+  g_mutex_init (&self->load_lock);
+  nb_wg_cookie_checker_init (&self->cookie_checker);
+  nb_wg_allowedips_init (&self->allowedips);
+  self->peers = g_hash_table_new_full (key_bytes_hash, key_bytes_equal, NULL, g_object_unref);
+  self->peer_order = g_ptr_array_new ();
+  self->index_table = g_hash_table_new_full (NULL, NULL, NULL, index_entry_free);
+  self->transports = g_hash_table_new (NULL, NULL);
+  self->fd4 = self->fd6 = -1;
+  self->epoll_fd = -1;
+  self->stop_fd = -1;
+  self->clock = default_clock;
+  self->load_threshold = DEFAULT_UNDER_LOAD_THRESHOLD;
+  self->context = g_main_context_ref_thread_default ();
+}
+
+/**
+ * nb_wg_device_new:
+ * @tun: (nullable): the TUN interface whose packets the device carries, or
+ *   %NULL for a device that only does handshakes and keepalives
+ *
+ * Creates a device, down, without a private key or peers. Its timers will
+ * run on the thread-default #GMainContext of the caller.
+ *
+ * Returns: (transfer full): a new #NbWgDevice
+ */
+NbWgDevice *
+nb_wg_device_new (NbTun *tun)
+{
+  NbWgDevice *self;
+
+  g_return_val_if_fail (tun == NULL || NB_IS_TUN (tun), NULL);
+  self = g_object_new (NB_TYPE_WG_DEVICE, NULL);
+  if (tun != NULL)
+    self->tun = g_object_ref (tun);
+  return self;
+}
+
+/**
+ * nb_wg_device_get_tun:
+ * @self: a #NbWgDevice
+ *
+ * Returns: (transfer none) (nullable): the device's TUN interface
+ */
+NbTun *
+nb_wg_device_get_tun (NbWgDevice *self)
+{
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), NULL);
+  return self->tun;
+}
+
+/**
+ * nb_wg_device_set_private_key:
+ * @self: a #NbWgDevice
+ * @key: (nullable): a key with its private half, or %NULL to remove it
+ * @error: return location for a #GError
+ *
+ * Sets the device's identity. Sessions made with the previous key end; a
+ * peer with the device's own public key is refused by handshakes.
+ *
+ * Returns: %TRUE, or %FALSE with %NB_WG_DEVICE_ERROR_NO_PRIVATE_KEY when
+ *   @key has only its public half
+ */
+gboolean
+nb_wg_device_set_private_key (NbWgDevice  *self,
+                              NbKey       *key,
+                              GError     **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+  g_return_val_if_fail (key == NULL || NB_IS_KEY (key), FALSE);
+
+  if (key != NULL && !nb_key_has_private (key))
+    {
+      g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_PRIVATE_KEY,
+                   "The device's key needs its private half, not only public key %s",
+                   nb_key_get_public_base64 (key));
+      return FALSE;
+    }
+
+  g_rw_lock_writer_lock (&self->config_lock);
+  if (key != NULL && self->private_key != NULL &&
+      sodium_memcmp (nb_key_get_private_data (key),
+                     nb_key_get_private_data (self->private_key), NB_KEY_LEN) == 0)
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      return TRUE;
+    }
+  g_clear_object (&self->private_key);
+  if (key != NULL)
+    {
+      self->private_key = g_object_ref (key);
+      nb_wg_static_identity_set (&self->identity, nb_key_get_private_data (key));
+      nb_wg_cookie_checker_set_key (&self->cookie_checker, self->identity.static_public);
+    }
+  else
+    {
+      nb_wg_static_identity_clear (&self->identity);
+      nb_wg_cookie_checker_set_key (&self->cookie_checker, NULL);
+    }
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      NbWgPeer *peer = value;
+
+      nb_wg_peer_zero_keys (peer);
+      g_mutex_lock (&peer->handshake.lock);
+      nb_wg_handshake_precompute (&peer->handshake, &self->identity);
+      g_mutex_unlock (&peer->handshake.lock);
+    }
+  g_rw_lock_writer_unlock (&self->config_lock);
+  return TRUE;
+}
+
+/**
+ * nb_wg_device_get_private_key:
+ * @self: a #NbWgDevice
+ *
+ * Returns: (transfer none) (nullable): the device's key, or %NULL
+ */
+NbKey *
+nb_wg_device_get_private_key (NbWgDevice *self)
+{
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), NULL);
+  return self->private_key;
+}
+
+/**
+ * nb_wg_device_set_listen_port:
+ * @self: a #NbWgDevice
+ * @port: the UDP port, or 0 for any free one
+ * @error: return location for a #GError
+ *
+ * Sets the UDP port. On a device that is up the sockets move at once.
+ *
+ * Returns: %TRUE, or %FALSE with %NB_WG_DEVICE_ERROR_ADDRESS_IN_USE when
+ *   the port is taken (the device keeps its old port)
+ */
+gboolean
+nb_wg_device_set_listen_port (NbWgDevice  *self,
+                              guint16      port,
+                              GError     **error)
+{
+  gboolean was_up;
+  guint16 old;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+
+  if (port != 0 && port == nb_wg_device_get_listen_port (self))
+    return TRUE;
+  was_up = nb_wg_device_is_up (self);
+  old = self->listen_port;
+  if (!was_up)
+    {
+      self->listen_port = port;
+      return TRUE;
+    }
+  nb_wg_device_down_sockets (self);
+  self->listen_port = port;
+  if (!nb_wg_device_up (self, error))
+    {
+      self->listen_port = old;
+      nb_wg_device_up (self, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * nb_wg_device_get_listen_port:
+ * @self: a #NbWgDevice
+ *
+ * Returns: the bound UDP port while the device is up, else the configured
+ *   one (0 for any)
+ */
+guint16
+nb_wg_device_get_listen_port (NbWgDevice *self)
+{
+  guint16 port;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), 0);
+  g_rw_lock_reader_lock (&self->config_lock);
+  port = self->up ? self->bound_port : self->listen_port;
+  g_rw_lock_reader_unlock (&self->config_lock);
+  return port;
+}
+
+/**
+ * nb_wg_device_set_fwmark:
+ * @self: a #NbWgDevice
+ * @fwmark: the firewall mark of outgoing UDP packets, 0 for none
+ * @error: return location for a #GError
+ *
+ * Marks the device's UDP packets (SO_MARK), so that policy routing can keep
+ * them out of the tunnel. Needs CAP_NET_ADMIN.
+ *
+ * Returns: %TRUE, or %FALSE with %NB_WG_DEVICE_ERROR_SYSTEM
+ */
+gboolean
+nb_wg_device_set_fwmark (NbWgDevice  *self,
+                         guint32      fwmark,
+                         GError     **error)
+{
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+  g_rw_lock_writer_lock (&self->config_lock);
+  if (self->up)
+    ok = nb_wg_socket_set_fwmark (self, fwmark, error);
+  if (ok)
+    self->fwmark = fwmark;
+  g_rw_lock_writer_unlock (&self->config_lock);
+  return ok;
+}
+
+/**
+ * nb_wg_device_get_fwmark:
+ * @self: a #NbWgDevice
+ *
+ * Returns: the firewall mark, 0 for none
+ */
+guint32
+nb_wg_device_get_fwmark (NbWgDevice *self)
+{
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), 0);
+  return self->fwmark;
+}
+
+/**
+ * nb_wg_device_add_peer:
+ * @self: a #NbWgDevice
+ * @public_key: the peer's public key
+ * @error: return location for a #GError
+ *
+ * Adds a peer without allowed IPs or endpoint.
+ *
+ * Returns: (transfer none): the new peer, owned by the device, or %NULL with
+ *   %NB_WG_DEVICE_ERROR_PEER_EXISTS, or %NB_WG_DEVICE_ERROR_INVALID_CONFIG
+ *   for the device's own public key
+ */
+NbWgPeer *
+nb_wg_device_add_peer (NbWgDevice  *self,
+                       NbKey       *public_key,
+                       GError     **error)
+{
+  const guint8 *bytes;
+  NbWgPeer *peer;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), NULL);
+  g_return_val_if_fail (NB_IS_KEY (public_key), NULL);
+
+  bytes = nb_key_get_public_data (public_key, NULL);
+  g_rw_lock_writer_lock (&self->config_lock);
+  if (g_hash_table_contains (self->peers, bytes))
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_PEER_EXISTS,
+                   "Peer %s is already configured", nb_key_get_public_base64 (public_key));
+      return NULL;
+    }
+  if (self->identity.has_identity &&
+      memcmp (bytes, self->identity.static_public, NB_KEY_LEN) == 0)
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_INVALID_CONFIG,
+                   "Peer %s is the device's own public key",
+                   nb_key_get_public_base64 (public_key));
+      return NULL;
+    }
+  peer = nb_wg_peer_new_internal (self, public_key);
+  g_hash_table_insert (self->peers, peer->public_key_bytes, peer);
+  g_ptr_array_add (self->peer_order, peer);
+  g_rw_lock_writer_unlock (&self->config_lock);
+  return peer;
+}
+
+/**
+ * nb_wg_device_lookup_peer:
+ * @self: a #NbWgDevice
+ * @public_key: a public key
+ *
+ * Returns: (transfer none) (nullable): the peer with @public_key, or %NULL
+ */
+NbWgPeer *
+nb_wg_device_lookup_peer (NbWgDevice *self,
+                          NbKey      *public_key)
+{
+  NbWgPeer *peer;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), NULL);
+  g_return_val_if_fail (NB_IS_KEY (public_key), NULL);
+  g_rw_lock_reader_lock (&self->config_lock);
+  peer = g_hash_table_lookup (self->peers, nb_key_get_public_data (public_key, NULL));
+  g_rw_lock_reader_unlock (&self->config_lock);
+  return peer;
+}
+
+/* Caller holds the config lock for writing. */
+static void
+remove_peer_locked (NbWgDevice *self, NbWgPeer *peer)
+{
+  if (peer->transport != NULL)
+    nb_wg_device_unregister_transport (self, peer->transport);
+  nb_wg_allowedips_remove_by_peer (&self->allowedips, peer);
+  g_ptr_array_remove (self->peer_order, peer);
+  nb_wg_peer_detach (peer);
+  g_hash_table_remove (self->peers, peer->public_key_bytes);
+}
+
+/**
+ * nb_wg_device_remove_peer:
+ * @self: a #NbWgDevice
+ * @public_key: the peer's public key
+ * @error: return location for a #GError
+ *
+ * Removes a peer with its allowed IPs and sessions.
+ *
+ * Returns: %TRUE, or %FALSE with %NB_WG_DEVICE_ERROR_NO_SUCH_PEER
+ */
+gboolean
+nb_wg_device_remove_peer (NbWgDevice  *self,
+                          NbKey       *public_key,
+                          GError     **error)
+{
+  NbWgPeer *peer;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+  g_return_val_if_fail (NB_IS_KEY (public_key), FALSE);
+
+  g_rw_lock_writer_lock (&self->config_lock);
+  peer = g_hash_table_lookup (self->peers, nb_key_get_public_data (public_key, NULL));
+  if (peer == NULL)
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_SUCH_PEER,
+                   "No peer %s on this device", nb_key_get_public_base64 (public_key));
+      return FALSE;
+    }
+  remove_peer_locked (self, peer);
+  g_rw_lock_writer_unlock (&self->config_lock);
+  return TRUE;
+}
+
+/**
+ * nb_wg_device_remove_all_peers:
+ * @self: a #NbWgDevice
+ *
+ * Removes every peer.
+ */
+void
+nb_wg_device_remove_all_peers (NbWgDevice *self)
+{
+  g_return_if_fail (NB_IS_WG_DEVICE (self));
+  g_rw_lock_writer_lock (&self->config_lock);
+  while (self->peer_order->len > 0)
+    remove_peer_locked (self, g_ptr_array_index (self->peer_order, 0));
+  g_rw_lock_writer_unlock (&self->config_lock);
+}
+
+/**
+ * nb_wg_device_list_peers:
+ * @self: a #NbWgDevice
+ *
+ * Returns: (transfer container) (element-type NbWgPeer): the peers, in the
+ *   order they were added; each holds a reference
+ */
+GPtrArray *
+nb_wg_device_list_peers (NbWgDevice *self)
+{
+  GPtrArray *out;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), NULL);
+  out = g_ptr_array_new_with_free_func (g_object_unref);
+  g_rw_lock_reader_lock (&self->config_lock);
+  for (guint i = 0; i < self->peer_order->len; i++)
+    g_ptr_array_add (out, g_object_ref (g_ptr_array_index (self->peer_order, i)));
+  g_rw_lock_reader_unlock (&self->config_lock);
+  return out;
+}
+
+/* -- index table --------------------------------------------------------- */
+
+static guint32
+index_insert (NbWgDevice *self, NbWgIndexEntry *entry)
+{
+  guint32 index;
+
+  g_rw_lock_writer_lock (&self->index_lock);
+  do
+    index = randombytes_random ();
+  while (index == 0 || g_hash_table_contains (self->index_table, GUINT_TO_POINTER (index)));
+  g_hash_table_insert (self->index_table, GUINT_TO_POINTER (index), entry);
+  g_rw_lock_writer_unlock (&self->index_lock);
+  return index;
+}
+
+/* A fresh random index for @peer's handshake, replacing its previous one.
+ * Caller holds the handshake lock. */
+guint32
+nb_wg_device_index_add_handshake (NbWgDevice *self,
+                                  NbWgPeer   *peer)
+{
+  NbWgIndexEntry *entry = g_new0 (NbWgIndexEntry, 1);
+
+  if (peer->handshake_index != 0)
+    nb_wg_device_index_remove (self, peer->handshake_index);
+  entry->kind = NB_WG_INDEX_HANDSHAKE;
+  entry->peer = peer;
+  peer->handshake_index = index_insert (self, entry);
+  return peer->handshake_index;
+}
+
+guint32
+nb_wg_device_index_add_keypair (NbWgDevice  *self,
+                                NbWgKeypair *keypair,
+                                guint32      reuse_index)
+{
+  NbWgIndexEntry *entry = g_new0 (NbWgIndexEntry, 1);
+
+  entry->kind = NB_WG_INDEX_KEYPAIR;
+  entry->peer = keypair->peer;
+  entry->keypair = nb_wg_keypair_ref (keypair);
+  g_rw_lock_writer_lock (&self->index_lock);
+  g_hash_table_replace (self->index_table, GUINT_TO_POINTER (reuse_index), entry);
+  g_rw_lock_writer_unlock (&self->index_lock);
+  return reuse_index;
+}
+
+void
+nb_wg_device_index_remove (NbWgDevice *self,
+                           guint32     index)
+{
+  g_rw_lock_writer_lock (&self->index_lock);
+  g_hash_table_remove (self->index_table, GUINT_TO_POINTER (index));
+  g_rw_lock_writer_unlock (&self->index_lock);
+}
+
+/* Returns: (transfer full): the keypair of @index, or NULL */
+NbWgKeypair *
+nb_wg_device_index_lookup_keypair (NbWgDevice *self,
+                                   guint32     index)
+{
+  NbWgIndexEntry *entry;
+  NbWgKeypair *keypair = NULL;
+
+  g_rw_lock_reader_lock (&self->index_lock);
+  entry = g_hash_table_lookup (self->index_table, GUINT_TO_POINTER (index));
+  if (entry != NULL && entry->kind == NB_WG_INDEX_KEYPAIR)
+    keypair = nb_wg_keypair_ref (entry->keypair);
+  g_rw_lock_reader_unlock (&self->index_lock);
+  return keypair;
+}
+
+/* The peer of a handshake or keypair index; valid while the caller holds the
+ * config lock. */
+NbWgPeer *
+nb_wg_device_index_lookup_peer (NbWgDevice *self,
+                                guint32     index)
+{
+  NbWgIndexEntry *entry;
+  NbWgPeer *peer = NULL;
+
+  g_rw_lock_reader_lock (&self->index_lock);
+  entry = g_hash_table_lookup (self->index_table, GUINT_TO_POINTER (index));
+  if (entry != NULL)
+    peer = entry->peer;
+  g_rw_lock_reader_unlock (&self->index_lock);
+  return peer;
+}
+
+NbWgPeer *
+nb_wg_device_lookup_peer_raw (NbWgDevice   *self,
+                              const guint8 *public_key)
+{
+  return g_hash_table_lookup (self->peers, public_key);
+}
+
+/* -- under load (§5.3) --------------------------------------------------- */
+
+/* Counts one handshake message and tells whether the device is under load:
+ * more than the threshold per second, and for one second after that. */
+gboolean
+nb_wg_device_is_under_load (NbWgDevice *self,
+                            gint64      now)
+{
+  gboolean under;
+
+  g_mutex_lock (&self->load_lock);
+  if (now - self->load_window_start >= G_USEC_PER_SEC)
+    {
+      self->load_window_start = now;
+      self->load_count = 0;
+    }
+  if (++self->load_count > self->load_threshold)
+    self->under_load_until = now + G_USEC_PER_SEC;
+  under = self->under_load_until != 0 && now < self->under_load_until;
+  g_mutex_unlock (&self->load_lock);
+  return under;
+}
+
+/* -- transports ---------------------------------------------------------- */
+
+void
+nb_wg_device_register_transport (NbWgDevice    *self,
+                                 NbWgTransport *transport)
+{
+  if (transport->kind != NB_WG_TRANSPORT_SOCKET)
+    return;
+  g_hash_table_add (self->transports, transport);
+  if (self->epoll_fd >= 0)
+    {
+      struct epoll_event event = { .events = EPOLLIN, .data.ptr = transport };
+      epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, transport->fd, &event);
+    }
+}
+
+void
+nb_wg_device_unregister_transport (NbWgDevice    *self,
+                                   NbWgTransport *transport)
+{
+  if (!g_hash_table_remove (self->transports, transport))
+    return;
+  if (self->epoll_fd >= 0)
+    epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, transport->fd, NULL);
+}
+
+gboolean
+nb_wg_device_transport_is_live (NbWgDevice    *self,
+                                NbWgTransport *transport)
+{
+  return g_hash_table_contains (self->transports, transport);
+}
+
+/* -- up and down --------------------------------------------------------- */
+
+static gboolean
+timer_tick_cb (gpointer user_data)
+{
+  nb_wg_device_tick (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+epoll_add (NbWgDevice *self, int fd, gpointer tag, GError **error)
+{
+  struct epoll_event event = { .events = EPOLLIN, .data.ptr = tag };
+
+  if (fd < 0)
+    return TRUE;
+  if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_SYSTEM,
+                   "Could not watch a socket: %s", g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * nb_wg_device_up:
+ * @self: a #NbWgDevice
+ * @error: return location for a #GError
+ *
+ * Binds the UDP port and starts the packet threads and timers. Peers with a
+ * persistent keepalive get one at once, which starts their handshake.
+ *
+ * Returns: %TRUE (also when already up), or %FALSE with
+ *   %NB_WG_DEVICE_ERROR_ADDRESS_IN_USE or %NB_WG_DEVICE_ERROR_SYSTEM
+ */
+gboolean
+nb_wg_device_up (NbWgDevice  *self,
+                 GError     **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+
+  g_rw_lock_writer_lock (&self->config_lock);
+  if (self->up)
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      return TRUE;
+    }
+  if (!nb_wg_socket_open (self, error))
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      return FALSE;
+    }
+  if (self->stop_fd < 0)
+    self->stop_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  else
+    {
+      guint64 drain;
+      G_GNUC_UNUSED ssize_t r = read (self->stop_fd, &drain, sizeof drain);
+    }
+  self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (self->stop_fd < 0 || self->epoll_fd < 0 ||
+      !epoll_add (self, self->stop_fd, NULL, error) ||
+      !epoll_add (self, self->fd4, &self->fd4, error) ||
+      !epoll_add (self, self->fd6, &self->fd6, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_SYSTEM,
+                     "Could not set up the packet threads: %s", g_strerror (errno));
+      if (self->epoll_fd >= 0)
+        close (self->epoll_fd);
+      self->epoll_fd = -1;
+      nb_wg_socket_close (self);
+      g_rw_lock_writer_unlock (&self->config_lock);
+      return FALSE;
+    }
+  g_hash_table_iter_init (&iter, self->transports);
+  while (g_hash_table_iter_next (&iter, &value, NULL))
+    epoll_add (self, ((NbWgTransport *) value)->fd, value, NULL);
+
+  self->mtu = self->tun != NULL ? nb_tun_get_mtu (self->tun) : 0;
+  __atomic_store_n (&self->stopping, FALSE, __ATOMIC_RELEASE);
+  self->up = TRUE;
+  self->rx_thread = g_thread_new ("nb-wg-rx", nb_wg_rx_thread, self);
+  self->tun_threads = g_ptr_array_new ();
+  if (self->tun != NULL)
+    {
+      guint n = nb_tun_get_n_queues (self->tun);
+
+      for (guint q = 0; q < n; q++)
+        {
+          NbWgTunThreadData *data = g_new0 (NbWgTunThreadData, 1);
+
+          data->device = self;
+          data->queue = q;
+          g_ptr_array_add (self->tun_threads, g_thread_new ("nb-wg-tun", nb_wg_tun_thread, data));
+        }
+    }
+
+  self->timer_source = g_timeout_source_new (TIMER_TICK_MS);
+  g_source_set_callback (self->timer_source, timer_tick_cb, self, NULL);
+  g_source_set_name (self->timer_source, "[netbird] WireGuard timers");
+  g_source_attach (self->timer_source, self->context);
+  g_rw_lock_writer_unlock (&self->config_lock);
+
+  /* Persistent keepalives start at once (as wg(8) does on up). */
+  g_rw_lock_reader_lock (&self->config_lock);
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      NbWgPeer *peer = value;
+
+      if (nb_wg_peer_get_persistent_keepalive (peer) > 0)
+        nb_wg_send_keepalive (peer);
+    }
+  g_rw_lock_reader_unlock (&self->config_lock);
+  return TRUE;
+}
+
+/* Stops the threads and closes the sockets, keeping sessions. */
+void
+nb_wg_device_down_sockets (NbWgDevice *self)
+{
+  GPtrArray *threads;
+  GThread *rx;
+  guint64 one = 1;
+
+  g_rw_lock_writer_lock (&self->config_lock);
+  if (!self->up)
+    {
+      g_rw_lock_writer_unlock (&self->config_lock);
+      return;
+    }
+  self->up = FALSE;
+  __atomic_store_n (&self->stopping, TRUE, __ATOMIC_RELEASE);
+  rx = g_steal_pointer (&self->rx_thread);
+  threads = g_steal_pointer (&self->tun_threads);
+  if (self->timer_source != NULL)
+    {
+      g_source_destroy (self->timer_source);
+      g_clear_pointer (&self->timer_source, g_source_unref);
+    }
+  G_GNUC_UNUSED ssize_t r = write (self->stop_fd, &one, sizeof one);
+  g_rw_lock_writer_unlock (&self->config_lock);
+
+  /* The threads take the config lock for reading: join them unlocked. */
+  if (rx != NULL)
+    g_thread_join (rx);
+  for (guint i = 0; threads != NULL && i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
+  g_clear_pointer (&threads, g_ptr_array_unref);
+
+  g_rw_lock_writer_lock (&self->config_lock);
+  close (self->epoll_fd);
+  self->epoll_fd = -1;
+  nb_wg_socket_close (self);
+  g_rw_lock_writer_unlock (&self->config_lock);
+}
+
+/**
+ * nb_wg_device_down:
+ * @self: a #NbWgDevice
+ *
+ * Stops the packet threads and timers, closes the UDP sockets and forgets
+ * every session key and queued packet. Configuration stays.
+ */
+void
+nb_wg_device_down (NbWgDevice *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_if_fail (NB_IS_WG_DEVICE (self));
+  if (!nb_wg_device_is_up (self))
+    return;
+  nb_wg_device_down_sockets (self);
+
+  g_rw_lock_writer_lock (&self->config_lock);
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      NbWgPeer *peer = value;
+
+      g_mutex_lock (&peer->lock);
+      nb_wg_timers_stop_all (&peer->timers);
+      /* Persistent keepalive stays configured. */
+      g_mutex_unlock (&peer->lock);
+      nb_wg_peer_purge_staged (peer);
+      nb_wg_peer_zero_keys (peer);
+    }
+  g_rw_lock_writer_unlock (&self->config_lock);
+}
+
+/**
+ * nb_wg_device_is_up:
+ * @self: a #NbWgDevice
+ *
+ * Returns: whether the device is up
+ */
+gboolean
+nb_wg_device_is_up (NbWgDevice *self)
+{
+  gboolean up;
+
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+  g_rw_lock_reader_lock (&self->config_lock);
+  up = self->up;
+  g_rw_lock_reader_unlock (&self->config_lock);
+  return up;
+}
+
+/* -- private API --------------------------------------------------------- */
+
+/**
+ * nb_wg_device_get_counter: (skip)
+ * @self: a #NbWgDevice
+ * @counter: which counter
+ *
+ * Private API (nb-wg-device-private.h).
+ *
+ * Returns: the counter's value
+ */
+guint64
+nb_wg_device_get_counter (NbWgDevice  *self,
+                          NbWgCounter  counter)
+{
+  g_return_val_if_fail (NB_IS_WG_DEVICE (self), 0);
+  g_return_val_if_fail (counter < NB_WG_N_COUNTERS, 0);
+  return __atomic_load_n (&self->counters[counter], __ATOMIC_RELAXED);
+}
+
+/**
+ * nb_wg_device_set_clock: (skip)
+ * @self: a #NbWgDevice
+ * @clock: (nullable): a monotonic clock in µs, %NULL for the real one
+ * @user_data: data for @clock
+ *
+ * Private API: the clock of timers, key ages and cookies. Set it before
+ * adding peers.
+ */
+void
+nb_wg_device_set_clock (NbWgDevice   *self,
+                        NbWgClockFunc clock,
+                        gpointer      user_data)
+{
+  g_return_if_fail (NB_IS_WG_DEVICE (self));
+  g_rw_lock_writer_lock (&self->config_lock);
+  self->clock = clock != NULL ? clock : default_clock;
+  self->clock_data = user_data;
+  g_rw_lock_writer_unlock (&self->config_lock);
+}
+
+/**
+ * nb_wg_device_tick: (skip)
+ * @self: a #NbWgDevice
+ *
+ * Private API: runs the expired timers of every peer.
+ */
+void
+nb_wg_device_tick (NbWgDevice *self)
+{
+  g_autoptr(GPtrArray) peers = NULL;
+  gint64 now;
+
+  g_return_if_fail (NB_IS_WG_DEVICE (self));
+  g_rw_lock_reader_lock (&self->config_lock);
+  if (self->up)
+    {
+      now = nb_wg_device_now (self);
+      for (guint i = 0; i < self->peer_order->len; i++)
+        nb_wg_peer_tick (g_ptr_array_index (self->peer_order, i), now);
+    }
+  g_rw_lock_reader_unlock (&self->config_lock);
+}
+
+/**
+ * nb_wg_device_set_packet_func: (skip)
+ * @self: a #NbWgDevice
+ * @func: (nullable): called with each decrypted packet
+ * @user_data: data for @func
+ *
+ * Private API: where a device without a TUN delivers decrypted packets.
+ * @func runs on a packet thread and must not call configuration functions
+ * of the device.
+ */
+void
+nb_wg_device_set_packet_func (NbWgDevice    *self,
+                              NbWgPacketFunc func,
+                              gpointer       user_data)
+{
+  g_return_if_fail (NB_IS_WG_DEVICE (self));
+  g_rw_lock_writer_lock (&self->config_lock);
+  self->packet_func = func;
+  self->packet_data = user_data;
+  g_rw_lock_writer_unlock (&self->config_lock);
+}
+
+/**
+ * nb_wg_device_set_under_load_threshold: (skip)
+ * @self: a #NbWgDevice
+ * @per_second: handshake messages per second
+ *
+ * Private API: above this rate the device demands cookies (mac2).
+ */
+void
+nb_wg_device_set_under_load_threshold (NbWgDevice *self,
+                                       guint       per_second)
+{
+  g_return_if_fail (NB_IS_WG_DEVICE (self));
+  g_mutex_lock (&self->load_lock);
+  self->load_threshold = per_second;
+  g_mutex_unlock (&self->load_lock);
+}
+
+/**
+ * nb_wg_device_get_under_load: (skip)
+ * @self: a #NbWgDevice
+ *
+ * Private API.
+ *
+ * Returns: whether the device currently demands cookies
+ */
+gboolean
+nb_wg_device_get_under_load (NbWgDevice *self)
+{
+  gboolean under;
+  gint64 now = nb_wg_device_now (self);
+
+  g_mutex_lock (&self->load_lock);
+  under = self->under_load_until != 0 && now < self->under_load_until;
+  g_mutex_unlock (&self->load_lock);
+  return under;
+}

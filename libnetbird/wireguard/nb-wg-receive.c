@@ -1,0 +1,627 @@
+/* nb-wg-receive.c: the receive path: handshakes, cookies and data
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * One thread waits on the device's UDP sockets (and the sockets of peers'
+ * transports) with epoll, reads batches with recvmmsg (each buffer may hold
+ * many datagrams glued by UDP_GRO), decrypts data in place, checks the
+ * replay window and the inner source against the sending peer's allowed IPs
+ * (§2), and writes the packets to the TUN in one batch. Handshake messages
+ * are handled inline, behind mac1/mac2 and the under-load check (§5.3).
+ */
+#define G_LOG_DOMAIN "netbird-wg"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/udp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "nb-tun-private.h"
+#include "nb-wg-internal.h"
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+#define MAX_TUN_WRITES 1024
+
+struct _NbWgRxBatch
+{
+  NbWgDevice *device;
+  gint64 now;
+
+  guint8 *tun_packets[MAX_TUN_WRITES];
+  gsize tun_lens[MAX_TUN_WRITES];
+  guint n_tun;
+
+  guint32 cached_index;
+  NbWgKeypair *cached_keypair;
+
+  /* Timer events and roaming, applied once per peer and batch. */
+  NbWgPeer *peer;
+  gboolean peer_data;
+  gboolean peer_has_endpoint;
+  NbWgEndpoint peer_endpoint;
+  guint64 peer_bytes;
+
+  /* recvmmsg state (receive thread only) */
+  guint8 *buffers[NB_WG_RX_BATCH];
+  struct iovec iov[NB_WG_RX_BATCH];
+  struct mmsghdr msgs[NB_WG_RX_BATCH];
+  struct sockaddr_storage names[NB_WG_RX_BATCH];
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control[NB_WG_RX_BATCH];
+};
+
+NbWgRxBatch *
+nb_wg_rx_batch_new (NbWgDevice *device)
+{
+  NbWgRxBatch *batch = g_new0 (NbWgRxBatch, 1);
+
+  batch->device = device;
+  return batch;
+}
+
+void
+nb_wg_rx_batch_free (NbWgRxBatch *batch)
+{
+  nb_wg_rx_batch_flush (batch);
+  for (guint i = 0; i < NB_WG_RX_BATCH; i++)
+    g_free (batch->buffers[i]);
+  g_free (batch);
+}
+
+static void
+apply_peer (NbWgRxBatch *batch)
+{
+  NbWgPeer *peer = batch->peer;
+
+  if (peer == NULL)
+    return;
+  g_mutex_lock (&peer->lock);
+  nb_wg_timers_any_authenticated_packet_received (&peer->timers);
+  nb_wg_timers_any_authenticated_packet_traversal (&peer->timers, batch->now);
+  if (batch->peer_data)
+    nb_wg_timers_data_received (&peer->timers, batch->now);
+  if (batch->peer_has_endpoint)
+    peer->endpoint = batch->peer_endpoint;
+  g_mutex_unlock (&peer->lock);
+  __atomic_fetch_add (&peer->rx_bytes, batch->peer_bytes, __ATOMIC_RELAXED);
+  batch->peer = NULL;
+  batch->peer_data = FALSE;
+  batch->peer_has_endpoint = FALSE;
+  batch->peer_bytes = 0;
+}
+
+void
+nb_wg_rx_batch_flush (NbWgRxBatch *batch)
+{
+  NbWgDevice *device = batch->device;
+
+  apply_peer (batch);
+  if (batch->n_tun > 0 && device->tun != NULL)
+    {
+      if (nb_tun_write_packets (device->tun, 0, batch->tun_packets, batch->tun_lens,
+                                batch->n_tun) < 0)
+        g_debug ("Writing to the TUN failed: %s", g_strerror (errno));
+    }
+  batch->n_tun = 0;
+  g_clear_pointer (&batch->cached_keypair, nb_wg_keypair_unref);
+  batch->cached_index = 0;
+}
+
+static void
+note_peer (NbWgRxBatch *batch, NbWgPeer *peer, gsize bytes, const NbWgEndpoint *from)
+{
+  if (batch->peer != peer)
+    {
+      apply_peer (batch);
+      batch->peer = peer;
+    }
+  batch->peer_bytes += bytes;
+  if (from != NULL)
+    {
+      batch->peer_endpoint = *from;
+      batch->peer_has_endpoint = TRUE;
+    }
+}
+
+/* The inner packet's length from its IP header (the rest is padding) and
+ * its source address. FALSE for something that is not IPv4 or IPv6. */
+static inline gboolean
+inner_packet (const guint8 *packet, gsize len, gsize *ip_len, const guint8 **source,
+              guint *source_len)
+{
+  if (len >= 20 && (packet[0] >> 4) == 4)
+    {
+      gsize total = ((gsize) packet[2] << 8) | packet[3];
+      if (total < 20 || total > len)
+        return FALSE;
+      *ip_len = total;
+      *source = packet + 12;
+      *source_len = 4;
+      return TRUE;
+    }
+  if (len >= 40 && (packet[0] >> 4) == 6)
+    {
+      gsize total = 40 + (((gsize) packet[4] << 8) | packet[5]);
+      if (total > len)
+        return FALSE;
+      *ip_len = total;
+      *source = packet + 8;
+      *source_len = 16;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+receive_data (NbWgRxBatch        *batch,
+              guint8             *data,
+              gsize               len,
+              const NbWgEndpoint *from)
+{
+  NbWgDevice *device = batch->device;
+  const NbWgMessageData *header = (const NbWgMessageData *) (const void *) data;
+  guint32 index = GUINT32_FROM_LE (header->receiver_index);
+  guint64 counter = GUINT64_FROM_LE (header->counter);
+  guint8 *plain = data + NB_WG_DATA_HEADER_LEN;
+  gsize plain_len = len - NB_WG_DATA_MIN_LEN;
+  NbWgKeypair *keypair;
+  NbWgPeer *peer;
+  gboolean fresh;
+  const guint8 *source;
+  guint source_len;
+  gsize ip_len;
+
+  if (batch->cached_keypair == NULL || batch->cached_index != index)
+    {
+      g_clear_pointer (&batch->cached_keypair, nb_wg_keypair_unref);
+      batch->cached_keypair = nb_wg_device_index_lookup_keypair (device, index);
+      batch->cached_index = index;
+    }
+  keypair = batch->cached_keypair;
+  if (keypair == NULL)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_UNKNOWN_INDEX, 1);
+      return;
+    }
+  if (!__atomic_load_n (&keypair->is_valid, __ATOMIC_ACQUIRE) ||
+      batch->now - keypair->birthdate >= NB_WG_REJECT_AFTER_TIME * G_USEC_PER_SEC)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_EXPIRED_KEY, 1);
+      return;
+    }
+  if (!nb_wg_aead_decrypt (plain, plain, len - NB_WG_DATA_HEADER_LEN, counter,
+                           keypair->keys.receive_key))
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_DECRYPT, 1);
+      return;
+    }
+  /* The window moves only for authentic packets (§5.4.6). */
+  g_mutex_lock (&keypair->replay_lock);
+  fresh = nb_wg_replay_validate (&keypair->replay, counter);
+  g_mutex_unlock (&keypair->replay_lock);
+  if (!fresh)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_REPLAY, 1);
+      return;
+    }
+
+  peer = keypair->peer;
+  if (peer->device != device)
+    return;
+  note_peer (batch, peer, len, from);
+
+  if (nb_wg_peer_received_with_keypair (peer, keypair))
+    {
+      /* The responder's handshake completes with the first data (§5.4.5). */
+      __atomic_store_n (&peer->last_handshake_real_time, g_get_real_time (), __ATOMIC_RELAXED);
+      g_mutex_lock (&peer->lock);
+      nb_wg_timers_handshake_complete (&peer->timers);
+      g_mutex_unlock (&peer->lock);
+      nb_wg_send_staged_packets (peer);
+    }
+
+  /* §6.2: an initiator whose keys near REJECT_AFTER_TIME renews them once. */
+  if (keypair->keys.is_initiator &&
+      batch->now - keypair->birthdate >=
+          (NB_WG_REJECT_AFTER_TIME - NB_WG_KEEPALIVE_TIMEOUT - NB_WG_REKEY_TIMEOUT) *
+              G_USEC_PER_SEC)
+    {
+      gboolean send = FALSE;
+
+      g_mutex_lock (&peer->lock);
+      if (!peer->sent_lastminute_handshake)
+        send = peer->sent_lastminute_handshake = TRUE;
+      g_mutex_unlock (&peer->lock);
+      if (send)
+        nb_wg_send_handshake_initiation (peer, FALSE);
+    }
+
+  if (plain_len == 0)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_KEEPALIVES, 1);
+      return;
+    }
+  if (!inner_packet (plain, plain_len, &ip_len, &source, &source_len))
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_INNER_MALFORMED, 1);
+      return;
+    }
+  if (nb_wg_allowedips_lookup (&device->allowedips, source, source_len) != peer)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_ALLOWED_IPS, 1);
+      return;
+    }
+  batch->peer_data = TRUE;
+  nb_wg_device_count (device, NB_WG_COUNTER_RX_DATA_PACKETS, 1);
+
+  if (device->tun != NULL)
+    {
+      if (batch->n_tun == MAX_TUN_WRITES)
+        {
+          /* Flushing drops the cached keypair: keep ours alive. */
+          NbWgKeypair *keep = nb_wg_keypair_ref (keypair);
+          nb_wg_rx_batch_flush (batch);
+          batch->cached_keypair = keep;
+          batch->cached_index = index;
+          note_peer (batch, peer, 0, NULL);
+        }
+      batch->tun_packets[batch->n_tun] = plain;
+      batch->tun_lens[batch->n_tun] = ip_len;
+      batch->n_tun++;
+    }
+  else if (device->packet_func != NULL)
+    device->packet_func (device, peer, plain, ip_len, device->packet_data);
+}
+
+static NbWgHandshake *
+handshake_by_static (const guint8 *remote_static, gpointer user_data)
+{
+  NbWgDevice *device = user_data;
+  NbWgPeer *peer = nb_wg_device_lookup_peer_raw (device, remote_static);
+
+  return peer != NULL ? &peer->handshake : NULL;
+}
+
+static NbWgHandshake *
+handshake_by_index (guint32 index, gpointer user_data)
+{
+  NbWgPeer *peer = nb_wg_device_index_lookup_peer (user_data, index);
+
+  return peer != NULL ? &peer->handshake : NULL;
+}
+
+static void
+send_response (NbWgDevice *device, NbWgPeer *peer, gint64 now)
+{
+  NbWgMessageResponse msg;
+  struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+  NbWgSessionKeys keys;
+  guint32 index;
+  gboolean ok;
+
+  g_mutex_lock (&peer->handshake.lock);
+  index = nb_wg_device_index_add_handshake (device, peer);
+  g_mutex_unlock (&peer->handshake.lock);
+  if (!nb_wg_noise_create_response (&peer->handshake, index, &msg))
+    return;
+  nb_wg_cookie_add_macs (&peer->cookie, (guint8 *) &msg, sizeof msg, now);
+
+  /* The keys exist before the response leaves, so the initiator's first
+   * data packet finds them. */
+  g_mutex_lock (&peer->handshake.lock);
+  ok = nb_wg_noise_begin_session (&peer->handshake, &keys);
+  if (ok)
+    nb_wg_peer_add_session (peer, &keys, now);
+  g_mutex_unlock (&peer->handshake.lock);
+  memset (&keys, 0, sizeof keys);
+  if (!ok)
+    return;
+
+  g_mutex_lock (&peer->lock);
+  nb_wg_timers_session_derived (&peer->timers, now);
+  nb_wg_timers_any_authenticated_packet_traversal (&peer->timers, now);
+  nb_wg_timers_any_authenticated_packet_sent (&peer->timers);
+  g_mutex_unlock (&peer->lock);
+  nb_wg_send_datagrams (peer, &iov, 1, 0);
+}
+
+static void
+receive_handshake (NbWgRxBatch        *batch,
+                   NbWgMessageType     type,
+                   guint8             *data,
+                   gsize               len,
+                   const NbWgEndpoint *from,
+                   gboolean            roam)
+{
+  NbWgDevice *device = batch->device;
+  guint8 source[18];
+  gsize source_len = 0;
+  gboolean under_load;
+  NbWgCookieMacState mac_state;
+  NbWgHandshake *handshake;
+  NbWgPeer *peer;
+  gint64 now = batch->now;
+
+  if (from != NULL)
+    nb_wg_endpoint_to_source (from, source, &source_len);
+
+  if (type == NB_WG_MESSAGE_HANDSHAKE_COOKIE)
+    {
+      const NbWgMessageCookieReply *reply = (const NbWgMessageCookieReply *) (const void *) data;
+
+      peer = nb_wg_device_index_lookup_peer (device, GUINT32_FROM_LE (reply->receiver_index));
+      if (peer == NULL || !nb_wg_cookie_consume_reply (&peer->cookie, reply, now))
+        {
+          nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_HANDSHAKE, 1);
+          return;
+        }
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_COOKIE_REPLIES, 1);
+      g_debug ("Got a cookie from peer %s", nb_key_get_public_base64 (peer->public_key));
+      return;
+    }
+
+  under_load = nb_wg_device_is_under_load (device, now);
+  mac_state = nb_wg_cookie_validate (&device->cookie_checker, data, len, source, source_len,
+                                     under_load, now);
+  if (mac_state == NB_WG_COOKIE_MAC_INVALID)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_MAC1, 1);
+      return;
+    }
+  if (under_load && mac_state != NB_WG_COOKIE_MAC_VALID_WITH_COOKIE)
+    {
+      /* §5.3: prove your address first. Both messages carry the sender's
+       * index right after the header. */
+      NbWgMessageCookieReply reply;
+      guint32 sender_index;
+
+      if (from == NULL)
+        return;
+      memcpy (&sender_index, data + sizeof (NbWgMessageHeader), sizeof sender_index);
+      nb_wg_cookie_create_reply (&device->cookie_checker, data, len,
+                                 GUINT32_FROM_LE (sender_index), source, source_len, now, &reply);
+      if (nb_wg_socket_send_one (device, from, &reply, sizeof reply))
+        nb_wg_device_count (device, NB_WG_COUNTER_TX_COOKIE_REPLIES, 1);
+      return;
+    }
+
+  if (type == NB_WG_MESSAGE_HANDSHAKE_INITIATION)
+    {
+      handshake = nb_wg_noise_consume_initiation (&device->identity,
+                                                  (const NbWgMessageInitiation *) (void *) data,
+                                                  now, handshake_by_static, device);
+      if (handshake == NULL)
+        {
+          nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_HANDSHAKE, 1);
+          return;
+        }
+      peer = handshake->owner;
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS, 1);
+      if (roam && from != NULL)
+        nb_wg_peer_update_endpoint (peer, from);
+      __atomic_fetch_add (&peer->rx_bytes, len, __ATOMIC_RELAXED);
+      g_mutex_lock (&peer->lock);
+      nb_wg_timers_any_authenticated_packet_received (&peer->timers);
+      nb_wg_timers_any_authenticated_packet_traversal (&peer->timers, now);
+      g_mutex_unlock (&peer->lock);
+      g_debug ("Handshake initiation from peer %s", nb_key_get_public_base64 (peer->public_key));
+      send_response (device, peer, now);
+      return;
+    }
+
+  /* NB_WG_MESSAGE_HANDSHAKE_RESPONSE */
+  handshake = nb_wg_noise_consume_response (&device->identity,
+                                            (const NbWgMessageResponse *) (void *) data,
+                                            handshake_by_index, device);
+  if (handshake == NULL)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_HANDSHAKE, 1);
+      return;
+    }
+  peer = handshake->owner;
+  nb_wg_device_count (device, NB_WG_COUNTER_RX_HANDSHAKE_RESPONSES, 1);
+  {
+    NbWgSessionKeys keys;
+    gboolean ok;
+
+    g_mutex_lock (&handshake->lock);
+    ok = nb_wg_noise_begin_session (handshake, &keys);
+    if (ok)
+      nb_wg_peer_add_session (peer, &keys, now);
+    g_mutex_unlock (&handshake->lock);
+    memset (&keys, 0, sizeof keys);
+    if (!ok)
+      return;
+  }
+  if (roam && from != NULL)
+    nb_wg_peer_update_endpoint (peer, from);
+  __atomic_fetch_add (&peer->rx_bytes, len, __ATOMIC_RELAXED);
+  __atomic_store_n (&peer->last_handshake_real_time, g_get_real_time (), __ATOMIC_RELAXED);
+  g_mutex_lock (&peer->lock);
+  nb_wg_timers_session_derived (&peer->timers, now);
+  nb_wg_timers_handshake_complete (&peer->timers);
+  nb_wg_timers_any_authenticated_packet_received (&peer->timers);
+  nb_wg_timers_any_authenticated_packet_traversal (&peer->timers, now);
+  peer->sent_lastminute_handshake = FALSE;
+  g_mutex_unlock (&peer->lock);
+  g_debug ("Handshake with peer %s complete", nb_key_get_public_base64 (peer->public_key));
+  /* Confirms the session at once: queued packets, or else a keepalive. */
+  nb_wg_send_keepalive (peer);
+}
+
+void
+nb_wg_receive_datagram (NbWgRxBatch        *batch,
+                        guint8             *data,
+                        gsize               len,
+                        const NbWgEndpoint *from,
+                        gboolean            from_device_socket)
+{
+  NbWgDevice *device = batch->device;
+  NbWgMessageType type = nb_wg_message_classify (data, len);
+
+  nb_wg_device_count (device, NB_WG_COUNTER_RX_DATAGRAMS, 1);
+  switch (type)
+    {
+    case NB_WG_MESSAGE_DATA:
+      receive_data (batch, data, len, from_device_socket ? from : NULL);
+      break;
+    case NB_WG_MESSAGE_HANDSHAKE_INITIATION:
+    case NB_WG_MESSAGE_HANDSHAKE_RESPONSE:
+    case NB_WG_MESSAGE_HANDSHAKE_COOKIE:
+      if (!device->identity.has_identity)
+        return;
+      /* Handshakes may send: let queued TUN writes go first. */
+      nb_wg_rx_batch_flush (batch);
+      receive_handshake (batch, type, data, len, from, from_device_socket);
+      break;
+    case NB_WG_MESSAGE_INVALID:
+    default:
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_MALFORMED, 1);
+      break;
+    }
+}
+
+/* Reads what is waiting on @fd, a batch at a time. Config lock not held. */
+static void
+drain_socket (NbWgRxBatch *batch, int fd, NbWgTransport *transport)
+{
+  NbWgDevice *device = batch->device;
+
+  for (guint round = 0; round < 16; round++)
+    {
+      int n;
+
+      for (guint i = 0; i < NB_WG_RX_BATCH; i++)
+        {
+          struct msghdr *hdr = &batch->msgs[i].msg_hdr;
+
+          batch->iov[i].iov_base = batch->buffers[i];
+          batch->iov[i].iov_len = NB_WG_RX_BUFFER_SIZE;
+          memset (hdr, 0, sizeof *hdr);
+          hdr->msg_name = &batch->names[i];
+          hdr->msg_namelen = sizeof batch->names[i];
+          hdr->msg_iov = &batch->iov[i];
+          hdr->msg_iovlen = 1;
+          hdr->msg_control = batch->control[i].buf;
+          hdr->msg_controllen = sizeof batch->control[i].buf;
+        }
+      n = recvmmsg (fd, batch->msgs, NB_WG_RX_BATCH, MSG_DONTWAIT, NULL);
+      if (n <= 0)
+        return;
+
+      g_rw_lock_reader_lock (&device->config_lock);
+      batch->now = nb_wg_device_now (device);
+      if (device->up && (transport == NULL || nb_wg_device_transport_is_live (device, transport)))
+        for (int i = 0; i < n; i++)
+          {
+            struct msghdr *hdr = &batch->msgs[i].msg_hdr;
+            gsize len = batch->msgs[i].msg_len;
+            gsize segment = len;
+            NbWgEndpoint from;
+            struct cmsghdr *cmsg;
+
+            if (hdr->msg_flags & MSG_TRUNC)
+              {
+                nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_MALFORMED, 1);
+                continue;
+              }
+            for (cmsg = CMSG_FIRSTHDR (hdr); cmsg != NULL; cmsg = CMSG_NXTHDR (hdr, cmsg))
+              if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO)
+                {
+                  int size;
+                  memcpy (&size, CMSG_DATA (cmsg), sizeof size);
+                  if (size > 0)
+                    segment = (gsize) size;
+                }
+            if (transport != NULL)
+              from = transport->remote;
+            else
+              {
+                memcpy (&from.addr, &batch->names[i], sizeof from.addr);
+                from.len = hdr->msg_namelen;
+              }
+            for (gsize off = 0; off < len; off += segment)
+              nb_wg_receive_datagram (batch, batch->buffers[i] + off, MIN (segment, len - off),
+                                      &from, transport == NULL);
+          }
+      nb_wg_rx_batch_flush (batch);
+      g_rw_lock_reader_unlock (&device->config_lock);
+      if (n < NB_WG_RX_BATCH)
+        return;
+    }
+}
+
+gpointer
+nb_wg_rx_thread (gpointer user_data)
+{
+  NbWgDevice *device = user_data;
+  NbWgRxBatch *batch = nb_wg_rx_batch_new (device);
+  struct epoll_event events[8];
+
+  for (guint i = 0; i < NB_WG_RX_BATCH; i++)
+    batch->buffers[i] = g_malloc (NB_WG_RX_BUFFER_SIZE);
+
+  while (!__atomic_load_n (&device->stopping, __ATOMIC_ACQUIRE))
+    {
+      int n = epoll_wait (device->epoll_fd, events, G_N_ELEMENTS (events), -1);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          g_warning ("Waiting for UDP packets failed: %s", g_strerror (errno));
+          break;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          gpointer tag = events[i].data.ptr;
+
+          if (tag == NULL)
+            goto out;
+          if (tag == &device->fd4 || tag == &device->fd6)
+            drain_socket (batch, *(int *) tag, NULL);
+          else
+            drain_socket (batch, ((NbWgTransport *) tag)->fd, tag);
+        }
+    }
+out:
+  nb_wg_rx_batch_free (batch);
+  return NULL;
+}
+
+/**
+ * nb_wg_device_receive_from_transport: (skip)
+ * @device: a #NbWgDevice
+ * @peer: the peer whose channel transport delivered the datagram
+ * @data: (array length=len): a WireGuard datagram, decrypted in place
+ * @len: its length
+ *
+ * Private API (nb-wg-transport.h).
+ */
+void
+nb_wg_device_receive_from_transport (NbWgDevice *device,
+                                     NbWgPeer   *peer,
+                                     guint8     *data,
+                                     gsize       len)
+{
+  NbWgRxBatch *batch;
+
+  g_return_if_fail (NB_IS_WG_DEVICE (device));
+  batch = nb_wg_rx_batch_new (device);
+  g_rw_lock_reader_lock (&device->config_lock);
+  if (device->up)
+    {
+      batch->now = nb_wg_device_now (device);
+      nb_wg_receive_datagram (batch, data, len, NULL, FALSE);
+      nb_wg_rx_batch_flush (batch);
+    }
+  g_rw_lock_reader_unlock (&device->config_lock);
+  nb_wg_rx_batch_free (batch);
+}
