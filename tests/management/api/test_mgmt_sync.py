@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+# test_mgmt_sync.py: the sync channel and the update fan-out
+#
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mgmt_harness import (DaemonTestCase, address_ip, remote_keys, main,  # noqa: E402
+                          CLOSE_NOT_REGISTERED, CLOSE_REPLACED)
+
+QUIET = 1.5  # how long a peer that must not be disturbed is watched
+
+
+class Sync(DaemonTestCase):
+
+    def peer_id(self, p):
+        return self.api.peer_by_ip(address_ip(p.config))['id']
+
+    def test_map_at_once(self):
+        a = self.registered_peer('a')
+        b = self.registered_peer('b', connect=False)
+        b.connect()
+        bmap = b.recv_map()
+        nm = bmap['network_map']
+        self.assertEqual(nm['peer_config']['address'], b.config['peer_config']['address'])
+        self.assertEqual(remote_keys(bmap), [a.public_key])
+        self.assertGreater(nm['serial'], 0)
+        # The default policy (All <-> All, all protocols) gives rules both ways.
+        rules = {(r['peer_ip'], r['direction'], r['action'], r['protocol'])
+                 for r in nm['firewall_rules']}
+        self.assertIn((address_ip(a.config), 'in', 'accept', 'all'), rules)
+        self.assertIn((address_ip(a.config), 'out', 'accept', 'all'), rules)
+        zone = nm['dns_config']['custom_zones'][0]
+        self.assertEqual(zone['domain'], 'netbird.cloud.')
+        names = {r['name']: r['rdata'] for r in zone['records']}
+        self.assertEqual(names.get('a.netbird.cloud.'), address_ip(a.config))
+
+    def test_join_reaches_connected_peers(self):
+        a = self.registered_peer('a')
+        self.assertEqual(remote_keys(a.map), [])
+        start = time.time()
+        b = self.registered_peer('b')
+        amap = a.recv_map(timeout=2)
+        self.assertLess(time.time() - start, 2.0)
+        self.assertEqual(remote_keys(amap), [b.public_key])
+        self.assertGreater(amap['network_map']['serial'], a.map['network_map']['serial'])
+
+    def test_policy_change_reaches_exactly_affected_peers(self):
+        a, b, c, d = (self.registered_peer(n) for n in 'abcd')
+        for p in (a, b, c):  # drain the joins of later peers
+            while p.recv(timeout=0.5) is not None:
+                pass
+
+        # Remove the default policy: nobody reaches anybody.
+        for pol in self.api.get('/policies'):
+            self.api.delete('/policies/' + pol['id'])
+        for p in (a, b, c, d):
+            self.assertEqual(remote_keys(p.recv_map(timeout=2)), [])
+
+        # A policy between a and b: only they hear of it.
+        group = self.api.post('/groups', {'name': 'ab', 'peers': [self.peer_id(a),
+                                                                  self.peer_id(b)]})
+        for p in (a, b, c, d):
+            self.assertIsNone(p.recv(timeout=0.3))  # a group alone changes no map
+        self.api.post('/policies', {
+            'name': 'ab', 'enabled': True,
+            'rules': [{'name': 'ab', 'enabled': True, 'action': 'accept', 'bidirectional': True,
+                       'protocol': 'tcp', 'ports': ['22'],
+                       'sources': [group['id']], 'destinations': [group['id']]}]})
+        amap = a.recv_map(timeout=1.5)
+        bmap = b.recv_map(timeout=1.5)
+        self.assertEqual(remote_keys(amap), [b.public_key])
+        self.assertEqual(remote_keys(bmap), [a.public_key])
+        rules = {(r['peer_ip'], r['direction'], r['protocol'], r.get('port'))
+                 for r in amap['network_map']['firewall_rules']}
+        self.assertIn((address_ip(b.config), 'in', 'tcp', 22), rules)
+        self.assertIn((address_ip(b.config), 'out', 'tcp', 22), rules)
+        self.assertIsNone(c.recv(timeout=QUIET))
+        self.assertIsNone(d.recv(timeout=0.1))
+
+    def test_group_change_reaches_joining_member_and_peers(self):
+        a, b, c = (self.registered_peer(n) for n in 'abc')
+        for p in (a, b):
+            while p.recv(timeout=0.5) is not None:
+                pass
+        for pol in self.api.get('/policies'):
+            self.api.delete('/policies/' + pol['id'])
+        for p in (a, b, c):
+            p.recv_map(timeout=2)
+        group = self.api.post('/groups', {'name': 'g', 'peers': [self.peer_id(a)]})
+        self.api.post('/policies', {
+            'name': 'g', 'enabled': True,
+            'rules': [{'name': 'g', 'enabled': True, 'action': 'accept', 'bidirectional': True,
+                       'protocol': 'all', 'sources': [group['id']],
+                       'destinations': [group['id']]}]})
+        # A group of one: its only member's map may change (rules), nobody else's.
+        while a.recv(timeout=0.5) is not None:
+            pass
+        self.assertIsNone(b.recv(timeout=0.2))
+        self.assertIsNone(c.recv(timeout=0.2))
+        self.api.put('/groups/' + group['id'], {'name': 'g', 'peers': [self.peer_id(a),
+                                                                      self.peer_id(c)]})
+        self.assertEqual(remote_keys(a.recv_map(timeout=1.5)), [c.public_key])
+        self.assertEqual(remote_keys(c.recv_map(timeout=1.5)), [a.public_key])
+        self.assertIsNone(b.recv(timeout=QUIET))
+
+    def test_peer_deleted_closes_its_channel(self):
+        a = self.registered_peer('a')
+        b = self.registered_peer('b')
+        a.recv_map(timeout=2)
+        self.api.delete('/peers/' + self.peer_id(b))
+        got = b.recv(timeout=2)
+        self.assertEqual(got[0], 'close')
+        self.assertEqual(got[1], CLOSE_NOT_REGISTERED)
+        self.assertEqual(remote_keys(a.recv_map(timeout=2)), [])
+        # And it can no longer log in without a setup key.
+        self.assertEqual(b.login(expect=401)['code'], 'peer_not_registered')
+
+    def test_second_channel_replaces_first(self):
+        a = self.registered_peer('a')
+        old_ws = a.ws
+        a.ws = None
+        a.connect()
+        a.recv_map()
+        a.ws, new_ws = old_ws, a.ws
+        got = a.recv(timeout=2)
+        self.assertEqual(got[:2], ('close', CLOSE_REPLACED))
+        a.close()
+        a.ws = new_ws
+        # The newer channel still gets updates.
+        self.registered_peer('b')
+        self.assertEqual(len(remote_keys(a.recv_map(timeout=2))), 1)
+
+    def test_connected_status_follows_channel(self):
+        a = self.registered_peer('a')
+        pid = self.peer_id(a)
+        self.assertTrue(self.api.get('/peers/' + pid)['connected'])
+        a.close()
+        deadline = time.time() + 3
+        while time.time() < deadline and self.api.get('/peers/' + pid)['connected']:
+            time.sleep(0.1)
+        self.assertFalse(self.api.get('/peers/' + pid)['connected'])
+
+
+class SyncWithServices(DaemonTestCase):
+    config = {
+        'signal': {'uri': 'https://signal.example.org:443'},
+        'stuns': ['stun:stun.example.org:3478'],
+        'turn': {'uris': ['turn:turn.example.org:3478'], 'secret': 'turn-secret'},
+        'relay': {'urls': ['rels://relay.example.org:443'], 'secret': 'relay-secret'},
+        'dns_domain': 'corp.example',
+    }
+
+    def test_services_with_fresh_credentials(self):
+        import base64
+        import hashlib
+        import hmac
+        a = self.registered_peer('a')
+        nb = a.map['netbird_config']
+        self.assertEqual(nb['signal']['uri'], 'https://signal.example.org:443')
+        self.assertEqual(nb['stuns'][0]['uri'], 'stun:stun.example.org:3478')
+        turn = nb['turns'][0]
+        expiry, who = turn['user'].split(':', 1)
+        self.assertEqual(who, a.public_key)
+        self.assertGreater(int(expiry), time.time())
+        expected = base64.b64encode(hmac.new(b'turn-secret', turn['user'].encode(),
+                                             hashlib.sha1).digest()).decode()
+        self.assertEqual(turn['password'], expected)
+        relay = nb['relay']
+        self.assertEqual(relay['urls'], ['rels://relay.example.org:443'])
+        expected = base64.b64encode(hmac.new(b'relay-secret', relay['token_payload'].encode(),
+                                             hashlib.sha256).digest()).decode()
+        self.assertEqual(relay['token_signature'], expected)
+        self.assertEqual(a.config['peer_config']['fqdn'], 'a.corp.example')
+
+
+if __name__ == '__main__':
+    main()
