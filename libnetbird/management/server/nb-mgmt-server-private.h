@@ -90,6 +90,9 @@ struct _NbManagementServer
    * waiting for their first message are in @pending_channels. */
   GHashTable *channels;
   GHashTable *pending_channels;
+  /* Open channels per account ID: changes to an account nobody listens to
+   * cost no map computation. */
+  GHashTable *account_channels;
   /* Accounts with a change not yet pushed, and the coalescing timer. */
   GHashTable *dirty_accounts;
   guint flush_source;

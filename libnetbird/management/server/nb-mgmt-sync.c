@@ -51,6 +51,20 @@ nb_mgmt_sync_channel_free (NbMgmtSyncChannel *channel)
   g_free (channel);
 }
 
+static void
+count_account_channel (NbManagementServer *self,
+                       const char         *account_id,
+                       int                 delta)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->account_channels, account_id));
+
+  count = (guint) ((int) count + delta);
+  if (count == 0)
+    g_hash_table_remove (self->account_channels, account_id);
+  else
+    g_hash_table_replace (self->account_channels, g_strdup (account_id), GUINT_TO_POINTER (count));
+}
+
 static const char *
 channel_name (NbMgmtSyncChannel *channel)
 {
@@ -129,6 +143,7 @@ on_closed (SoupWebsocketConnection *connection,
 
       g_info ("Peer %s disconnected", key);
       g_hash_table_remove (self->channels, key); /* frees @channel */
+      count_account_channel (self, account_id, -1);
       nb_mgmt_store_forget_network_map (self->store, account_id, peer_id);
       if (!nb_mgmt_store_set_peer_connected (self->store, key, FALSE, &error) &&
           !g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
@@ -216,12 +231,14 @@ authenticate (NbMgmtSyncChannel *channel,
   if (previous != NULL)
     {
       g_hash_table_steal (self->channels, key);
+      count_account_channel (self, previous->account_id, -1);
       g_clear_signal_handler (&previous->closed_handler, previous->connection);
       previous->closed_handler = g_signal_connect (previous->connection, "closed",
                                                    G_CALLBACK (on_closed_replaced), previous);
       close_channel (previous, NB_MGMT_SYNC_CLOSE_REPLACED, "replaced by a newer sync channel");
     }
   g_hash_table_insert (self->channels, g_strdup (key), channel);
+  count_account_channel (self, channel->account_id, +1);
 
   if (!nb_mgmt_store_set_peer_connected (self->store, key, TRUE, &error))
     g_warning ("Cannot mark peer %s connected: %s", key, error->message);
@@ -323,6 +340,10 @@ flush_updates (gpointer user_data)
       gint64 start = g_get_monotonic_time ();
       guint pushed = 0;
 
+      /* Nobody of this account listens: maps are computed when they
+       * connect. */
+      if (!g_hash_table_contains (self->account_channels, account_id))
+        continue;
       maps = nb_mgmt_store_collect_network_map_updates (self->store, account_id, &error);
       if (maps == NULL)
         {
@@ -394,6 +415,7 @@ nb_mgmt_sync_close_all (NbManagementServer *self)
     nb_mgmt_store_set_peer_connected (self->store, key, FALSE, NULL);
   g_hash_table_remove_all (self->pending_channels);
   g_hash_table_remove_all (self->channels);
+  g_hash_table_remove_all (self->account_channels);
 }
 
 gboolean

@@ -1,0 +1,418 @@
+/* nb-mgmt-sync-clients.c: many Management peers in one process
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * For the benchmark (tests/bench/management.sh): registers N peers with
+ * setup keys over the real client protocol, opens N sealed sync channels
+ * (one WebSocket each, all multiplexed on one main loop), reports the
+ * server's RSS once every channel has its first map, then registers one
+ * more peer and measures how long it takes until every peer whose map
+ * changed has its update, and how many bytes were pushed.
+ *
+ * Output, one line: connected=N rss_mb=Z join_fanout_ms=Y join_bytes=B
+ * join_receivers=R register_s=S connect_s=C
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <libsoup/soup.h>
+#include <netbird.h>
+
+typedef struct Bench Bench;
+
+typedef struct
+{
+  Bench *bench;
+  guint index;
+  NbKey *key;
+  SoupWebsocketConnection *ws;
+  gboolean got_first;
+} BenchPeer;
+
+struct Bench
+{
+  GMainLoop *loop;
+  SoupSession *session;
+  char *base_url;
+  char *ws_url;
+  NbKey *server_key;
+  char **setup_keys;
+  guint n_setup_keys;
+  guint n_peers;
+  guint concurrency;
+  int server_pid;
+  double quiet_seconds;
+
+  BenchPeer *peers;
+  guint next;           /* next peer to start in the current phase */
+  guint in_flight;
+  guint done;
+  guint failed;
+
+  /* join measurement */
+  gboolean measuring;
+  gint64 join_start;
+  gint64 last_update;
+  guint64 join_bytes;
+  guint join_receivers;
+  guint quiet_source;
+};
+
+static GBytes *
+seal_text (Bench      *bench,
+           NbKey      *key,
+           const char *text)
+{
+  g_autoptr(GBytes) plain = g_bytes_new (text, strlen (text));
+  g_autoptr(GError) error = NULL;
+  GBytes *sealed = nb_envelope_seal (key, bench->server_key, plain, &error);
+
+  if (sealed == NULL)
+    g_error ("seal: %s", error->message);
+  return sealed;
+}
+
+static SoupMessage *
+login_message (Bench    *bench,
+               NbKey    *key,
+               guint     index,
+               const char *setup_key)
+{
+  g_autofree char *url = g_strconcat (bench->base_url, "/management/v1/login", NULL);
+  g_autofree char *body = g_strdup_printf ("{\"setup_key\":\"%s\",\"meta\":{\"hostname\":"
+                                           "\"bench-%u\",\"go_os\":\"linux\"}}",
+                                           setup_key, index);
+  g_autoptr(GBytes) sealed = seal_text (bench, key, body);
+  SoupMessage *msg = soup_message_new ("POST", url);
+
+  soup_message_set_request_body_from_bytes (msg, "application/octet-stream", sealed);
+  return msg;
+}
+
+/* ---- phase 1: register ---- */
+
+static void start_registrations (Bench *bench);
+static void start_connections (Bench *bench);
+
+static void
+on_registered (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  BenchPeer *peer = user_data;
+  Bench *bench = peer->bench;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (bench->session, result, &error);
+  SoupMessage *msg = soup_session_get_async_result_message (bench->session, result);
+
+  bench->in_flight--;
+  if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK)
+    {
+      bench->failed++;
+      g_printerr ("register %u: %s %s\n", peer->index,
+                  error != NULL ? error->message : soup_message_get_reason_phrase (msg),
+                  body != NULL ? (const char *) g_bytes_get_data (body, NULL) : "");
+    }
+  bench->done++;
+  start_registrations (bench);
+}
+
+static void
+start_registrations (Bench *bench)
+{
+  while (bench->next < bench->n_peers && bench->in_flight < bench->concurrency)
+    {
+      BenchPeer *peer = &bench->peers[bench->next];
+      g_autoptr(SoupMessage) msg = NULL;
+
+      peer->bench = bench;
+      peer->index = bench->next;
+      peer->key = nb_key_generate ();
+      msg = login_message (bench, peer->key, peer->index,
+                           bench->setup_keys[peer->index % bench->n_setup_keys]);
+      bench->next++;
+      bench->in_flight++;
+      soup_session_send_and_read_async (bench->session, msg, G_PRIORITY_DEFAULT, NULL,
+                                        on_registered, peer);
+    }
+  if (bench->done == bench->n_peers)
+    {
+      bench->next = bench->done = 0;
+      g_main_loop_quit (bench->loop);
+    }
+}
+
+/* ---- phase 2: connect ---- */
+
+static gboolean
+on_quiet (gpointer user_data)
+{
+  Bench *bench = user_data;
+
+  if (g_get_monotonic_time () - bench->last_update < bench->quiet_seconds * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  bench->quiet_source = 0;
+  g_main_loop_quit (bench->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_ws_message (SoupWebsocketConnection *ws,
+               gint                     type,
+               GBytes                  *message,
+               BenchPeer               *peer)
+{
+  Bench *bench = peer->bench;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) plain = nb_envelope_open (peer->key, message, NULL, &error);
+
+  if (plain == NULL)
+    g_error ("peer %u: cannot open a pushed map: %s", peer->index, error->message);
+
+  if (!peer->got_first)
+    {
+      peer->got_first = TRUE;
+      bench->in_flight--;
+      bench->done++;
+      start_connections (bench);
+      return;
+    }
+  if (bench->measuring)
+    {
+      bench->join_receivers++;
+      bench->join_bytes += g_bytes_get_size (message);
+      bench->last_update = g_get_monotonic_time ();
+    }
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *ws,
+              BenchPeer               *peer)
+{
+  g_printerr ("peer %u: sync channel closed: %u %s\n", peer->index,
+              soup_websocket_connection_get_close_code (ws),
+              soup_websocket_connection_get_close_data (ws));
+  if (!peer->got_first)
+    {
+      peer->bench->failed++;
+      peer->bench->in_flight--;
+      peer->bench->done++;
+      start_connections (peer->bench);
+    }
+}
+
+static void
+on_ws_connected (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  BenchPeer *peer = user_data;
+  Bench *bench = peer->bench;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) request = NULL;
+  gsize len = 0;
+  gconstpointer data;
+
+  peer->ws = soup_session_websocket_connect_finish (bench->session, result, &error);
+  if (peer->ws == NULL)
+    {
+      g_printerr ("peer %u: %s\n", peer->index, error->message);
+      bench->failed++;
+      bench->in_flight--;
+      bench->done++;
+      start_connections (bench);
+      return;
+    }
+  soup_websocket_connection_set_max_incoming_payload_size (peer->ws, 256 * 1024 * 1024);
+  soup_websocket_connection_set_keepalive_interval (peer->ws, 0);
+  g_signal_connect (peer->ws, "message", G_CALLBACK (on_ws_message), peer);
+  g_signal_connect (peer->ws, "closed", G_CALLBACK (on_ws_closed), peer);
+  request = seal_text (bench, peer->key, "{\"meta\":{\"hostname\":\"bench\"}}");
+  data = g_bytes_get_data (request, &len);
+  soup_websocket_connection_send_binary (peer->ws, data, len);
+}
+
+static void
+start_connections (Bench *bench)
+{
+  while (bench->next < bench->n_peers && bench->in_flight < bench->concurrency)
+    {
+      BenchPeer *peer = &bench->peers[bench->next++];
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", bench->ws_url);
+
+      bench->in_flight++;
+      soup_session_websocket_connect_async (bench->session, msg, NULL, NULL,
+                                            G_PRIORITY_DEFAULT, NULL, on_ws_connected, peer);
+    }
+  if (bench->done == bench->n_peers)
+    g_main_loop_quit (bench->loop);
+}
+
+/* ---- phase 3: one join ---- */
+
+static void
+on_joined (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Bench *bench = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (bench->session, result, &error);
+  SoupMessage *msg = soup_session_get_async_result_message (bench->session, result);
+
+  if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK)
+    g_printerr ("join: %s\n", error != NULL ? error->message : soup_message_get_reason_phrase (msg));
+}
+
+static double
+server_rss_mb (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
+    return -1;
+  line = strstr (contents, "VmRSS:");
+  if (line == NULL)
+    return -1;
+  return g_ascii_strtod (line + 6, NULL) / 1024.0;
+}
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static double
+seconds_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *url = NULL;
+  g_autofree char *keys_file = NULL;
+  g_autofree char *join_key = NULL;
+  int n_peers = 100, concurrency = 64, pid = 0;
+  double quiet = 2.0;
+  const GOptionEntry entries[] = {
+    { "url", 0, 0, G_OPTION_ARG_STRING, &url, "Server base URL", "URL" },
+    { "setup-keys", 0, 0, G_OPTION_ARG_FILENAME, &keys_file, "File of setup keys, one a line",
+      "FILE" },
+    { "join-key", 0, 0, G_OPTION_ARG_STRING, &join_key, "Setup key of the joining peer", "KEY" },
+    { "peers", 'n', 0, G_OPTION_ARG_INT, &n_peers, "Peers to register and connect", "N" },
+    { "concurrency", 'c', 0, G_OPTION_ARG_INT, &concurrency, "Requests in flight", "C" },
+    { "server-pid", 0, 0, G_OPTION_ARG_INT, &pid, "Server process, for its RSS", "PID" },
+    { "quiet", 0, 0, G_OPTION_ARG_DOUBLE, &quiet, "Seconds without updates that end the join",
+      "S" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- Management sync-channel load");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *keys_text = NULL;
+  g_autofree char *server_key_url = NULL;
+  g_autoptr(SoupMessage) key_msg = NULL;
+  g_autoptr(GBytes) key_body = NULL;
+  g_autoptr(SoupMessage) join_msg = NULL;
+  g_autoptr(NbKey) join_peer = NULL;
+  g_autofree char *key_text = NULL;
+  const char *k;
+  Bench bench = { 0 };
+  gint64 t;
+  double register_s, connect_s, rss;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || url == NULL ||
+      keys_file == NULL || join_key == NULL || n_peers <= 0 || concurrency <= 0)
+    {
+      g_printerr ("usage: %s --url URL --setup-keys FILE --join-key KEY [-n N]\n", argv[0]);
+      return 2;
+    }
+  if (!g_file_get_contents (keys_file, &keys_text, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  g_strstrip (keys_text);
+  bench.setup_keys = g_strsplit (keys_text, "\n", -1);
+  bench.n_setup_keys = g_strv_length (bench.setup_keys);
+  bench.loop = g_main_loop_new (NULL, FALSE);
+  bench.session = soup_session_new_with_options ("max-conns", concurrency + 8,
+                                                 "max-conns-per-host", concurrency + 8,
+                                                 "timeout", 120, NULL);
+  bench.base_url = g_strdup (url);
+  if (g_str_has_prefix (url, "https://"))
+    bench.ws_url = g_strconcat ("wss://", url + 8, "/management/v1/sync", NULL);
+  else if (g_str_has_prefix (url, "http://"))
+    bench.ws_url = g_strconcat ("ws://", url + 7, "/management/v1/sync", NULL);
+  else
+    bench.ws_url = g_strconcat (url, "/management/v1/sync", NULL);
+  bench.n_peers = n_peers;
+  bench.concurrency = concurrency;
+  bench.server_pid = pid;
+  bench.quiet_seconds = quiet;
+  bench.peers = g_new0 (BenchPeer, n_peers);
+
+  server_key_url = g_strconcat (url, "/management/v1/server-key", NULL);
+  key_msg = soup_message_new ("GET", server_key_url);
+  key_body = soup_session_send_and_read (bench.session, key_msg, NULL, &error);
+  if (key_body == NULL)
+    {
+      g_printerr ("server key: %s\n", error->message);
+      return 1;
+    }
+  key_text = g_strndup (g_bytes_get_data (key_body, NULL), g_bytes_get_size (key_body));
+  k = strstr (key_text, "\"key\":\"");
+  if (k == NULL)
+    return 1;
+  k += 7;
+  key_text[k - key_text + NB_KEY_BASE64_LEN] = '\0';
+  bench.server_key = nb_key_new_public_from_base64 (k, &error);
+  if (bench.server_key == NULL)
+    {
+      g_printerr ("server key: %s\n", error->message);
+      return 1;
+    }
+
+  t = g_get_monotonic_time ();
+  start_registrations (&bench);
+  g_main_loop_run (bench.loop);
+  register_s = seconds_since (t);
+  g_printerr ("registered %u peers in %.1f s (%u failed)\n", bench.n_peers, register_s,
+              bench.failed);
+
+  t = g_get_monotonic_time ();
+  bench.failed = 0;
+  start_connections (&bench);
+  g_main_loop_run (bench.loop);
+  connect_s = seconds_since (t);
+  g_printerr ("connected %u sync channels in %.1f s (%u failed)\n", bench.n_peers - bench.failed,
+              connect_s, bench.failed);
+
+  /* Let the server settle, then weigh it. */
+  g_timeout_add_seconds (1, quit_loop, bench.loop);
+  g_main_loop_run (bench.loop);
+  rss = server_rss_mb (pid);
+
+  join_peer = nb_key_generate ();
+  join_msg = login_message (&bench, join_peer, n_peers, join_key);
+  bench.measuring = TRUE;
+  bench.join_start = bench.last_update = g_get_monotonic_time ();
+  soup_session_send_and_read_async (bench.session, join_msg, G_PRIORITY_DEFAULT, NULL,
+                                    on_joined, &bench);
+  bench.quiet_source = g_timeout_add (50, on_quiet, &bench);
+  g_main_loop_run (bench.loop);
+
+  g_print ("connected=%u rss_mb=%.1f join_fanout_ms=%.1f join_bytes=%" G_GUINT64_FORMAT
+           " join_receivers=%u register_s=%.1f connect_s=%.1f\n",
+           bench.n_peers - bench.failed, rss,
+           bench.join_receivers > 0 ? (bench.last_update - bench.join_start) / 1000.0 : 0.0,
+           bench.join_bytes, bench.join_receivers, register_s, connect_s);
+  return bench.failed == 0 ? 0 : 1;
+}
