@@ -1,0 +1,490 @@
+/* test-mgmt-server.c: NbManagementServer in process, over real HTTP and WebSocket
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The same checks as the Python tests of the daemon, in C, so that they
+ * also run in the sanitizer build (which has no typelib).
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+
+#include "nb-key.h"
+#include "nb-envelope.h"
+#include "nb-management-server.h"
+#include "nb-mgmt-proto-private.h"
+
+typedef struct
+{
+  char *dir;
+  NbManagementServer *server;
+  SoupSession *session;
+  char *url;
+  char *setup_key;
+  char *admin_token;
+} Fixture;
+
+static char *
+read_credential (const char *path,
+                 const char *name)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *needle = g_strdup_printf ("\"%s\": \"", name);
+  const char *start, *end;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  start = strstr (contents, needle);
+  g_assert_nonnull (start);
+  start += strlen (needle);
+  end = strchr (start, '"');
+  g_assert_nonnull (end);
+  return g_strndup (start, end - start);
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *creds = NULL;
+
+  f->dir = g_dir_make_tmp ("nb-mgmt-server-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->server = nb_management_server_new (f->dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->server);
+  g_assert_true (nb_management_server_listen (f->server, "127.0.0.1:0", &error));
+  g_assert_no_error (error);
+  f->url = g_strdup_printf ("http://127.0.0.1:%u", nb_management_server_get_port (f->server));
+  f->session = soup_session_new ();
+
+  creds = g_build_filename (f->dir, NB_MANAGEMENT_SERVER_CREDENTIALS_FILE, NULL);
+  f->setup_key = read_credential (creds, "setup_key");
+  f->admin_token = read_credential (creds, "admin_token");
+}
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_clear_object (&f->session);
+  g_clear_object (&f->server);
+  rm_rf (f->dir);
+  g_free (f->dir);
+  g_free (f->url);
+  g_free (f->setup_key);
+  g_free (f->admin_token);
+}
+
+/* ---- HTTP ---- */
+
+static GBytes *
+send (Fixture    *f,
+      const char *method,
+      const char *path,
+      GBytes     *body,
+      guint      *status)
+{
+  g_autofree char *url = g_strconcat (f->url, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GError) error = NULL;
+  GBytes *reply;
+
+  if (body != NULL)
+    soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
+  reply = soup_session_send_and_read (f->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  *status = soup_message_get_status (msg);
+  return reply;
+}
+
+static NbKey *
+server_key (Fixture *f)
+{
+  guint status = 0;
+  g_autoptr(GBytes) body = send (f, "GET", "/management/v1/server-key", NULL, &status);
+  g_autoptr(NbMgmtMsgServerKeyResponse) response = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (status, ==, 200);
+  response = nb_mgmt_msg_server_key_response_from_bytes (body, &error);
+  g_assert_no_error (error);
+  return nb_key_new_public_from_base64 (response->key, &error);
+}
+
+static GBytes *
+seal_text (NbKey      *from,
+           NbKey      *to,
+           const char *text)
+{
+  g_autoptr(GBytes) plain = g_bytes_new (text, strlen (text));
+  g_autoptr(GError) error = NULL;
+  GBytes *sealed = nb_envelope_seal (from, to, plain, &error);
+
+  g_assert_no_error (error);
+  return sealed;
+}
+
+/* Logs @peer in; returns the login response, or NULL with @status set. */
+static NbMgmtMsgLoginResponse *
+login (Fixture    *f,
+       NbKey      *peer,
+       const char *hostname,
+       const char *setup_key,
+       guint      *status)
+{
+  g_autoptr(NbKey) skey = server_key (f);
+  g_autofree char *body = NULL;
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GError) error = NULL;
+  guint local_status = 0;
+
+  body = setup_key != NULL
+           ? g_strdup_printf ("{\"setup_key\":\"%s\",\"meta\":{\"hostname\":\"%s\"}}",
+                              setup_key, hostname)
+           : g_strdup_printf ("{\"meta\":{\"hostname\":\"%s\"}}", hostname);
+  sealed = seal_text (peer, skey, body);
+  reply = send (f, "POST", "/management/v1/login", sealed, status ? status : &local_status);
+  if ((status ? *status : local_status) != 200)
+    return NULL;
+  plain = nb_envelope_open (peer, reply, NULL, &error);
+  g_assert_no_error (error);
+  return nb_mgmt_msg_login_response_from_bytes (plain, &error);
+}
+
+/* ---- WebSocket ---- */
+
+typedef struct
+{
+  SoupWebsocketConnection *ws;
+  NbKey *key;
+  GPtrArray *maps;     /* NbMgmtMsgSyncResponse */
+  gushort close_code;
+  gboolean closed;
+} Channel;
+
+static void
+on_message (SoupWebsocketConnection *ws,
+            gint                     type,
+            GBytes                  *message,
+            Channel                 *ch)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) plain = nb_envelope_open (ch->key, message, NULL, &error);
+  NbMgmtMsgSyncResponse *response;
+
+  g_assert_no_error (error);
+  response = nb_mgmt_msg_sync_response_from_bytes (plain, &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (ch->maps, response);
+}
+
+static void
+on_closed (SoupWebsocketConnection *ws,
+           Channel                 *ch)
+{
+  ch->closed = TRUE;
+  ch->close_code = soup_websocket_connection_get_close_code (ws);
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Channel *ch = user_data;
+  g_autoptr(GError) error = NULL;
+
+  ch->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static Channel *
+channel_open (Fixture *f,
+              NbKey   *key,
+              GBytes  *first_message)
+{
+  Channel *ch = g_new0 (Channel, 1);
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/management/v1/sync",
+                                          nb_management_server_get_port (f->server));
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  gsize len = 0;
+  gconstpointer data;
+
+  ch->key = g_object_ref (key);
+  ch->maps = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_msg_sync_response_free);
+  soup_session_websocket_connect_async (f->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_connected, ch);
+  while (ch->ws == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_connect (ch->ws, "message", G_CALLBACK (on_message), ch);
+  g_signal_connect (ch->ws, "closed", G_CALLBACK (on_closed), ch);
+  data = g_bytes_get_data (first_message, &len);
+  soup_websocket_connection_send_binary (ch->ws, data, len);
+  return ch;
+}
+
+static void
+channel_free (Channel *ch)
+{
+  if (soup_websocket_connection_get_state (ch->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (ch->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_signal_handlers_disconnect_by_data (ch->ws, ch);
+  g_object_unref (ch->ws);
+  g_object_unref (ch->key);
+  g_ptr_array_unref (ch->maps);
+  g_free (ch);
+}
+
+static gboolean
+timed_out (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the loop until @ch has @n maps or is closed, at most @seconds. */
+static void
+channel_wait (Channel *ch,
+              guint    n,
+              double   seconds)
+{
+  gboolean expired = FALSE;
+  guint source = g_timeout_add ((guint) (seconds * 1000), timed_out, &expired);
+
+  while (!expired && !ch->closed && ch->maps->len < n)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (source);
+}
+
+static NbMgmtMsgNetworkMap *
+last_map (Channel *ch)
+{
+  g_assert_cmpuint (ch->maps->len, >, 0);
+  return ((NbMgmtMsgSyncResponse *) g_ptr_array_index (ch->maps, ch->maps->len - 1))->network_map;
+}
+
+static Channel *
+sync_peer (Fixture *f,
+           NbKey   *key)
+{
+  g_autoptr(NbKey) skey = server_key (f);
+  g_autoptr(GBytes) request = seal_text (key, skey, "{\"meta\":{\"hostname\":\"x\"}}");
+
+  return channel_open (f, key, request);
+}
+
+/* ---- tests ---- */
+
+static void
+test_bootstrap_credentials (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, NB_MANAGEMENT_SERVER_CREDENTIALS_FILE, NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(NbManagementServer) again = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  g_assert_cmpstr (nb_management_server_get_credentials_file (f->server), ==, path);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_str_has_prefix (f->admin_token, "nbp_"));
+  g_assert_cmpuint (strlen (f->admin_token), ==, 40);
+
+  /* A second server over the same directory creates nothing new. */
+  g_assert_true (g_file_get_contents (path, &before, NULL, NULL));
+  nb_management_server_stop (f->server);
+  g_clear_object (&f->server);
+  again = nb_management_server_new (f->dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (nb_management_server_get_credentials_file (again));
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+  f->server = g_steal_pointer (&again);
+}
+
+static void
+test_register_and_relogin (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(NbKey) peer = nb_key_generate ();
+  g_autoptr(NbMgmtMsgLoginResponse) first = login (f, peer, "alpha", f->setup_key, NULL);
+  g_autoptr(NbMgmtMsgLoginResponse) again = NULL;
+
+  g_assert_nonnull (first);
+  g_assert_true (g_str_has_prefix (first->peer_config->address, "100."));
+  g_assert_cmpstr (first->peer_config->fqdn, ==, "alpha.netbird.cloud");
+  again = login (f, peer, "alpha", NULL, NULL);
+  g_assert_nonnull (again);
+  g_assert_cmpstr (again->peer_config->address, ==, first->peer_config->address);
+  g_assert_cmpstr (again->peer_config->fqdn, ==, first->peer_config->fqdn);
+}
+
+static void
+test_login_refusals (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(NbKey) peer = nb_key_generate ();
+  g_autoptr(NbKey) other = nb_key_generate ();
+  g_autoptr(GBytes) unsealed = g_bytes_new_static ("{}", 2);
+  g_autoptr(GBytes) misaddressed = seal_text (peer, other, "{\"meta\":{\"hostname\":\"a\"}}");
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(GBytes) reply2 = NULL;
+  guint status = 0;
+
+  g_assert_null (login (f, peer, "a", NULL, &status));
+  g_assert_cmpuint (status, ==, 401);
+  g_assert_null (login (f, peer, "a", "not-a-key", &status));
+  g_assert_cmpuint (status, ==, 401);
+  reply = send (f, "POST", "/management/v1/login", unsealed, &status);
+  g_assert_cmpuint (status, ==, 400);
+  g_assert_nonnull (strstr (g_bytes_get_data (reply, NULL), "not_sealed"));
+  reply2 = send (f, "POST", "/management/v1/login", misaddressed, &status);
+  g_assert_cmpuint (status, ==, 400);
+  g_assert_nonnull (strstr (g_bytes_get_data (reply2, NULL), "wrong_recipient"));
+}
+
+static void
+test_sync_map_and_join (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(NbKey) a = nb_key_generate ();
+  g_autoptr(NbKey) b = nb_key_generate ();
+  g_autoptr(NbMgmtMsgLoginResponse) la = login (f, a, "a", f->setup_key, NULL);
+  g_autoptr(NbMgmtMsgLoginResponse) lb = NULL;
+  Channel *ca;
+  NbMgmtMsgNetworkMap *map;
+  gint64 start;
+
+  ca = sync_peer (f, a);
+  channel_wait (ca, 1, 5);
+  g_assert_false (ca->closed);
+  map = last_map (ca);
+  g_assert_cmpstr (map->peer_config->address, ==, la->peer_config->address);
+  g_assert_cmpuint (map->remote_peers->len, ==, 0);
+  g_assert_cmpuint (nb_management_server_get_n_sync_channels (f->server), ==, 1);
+
+  /* A joining peer reaches the connected one within a second. */
+  start = g_get_monotonic_time ();
+  lb = login (f, b, "b", f->setup_key, NULL);
+  g_assert_nonnull (lb);
+  channel_wait (ca, 2, 2);
+  g_assert_cmpuint (ca->maps->len, ==, 2);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  map = last_map (ca);
+  g_assert_cmpuint (map->remote_peers->len, ==, 1);
+  g_assert_cmpstr (((NbMgmtMsgRemotePeer *) g_ptr_array_index (map->remote_peers, 0))->wg_pub_key,
+                   ==, nb_key_get_public_base64 (b));
+  channel_free (ca);
+}
+
+static void
+test_sync_refusals (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(NbKey) a = nb_key_generate ();
+  g_autoptr(NbKey) stranger = nb_key_generate ();
+  g_autoptr(NbMgmtMsgLoginResponse) la = login (f, a, "a", f->setup_key, NULL);
+  g_autoptr(GBytes) garbage = g_bytes_new_static ("garbage", 7);
+  Channel *ch;
+
+  ch = channel_open (f, a, garbage);
+  channel_wait (ch, 1, 5);
+  g_assert_true (ch->closed);
+  g_assert_cmpuint (ch->close_code, ==, 4000);
+  g_assert_cmpuint (ch->maps->len, ==, 0);
+  channel_free (ch);
+
+  ch = sync_peer (f, stranger);
+  channel_wait (ch, 1, 5);
+  g_assert_true (ch->closed);
+  g_assert_cmpuint (ch->close_code, ==, 4004);
+  channel_free (ch);
+
+  g_assert_cmpuint (nb_management_server_get_n_sync_channels (f->server), ==, 0);
+}
+
+static void
+test_listen_bad_address (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(NbManagementServer) other = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (f->dir, "other", NULL);
+
+  other = nb_management_server_new (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (nb_management_server_listen (other, "not an address", &error));
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN);
+  g_clear_error (&error);
+  g_assert_false (nb_management_server_listen (other, f->url + 7, &error));
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN);
+  g_clear_object (&other);
+  rm_rf (dir);
+}
+
+static void
+test_bad_config (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("nb-mgmt-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autoptr(NbManagementServer) server = NULL;
+
+  g_assert_true (g_file_set_contents (path, "{\"turn\":{\"uris\":[\"turn:t:3478\"]}}", -1, NULL));
+  server = nb_management_server_new (dir, path, &error);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (error->message, "turn.secret"));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (path, "{\"stuns\":\"stun:x\"}", -1, NULL));
+  server = nb_management_server_new (dir, path, &error);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (error->message, "stuns"));
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, fn) \
+  g_test_add ("/management/server/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("bootstrap-credentials", test_bootstrap_credentials);
+  ADD ("register-and-relogin", test_register_and_relogin);
+  ADD ("login-refusals", test_login_refusals);
+  ADD ("sync-map-and-join", test_sync_map_and_join);
+  ADD ("sync-refusals", test_sync_refusals);
+  ADD ("listen-bad-address", test_listen_bad_address);
+#undef ADD
+  g_test_add_func ("/management/server/bad-config", test_bad_config);
+
+  return g_test_run ();
+}
