@@ -113,8 +113,10 @@ nb_rest_reply_gerror (NbRestCtx    *ctx,
 
   if (status == SOUP_STATUS_INTERNAL_SERVER_ERROR)
     {
-      /* Don't hand internals (SQL, paths) to the client; log them. */
-      g_warning ("%s %s: %s", ctx->method,
+      /* Don't hand internals (SQL, paths) to the client; log them. Not
+       * g_warning(): a client must not be able to abort a server that runs
+       * with fatal warnings. */
+      g_message ("%s %s: %s", ctx->method,
                  g_uri_get_path (soup_server_message_get_uri (ctx->msg)), error->message);
       nb_rest_reply_error (ctx, status, "internal server error");
       return;

@@ -294,13 +294,13 @@ handle_tokens (NbRestCtx  *ctx,
       if (name == NULL || *name == '\0')
         {
           nb_rest_reply_error (ctx, SOUP_STATUS_UNPROCESSABLE_ENTITY,
-                               "name for personal access token must not be empty");
+                               "token name can't be empty");
           return;
         }
       if (expires_in < 1 || expires_in > 365)
         {
           nb_rest_reply_error (ctx, SOUP_STATUS_UNPROCESSABLE_ENTITY,
-                               "expiration has to be between 1 and 365 days");
+                               "expiration has to be between 1 and 365 (days)");
           return;
         }
       pat = nb_mgmt_store_create_pat (ctx->store, ctx->account_id, ctx->user_id, user_id, name,
