@@ -15,6 +15,7 @@
 #include "nb-envelope.h"
 #include "nb-management-server.h"
 #include "nb-mgmt-proto-private.h"
+#include "nb-mgmt-client.h"
 
 typedef struct
 {
@@ -469,6 +470,74 @@ test_bad_config (void)
   g_rmdir (dir);
 }
 
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static void
+on_client_map (NbMgmtClient          *client,
+               NbMgmtMsgSyncResponse *response,
+               guint                 *n_maps)
+{
+  (*n_maps)++;
+}
+
+static void
+test_client_login_and_sync (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(NbKey) key = nb_key_generate ();
+  g_autoptr(NbKey) other = nb_key_generate ();
+  g_autoptr(NbMgmtClient) client = nb_mgmt_client_new (f->url, key);
+  g_autoptr(NbMgmtMsgPeerMeta) meta = nb_mgmt_msg_peer_meta_new ();
+  g_autoptr(NbMgmtMsgLoginResponse) response = NULL;
+  g_autoptr(NbMgmtMsgLoginResponse) other_response = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_maps = 0;
+
+  meta->hostname = g_strdup ("client");
+
+  /* Unknown key without a setup key: not registered. */
+  nb_mgmt_client_login_async (client, NULL, meta, NULL, on_async_done, &result);
+  response = nb_mgmt_client_login_finish (client, wait_result (&result), &error);
+  g_assert_null (response);
+  g_assert_error (error, NB_MGMT_CLIENT_ERROR, NB_MGMT_CLIENT_ERROR_NOT_REGISTERED);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  nb_mgmt_client_login_async (client, f->setup_key, meta, NULL, on_async_done, &result);
+  response = nb_mgmt_client_login_finish (client, wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (response->peer_config->fqdn, ==, "client.netbird.cloud");
+  g_clear_object (&result);
+
+  g_signal_connect (client, "network-map", G_CALLBACK (on_client_map), &n_maps);
+  nb_mgmt_client_sync_async (client, meta, NULL, on_async_done, &result);
+  g_assert_true (nb_mgmt_client_sync_finish (client, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_maps, ==, 1);
+
+  /* Another peer joins: the client hears of it. */
+  other_response = login (f, other, "other", f->setup_key, NULL);
+  g_assert_nonnull (other_response);
+  while (n_maps < 2)
+    g_main_context_iteration (NULL, TRUE);
+  nb_mgmt_client_close (client);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -483,6 +552,8 @@ main (int   argc,
   ADD ("sync-map-and-join", test_sync_map_and_join);
   ADD ("sync-refusals", test_sync_refusals);
   ADD ("listen-bad-address", test_listen_bad_address);
+  g_test_add ("/management/client/login-and-sync", Fixture, NULL, fixture_setup,
+              test_client_login_and_sync, fixture_teardown);
 #undef ADD
   g_test_add_func ("/management/server/bad-config", test_bad_config);
 
