@@ -300,6 +300,34 @@ load_or_create_key (const char  *data_dir,
   return g_steal_pointer (&key);
 }
 
+/* A server that was killed left its peers marked connected: nobody is
+ * connected to a server that is starting. */
+static gboolean
+mark_all_disconnected (NbMgmtStore  *store,
+                       GError      **error)
+{
+  g_autoptr(GPtrArray) accounts = nb_mgmt_store_list_accounts (store, error);
+
+  if (accounts == NULL)
+    return FALSE;
+  for (guint i = 0; i < accounts->len; i++)
+    {
+      const NbMgmtAccount *account = g_ptr_array_index (accounts, i);
+      g_autoptr(GPtrArray) peers = nb_mgmt_store_list_peers (store, account->id, NULL, error);
+
+      if (peers == NULL)
+        return FALSE;
+      for (guint j = 0; j < peers->len; j++)
+        {
+          const NbMgmtPeer *peer = g_ptr_array_index (peers, j);
+
+          if (peer->connected && !nb_mgmt_store_set_peer_connected (store, peer->key, FALSE, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 nb_management_server_initable_init (GInitable     *initable,
                                     GCancellable  *cancellable,
@@ -363,6 +391,13 @@ nb_management_server_initable_init (GInitable     *initable,
     }
   if (self->config->dns_domain != NULL)
     nb_mgmt_store_set_default_dns_domain (self->store, self->config->dns_domain);
+
+  if (!mark_all_disconnected (self->store, &local_error))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "Cannot read the store %s: %s", store_path, local_error->message);
+      return FALSE;
+    }
 
   if (!nb_mgmt_server_bootstrap (self, error))
     return FALSE;

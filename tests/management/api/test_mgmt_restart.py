@@ -100,6 +100,15 @@ class Restart(DaemonTestCase):
         self.assertEqual(missing, [], '%d of %d acknowledged groups lost' % (len(missing),
                                                                             len(acked)))
 
+    def test_sigkill_leaves_no_peer_marked_connected(self):
+        a = self.registered_peer('a')
+        pid = self.api.peer_by_ip(address_ip(a.config))['id']
+        self.assertTrue(self.api.get('/peers/' + pid)['connected'])
+        self.daemon.kill()
+        a.close()
+        self.daemon.start()
+        self.assertFalse(self.api.get('/peers/' + pid)['connected'])
+
     def test_sigkill_keeps_registered_peers(self):
         a = self.registered_peer('a', connect=False)
         self.daemon.kill()
