@@ -320,6 +320,23 @@ class UsersTest(RestCase):
         others = self.ok(other().get("/api/users"))
         self.assertError(owner().delete("/api/users/" + others[0]["id"]), 404)
 
+    def test_admin_cannot_delete_owner(self):
+        r = admin().delete("/api/users/" + SERVER.info["owner_id"])
+        self.assertIn(r.status_code, (403, 422))
+        self.assertIn(SERVER.info["owner_id"], [u["id"] for u in self.ok(owner().get("/api/users"))])
+
+    def test_cannot_delete_self(self):
+        r = admin().delete("/api/users/" + SERVER.info["admin_id"])
+        self.assertIn(r.status_code, (403, 422))
+
+    def test_service_user_with_user_role_is_not_admin(self):
+        bot = self.ok(owner().post("/api/users", {"name": unique("ro"), "role": "user",
+                                                  "auto_groups": [], "is_service_user": True}))
+        token = self.ok(owner().post("/api/users/%s/tokens" % bot["id"],
+                                     {"name": "t", "expires_in": 1}))["plain_token"]
+        self.assertError(Api(token).post("/api/groups", {"name": unique("g")}), 403)
+        self.assertEqual(self.ok(Api(token).get("/api/users/current"))["id"], bot["id"])
+
     def test_user_sees_only_itself(self):
         users = self.ok(user().get("/api/users"))
         self.assertEqual([u["id"] for u in users], [SERVER.info["user_id"]])
@@ -503,6 +520,28 @@ class PeersTest(RestCase):
     def test_delete_other_accounts_peer_is_404(self):
         self.assertError(owner().delete("/api/peers/" + SERVER.info["other_peer_id"]), 404)
         self.ok(other().get("/api/peers/" + SERVER.info["other_peer_id"]))
+
+
+class RegularUsersViewBlockedTest(RestCase):
+    """Its own server: the setting changes what regular users see."""
+
+    def test_view_blocked_hides_peers_from_users(self):
+        server = RestServer()
+        try:
+            own = Api(server.info["owner_token"], server.url)
+            usr = Api(server.info["user_token"], server.url)
+            self.assertEqual(len(self.ok(usr.get("/api/peers"))), 1)
+            a = self.ok(own.put("/api/accounts/" + server.info["account_id"],
+                                {"settings": {"regular_users_view_blocked": True}}))
+            self.assertTrue(a["settings"]["regular_users_view_blocked"])
+            self.assertEqual(self.ok(usr.get("/api/peers")), [])
+            self.assertError(usr.get("/api/peers/" + server.info["user_peer_id"]), 404)
+            me = self.ok(usr.get("/api/users/current"))
+            self.assertTrue(me["permissions"]["is_restricted"])
+            # Admins still see everything.
+            self.assertGreaterEqual(len(self.ok(own.get("/api/peers"))), 3)
+        finally:
+            server.stop()
 
 
 class PeerDeletionTest(RestCase):
@@ -995,6 +1034,28 @@ class HostileInputTest(RestCase):
         name = "tab\there\nnew line ✓ \u202e"
         g = self.make_group(name=name)
         self.assertEqual(self.ok(owner().get("/api/groups/" + g["id"]))["name"], name)
+
+    def test_sql_metacharacters_in_every_name(self):
+        nasty = "x'; DELETE FROM users; --\" OR \"1\"=\"1 %_ \\ `$(id)`"
+        g = self.make_group(name=nasty)
+        self.assertEqual(g["name"], nasty)
+        k = self.ok(owner().post("/api/setup-keys", {"name": nasty, "type": "reusable",
+                                                     "expires_in": 86400, "auto_groups": [],
+                                                     "usage_limit": 0}))
+        self.assertEqual(self.ok(owner().get("/api/setup-keys/" + k["id"]))["name"], nasty)
+        p = self.make_policy(g["id"], name=nasty)
+        self.assertEqual(self.ok(owner().get("/api/policies/" + p["id"]))["name"], nasty)
+        u = self.ok(owner().post("/api/users", {"name": nasty, "role": "user",
+                                                "auto_groups": [], "is_service_user": True}))
+        self.assertEqual(u["name"], nasty)
+        pid = SERVER.info["peer1_id"]
+        old = self.ok(owner().get("/api/peers/" + pid))["name"]
+        self.assertEqual(self.ok(owner().put("/api/peers/" + pid, {"name": nasty}))["name"], nasty)
+        self.ok(owner().put("/api/peers/" + pid, {"name": old}))
+        # Every table is still there.
+        for path in ("/api/users", "/api/peers", "/api/groups", "/api/setup-keys",
+                     "/api/policies"):
+            self.assertTrue(self.ok(owner().get(path)))
 
     def test_nul_in_string_is_rejected(self):
         r = owner().post("/api/groups", raw='{"name": "a\\u0000b"}')
