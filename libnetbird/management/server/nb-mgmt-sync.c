@@ -4,6 +4,8 @@
  */
 #define G_LOG_DOMAIN "netbird-management"
 
+#include <string.h>
+
 #include "nb-mgmt-server-private.h"
 
 /* A peer opens a WebSocket on /management/v1/sync and sends one sealed
@@ -72,14 +74,32 @@ channel_name (NbMgmtSyncChannel *channel)
                                    : "(unauthenticated)";
 }
 
+/* A close frame holds at most 123 bytes of reason (RFC 6455 §5.5); longer
+ * ones are cut at a character boundary (libsoup would send a protocol error
+ * instead of our code). */
+#define MAX_CLOSE_REASON 123
+
 static void
 close_channel (NbMgmtSyncChannel *channel,
                gushort            code,
                const char        *reason)
 {
+  char truncated[MAX_CLOSE_REASON + 1];
+
   g_debug ("Closing sync channel of %s: %u %s", channel_name (channel), code, reason);
-  if (soup_websocket_connection_get_state (channel->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (channel->connection, code, reason);
+  if (soup_websocket_connection_get_state (channel->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  if (strlen (reason) > MAX_CLOSE_REASON)
+    {
+      const char *end = reason + MAX_CLOSE_REASON;
+
+      while (end > reason && (*end & 0xc0) == 0x80)
+        end--;
+      memcpy (truncated, reason, end - reason);
+      truncated[end - reason] = '\0';
+      reason = truncated;
+    }
+  soup_websocket_connection_close (channel->connection, code, reason);
 }
 
 static gboolean

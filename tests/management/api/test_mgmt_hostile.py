@@ -156,7 +156,12 @@ class HostileSync(DaemonTestCase):
     def test_oversize_message(self):
         p = self.registered_peer('a', connect=False)
         p.connect(request=b'x' * (200 * 1024))
-        self.assert_closed(p, 1009)
+        # libsoup drops an oversize frame's connection without a close frame.
+        got = p.recv(timeout=5)
+        self.assertEqual(got[0], 'close', got)
+        self.assertIn(got[1], (None, 1009), got)
+        self.assertEqual(requests.get(self.daemon.url + '/management/v1/server-key',
+                                      timeout=5).status_code, 200)
 
     def test_text_frame(self):
         p = self.registered_peer('a', connect=False)
