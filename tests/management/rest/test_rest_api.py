@@ -1077,6 +1077,63 @@ class HostileInputTest(RestCase):
                      "/api/policies"):
             self.assertTrue(self.ok(owner().get(path)))
 
+    def test_type_confusion_never_5xx(self):
+        """Every field of every write, replaced by every JSON type: a 4xx
+        answer (or success when the value happens to be valid), never a 5xx,
+        and the server stays up."""
+        g = self.make_group()
+        route = {"description": "d", "network_id": "n", "enabled": True,
+                 "peer": SERVER.info["peer1_id"], "network": "10.20.0.0/24", "metric": 1,
+                 "masquerade": False, "groups": [g["id"]], "keep_route": False}
+        ns = {"name": "n", "description": "", "enabled": True,
+              "nameservers": [{"ip": "10.0.0.53", "ns_type": "udp", "port": 53}],
+              "groups": [g["id"]], "primary": True, "domains": [],
+              "search_domains_enabled": False}
+        policy = {"name": "p", "enabled": True, "rules": [
+            {"name": "r", "enabled": True, "action": "accept", "bidirectional": True,
+             "protocol": "tcp", "ports": ["80"], "sources": [g["id"]],
+             "destinations": [g["id"]]}]}
+        writes = [
+            ("POST", "/api/groups", {"name": "n", "peers": []}),
+            ("POST", "/api/setup-keys", {"name": "n", "type": "reusable", "expires_in": 86400,
+                                         "auto_groups": [], "usage_limit": 0,
+                                         "ephemeral": False}),
+            ("POST", "/api/users", {"name": "n", "role": "user", "auto_groups": [],
+                                    "is_service_user": True}),
+            ("POST", "/api/policies", policy),
+            ("POST", "/api/routes", route),
+            ("POST", "/api/dns/nameservers", ns),
+            ("PUT", "/api/dns/settings", {"disabled_management_groups": []}),
+            ("PUT", "/api/accounts/" + SERVER.info["account_id"],
+             {"settings": {"peer_login_expiration": 86400}}),
+            ("PUT", "/api/peers/" + SERVER.info["peer2_id"], {"name": "beta"}),
+            ("POST", "/api/users/%s/tokens" % SERVER.info["owner_id"],
+             {"name": "t", "expires_in": 1}),
+        ]
+        values = [None, 0, -1, 2 ** 62, 1.5, "", "x" * 300, [], [1], {}, {"a": 1}, True]
+        for method, path, body in writes:
+            fields = list(body.keys())
+            if path == "/api/policies":
+                fields += ["rules." + k for k in policy["rules"][0]]
+            for field in fields:
+                for value in values:
+                    b = json.loads(json.dumps(body))
+                    if field.startswith("rules."):
+                        b["rules"][0][field[6:]] = value
+                    else:
+                        b[field] = value
+                    r = owner().call(method, path, body=b)
+                    self.assertLess(r.status_code, 500, "%s %s %s=%r -> %d %s" % (
+                        method, path, field, value, r.status_code, r.text))
+                    if r.status_code >= 400:
+                        self.assertEqual(r.json()["code"], r.status_code)
+        self.ok(owner().get("/api/peers"))
+        # Undo what valid values changed for the other tests.
+        self.ok(owner().put("/api/peers/" + SERVER.info["peer2_id"], {"name": "beta"}))
+        self.ok(owner().put("/api/accounts/" + SERVER.info["account_id"],
+                            {"settings": {"peer_login_expiration": 86400,
+                                          "peer_login_expiration_enabled": True}}))
+
     def test_nul_in_string_is_rejected(self):
         r = owner().post("/api/groups", raw='{"name": "a\\u0000b"}')
         self.assertIn(r.status_code, (400, 422))
