@@ -593,10 +593,13 @@ GPtrArray  *nb_mgmt_store_list_events            (NbMgmtStore             *store
  * nb-mgmt-netmap.h) and records it as the map that peer was last given.
  * get_all_network_maps computes every peer's map of the account at once
  * (shared indexes: linear in the size of the maps) and records them.
- * collect_network_map_updates returns the maps of the account's peers whose
- * map differs from the one last recorded for them (peers never given one
- * included), records them, and is cheap when nothing changed. Element type
- * NbMgmtNetworkMap, transfer full.
+ * collect_network_map_updates returns the maps of the account's peers that
+ * were given a map (by get_network_map, get_all_network_maps or an earlier
+ * collect, and not forgotten since) and whose map now differs from it;
+ * records them; and is cheap when nothing changed. A newly registered peer
+ * is not in it until it was given its first map (the server gives it one
+ * when its sync channel opens). Only the peers a change may concern are
+ * recomputed. Element type NbMgmtNetworkMap, transfer full.
  */
 NbMgmtNetworkMap *nb_mgmt_store_get_network_map  (NbMgmtStore  *store,
                                                   const char   *account_id,

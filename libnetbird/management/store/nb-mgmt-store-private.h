@@ -1,0 +1,181 @@
+/* nb-mgmt-store-private.h: what the store's files share
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "nb-mgmt-store.h"
+
+G_BEGIN_DECLS
+
+typedef struct _NbMgmtSnapshot NbMgmtSnapshot;
+
+struct _NbMgmtStore
+{
+  GObject parent_instance;
+
+  sqlite3 *db;
+  char *path;
+  int schema_version;
+  GHashTable *statements;       /* SQL text (static) -> sqlite3_stmt */
+  gint64 time_override;
+  char *default_dns_domain;
+  gboolean in_transaction;
+  GPtrArray *pending_changes;   /* PendingChange, emitted after COMMIT */
+
+  /* Network maps: the snapshot of each account's network state, rebuilt
+   * when its serial moves, and the hash of the map each peer was last
+   * given (account id -> (peer id -> guint64 hash)). */
+  GHashTable *snapshots;        /* account id -> NbMgmtSnapshot */
+  GHashTable *given_hashes;     /* account id -> GHashTable */
+  GHashTable *dirty;            /* account id -> what changed since the last collect */
+};
+
+/* ---- SQLite helpers (nb-mgmt-store.c) ----------------------------------- */
+
+/* A cached prepared statement for @sql (a string literal: the cache keys on
+ * its address), reset and with bindings cleared. */
+sqlite3_stmt *nb_mgmt_store_prepare    (NbMgmtStore   *store,
+                                        const char    *sql,
+                                        GError       **error);
+/* Steps @stmt to completion expecting no row; maps constraint failures to
+ * ALREADY_EXISTS / NOT_FOUND (foreign key) with @what in the message. */
+gboolean      nb_mgmt_store_step_done  (NbMgmtStore   *store,
+                                        sqlite3_stmt  *stmt,
+                                        const char    *what,
+                                        GError       **error);
+/* Steps once: TRUE with *has_row on a row or at the end; FALSE on error. */
+gboolean      nb_mgmt_store_step_row   (NbMgmtStore   *store,
+                                        sqlite3_stmt  *stmt,
+                                        gboolean      *has_row,
+                                        GError       **error);
+gboolean      nb_mgmt_store_exec       (NbMgmtStore   *store,
+                                        const char    *sql,
+                                        GError       **error);
+void          nb_mgmt_store_set_db_error (NbMgmtStore *store,
+                                          int          rc,
+                                          const char  *what,
+                                          GError     **error);
+
+gboolean      nb_mgmt_store_begin      (NbMgmtStore   *store,
+                                        GError       **error);
+gboolean      nb_mgmt_store_commit     (NbMgmtStore   *store,
+                                        GError       **error);
+void          nb_mgmt_store_rollback   (NbMgmtStore   *store);
+
+/* Binding and reading. Text binds are copied (SQLITE_TRANSIENT); NULL binds
+ * SQL NULL. */
+void          nb_mgmt_bind_text        (sqlite3_stmt  *stmt,
+                                        int            index,
+                                        const char    *text);
+void          nb_mgmt_bind_int64       (sqlite3_stmt  *stmt,
+                                        int            index,
+                                        gint64         value);
+char         *nb_mgmt_column_dup       (sqlite3_stmt  *stmt,
+                                        int            column);
+const char   *nb_mgmt_column_text      (sqlite3_stmt  *stmt,
+                                        int            column);
+
+/* Queues a change for emission after COMMIT. When @network_changed, bumps
+ * the account's serial inside the current transaction. */
+gboolean      nb_mgmt_store_note_change (NbMgmtStore      *store,
+                                         const char       *account_id,
+                                         NbMgmtChangeKind  kind,
+                                         const char       *object_id,
+                                         const char       *peer_key,
+                                         gboolean          network_changed,
+                                         GError          **error);
+
+/* Writes an activity event in the current transaction. @meta_kv is a
+ * NULL-terminated list of key, value strings (values may not be NULL). */
+gboolean      nb_mgmt_store_add_event  (NbMgmtStore   *store,
+                                        const char    *account_id,
+                                        const char    *actor_id,
+                                        const char    *activity_code,
+                                        const char    *target_id,
+                                        GError       **error,
+                                        ...) G_GNUC_NULL_TERMINATED;
+
+NbMgmtStore  *nb_mgmt_store_open_at_version (const char *path,
+                                             int         version,
+                                             GError    **error);
+
+/* ---- Schema (nb-mgmt-schema.c) ------------------------------------------ */
+
+gboolean      nb_mgmt_schema_migrate   (NbMgmtStore   *store,
+                                        int            target_version,
+                                        GError       **error);
+
+/* ---- Shared helpers (nb-mgmt-util.c) ------------------------------------ */
+
+char         *nb_mgmt_new_id           (void);
+/* SHA-256 of @text as 64 hex characters. */
+char         *nb_mgmt_hash_secret      (const char    *text);
+char         *nb_mgmt_strv_to_json     (char * const  *strv);
+char        **nb_mgmt_strv_from_json   (const char    *json);
+gboolean      nb_mgmt_strv_has_duplicates (char * const *strv);
+char         *nb_mgmt_ip_to_string     (guint32        ip);
+gboolean      nb_mgmt_ip_parse         (const char    *text,
+                                        guint32       *ip);
+gboolean      nb_mgmt_cidr_parse       (const char    *text,
+                                        guint32       *network,
+                                        guint         *prefix);
+/* A DNS label from a host name: lower case, [a-z0-9-], no leading or
+ * trailing '-', at most 63 characters; "peer" when nothing is left. */
+char         *nb_mgmt_dns_label_from_name (const char *name);
+gboolean      nb_mgmt_dns_domain_is_valid (const char *domain);
+gboolean      nb_mgmt_name_is_valid    (const char    *name,
+                                        gsize          max_len);
+/* Truncates to @max bytes on a UTF-8 boundary, replacing invalid UTF-8. */
+char         *nb_mgmt_clean_text       (const char    *text,
+                                        gsize          max);
+
+/* Reads a group reference list (group_refs) for @owner_id/@field. */
+char        **nb_mgmt_store_read_group_refs  (NbMgmtStore  *store,
+                                              const char   *owner_id,
+                                              const char   *field,
+                                              GError      **error);
+/* Replaces it, checking every group exists in @account_id (INVALID_ARGUMENT
+ * naming @what otherwise). @allow_all: the "All" group may be referenced. */
+gboolean      nb_mgmt_store_write_group_refs (NbMgmtStore  *store,
+                                              const char   *account_id,
+                                              const char   *owner_id,
+                                              const char   *field,
+                                              char * const *group_ids,
+                                              gboolean      allow_all,
+                                              const char   *what,
+                                              GError      **error);
+gboolean      nb_mgmt_store_account_exists   (NbMgmtStore  *store,
+                                              const char   *account_id,
+                                              GError      **error);
+char         *nb_mgmt_store_all_group_id     (NbMgmtStore  *store,
+                                              const char   *account_id,
+                                              GError      **error);
+
+/* ---- Peers (nb-mgmt-peers.c) -------------------------------------------- */
+gboolean      nb_mgmt_store_delete_peer_in_tx (NbMgmtStore *store,
+                                               const char  *account_id,
+                                               const char  *actor_id,
+                                               const char  *peer_id,
+                                               const char  *activity_code,
+                                               GError     **error);
+
+/* ---- Network maps (nb-mgmt-netmap.c) ------------------------------------ */
+void          nb_mgmt_snapshot_free    (NbMgmtSnapshot *snapshot);
+void          nb_mgmt_netmap_dirty_free (gpointer        dirty);
+/* For the benchmark: computes every peer's map of the account in compact
+ * form (no strings), records nothing; returns the total number of entries
+ * (remote peers + firewall rules + routes). */
+guint64       nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
+                                                 const char  *account_id,
+                                                 GError     **error);
+/* Told by note_change before the transaction commits: which peers may see
+ * a different map. */
+void          nb_mgmt_netmap_mark_dirty (NbMgmtStore      *store,
+                                         const char       *account_id,
+                                         NbMgmtChangeKind  kind,
+                                         const char       *object_id);
+
+G_END_DECLS

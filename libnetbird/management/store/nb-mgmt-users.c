@@ -1,0 +1,964 @@
+/* nb-mgmt-users.c: users, roles and personal access tokens
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-store"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "nb-mgmt-store-private.h"
+#include "nb-sodium-private.h"
+
+#define USER_COLUMNS \
+  "id, account_id, name, email, role, is_service_user, is_blocked, issued, created_at, last_login"
+
+static NbMgmtUser *
+user_from_row (NbMgmtStore  *store,
+               sqlite3_stmt *stmt,
+               GError      **error)
+{
+  g_autoptr(NbMgmtUser) u = g_new0 (NbMgmtUser, 1);
+  int role;
+
+  u->id = nb_mgmt_column_dup (stmt, 0);
+  u->account_id = nb_mgmt_column_dup (stmt, 1);
+  u->name = nb_mgmt_column_dup (stmt, 2);
+  u->email = nb_mgmt_column_dup (stmt, 3);
+  role = sqlite3_column_int (stmt, 4);
+  u->role = role >= NB_MGMT_ROLE_USER && role <= NB_MGMT_ROLE_OWNER ? (NbMgmtRole) role : NB_MGMT_ROLE_USER;
+  u->is_service_user = sqlite3_column_int (stmt, 5);
+  u->is_blocked = sqlite3_column_int (stmt, 6);
+  u->issued = nb_mgmt_column_dup (stmt, 7);
+  u->created_at = sqlite3_column_int64 (stmt, 8);
+  u->last_login = sqlite3_column_int64 (stmt, 9);
+  return g_steal_pointer (&u);
+}
+
+static gboolean
+fill_user_groups (NbMgmtStore *store,
+                  NbMgmtUser  *user,
+                  GError     **error)
+{
+  GError *local = NULL;
+
+  user->auto_groups = nb_mgmt_store_read_group_refs (store, user->id, "user.auto_groups", &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static NbMgmtUser *
+get_user_internal (NbMgmtStore *store,
+                   const char  *account_id,
+                   const char  *user_id,
+                   GError     **error)
+{
+  g_autoptr(NbMgmtUser) user = NULL;
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT " USER_COLUMNS " FROM users WHERE id = ?1 "
+                                "AND (?2 IS NULL OR account_id = ?2)", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, user_id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+    return NULL;
+  if (!has_row)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
+                   "User %s not found", user_id != NULL ? user_id : "(none)");
+      return NULL;
+    }
+  user = user_from_row (store, stmt, error);
+  sqlite3_reset (stmt);
+  if (!fill_user_groups (store, user, error))
+    return NULL;
+  return g_steal_pointer (&user);
+}
+
+/**
+ * nb_mgmt_store_get_user:
+ * @store: a store
+ * @account_id: the account
+ * @user_id: the user
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the user, or %NULL (NOT_FOUND)
+ */
+NbMgmtUser *
+nb_mgmt_store_get_user (NbMgmtStore *store,
+                        const char  *account_id,
+                        const char  *user_id,
+                        GError     **error)
+{
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  if (account_id == NULL)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "User %s not found",
+                   user_id != NULL ? user_id : "(none)");
+      return NULL;
+    }
+  return get_user_internal (store, account_id, user_id, error);
+}
+
+/**
+ * nb_mgmt_store_find_user:
+ * @store: a store
+ * @user_id: a user ID
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the user, from whichever account, or %NULL
+ */
+NbMgmtUser *
+nb_mgmt_store_find_user (NbMgmtStore *store,
+                         const char  *user_id,
+                         GError     **error)
+{
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  return get_user_internal (store, NULL, user_id, error);
+}
+
+/**
+ * nb_mgmt_store_list_users:
+ * @store: a store
+ * @account_id: the account
+ * @service_users: -1 all users, 0 regular users only, 1 service users only
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (element-type NbMgmtUser): the users, oldest
+ *   first
+ */
+GPtrArray *
+nb_mgmt_store_list_users (NbMgmtStore *store,
+                          const char  *account_id,
+                          int          service_users,
+                          GError     **error)
+{
+  g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_user_free);
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  if (!nb_mgmt_store_account_exists (store, account_id, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT " USER_COLUMNS " FROM users WHERE account_id = ?1 "
+                                "AND (?2 < 0 OR is_service_user = ?2) ORDER BY created_at, id", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, account_id);
+  nb_mgmt_bind_int64 (stmt, 2, service_users < 0 ? -1 : service_users > 0 ? 1 : 0);
+  while (TRUE)
+    {
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return NULL;
+      if (!has_row)
+        break;
+      g_ptr_array_add (users, user_from_row (store, stmt, NULL));
+    }
+  for (guint i = 0; i < users->len; i++)
+    if (!fill_user_groups (store, users->pdata[i], error))
+      return NULL;
+  return g_steal_pointer (&users);
+}
+
+static gboolean
+validate_user_fields (const NbMgmtUser *user,
+                      GError          **error)
+{
+  if (user->name != NULL && (strlen (user->name) > 255 || !g_utf8_validate (user->name, -1, NULL)))
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "name must be valid UTF-8 of at most 255 bytes");
+      return FALSE;
+    }
+  if (user->role < NB_MGMT_ROLE_USER || user->role > NB_MGMT_ROLE_OWNER)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "role must be one of user, admin, owner");
+      return FALSE;
+    }
+  if (nb_mgmt_strv_has_duplicates (user->auto_groups))
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "auto_groups lists a group twice");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * nb_mgmt_store_create_user:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who creates it
+ * @tmpl: name, email, role, is_service_user, is_blocked, auto_groups
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the new user, or %NULL with @error set
+ */
+NbMgmtUser *
+nb_mgmt_store_create_user (NbMgmtStore      *store,
+                           const char       *account_id,
+                           const char       *actor_id,
+                           const NbMgmtUser *tmpl,
+                           GError          **error)
+{
+  g_autofree char *id = nb_mgmt_new_id ();
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  g_return_val_if_fail (tmpl != NULL, NULL);
+
+  if (!validate_user_fields (tmpl, error))
+    return NULL;
+  if (tmpl->role == NB_MGMT_ROLE_OWNER)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "An account has one owner: create the user as admin or user");
+      return NULL;
+    }
+  if (!tmpl->is_service_user)
+    {
+      if (tmpl->email == NULL || strchr (tmpl->email, '@') == NULL || strlen (tmpl->email) > 255)
+        {
+          g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                       "email is required for a regular user and must be an e-mail address");
+          return NULL;
+        }
+    }
+  if (!nb_mgmt_store_account_exists (store, account_id, error))
+    return NULL;
+
+  if (!nb_mgmt_store_begin (store, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "INSERT INTO users (id, account_id, name, email, role, is_service_user, "
+                                "is_blocked, issued, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  nb_mgmt_bind_text (stmt, 3, tmpl->name);
+  nb_mgmt_bind_text (stmt, 4, tmpl->is_service_user ? NULL : tmpl->email);
+  nb_mgmt_bind_int64 (stmt, 5, tmpl->role);
+  nb_mgmt_bind_int64 (stmt, 6, tmpl->is_service_user ? 1 : 0);
+  nb_mgmt_bind_int64 (stmt, 7, tmpl->is_blocked ? 1 : 0);
+  nb_mgmt_bind_text (stmt, 8, tmpl->issued != NULL ? tmpl->issued : "api");
+  nb_mgmt_bind_int64 (stmt, 9, nb_mgmt_store_now (store));
+  if (!nb_mgmt_store_step_done (store, stmt, "A user with this email", error) ||
+      !nb_mgmt_store_write_group_refs (store, account_id, id, "user.auto_groups", tmpl->auto_groups,
+                                       FALSE, "auto_groups", error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id,
+                                tmpl->is_service_user ? "service.user.create" : "user.invite",
+                                id, error, "name", tmpl->name != NULL ? tmpl->name : "",
+                                "email", tmpl->email != NULL ? tmpl->email : "", NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_USER, id, NULL, FALSE, error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return nb_mgmt_store_get_user (store, account_id, id, error);
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return NULL;
+}
+
+/**
+ * nb_mgmt_store_update_user:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who changes it
+ * @user: the user (by @user->id) with its new role, auto_groups, is_blocked
+ *   and name (%NULL keeps the name)
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the updated user, or %NULL with @error set
+ */
+NbMgmtUser *
+nb_mgmt_store_update_user (NbMgmtStore      *store,
+                           const char       *account_id,
+                           const char       *actor_id,
+                           const NbMgmtUser *user,
+                           GError          **error)
+{
+  g_autoptr(NbMgmtUser) old = NULL;
+  sqlite3_stmt *stmt;
+  gboolean network = FALSE;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  g_return_val_if_fail (user != NULL, NULL);
+
+  if (!validate_user_fields (user, error))
+    return NULL;
+  old = nb_mgmt_store_get_user (store, account_id, user->id, error);
+  if (old == NULL)
+    return NULL;
+  if (old->role == NB_MGMT_ROLE_OWNER && user->role != NB_MGMT_ROLE_OWNER)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "The owner's role cannot be changed");
+      return NULL;
+    }
+  if (old->role != NB_MGMT_ROLE_OWNER && user->role == NB_MGMT_ROLE_OWNER)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "An account has one owner: the role owner cannot be given");
+      return NULL;
+    }
+  if (user->is_blocked && old->role == NB_MGMT_ROLE_OWNER)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "The owner cannot be blocked");
+      return NULL;
+    }
+  if (user->is_blocked && g_strcmp0 (actor_id, user->id) == 0)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "A user cannot block itself");
+      return NULL;
+    }
+  /* A blocked user's peers leave every map. */
+  network = (old->is_blocked != user->is_blocked);
+
+  if (!nb_mgmt_store_begin (store, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "UPDATE users SET role = ?2, is_blocked = ?3, name = coalesce(?4, name) "
+                                "WHERE id = ?1", error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, user->id);
+  nb_mgmt_bind_int64 (stmt, 2, user->role);
+  nb_mgmt_bind_int64 (stmt, 3, user->is_blocked ? 1 : 0);
+  nb_mgmt_bind_text (stmt, 4, user->name);
+  if (!nb_mgmt_store_step_done (store, stmt, "user", error) ||
+      !nb_mgmt_store_write_group_refs (store, account_id, user->id, "user.auto_groups",
+                                       user->auto_groups, FALSE, "auto_groups", error))
+    goto fail;
+  if (old->role != user->role &&
+      !nb_mgmt_store_add_event (store, account_id, actor_id, "user.role.update", user->id, error,
+                                "role", nb_mgmt_role_to_string (user->role), NULL))
+    goto fail;
+  if (old->is_blocked != user->is_blocked &&
+      !nb_mgmt_store_add_event (store, account_id, actor_id,
+                                user->is_blocked ? "user.block" : "user.unblock", user->id, error, NULL))
+    goto fail;
+  if (!nb_mgmt_store_add_event (store, account_id, actor_id, "user.update", user->id, error, NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_USER, user->id, NULL, network,
+                                  error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return nb_mgmt_store_get_user (store, account_id, user->id, error);
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return NULL;
+}
+
+/**
+ * nb_mgmt_store_delete_user:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who deletes it
+ * @user_id: the user
+ * @error: return location for a #GError
+ *
+ * Deletes the user with its tokens and its peers.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+nb_mgmt_store_delete_user (NbMgmtStore *store,
+                           const char  *account_id,
+                           const char  *actor_id,
+                           const char  *user_id,
+                           GError     **error)
+{
+  g_autoptr(NbMgmtUser) old = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
+
+  old = nb_mgmt_store_get_user (store, account_id, user_id, error);
+  if (old == NULL)
+    return FALSE;
+  if (old->role == NB_MGMT_ROLE_OWNER)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "The account owner cannot be deleted");
+      return FALSE;
+    }
+  if (g_strcmp0 (actor_id, user_id) == 0)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "A user cannot delete itself");
+      return FALSE;
+    }
+  peers = nb_mgmt_store_list_peers (store, account_id, user_id, error);
+  if (peers == NULL)
+    return FALSE;
+
+  if (!nb_mgmt_store_begin (store, error))
+    return FALSE;
+  for (guint i = 0; i < peers->len; i++)
+    {
+      NbMgmtPeer *peer = peers->pdata[i];
+      if (!nb_mgmt_store_delete_peer_in_tx (store, account_id, actor_id, peer->id,
+                                            "user.peer.delete", error))
+        goto fail;
+    }
+  stmt = nb_mgmt_store_prepare (store, "DELETE FROM users WHERE id = ?1 AND account_id = ?2", error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, user_id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  if (!nb_mgmt_store_step_done (store, stmt, "user", error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id,
+                                old->is_service_user ? "service.user.delete" : "user.delete",
+                                user_id, error, "name", old->name != NULL ? old->name : "",
+                                "email", old->email != NULL ? old->email : "", NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_USER, user_id, NULL,
+                                  peers->len > 0, error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return FALSE;
+}
+
+/**
+ * nb_mgmt_store_check_permission:
+ * @store: a store
+ * @account_id: the account acted on
+ * @user_id: the acting user
+ * @permission: what it wants to do
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if @user_id may; else PERMISSION_DENIED (or NOT_FOUND when
+ *   the user is not in the account: no account sees another's data)
+ */
+gboolean
+nb_mgmt_store_check_permission (NbMgmtStore      *store,
+                                const char       *account_id,
+                                const char       *user_id,
+                                NbMgmtPermission  permission,
+                                GError          **error)
+{
+  g_autoptr(NbMgmtUser) user = NULL;
+  g_autoptr(NbMgmtAccount) account = NULL;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
+
+  user = nb_mgmt_store_get_user (store, account_id, user_id, NULL);
+  if (user == NULL)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "The user is not a member of this account");
+      return FALSE;
+    }
+  if (user->is_blocked)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "The user is blocked");
+      return FALSE;
+    }
+  switch (permission)
+    {
+    case NB_MGMT_PERMISSION_READ_OWN:
+      return TRUE;
+    case NB_MGMT_PERMISSION_READ:
+      if (user->role >= NB_MGMT_ROLE_ADMIN)
+        return TRUE;
+      account = nb_mgmt_store_get_account (store, account_id, error);
+      if (account == NULL)
+        return FALSE;
+      if (account->settings.regular_users_view_blocked)
+        {
+          g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                       "Regular users may not view this account's resources");
+          return FALSE;
+        }
+      return TRUE;
+    case NB_MGMT_PERMISSION_ADMIN:
+      if (user->role >= NB_MGMT_ROLE_ADMIN)
+        return TRUE;
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "Only an admin or the owner may do this");
+      return FALSE;
+    case NB_MGMT_PERMISSION_OWNER:
+      if (user->role == NB_MGMT_ROLE_OWNER)
+        return TRUE;
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED,
+                   "Only the account owner may do this");
+      return FALSE;
+    }
+  g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PERMISSION_DENIED, "Unknown permission");
+  return FALSE;
+}
+
+/* ---- Personal access tokens ---------------------------------------------- */
+
+#define PAT_PREFIX "nbp_"
+#define PAT_SECRET_LEN 30
+#define PAT_CHECKSUM_LEN 6
+#define PAT_LEN (4 + PAT_SECRET_LEN + PAT_CHECKSUM_LEN)
+
+static const char base62[] =
+  "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bit by bit: it
+ * runs once per token, no table needed. */
+static guint32
+crc32_ieee (const guint8 *data,
+            gsize         len)
+{
+  guint32 crc = 0xffffffffu;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      crc ^= data[i];
+      for (int b = 0; b < 8; b++)
+        crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+  return ~crc;
+}
+
+/* NetBird's token: the CRC-32 (IEEE) of the secret in base62, left-padded
+ * with '0' to six characters. */
+static void
+pat_checksum (const char *secret,
+              char        out[PAT_CHECKSUM_LEN + 1])
+{
+  guint32 crc = crc32_ieee ((const guint8 *) secret, PAT_SECRET_LEN);
+  char tmp[16];
+  int n = 0;
+
+  do
+    {
+      tmp[n++] = base62[crc % 62];
+      crc /= 62;
+    }
+  while (crc > 0 && n < (int) sizeof tmp);
+  memset (out, '0', PAT_CHECKSUM_LEN);
+  for (int i = 0; i < n && i < PAT_CHECKSUM_LEN; i++)
+    out[PAT_CHECKSUM_LEN - 1 - i] = tmp[i];
+  out[PAT_CHECKSUM_LEN] = '\0';
+}
+
+/**
+ * nb_mgmt_pat_token_is_well_formed:
+ * @token: (nullable): a token
+ *
+ * Returns: %TRUE if @token is `nbp_`, 30 base62 characters and the right
+ *   checksum
+ */
+gboolean
+nb_mgmt_pat_token_is_well_formed (const char *token)
+{
+  char secret[PAT_SECRET_LEN + 1];
+  char checksum[PAT_CHECKSUM_LEN + 1];
+
+  if (token == NULL || strlen (token) != PAT_LEN || strncmp (token, PAT_PREFIX, 4) != 0)
+    return FALSE;
+  for (int i = 4; i < PAT_LEN; i++)
+    if (!g_ascii_isalnum (token[i]))
+      return FALSE;
+  memcpy (secret, token + 4, PAT_SECRET_LEN);
+  secret[PAT_SECRET_LEN] = '\0';
+  pat_checksum (secret, checksum);
+  return sodium_memcmp (checksum, token + 4 + PAT_SECRET_LEN, PAT_CHECKSUM_LEN) == 0;
+}
+
+static char *
+pat_generate (void)
+{
+  char secret[PAT_SECRET_LEN + 1];
+  char checksum[PAT_CHECKSUM_LEN + 1];
+
+  nb_sodium_ensure_init ();
+  for (int i = 0; i < PAT_SECRET_LEN; i++)
+    secret[i] = base62[randombytes_uniform (62)];
+  secret[PAT_SECRET_LEN] = '\0';
+  pat_checksum (secret, checksum);
+  return g_strconcat (PAT_PREFIX, secret, checksum, NULL);
+}
+
+static NbMgmtPat *
+pat_from_row (sqlite3_stmt *stmt)
+{
+  NbMgmtPat *p = g_new0 (NbMgmtPat, 1);
+
+  p->id = nb_mgmt_column_dup (stmt, 0);
+  p->user_id = nb_mgmt_column_dup (stmt, 1);
+  p->name = nb_mgmt_column_dup (stmt, 2);
+  p->expiration_date = sqlite3_column_int64 (stmt, 3);
+  p->created_by = nb_mgmt_column_dup (stmt, 4);
+  p->created_at = sqlite3_column_int64 (stmt, 5);
+  p->last_used = sqlite3_column_int64 (stmt, 6);
+  return p;
+}
+
+#define PAT_COLUMNS "id, user_id, name, expiration, created_by, created_at, last_used"
+
+static NbMgmtPat *
+insert_pat (NbMgmtStore *store,
+            const char  *account_id,
+            const char  *actor_id,
+            const char  *user_id,
+            const char  *name,
+            const char  *token,
+            gint         expires_in_days,
+            GError     **error)
+{
+  g_autoptr(NbMgmtUser) user = NULL;
+  g_autofree char *id = nb_mgmt_new_id ();
+  g_autofree char *hash = NULL;
+  sqlite3_stmt *stmt;
+  gint64 now = nb_mgmt_store_now (store);
+
+  if (!nb_mgmt_name_is_valid (name, 255))
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "name of the token is required (1..255 characters)");
+      return NULL;
+    }
+  if (expires_in_days < 1 || expires_in_days > 365)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "expires_in must be between 1 and 365 days, not %d", expires_in_days);
+      return NULL;
+    }
+  user = nb_mgmt_store_get_user (store, account_id, user_id, error);
+  if (user == NULL)
+    return NULL;
+  hash = nb_mgmt_hash_secret (token);
+
+  if (!nb_mgmt_store_begin (store, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "INSERT INTO pats (id, account_id, user_id, name, hashed_token, expiration, "
+                                "created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  nb_mgmt_bind_text (stmt, 3, user_id);
+  nb_mgmt_bind_text (stmt, 4, name);
+  nb_mgmt_bind_text (stmt, 5, hash);
+  nb_mgmt_bind_int64 (stmt, 6, now + (gint64) expires_in_days * 86400);
+  nb_mgmt_bind_text (stmt, 7, actor_id != NULL ? actor_id : user_id);
+  nb_mgmt_bind_int64 (stmt, 8, now);
+  if (!nb_mgmt_store_step_done (store, stmt, "This token", error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id, "personal.access.token.create", user_id,
+                                error, "name", name, NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_PAT, id, NULL, FALSE, error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return nb_mgmt_store_get_pat (store, account_id, user_id, id, error);
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return NULL;
+}
+
+/**
+ * nb_mgmt_store_create_pat:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who creates it
+ * @user_id: the user it authenticates as
+ * @name: its description
+ * @expires_in_days: 1..365
+ * @out_token: (out) (transfer full): the token, shown only now
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the token's record, or %NULL with @error set
+ */
+NbMgmtPat *
+nb_mgmt_store_create_pat (NbMgmtStore *store,
+                          const char  *account_id,
+                          const char  *actor_id,
+                          const char  *user_id,
+                          const char  *name,
+                          gint         expires_in_days,
+                          char       **out_token,
+                          GError     **error)
+{
+  g_autofree char *token = pat_generate ();
+  NbMgmtPat *pat;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  g_return_val_if_fail (out_token != NULL, NULL);
+
+  pat = insert_pat (store, account_id, actor_id, user_id, name, token, expires_in_days, error);
+  if (pat != NULL)
+    *out_token = g_steal_pointer (&token);
+  return pat;
+}
+
+/**
+ * nb_mgmt_store_import_pat:
+ * @store: a store
+ * @account_id: the account
+ * @user_id: the user it authenticates as
+ * @name: its description
+ * @token: the token, from configuration
+ * @expires_in_days: 1..365
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the token's record, or %NULL with @error set
+ */
+NbMgmtPat *
+nb_mgmt_store_import_pat (NbMgmtStore *store,
+                          const char  *account_id,
+                          const char  *user_id,
+                          const char  *name,
+                          const char  *token,
+                          gint         expires_in_days,
+                          GError     **error)
+{
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  if (!nb_mgmt_pat_token_is_well_formed (token))
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
+                   "The token is not a personal access token (nbp_ + 30 characters + "
+                   "6-character checksum)");
+      return NULL;
+    }
+  return insert_pat (store, account_id, user_id, user_id, name, token, expires_in_days, error);
+}
+
+/**
+ * nb_mgmt_store_delete_pat:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who deletes it
+ * @user_id: the token's user
+ * @pat_id: the token
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+nb_mgmt_store_delete_pat (NbMgmtStore *store,
+                          const char  *account_id,
+                          const char  *actor_id,
+                          const char  *user_id,
+                          const char  *pat_id,
+                          GError     **error)
+{
+  g_autoptr(NbMgmtPat) pat = NULL;
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
+
+  pat = nb_mgmt_store_get_pat (store, account_id, user_id, pat_id, error);
+  if (pat == NULL)
+    return FALSE;
+  if (!nb_mgmt_store_begin (store, error))
+    return FALSE;
+  stmt = nb_mgmt_store_prepare (store, "DELETE FROM pats WHERE id = ?1", error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, pat_id);
+  if (!nb_mgmt_store_step_done (store, stmt, "token", error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id, "personal.access.token.delete", user_id,
+                                error, "name", pat->name, NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_PAT, pat_id, NULL, FALSE, error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return FALSE;
+}
+
+/**
+ * nb_mgmt_store_get_pat:
+ * @store: a store
+ * @account_id: the account
+ * @user_id: the token's user
+ * @pat_id: the token
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the token's record, or %NULL (NOT_FOUND)
+ */
+NbMgmtPat *
+nb_mgmt_store_get_pat (NbMgmtStore *store,
+                       const char  *account_id,
+                       const char  *user_id,
+                       const char  *pat_id,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+  NbMgmtPat *pat;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT " PAT_COLUMNS " FROM pats WHERE id = ?1 AND user_id = ?2 "
+                                "AND account_id = ?3", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, pat_id);
+  nb_mgmt_bind_text (stmt, 2, user_id);
+  nb_mgmt_bind_text (stmt, 3, account_id);
+  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+    return NULL;
+  if (!has_row)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
+                   "Personal access token %s not found", pat_id != NULL ? pat_id : "(none)");
+      return NULL;
+    }
+  pat = pat_from_row (stmt);
+  sqlite3_reset (stmt);
+  return pat;
+}
+
+/**
+ * nb_mgmt_store_list_pats:
+ * @store: a store
+ * @account_id: the account
+ * @user_id: the user
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (element-type NbMgmtPat): the user's tokens
+ */
+GPtrArray *
+nb_mgmt_store_list_pats (NbMgmtStore *store,
+                         const char  *account_id,
+                         const char  *user_id,
+                         GError     **error)
+{
+  g_autoptr(GPtrArray) pats = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_pat_free);
+  g_autoptr(NbMgmtUser) user = NULL;
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  user = nb_mgmt_store_get_user (store, account_id, user_id, error);
+  if (user == NULL)
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT " PAT_COLUMNS " FROM pats WHERE user_id = ?1 AND account_id = ?2 "
+                                "ORDER BY created_at, id", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, user_id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  while (TRUE)
+    {
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return NULL;
+      if (!has_row)
+        break;
+      g_ptr_array_add (pats, pat_from_row (stmt));
+    }
+  return g_steal_pointer (&pats);
+}
+
+/**
+ * nb_mgmt_store_authenticate_pat:
+ * @store: a store
+ * @token: the token from `Authorization: Token ...`
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the user the token authenticates, or %NULL
+ *   (UNAUTHENTICATED)
+ */
+NbMgmtUser *
+nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
+                                const char  *token,
+                                GError     **error)
+{
+  g_autofree char *hash = NULL;
+  g_autofree char *pat_id = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *account_id = NULL;
+  g_autoptr(NbMgmtUser) user = NULL;
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+  gint64 expiration, now = nb_mgmt_store_now (store);
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  if (!nb_mgmt_pat_token_is_well_formed (token))
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_UNAUTHENTICATED,
+                   "The token is not a valid personal access token");
+      return NULL;
+    }
+  hash = nb_mgmt_hash_secret (token);
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT id, user_id, account_id, expiration FROM pats WHERE hashed_token = ?1",
+                                error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, hash);
+  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+    return NULL;
+  if (!has_row)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_UNAUTHENTICATED,
+                   "The token is not known");
+      return NULL;
+    }
+  pat_id = nb_mgmt_column_dup (stmt, 0);
+  user_id = nb_mgmt_column_dup (stmt, 1);
+  account_id = nb_mgmt_column_dup (stmt, 2);
+  expiration = sqlite3_column_int64 (stmt, 3);
+  sqlite3_reset (stmt);
+  if (expiration <= now)
+    {
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (expiration);
+      g_autofree char *text = when != NULL ? g_date_time_format (when, "%F") : g_strdup ("?");
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_UNAUTHENTICATED,
+                   "The token expired on %s", text);
+      return NULL;
+    }
+  user = nb_mgmt_store_get_user (store, account_id, user_id, error);
+  if (user == NULL)
+    return NULL;
+  if (user->is_blocked)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_UNAUTHENTICATED,
+                   "The token's user is blocked");
+      return NULL;
+    }
+
+  /* Last use: not a change anyone listens to, no event (NetBird neither). */
+  stmt = nb_mgmt_store_prepare (store, "UPDATE pats SET last_used = ?2 WHERE id = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, pat_id);
+  nb_mgmt_bind_int64 (stmt, 2, now);
+  if (!nb_mgmt_store_step_done (store, stmt, "token", error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store, "UPDATE users SET last_login = ?2 WHERE id = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, user_id);
+  nb_mgmt_bind_int64 (stmt, 2, now);
+  if (!nb_mgmt_store_step_done (store, stmt, "user", error))
+    return NULL;
+  user->last_login = now;
+  return g_steal_pointer (&user);
+}
