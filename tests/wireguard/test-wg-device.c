@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <gio/gio.h>
+#include <sodium.h>
 
 #include "nb-wg-device-private.h"
 #include "nb-wg-internal.h"
@@ -57,6 +58,21 @@ add_prefix (NbWgPeer *peer, const char *text)
   g_assert_no_error (error);
 }
 
+static gint64 fake_now;
+static gboolean use_fake_clock;
+
+static gint64
+fake_clock (gpointer user_data)
+{
+  return __atomic_load_n (&fake_now, __ATOMIC_SEQ_CST);
+}
+
+static void
+advance (gint64 usec)
+{
+  __atomic_add_fetch (&fake_now, usec, __ATOMIC_SEQ_CST);
+}
+
 static void
 side_init (Side *side)
 {
@@ -65,6 +81,8 @@ side_init (Side *side)
   g_mutex_init (&side->lock);
   side->key = nb_key_generate ();
   side->dev = nb_wg_device_new (NULL);
+  if (use_fake_clock)
+    nb_wg_device_set_clock (side->dev, fake_clock, NULL);
   g_assert_true (nb_wg_device_set_private_key (side->dev, side->key, &error));
   g_assert_no_error (error);
   nb_wg_device_set_packet_func (side->dev, packet_cb, side);
@@ -221,11 +239,433 @@ test_handshake_psk (void)
   pair_teardown (&pair);
 }
 
+/* -- raw datagrams from a test socket ------------------------------------ */
+
+static int
+raw_socket (void)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = g_htonl (INADDR_LOOPBACK) };
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+static guint16
+raw_port (int fd)
+{
+  struct sockaddr_in addr;
+  socklen_t len = sizeof addr;
+
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
+  return g_ntohs (addr.sin_port);
+}
+
+static void
+raw_send (int fd, NbWgDevice *to, const void *data, gsize len)
+{
+  struct sockaddr_in addr = {
+    .sin_family = AF_INET,
+    .sin_addr.s_addr = g_htonl (INADDR_LOOPBACK),
+    .sin_port = g_htons (nb_wg_device_get_listen_port (to)),
+  };
+
+  g_assert_cmpint (sendto (fd, data, len, 0, (struct sockaddr *) &addr, sizeof addr), ==, len);
+}
+
+typedef struct {
+  NbWgDevice *dev;
+  NbWgCounter counter;
+  guint64 at_least;
+} CounterWait;
+
+static gboolean
+counter_reached (gpointer data)
+{
+  CounterWait *w = data;
+
+  return nb_wg_device_get_counter (w->dev, w->counter) >= w->at_least;
+}
+
+static void
+assert_counter_reaches (NbWgDevice *dev, NbWgCounter counter, guint64 at_least)
+{
+  CounterWait w = { dev, counter, at_least };
+
+  if (!wait_for (counter_reached, &w))
+    g_error ("counter %d is %" G_GUINT64_FORMAT ", expected at least %" G_GUINT64_FORMAT,
+             counter, nb_wg_device_get_counter (dev, counter), at_least);
+}
+
+/* A data message for @keypair's peer, as its owner would send it. */
+static gsize
+seal_data (guint8 *out, NbWgKeypair *keypair, guint64 counter, const guint8 *inner, gsize len)
+{
+  NbWgMessageData *header = (NbWgMessageData *) (void *) out;
+  gsize padded = (len + 15) & ~(gsize) 15;
+
+  memset (out, 0, 16 + padded + 16);
+  header->header.type = 4;
+  header->receiver_index = GUINT32_TO_LE (keypair->keys.remote_index);
+  header->counter = GUINT64_TO_LE (counter);
+  memcpy (out + 16, inner, len);
+  nb_wg_aead_encrypt (out + 16, out + 16, padded, counter, keypair->keys.send_key);
+  return 16 + padded + 16;
+}
+
+static void
+test_malformed_dropped (void)
+{
+  Pair pair = { 0 };
+  int fd;
+  guint8 buf[400];
+  guint64 malformed;
+
+  pair_setup (&pair, NULL);
+  check_exchange (&pair);
+  fd = raw_socket ();
+  malformed = nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_DROP_MALFORMED);
+
+  memset (buf, 0, sizeof buf);
+  buf[0] = 1;
+  raw_send (fd, pair.b.dev, buf, 3);     /* truncated header */
+  raw_send (fd, pair.b.dev, buf, 147);   /* initiation one byte short */
+  raw_send (fd, pair.b.dev, buf, 149);   /* initiation one byte long */
+  buf[0] = 2;
+  raw_send (fd, pair.b.dev, buf, 300);   /* oversized response */
+  buf[0] = 4;
+  raw_send (fd, pair.b.dev, buf, 31);    /* data shorter than header + tag */
+  buf[0] = 9;
+  raw_send (fd, pair.b.dev, buf, 148);   /* unknown type */
+  buf[0] = 1;
+  buf[2] = 1;
+  raw_send (fd, pair.b.dev, buf, 148);   /* reserved bytes not zero */
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_MALFORMED, malformed + 7);
+
+  /* Well-formed but forged: bad mac1, unknown receiver index. */
+  memset (buf, 0x5a, sizeof buf);
+  buf[0] = 1;
+  buf[1] = buf[2] = buf[3] = 0;
+  raw_send (fd, pair.b.dev, buf, 148);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_MAC1, 1);
+  buf[0] = 4;
+  raw_send (fd, pair.b.dev, buf, 200);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_UNKNOWN_INDEX, 1);
+
+  /* The tunnel still works. */
+  pair.b.n_packets = 0;
+  check_exchange (&pair);
+  close (fd);
+  pair_teardown (&pair);
+}
+
+static void
+test_replayed_and_forged_data (void)
+{
+  Pair pair = { 0 };
+  NbWgKeypair *keypair;
+  guint8 inner[100], wire[200];
+  gsize len;
+  int fd;
+
+  pair_setup (&pair, NULL);
+  check_exchange (&pair);
+  fd = raw_socket ();
+  keypair = nb_wg_peer_get_current_keypair (pair.a.peer);
+  g_assert_nonnull (keypair);
+
+  /* Counter 0 went with the first packet: a replay. */
+  make_ipv4 (inner, "100.64.0.1", "100.64.0.2", 20);
+  len = seal_data (wire, keypair, 0, inner, 48);
+  raw_send (fd, pair.b.dev, wire, len);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_REPLAY, 1);
+
+  /* Truncated by one byte: fails authentication. */
+  len = seal_data (wire, keypair, 500, inner, 48);
+  raw_send (fd, pair.b.dev, wire, len - 1);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_DECRYPT, 1);
+  /* A flipped bit too. */
+  wire[40] ^= 1;
+  raw_send (fd, pair.b.dev, wire, len);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_DECRYPT, 2);
+
+  /* Authentic, but from a source the peer may not use (§2). */
+  make_ipv4 (inner, "100.64.0.99", "100.64.0.2", 20);
+  len = seal_data (wire, keypair, 1000, inner, 48);
+  raw_send (fd, pair.b.dev, wire, len);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_ALLOWED_IPS, 1);
+
+  /* Garbage inside an authentic packet. */
+  memset (inner, 0xee, sizeof inner);
+  len = seal_data (wire, keypair, 1001, inner, 48);
+  raw_send (fd, pair.b.dev, wire, len);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_INNER_MALFORMED, 1);
+
+  nb_wg_keypair_unref (keypair);
+  close (fd);
+  pair_teardown (&pair);
+}
+
+/* §2.1: the endpoint follows the source of the last authenticated packet. */
+static void
+test_roaming (void)
+{
+  Pair pair = { 0 };
+  NbWgKeypair *keypair;
+  g_autoptr(GInetSocketAddress) endpoint = NULL;
+  guint8 inner[100], wire[200];
+  gsize len;
+  int fd;
+
+  pair_setup (&pair, NULL);
+  check_exchange (&pair);
+  fd = raw_socket ();
+  keypair = nb_wg_peer_get_current_keypair (pair.a.peer);
+
+  /* Forged from a new address: the endpoint stays. */
+  make_ipv4 (inner, "100.64.0.1", "100.64.0.2", 20);
+  len = seal_data (wire, keypair, 2000, inner, 48);
+  wire[30] ^= 1;
+  raw_send (fd, pair.b.dev, wire, len);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_DROP_DECRYPT, 1);
+  endpoint = nb_wg_peer_dup_endpoint (pair.b.peer);
+  g_assert_cmpuint (g_inet_socket_address_get_port (endpoint), ==,
+                    nb_wg_device_get_listen_port (pair.a.dev));
+  g_clear_object (&endpoint);
+
+  /* Authentic from the new address: it moves there. */
+  len = seal_data (wire, keypair, 2001, inner, 48);
+  pair.b.n_packets = 0;
+  raw_send (fd, pair.b.dev, wire, len);
+  g_assert_true (wait_for (b_got_packet, &pair.b));
+  endpoint = nb_wg_peer_dup_endpoint (pair.b.peer);
+  g_assert_cmpuint (g_inet_socket_address_get_port (endpoint), ==, raw_port (fd));
+
+  nb_wg_keypair_unref (keypair);
+  close (fd);
+  pair_teardown (&pair);
+}
+
+/* Initiations that carry a valid mac1 for @dev but come from nobody it
+ * knows, as a flood would. */
+static void
+flood (int fd, NbWgDevice *dev, guint n)
+{
+  NbWgCookie cookie;
+  guint8 msg[148];
+
+  nb_wg_cookie_init (&cookie, nb_key_get_public_data (nb_wg_device_get_private_key (dev), NULL));
+  for (guint i = 0; i < n; i++)
+    {
+      randombytes_buf (msg, sizeof msg);
+      msg[0] = 1;
+      msg[1] = msg[2] = msg[3] = 0;
+      nb_wg_cookie_add_macs (&cookie, msg, sizeof msg, 0);
+      raw_send (fd, dev, msg, sizeof msg);
+    }
+  nb_wg_cookie_clear (&cookie);
+}
+
+static gboolean
+a_got_cookie (gpointer data)
+{
+  Pair *pair = data;
+
+  return nb_wg_device_get_counter (pair->a.dev, NB_WG_COUNTER_RX_COOKIE_REPLIES) > 0;
+}
+
+/* §5.3: a flood of initiations puts the device under load: it answers with
+ * cookie replies instead of doing DH, an established peer keeps working,
+ * and a real peer gets through with its cookie (mac2). */
+static void
+test_under_load_cookies (void)
+{
+  Pair pair = { 0 };
+  guint8 reply[256];
+  guint64 initiations_before;
+  gint64 hs_before;
+  int fd;
+  ssize_t n;
+  guint cookies = 0;
+
+  fake_now = (gint64) 1000 * G_USEC_PER_SEC;
+  use_fake_clock = TRUE;
+  pair_setup (&pair, NULL);
+  use_fake_clock = FALSE;
+  nb_wg_device_set_under_load_threshold (pair.b.dev, 8);
+  check_exchange (&pair);
+  fd = raw_socket ();
+
+  advance (10 * G_USEC_PER_SEC);
+  flood (fd, pair.b.dev, 40);
+  while ((n = recv (fd, reply, sizeof reply, 0)) > 0)
+    {
+      g_assert_cmpint (n, ==, 64);
+      g_assert_cmpuint (reply[0], ==, 3);
+      cookies++;
+    }
+  g_assert_cmpuint (cookies, >, 0);
+  g_assert_true (nb_wg_device_get_under_load (pair.b.dev));
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_TX_COOKIE_REPLIES, cookies);
+
+  /* The established session is untouched. */
+  pair.a.n_packets = pair.b.n_packets = 0;
+  check_exchange (&pair);
+
+  /* A new handshake from the real peer gets a cookie... */
+  initiations_before = nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS);
+  hs_before = nb_wg_peer_get_last_handshake_time (pair.a.peer);
+  nb_wg_peer_initiate_handshake (pair.a.peer);
+  g_assert_true (wait_for (a_got_cookie, &pair));
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS),
+                    ==, initiations_before);
+
+  /* ...and its retry, still under load, goes through with mac2. */
+  advance (6 * G_USEC_PER_SEC);
+  flood (fd, pair.b.dev, 20);
+  while (recv (fd, reply, sizeof reply, 0) > 0)
+    ;
+  g_assert_true (nb_wg_device_get_under_load (pair.b.dev));
+  nb_wg_peer_initiate_handshake (pair.a.peer);
+  assert_counter_reaches (pair.b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS,
+                          initiations_before + 1);
+  assert_counter_reaches (pair.a.dev, NB_WG_COUNTER_RX_HANDSHAKE_RESPONSES, 2);
+  g_assert_cmpint (nb_wg_peer_get_last_handshake_time (pair.a.peer), >, hs_before);
+
+  close (fd);
+  pair_teardown (&pair);
+}
+
+/* §6.2: the initiator renews keys older than REKEY_AFTER_TIME when it sends;
+ * past REJECT_AFTER_TIME they are not used at all. */
+static void
+test_rekey_after_time (void)
+{
+  Pair pair = { 0 };
+  guint8 packet[200];
+  gsize len;
+  guint64 before;
+
+  fake_now = (gint64) 5000 * G_USEC_PER_SEC;
+  use_fake_clock = TRUE;
+  pair_setup (&pair, NULL);
+  use_fake_clock = FALSE;
+  check_exchange (&pair);
+  before = nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS);
+
+  advance (60 * G_USEC_PER_SEC);
+  len = make_ipv4 (packet, "100.64.0.1", "100.64.0.2", 10);
+  g_assert_true (nb_wg_device_inject_packet (pair.a.dev, packet, len));
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS),
+                    ==, before);
+
+  advance (61 * G_USEC_PER_SEC);
+  /* TAI64N timestamps are coarse (§5.1 whitening): let real time pass so the
+   * new initiation's is newer, as 120 s would make it. */
+  g_usleep (50000);
+  g_assert_true (nb_wg_device_inject_packet (pair.a.dev, packet, len));
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS),
+                    ==, before + 1);
+  assert_counter_reaches (pair.a.dev, NB_WG_COUNTER_RX_HANDSHAKE_RESPONSES, 2);
+  pair_teardown (&pair);
+}
+
+/* §6.3: with no new session, keys go 3 * REJECT_AFTER_TIME later. */
+static void
+test_zero_keys_after_reject (void)
+{
+  Pair pair = { 0 };
+  NbWgKeypair *keypair;
+
+  fake_now = (gint64) 9000 * G_USEC_PER_SEC;
+  use_fake_clock = TRUE;
+  pair_setup (&pair, NULL);
+  use_fake_clock = FALSE;
+  check_exchange (&pair);
+  keypair = nb_wg_peer_get_current_keypair (pair.a.peer);
+  g_assert_nonnull (keypair);
+  nb_wg_keypair_unref (keypair);
+
+  advance (3 * NB_WG_REJECT_AFTER_TIME * G_USEC_PER_SEC + 1);
+  nb_wg_device_tick (pair.a.dev);
+  g_assert_null (nb_wg_peer_get_current_keypair (pair.a.peer));
+  pair_teardown (&pair);
+}
+
+static void
+test_config_errors (void)
+{
+  g_autoptr(NbWgDevice) dev = nb_wg_device_new (NULL);
+  g_autoptr(NbKey) key = nb_key_generate ();
+  g_autoptr(NbKey) pub = nb_key_dup_public (key);
+  g_autoptr(NbKey) other = nb_key_generate ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+  g_autoptr(GPtrArray) ips = NULL;
+  g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string ("10.0.0.0/8", NULL);
+  NbWgPeer *peer;
+
+  g_assert_false (nb_wg_device_set_private_key (dev, pub, &error));
+  g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_PRIVATE_KEY);
+  g_clear_error (&error);
+  g_assert_true (nb_wg_device_set_private_key (dev, key, &error));
+  g_assert_null (nb_wg_device_add_peer (dev, pub, &error));
+  g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  peer = nb_wg_device_add_peer (dev, other, &error);
+  g_assert_nonnull (peer);
+  g_assert_null (nb_wg_device_add_peer (dev, other, &error));
+  g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_PEER_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (nb_wg_peer_set_preshared_key (peer, (const guint8 *) "short", 5, &error));
+  g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  g_assert_true (nb_wg_peer_add_allowed_ip (peer, mask, &error));
+  ips = nb_wg_peer_list_allowed_ips (peer);
+  g_assert_cmpuint (ips->len, ==, 1);
+  {
+    g_autofree char *text = g_inet_address_mask_to_string (g_ptr_array_index (ips, 0));
+    g_assert_cmpstr (text, ==, "10.0.0.0/8");
+  }
+  peers = nb_wg_device_list_peers (dev);
+  g_assert_cmpuint (peers->len, ==, 1);
+  g_assert_true (nb_wg_device_remove_peer (dev, other, &error));
+  g_assert_false (nb_wg_device_remove_peer (dev, other, &error));
+  g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_SUCH_PEER);
+}
+
+static void
+test_port_in_use (void)
+{
+  g_autoptr(NbWgDevice) a = nb_wg_device_new (NULL);
+  g_autoptr(NbWgDevice) b = nb_wg_device_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (nb_wg_device_up (a, &error));
+  g_assert_true (nb_wg_device_set_listen_port (b, nb_wg_device_get_listen_port (a), &error));
+  g_assert_false (nb_wg_device_up (b, &error));
+  g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_ADDRESS_IN_USE);
+  g_assert_false (nb_wg_device_is_up (b));
+  nb_wg_device_down (a);
+  g_assert_false (nb_wg_device_is_up (a));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/wg/device/handshake-and-data", test_handshake_and_data);
   g_test_add_func ("/wg/device/handshake-psk", test_handshake_psk);
+  g_test_add_func ("/wg/device/malformed-dropped", test_malformed_dropped);
+  g_test_add_func ("/wg/device/replayed-and-forged-data", test_replayed_and_forged_data);
+  g_test_add_func ("/wg/device/roaming", test_roaming);
+  g_test_add_func ("/wg/device/under-load-cookies", test_under_load_cookies);
+  g_test_add_func ("/wg/device/rekey-after-time", test_rekey_after_time);
+  g_test_add_func ("/wg/device/zero-keys-after-reject", test_zero_keys_after_reject);
+  g_test_add_func ("/wg/device/config-errors", test_config_errors);
+  g_test_add_func ("/wg/device/port-in-use", test_port_in_use);
   return g_test_run ();
 }
