@@ -882,8 +882,8 @@ nb_wg_device_is_up (NbWgDevice *self)
 
 /* -- private API --------------------------------------------------------- */
 
-/**
- * nb_wg_device_get_counter: (skip)
+/*
+ * nb_wg_device_get_counter:
  * @self: a #NbWgDevice
  * @counter: which counter
  *
@@ -900,8 +900,8 @@ nb_wg_device_get_counter (NbWgDevice  *self,
   return __atomic_load_n (&self->counters[counter], __ATOMIC_RELAXED);
 }
 
-/**
- * nb_wg_device_set_clock: (skip)
+/*
+ * nb_wg_device_set_clock:
  * @self: a #NbWgDevice
  * @clock: (nullable): a monotonic clock in µs, %NULL for the real one
  * @user_data: data for @clock
@@ -921,8 +921,8 @@ nb_wg_device_set_clock (NbWgDevice   *self,
   g_rw_lock_writer_unlock (&self->config_lock);
 }
 
-/**
- * nb_wg_device_tick: (skip)
+/*
+ * nb_wg_device_tick:
  * @self: a #NbWgDevice
  *
  * Private API: runs the expired timers of every peer.
@@ -944,8 +944,8 @@ nb_wg_device_tick (NbWgDevice *self)
   g_rw_lock_reader_unlock (&self->config_lock);
 }
 
-/**
- * nb_wg_device_set_packet_func: (skip)
+/*
+ * nb_wg_device_set_packet_func:
  * @self: a #NbWgDevice
  * @func: (nullable): called with each decrypted packet
  * @user_data: data for @func
@@ -966,8 +966,8 @@ nb_wg_device_set_packet_func (NbWgDevice    *self,
   g_rw_lock_writer_unlock (&self->config_lock);
 }
 
-/**
- * nb_wg_device_set_under_load_threshold: (skip)
+/*
+ * nb_wg_device_set_under_load_threshold:
  * @self: a #NbWgDevice
  * @per_second: handshake messages per second
  *
@@ -983,8 +983,8 @@ nb_wg_device_set_under_load_threshold (NbWgDevice *self,
   g_mutex_unlock (&self->load_lock);
 }
 
-/**
- * nb_wg_device_get_under_load: (skip)
+/*
+ * nb_wg_device_get_under_load:
  * @self: a #NbWgDevice
  *
  * Private API.

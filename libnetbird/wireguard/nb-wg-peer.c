@@ -690,8 +690,8 @@ nb_wg_peer_get_last_handshake_time (NbWgPeer *self)
   return __atomic_load_n (&self->last_handshake_real_time, __ATOMIC_RELAXED);
 }
 
-/**
- * nb_wg_peer_initiate_handshake: (skip)
+/*
+ * nb_wg_peer_initiate_handshake:
  * @peer: a #NbWgPeer
  *
  * Private API (nb-wg-device-private.h): starts a handshake now.
@@ -711,8 +711,8 @@ nb_wg_peer_initiate_handshake (NbWgPeer *peer)
 
 /* -- transports ---------------------------------------------------------- */
 
-/**
- * nb_wg_peer_set_transport: (skip)
+/*
+ * nb_wg_peer_set_transport:
  * @peer: a #NbWgPeer
  * @transport: (transfer full) (nullable): the transport, or %NULL
  *

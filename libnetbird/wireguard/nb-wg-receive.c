@@ -596,8 +596,8 @@ out:
   return NULL;
 }
 
-/**
- * nb_wg_device_receive_from_transport: (skip)
+/*
+ * nb_wg_device_receive_from_transport:
  * @device: a #NbWgDevice
  * @peer: the peer whose channel transport delivered the datagram
  * @data: (array length=len): a WireGuard datagram, decrypted in place

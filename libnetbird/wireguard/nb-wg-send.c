@@ -466,8 +466,8 @@ nb_wg_tun_thread (gpointer user_data)
   return NULL;
 }
 
-/**
- * nb_wg_device_inject_packet: (skip)
+/*
+ * nb_wg_device_inject_packet:
  * @self: a #NbWgDevice
  * @packet: (array length=len): an IP packet
  * @len: its length

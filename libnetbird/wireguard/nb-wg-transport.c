@@ -9,8 +9,8 @@
 
 #include "nb-wg-internal.h"
 
-/**
- * nb_wg_transport_new_socket: (skip)
+/*
+ * nb_wg_transport_new_socket:
  * @fd: a datagram socket, owned by the transport from now on
  * @remote: where datagrams go
  * @error: return location for a #GError
@@ -48,8 +48,8 @@ nb_wg_transport_new_socket (int                  fd,
   return transport;
 }
 
-/**
- * nb_wg_transport_new_channel: (skip)
+/*
+ * nb_wg_transport_new_channel:
  * @send_func: sends one datagram
  * @user_data: data for @send_func
  * @destroy: (nullable): frees @user_data with the transport
@@ -75,8 +75,8 @@ nb_wg_transport_new_channel (NbWgTransportSendFunc send_func,
   return transport;
 }
 
-/**
- * nb_wg_transport_free: (skip)
+/*
+ * nb_wg_transport_free:
  * @transport: a transport no peer holds
  *
  * Private API (nb-wg-transport.h).

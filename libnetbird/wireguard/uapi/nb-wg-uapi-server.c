@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
+#include "nb-wg-device-private.h"
 #include "nb-wg-uapi-private.h"
 
 #define UAPI_DIR "/var/run/wireguard"
@@ -150,6 +151,45 @@ append_errno (GString *reply,
   g_string_append_printf (reply, "errno=%d\n\n", error ? nb_wg_uapi_error_to_errno (error) : 0);
 }
 
+static const struct {
+  NbWgCounter counter;
+  const char *name;
+} counter_names[] = {
+  { NB_WG_COUNTER_RX_DATAGRAMS, "rx_datagrams" },
+  { NB_WG_COUNTER_RX_DATA_PACKETS, "rx_data_packets" },
+  { NB_WG_COUNTER_RX_KEEPALIVES, "rx_keepalives" },
+  { NB_WG_COUNTER_RX_DROP_MALFORMED, "rx_drop_malformed" },
+  { NB_WG_COUNTER_RX_DROP_UNKNOWN_INDEX, "rx_drop_unknown_index" },
+  { NB_WG_COUNTER_RX_DROP_DECRYPT, "rx_drop_decrypt" },
+  { NB_WG_COUNTER_RX_DROP_REPLAY, "rx_drop_replay" },
+  { NB_WG_COUNTER_RX_DROP_EXPIRED_KEY, "rx_drop_expired_key" },
+  { NB_WG_COUNTER_RX_DROP_ALLOWED_IPS, "rx_drop_allowed_ips" },
+  { NB_WG_COUNTER_RX_DROP_INNER_MALFORMED, "rx_drop_inner_malformed" },
+  { NB_WG_COUNTER_RX_DROP_MAC1, "rx_drop_mac1" },
+  { NB_WG_COUNTER_RX_DROP_HANDSHAKE, "rx_drop_handshake" },
+  { NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS, "rx_handshake_initiations" },
+  { NB_WG_COUNTER_RX_HANDSHAKE_RESPONSES, "rx_handshake_responses" },
+  { NB_WG_COUNTER_RX_COOKIE_REPLIES, "rx_cookie_replies" },
+  { NB_WG_COUNTER_TX_COOKIE_REPLIES, "tx_cookie_replies" },
+  { NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS, "tx_handshake_initiations" },
+  { NB_WG_COUNTER_TX_DATA_PACKETS, "tx_data_packets" },
+  { NB_WG_COUNTER_TX_DROP_NO_PEER, "tx_drop_no_peer" },
+  { NB_WG_COUNTER_TX_DROP_NO_ENDPOINT, "tx_drop_no_endpoint" },
+  { NB_WG_COUNTER_TX_DROP_STAGED, "tx_drop_staged" },
+  { NB_WG_COUNTER_TX_ERRORS, "tx_errors" },
+};
+
+static void
+append_statistics (GString    *reply,
+                   NbWgDevice *device)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (counter_names); i++)
+    g_string_append_printf (reply, "%s=%" G_GUINT64_FORMAT "\n", counter_names[i].name,
+                            nb_wg_device_get_counter (device, counter_names[i].counter));
+  g_string_append_printf (reply, "under_load=%s\n",
+                          nb_wg_device_get_under_load (device) ? "true" : "false");
+}
+
 /* Handles one complete request at the start of the buffer, if there is
  * one. Returns TRUE if it did (and a reply is being written), FALSE if more
  * bytes are needed. Closes the client (and returns TRUE) on a request that
@@ -244,6 +284,29 @@ client_handle_request (Client *client)
       append_errno (reply, error);
       memset (buf->str, 0, consumed);
       g_string_erase (buf, 0, (gssize) consumed);
+      client_reply (client, reply);
+      return TRUE;
+    }
+
+  /* An extension wg(8) never sends: the packet path's counters, so that
+   * tests and operators can see drops. Same framing as get. */
+  if (nl - buf->str == 7 && memcmp (buf->str, "stats=1", 7) == 0)
+    {
+      GString *reply;
+
+      if ((gsize) (nl - buf->str) + 1 >= buf->len)
+        {
+          if (client->eof)
+            {
+              client_close (client);
+              return TRUE;
+            }
+          return FALSE;
+        }
+      reply = g_string_new (NULL);
+      append_statistics (reply, client->server->device);
+      append_errno (reply, NULL);
+      g_string_erase (buf, 0, (gssize) ((nl - buf->str) + 2));
       client_reply (client, reply);
       return TRUE;
     }
