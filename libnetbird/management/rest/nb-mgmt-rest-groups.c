@@ -27,10 +27,16 @@ nb_rest_group_index_new (NbRestCtx *ctx)
   index = g_new0 (NbRestGroupIndex, 1);
   index->groups = groups;
   index->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  index->peer_counts = g_hash_table_new (g_str_hash, g_str_equal);
+  /* Counted once here: a listing of N peers in the "All" group would
+   * otherwise count N members N times. */
   for (guint i = 0; i < groups->len; i++)
     {
       NbMgmtGroup *g = g_ptr_array_index (groups, i);
+      guint count = g->peers ? g_strv_length (g->peers) : 0;
+
       g_hash_table_insert (index->by_id, g->id, g);
+      g_hash_table_insert (index->peer_counts, g->id, GUINT_TO_POINTER (count));
     }
   return index;
 }
@@ -41,19 +47,21 @@ nb_rest_group_index_free (NbRestGroupIndex *index)
   if (index == NULL)
     return;
   g_hash_table_unref (index->by_id);
+  g_hash_table_unref (index->peer_counts);
   g_ptr_array_unref (index->groups);
   g_free (index);
 }
 
 void
 nb_rest_builder_add_group_minimum (JsonBuilder       *b,
-                                   const NbMgmtGroup *group)
+                                   const NbMgmtGroup *group,
+                                   guint              peers_count)
 {
   json_builder_begin_object (b);
   nb_rest_builder_add_string (b, "id", group->id);
   nb_rest_builder_add_string (b, "name", group->name);
   json_builder_set_member_name (b, "peers_count");
-  json_builder_add_int_value (b, group->peers ? g_strv_length (group->peers) : 0);
+  json_builder_add_int_value (b, peers_count);
   json_builder_set_member_name (b, "resources_count");
   json_builder_add_int_value (b, 0);
   nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
@@ -72,7 +80,8 @@ nb_rest_builder_add_group_list (JsonBuilder      *b,
     {
       NbMgmtGroup *g = g_hash_table_lookup (index->by_id, ids[i]);
       if (g != NULL)
-        nb_rest_builder_add_group_minimum (b, g);
+        nb_rest_builder_add_group_minimum (
+            b, g, GPOINTER_TO_UINT (g_hash_table_lookup (index->peer_counts, ids[i])));
     }
   json_builder_end_array (b);
 }

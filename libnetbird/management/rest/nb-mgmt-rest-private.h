@@ -107,13 +107,15 @@ typedef struct
 {
   GPtrArray *groups;            /* element-type NbMgmtGroup */
   GHashTable *by_id;            /* (element-type utf8 NbMgmtGroup) borrowed */
+  GHashTable *peer_counts;      /* (element-type utf8 guint) group id -> peers */
 } NbRestGroupIndex;
 
 NbRestGroupIndex *nb_rest_group_index_new (NbRestCtx *ctx);
 void nb_rest_group_index_free (NbRestGroupIndex *index);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NbRestGroupIndex, nb_rest_group_index_free)
 /* Adds a GroupMinimum ({id, name, peers_count, resources_count, issued}). */
-void nb_rest_builder_add_group_minimum (JsonBuilder *b, const NbMgmtGroup *group);
+void nb_rest_builder_add_group_minimum (JsonBuilder *b, const NbMgmtGroup *group,
+                                        guint peers_count);
 /* Adds @field: [GroupMinimum...] for @ids, skipping unknown ones. */
 void nb_rest_builder_add_group_list (JsonBuilder *b, const char *field,
                                      NbRestGroupIndex *index, char **ids);
