@@ -200,7 +200,7 @@ nb_wg_device_count (NbWgDevice *device, NbWgCounter counter, guint64 n)
 NbWgPeer *nb_wg_peer_new_internal (NbWgDevice *device,
                                    NbKey      *public_key);
 void      nb_wg_peer_detach       (NbWgPeer *peer);
-NbWgKeypair *nb_wg_peer_add_session (NbWgPeer              *peer,
+void      nb_wg_peer_add_session (NbWgPeer              *peer,
                                      const NbWgSessionKeys *keys,
                                      gint64                 now);
 gboolean  nb_wg_peer_received_with_keypair (NbWgPeer    *peer,

@@ -117,7 +117,7 @@ keypair_retire (NbWgPeer *self, NbWgKeypair *keypair)
  * rotation the kernel does: an initiator uses new keys at once, a responder
  * only once the initiator has used them, so they wait in "next"). Caller
  * holds the handshake lock; @keys came from nb_wg_noise_begin_session(). */
-NbWgKeypair *
+void
 nb_wg_peer_add_session (NbWgPeer              *self,
                         const NbWgSessionKeys *keys,
                         gint64                 now)
@@ -167,7 +167,8 @@ nb_wg_peer_add_session (NbWgPeer              *self,
 
   keypair_retire (self, drop1);
   keypair_retire (self, drop2);
-  return keypair;
+  /* The slot and the index table hold their own references. */
+  nb_wg_keypair_unref (keypair);
 }
 
 /* A packet arrived on @keypair: if it was the responder's "next", it becomes
