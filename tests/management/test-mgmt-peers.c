@@ -1,1 +1,380 @@
-int main(void){return 77;}
+/* test-mgmt-peers.c: peer registration with setup keys, login, addresses,
+ * DNS labels, ephemeral peers
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include <string.h>
+
+#include "mgmt-test-util.h"
+
+static NbMgmtSetupKey *
+make_key (StoreFixture      *f,
+          NbMgmtSetupKeyType type,
+          gint64             usage_limit,
+          gint64             expires_in,
+          gboolean           ephemeral,
+          char             **groups,
+          char             **out_plain)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtSetupKey tmpl = {
+    .name = (char *) "test key", .type = type, .usage_limit = usage_limit,
+    .expires_at = expires_in > 0 ? nb_mgmt_store_now (f->store) + expires_in : 0,
+    .ephemeral = ephemeral, .auto_groups = groups,
+  };
+  NbMgmtSetupKey *key = nb_mgmt_store_create_setup_key (f->store, f->account->id, f->owner->id, &tmpl,
+                                                        NULL, out_plain, &error);
+  g_assert_no_error (error);
+  return key;
+}
+
+static void
+assert_register_fails (StoreFixture *f,
+                       const char   *setup_key,
+                       int           code,
+                       const char   *message_part)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtPeer) peer = nb_mgmt_store_register_peer (f->store, setup_key, pub, NULL, &error);
+
+  g_assert_null (peer);
+  g_assert_error (error, NB_MGMT_ERROR, code);
+  if (message_part != NULL)
+    g_assert_nonnull (strstr (error->message, message_part));
+}
+
+static void
+test_register_valid (StoreFixture *f,
+                     gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) g = NULL;
+  g_auto(GStrv) groups = NULL;
+  g_autofree char *plain = NULL;
+  g_autoptr(NbMgmtSetupKey) key = NULL;
+  g_autoptr(NbMgmtSetupKey) after = NULL;
+  g_autoptr(NbMgmtPeer) peer = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  NbMgmtGroup gt = { .name = (char *) "laptops" };
+  guint32 net, ip;
+  guint prefix;
+
+  g = nb_mgmt_store_create_group (f->store, f->account->id, f->owner->id, &gt, &error);
+  g_assert_no_error (error);
+  groups = strv_of (g->id, NULL);
+  key = make_key (f, NB_MGMT_SETUP_KEY_REUSABLE, 0, 3600, FALSE, groups, &plain);
+
+  peer = add_peer_with (f->store, plain, "Laptop.example.com");
+  g_assert_cmpstr (peer->account_id, ==, f->account->id);
+  g_assert_cmpstr (peer->name, ==, "Laptop.example.com");
+  g_assert_cmpstr (peer->dns_label, ==, "laptop");
+  g_assert_cmpstr (peer->setup_key_id, ==, key->id);
+  g_assert_null (peer->user_id);
+  g_assert_false (peer->ephemeral);
+  g_assert_cmpstr (peer->meta.goos, ==, "linux");
+  g_assert_true (nb_mgmt_cidr_parse (f->account->network_cidr, &net, &prefix));
+  g_assert_true (nb_mgmt_ip_parse (peer->ip, &ip));
+  g_assert_cmpuint (ip & 0xffff0000u, ==, net);
+  /* "All" and the key's auto-group. */
+  g_assert_cmpuint (g_strv_length (peer->groups), ==, 2);
+  g_assert_true (g_strv_contains ((const char * const *) peer->groups, g->id));
+
+  after = nb_mgmt_store_get_setup_key (f->store, f->account->id, key->id, &error);
+  g_assert_cmpint (after->used_times, ==, 1);
+  g_assert_cmpint (after->last_used, >, 0);
+
+  events = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
+  g_assert_cmpstr (((NbMgmtEvent *) events->pdata[0])->activity_code, ==, "setupkey.peer.add");
+  g_assert_cmpstr (((NbMgmtEvent *) events->pdata[0])->target_id, ==, peer->id);
+}
+
+static void
+test_register_expired (StoreFixture *f,
+                       gconstpointer data)
+{
+  g_autofree char *plain = NULL;
+  g_autoptr(NbMgmtSetupKey) key = make_key (f, NB_MGMT_SETUP_KEY_REUSABLE, 0, 3600, FALSE, NULL, &plain);
+
+  nb_mgmt_store_set_time_override (f->store, nb_mgmt_store_now (f->store) + 7200);
+  assert_register_fails (f, plain, NB_MGMT_ERROR_PRECONDITION_FAILED, "expired");
+}
+
+static void
+test_register_revoked (StoreFixture *f,
+                       gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *plain = NULL;
+  g_autoptr(NbMgmtSetupKey) key = make_key (f, NB_MGMT_SETUP_KEY_REUSABLE, 0, 0, FALSE, NULL, &plain);
+  g_autoptr(NbMgmtSetupKey) revoked = NULL;
+
+  key->revoked = TRUE;
+  revoked = nb_mgmt_store_update_setup_key (f->store, f->account->id, f->owner->id, key, &error);
+  g_assert_no_error (error);
+  assert_register_fails (f, plain, NB_MGMT_ERROR_PRECONDITION_FAILED, "revoked");
+}
+
+static void
+test_register_exhausted (StoreFixture *f,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *plain = NULL;
+  g_autoptr(NbMgmtSetupKey) key = make_key (f, NB_MGMT_SETUP_KEY_REUSABLE, 2, 0, FALSE, NULL, &plain);
+  g_autoptr(NbMgmtPeer) a = add_peer_with (f->store, plain, "a");
+  g_autoptr(NbMgmtPeer) b = add_peer_with (f->store, plain, "b");
+  g_autoptr(NbMgmtSetupKey) after = NULL;
+
+  assert_register_fails (f, plain, NB_MGMT_ERROR_PRECONDITION_FAILED, "usage limit");
+  after = nb_mgmt_store_get_setup_key (f->store, f->account->id, key->id, &error);
+  g_assert_cmpint (after->used_times, ==, 2);
+  g_assert_cmpint (nb_mgmt_setup_key_get_state (after, nb_mgmt_store_now (f->store)), ==,
+                   NB_MGMT_SETUP_KEY_STATE_OVERUSED);
+}
+
+static void
+test_register_one_off_reused (StoreFixture *f,
+                              gconstpointer data)
+{
+  g_autofree char *plain = NULL;
+  g_autoptr(NbMgmtSetupKey) key = make_key (f, NB_MGMT_SETUP_KEY_ONE_OFF, 0, 0, FALSE, NULL, &plain);
+  g_autoptr(NbMgmtPeer) a = add_peer_with (f->store, plain, "first");
+
+  assert_register_fails (f, plain, NB_MGMT_ERROR_PRECONDITION_FAILED, "already used");
+}
+
+static void
+test_register_bad_input (StoreFixture *f,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) peer = add_peer (f, "dup");
+  g_autoptr(NbMgmtPeer) again = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+
+  assert_register_fails (f, "not-a-key", NB_MGMT_ERROR_UNAUTHENTICATED, NULL);
+  assert_register_fails (f, NULL, NB_MGMT_ERROR_UNAUTHENTICATED, NULL);
+  g_assert_null (nb_mgmt_store_register_peer (f->store, f->setup_key, "not base64!", NULL, &error));
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* The same WireGuard key twice. */
+  again = nb_mgmt_store_register_peer (f->store, f->setup_key, peer->key, NULL, &error);
+  g_assert_null (again);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS);
+  g_clear_error (&error);
+  peers = nb_mgmt_store_list_peers (f->store, f->account->id, NULL, &error);
+  g_assert_cmpuint (peers->len, ==, 1);
+}
+
+static void
+test_register_ephemeral (StoreFixture *f,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *plain = NULL;
+  g_autoptr(NbMgmtSetupKey) key = make_key (f, NB_MGMT_SETUP_KEY_REUSABLE, 0, 0, TRUE, NULL, &plain);
+  g_autoptr(NbMgmtPeer) eph = add_peer_with (f->store, plain, "container");
+  g_autoptr(NbMgmtPeer) eph_live = add_peer_with (f->store, plain, "container");
+  g_autoptr(NbMgmtPeer) normal = add_peer (f, "server");
+  g_autoptr(GPtrArray) left = NULL;
+  guint deleted = 99;
+
+  g_assert_true (eph->ephemeral);
+  g_assert_false (normal->ephemeral);
+  g_assert_true (nb_mgmt_store_set_peer_connected (f->store, eph_live->key, TRUE, &error));
+
+  /* Not idle long enough yet. */
+  g_assert_true (nb_mgmt_store_delete_idle_ephemeral_peers (f->store, 600, &deleted, &error));
+  g_assert_cmpuint (deleted, ==, 0);
+
+  nb_mgmt_store_set_time_override (f->store, nb_mgmt_store_now (f->store) + 601);
+  g_assert_true (nb_mgmt_store_delete_idle_ephemeral_peers (f->store, 600, &deleted, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (deleted, ==, 1);
+  left = nb_mgmt_store_list_peers (f->store, f->account->id, NULL, &error);
+  g_assert_cmpuint (left->len, ==, 2);
+  for (guint i = 0; i < left->len; i++)
+    g_assert_cmpstr (((NbMgmtPeer *) left->pdata[i])->id, !=, eph->id);
+}
+
+static void
+test_relogin_keeps_address_and_label (StoreFixture *f,
+                                      gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) peer = add_peer (f, "box");
+  g_autoptr(NbMgmtPeer) other = add_peer (f, "box");
+  g_autoptr(NbMgmtPeer) again = NULL;
+  g_autoptr(NbMgmtPeer) reopened = NULL;
+  NbMgmtPeerMeta meta = { .hostname = (char *) "box", .os_version = (char *) "13" };
+  gboolean registered = TRUE;
+
+  g_assert_cmpstr (other->dns_label, ==, "box-1");
+  /* Logging in again with a setup key does not register twice. */
+  again = nb_mgmt_store_login (f->store, peer->key, f->setup_key, &meta, &registered, &error);
+  g_assert_no_error (error);
+  g_assert_false (registered);
+  g_assert_cmpstr (again->id, ==, peer->id);
+  g_assert_cmpstr (again->ip, ==, peer->ip);
+  g_assert_cmpstr (again->dns_label, ==, "box");
+  g_assert_cmpstr (again->meta.os_version, ==, "13");
+
+  g_clear_object (&f->store);
+  f->store = nb_mgmt_store_open (f->path, &error);
+  g_assert_no_error (error);
+  reopened = nb_mgmt_store_login (f->store, peer->key, NULL, NULL, &registered, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reopened->ip, ==, peer->ip);
+  g_assert_cmpstr (reopened->dns_label, ==, "box");
+  g_assert_cmpstr (reopened->meta.os_version, ==, "13");
+}
+
+static void
+test_login_unknown_without_key (StoreFixture *f,
+                                gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  gboolean registered = TRUE;
+  g_autoptr(NbMgmtPeer) peer = nb_mgmt_store_login (f->store, pub, NULL, NULL, &registered, &error);
+  g_autoptr(NbMgmtPeer) now = NULL;
+
+  g_assert_null (peer);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "setup key"));
+  g_clear_error (&error);
+  now = nb_mgmt_store_login (f->store, pub, f->setup_key, NULL, &registered, &error);
+  g_assert_no_error (error);
+  g_assert_true (registered);
+}
+
+static void
+test_addresses_unique_and_stable (StoreFixture *f,
+                                  gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) ips = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) peers = NULL;
+
+  for (guint i = 0; i < 60; i++)
+    {
+      g_autoptr(NbMgmtPeer) p = add_peer (f, "node");
+      g_assert_false (g_hash_table_contains (ips, p->ip));
+      g_hash_table_insert (by_key, g_strdup (p->key), g_strdup (p->ip));
+      g_hash_table_add (ips, g_hash_table_lookup (by_key, p->key));
+    }
+  g_clear_object (&f->store);
+  f->store = nb_mgmt_store_open (f->path, &error);
+  g_assert_no_error (error);
+  peers = nb_mgmt_store_list_peers (f->store, f->account->id, NULL, &error);
+  g_assert_cmpuint (peers->len, ==, 60);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      NbMgmtPeer *p = peers->pdata[i];
+      g_assert_cmpstr (p->ip, ==, g_hash_table_lookup (by_key, p->key));
+    }
+}
+
+static void
+test_addresses_reused_last (StoreFixture *f,
+                            gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) a = add_peer (f, "a");
+  g_autoptr(NbMgmtPeer) b = add_peer (f, "b");
+  g_autoptr(NbMgmtPeer) c = NULL;
+  guint32 ia, ib, ic;
+
+  g_assert_true (nb_mgmt_store_delete_peer (f->store, f->account->id, f->owner->id, a->id, &error));
+  g_assert_no_error (error);
+  c = add_peer (f, "c");
+  nb_mgmt_ip_parse (a->ip, &ia);
+  nb_mgmt_ip_parse (b->ip, &ib);
+  nb_mgmt_ip_parse (c->ip, &ic);
+  /* The freed address waits: the new peer gets the next one. */
+  g_assert_cmpuint (ib, ==, ia + 1);
+  g_assert_cmpuint (ic, ==, ib + 1);
+}
+
+static void
+test_labels (StoreFixture *f,
+             gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) h0 = add_peer (f, "host");
+  g_autoptr(NbMgmtPeer) h1 = add_peer (f, "HOST");
+  g_autoptr(NbMgmtPeer) h2 = add_peer (f, "host.lan");
+  g_autoptr(NbMgmtPeer) weird = add_peer (f, "My Laptop_2 (work)!");
+  g_autoptr(NbMgmtPeer) empty = add_peer (f, "");
+  g_autoptr(NbMgmtPeer) renamed = NULL;
+  g_autoptr(NbMgmtPeer) h3 = NULL;
+
+  g_assert_cmpstr (h0->dns_label, ==, "host");
+  g_assert_cmpstr (h1->dns_label, ==, "host-1");
+  g_assert_cmpstr (h2->dns_label, ==, "host-2");
+  g_assert_cmpstr (weird->dns_label, ==, "my-laptop-2-work");
+  g_assert_cmpstr (empty->dns_label, ==, "peer");
+
+  /* Renaming frees the old label and takes a unique new one. */
+  g_free (h0->name);
+  h0->name = g_strdup ("web");
+  renamed = nb_mgmt_store_update_peer (f->store, f->account->id, f->owner->id, h0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (renamed->name, ==, "web");
+  g_assert_cmpstr (renamed->dns_label, ==, "web");
+  g_assert_cmpstr (renamed->ip, ==, h0->ip);
+  h3 = add_peer (f, "host");
+  g_assert_cmpstr (h3->dns_label, ==, "host");
+}
+
+static void
+test_user_peer_login_expiry (StoreFixture *f,
+                             gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtPeer) peer = NULL;
+  g_autoptr(NbMgmtPeer) again = NULL;
+  NbMgmtPeerMeta meta = { .hostname = (char *) "workstation" };
+
+  peer = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (peer->user_id, ==, f->owner->id);
+  g_assert_true (peer->login_expiration_enabled);
+  g_assert_false (nb_mgmt_peer_login_expired (peer, &f->account->settings, nb_mgmt_store_now (f->store)));
+
+  nb_mgmt_store_set_time_override (f->store, nb_mgmt_store_now (f->store) + 2 * 86400);
+  g_assert_true (nb_mgmt_peer_login_expired (peer, &f->account->settings, nb_mgmt_store_now (f->store)));
+  again = nb_mgmt_store_login_peer (f->store, pub, NULL, &error);
+  g_assert_null (again);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED);
+  g_assert_nonnull (strstr (error->message, "expired"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) \
+  g_test_add (path, StoreFixture, NULL, store_fixture_setup, fn, store_fixture_teardown)
+
+  ADD ("/mgmt/peers/register-valid", test_register_valid);
+  ADD ("/mgmt/peers/register-expired-key", test_register_expired);
+  ADD ("/mgmt/peers/register-revoked-key", test_register_revoked);
+  ADD ("/mgmt/peers/register-exhausted-key", test_register_exhausted);
+  ADD ("/mgmt/peers/register-one-off-reused", test_register_one_off_reused);
+  ADD ("/mgmt/peers/register-bad-input", test_register_bad_input);
+  ADD ("/mgmt/peers/register-ephemeral", test_register_ephemeral);
+  ADD ("/mgmt/peers/relogin-keeps-address-and-label", test_relogin_keeps_address_and_label);
+  ADD ("/mgmt/peers/login-unknown-without-key", test_login_unknown_without_key);
+  ADD ("/mgmt/peers/addresses-unique-and-stable", test_addresses_unique_and_stable);
+  ADD ("/mgmt/peers/addresses-reused-last", test_addresses_reused_last);
+  ADD ("/mgmt/peers/labels", test_labels);
+  ADD ("/mgmt/peers/user-peer-login-expiry", test_user_peer_login_expiry);
+
+  return g_test_run ();
+}
