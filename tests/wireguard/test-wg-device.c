@@ -653,6 +653,76 @@ test_port_in_use (void)
   g_assert_false (nb_wg_device_is_up (a));
 }
 
+/* Mutations of valid messages of every type go into the receive path; the
+ * device survives every one and the tunnel still works after. */
+static void
+test_mutated_datagrams (void)
+{
+  Pair pair = { 0 };
+  NbWgKeypair *keypair;
+  NbWgCookie cookie;
+  guint8 seeds[4][200];
+  gsize seed_len[4];
+  guint8 inner[100];
+  guint8 buf[400];
+  GRand *rand = g_rand_new_with_seed (42);
+
+  pair_setup (&pair, NULL);
+  check_exchange (&pair);
+  keypair = nb_wg_peer_get_current_keypair (pair.a.peer);
+  make_ipv4 (inner, "100.64.0.1", "100.64.0.2", 20);
+  seed_len[0] = seal_data (seeds[0], keypair, 3000, inner, 48);
+  nb_wg_cookie_init (&cookie, nb_key_get_public_data (pair.b.key, NULL));
+  memset (seeds[1], 0x11, 148);
+  seeds[1][0] = 1, seeds[1][1] = seeds[1][2] = seeds[1][3] = 0;
+  nb_wg_cookie_add_macs (&cookie, seeds[1], 148, 0);
+  seed_len[1] = 148;
+  memset (seeds[2], 0x22, 92);
+  seeds[2][0] = 2, seeds[2][1] = seeds[2][2] = seeds[2][3] = 0;
+  nb_wg_cookie_add_macs (&cookie, seeds[2], 92, 0);
+  seed_len[2] = 92;
+  memset (seeds[3], 0x33, 64);
+  seeds[3][0] = 3, seeds[3][1] = seeds[3][2] = seeds[3][3] = 0;
+  seed_len[3] = 64;
+  nb_wg_cookie_clear (&cookie);
+
+  for (guint i = 0; i < 4000; i++)
+    {
+      guint which = g_rand_int_range (rand, 0, 4);
+      gsize len = seed_len[which];
+
+      memcpy (buf, seeds[which], len);
+      switch (g_rand_int_range (rand, 0, 4))
+        {
+        case 0: /* bit flips */
+          for (guint k = g_rand_int_range (rand, 1, 4); k > 0; k--)
+            buf[g_rand_int_range (rand, 0, (gint32) len)] ^= (guint8) (1 << g_rand_int_range (rand, 0, 8));
+          break;
+        case 1: /* truncation */
+          len = g_rand_int_range (rand, 0, (gint32) len);
+          break;
+        case 2: /* extension */
+          for (gsize k = len, end = len + g_rand_int_range (rand, 1, 100); k < end; k++)
+            buf[k] = (guint8) g_rand_int (rand);
+          len += g_rand_int_range (rand, 1, 100);
+          break;
+        default: /* a byte of the header or index */
+          buf[g_rand_int_range (rand, 0, 16)] = (guint8) g_rand_int (rand);
+          break;
+        }
+      nb_wg_device_receive_from_transport (pair.b.dev, pair.b.peer, buf, len);
+    }
+
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_DROP_MALFORMED) +
+                    nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_DROP_DECRYPT) +
+                    nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_DROP_MAC1), >, 1000);
+  pair.a.n_packets = pair.b.n_packets = 0;
+  check_exchange (&pair);
+  nb_wg_keypair_unref (keypair);
+  g_rand_free (rand);
+  pair_teardown (&pair);
+}
+
 /* -- the transport seam --------------------------------------------------- */
 
 typedef struct {
@@ -794,6 +864,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/device/malformed-dropped", test_malformed_dropped);
   g_test_add_func ("/wg/device/replayed-and-forged-data", test_replayed_and_forged_data);
   g_test_add_func ("/wg/device/roaming", test_roaming);
+  g_test_add_func ("/wg/device/mutated-datagrams", test_mutated_datagrams);
   g_test_add_func ("/wg/device/under-load-cookies", test_under_load_cookies);
   g_test_add_func ("/wg/device/rekey-after-time", test_rekey_after_time);
   g_test_add_func ("/wg/device/zero-keys-after-reject", test_zero_keys_after_reject);
