@@ -723,6 +723,45 @@ test_mutated_datagrams (void)
   pair_teardown (&pair);
 }
 
+static gboolean
+ipv6_loopback_works (void)
+{
+  struct sockaddr_in6 addr = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+  int fd = socket (AF_INET6, SOCK_DGRAM, 0);
+  gboolean ok = fd >= 0 && bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
+
+  if (fd >= 0)
+    close (fd);
+  return ok;
+}
+
+/* The underlay may be IPv6: the device's second socket carries it. */
+static void
+test_ipv6_underlay (void)
+{
+  Pair pair = { 0 };
+  g_autoptr(GInetAddress) lo6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocketAddress) ep_a = NULL;
+  g_autoptr(GSocketAddress) ep_b = NULL;
+  g_autoptr(GInetSocketAddress) seen = NULL;
+
+  if (!ipv6_loopback_works ())
+    {
+      g_test_skip ("no IPv6 loopback here");
+      return;
+    }
+  pair_setup (&pair, NULL);
+  ep_a = g_inet_socket_address_new (lo6, nb_wg_device_get_listen_port (pair.a.dev));
+  ep_b = g_inet_socket_address_new (lo6, nb_wg_device_get_listen_port (pair.b.dev));
+  nb_wg_peer_set_endpoint (pair.a.peer, G_INET_SOCKET_ADDRESS (ep_b));
+  nb_wg_peer_set_endpoint (pair.b.peer, G_INET_SOCKET_ADDRESS (ep_a));
+  check_exchange (&pair);
+  seen = nb_wg_peer_dup_endpoint (pair.b.peer);
+  g_assert_cmpint (g_inet_address_get_family (g_inet_socket_address_get_address (seen)), ==,
+                   G_SOCKET_FAMILY_IPV6);
+  pair_teardown (&pair);
+}
+
 /* -- the transport seam --------------------------------------------------- */
 
 typedef struct {
@@ -864,6 +903,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/device/malformed-dropped", test_malformed_dropped);
   g_test_add_func ("/wg/device/replayed-and-forged-data", test_replayed_and_forged_data);
   g_test_add_func ("/wg/device/roaming", test_roaming);
+  g_test_add_func ("/wg/device/ipv6-underlay", test_ipv6_underlay);
   g_test_add_func ("/wg/device/mutated-datagrams", test_mutated_datagrams);
   g_test_add_func ("/wg/device/under-load-cookies", test_under_load_cookies);
   g_test_add_func ("/wg/device/rekey-after-time", test_rekey_after_time);
