@@ -282,6 +282,7 @@ login_with_key (GObject      *source,
   g_autoptr(GBytes) sealed = NULL;
   g_autoptr(SoupMessage) msg = NULL;
   g_autofree char *url = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
   if (server_key == NULL)
     {
@@ -302,9 +303,8 @@ login_with_key (GObject      *source,
   url = endpoint (self, "/management/v1/login");
   msg = soup_message_new ("POST", url);
   soup_message_set_request_body_from_bytes (msg, "application/octet-stream", sealed);
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), on_login_reply,
-                                    g_steal_pointer (&task));
+  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable,
+                                    on_login_reply, g_steal_pointer (&task));
 }
 
 void

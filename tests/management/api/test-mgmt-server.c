@@ -95,6 +95,14 @@ fixture_teardown (Fixture       *f,
 
 /* ---- HTTP ---- */
 
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
 static GBytes *
 send (Fixture    *f,
       const char *method,
@@ -105,11 +113,18 @@ send (Fixture    *f,
   g_autofree char *url = g_strconcat (f->url, path, NULL);
   g_autoptr(SoupMessage) msg = soup_message_new (method, url);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
   GBytes *reply;
 
+  /* The server runs on this thread's main context: requests are async and
+   * the context turns until the answer is in. */
   if (body != NULL)
     soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
-  reply = soup_session_send_and_read (f->session, msg, NULL, &error);
+  soup_session_send_and_read_async (f->session, msg, G_PRIORITY_DEFAULT, NULL, store_result,
+                                    &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  reply = soup_session_send_and_read_finish (f->session, result, &error);
   g_assert_no_error (error);
   *status = soup_message_get_status (msg);
   return reply;
