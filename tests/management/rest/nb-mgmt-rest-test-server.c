@@ -5,7 +5,10 @@
  * prints one JSON line with the base URL, tokens and IDs the tests need.
  * Runs until SIGTERM/SIGINT or until its stdin closes.
  *
- *   nb-mgmt-rest-test-server DIR
+ *   nb-mgmt-rest-test-server DIR [EXTRA_PEERS]
+ *
+ * EXTRA_PEERS more peers ("host-N") in the first account size the account
+ * for timing the API.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -162,9 +165,9 @@ main (int   argc,
   GSList *uris;
   gint64 now;
 
-  if (argc != 2)
+  if (argc != 2 && argc != 3)
     {
-      g_printerr ("usage: %s DATA_DIR\n", argv[0]);
+      g_printerr ("usage: %s DATA_DIR [EXTRA_PEERS]\n", argv[0]);
       return 2;
     }
 
@@ -225,6 +228,11 @@ main (int   argc,
   p2 = make_peer (store, setup_key, NULL, NULL, "beta");
   p3 = make_peer (store, NULL, account->id, user->id, "users-laptop");
   other_peer = make_peer (store, other_setup_key, NULL, NULL, "foreign");
+  for (guint64 i = 0, n = argc == 3 ? g_ascii_strtoull (argv[2], NULL, 10) : 0; i < n; i++)
+    {
+      g_autofree char *host = g_strdup_printf ("host-%" G_GUINT64_FORMAT, i);
+      g_autoptr(NbMgmtPeer) extra = make_peer (store, setup_key, NULL, NULL, host);
+    }
 
   server = soup_server_new ("server-header", "netbird-rest-test ", NULL);
   api = nb_mgmt_rest_api_new (store);
