@@ -1,1 +1,769 @@
-int main(void){return 77;}
+/* test-mgmt-netmap.c: network maps from groups and policies, and which peers
+ * a change affects
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include <string.h>
+
+#include "mgmt-test-util.h"
+
+#define MAX_ITEMS 6
+
+typedef struct {
+  const char *name;
+  const char *members;          /* peer names, space separated */
+} GroupSpec;
+
+typedef struct {
+  const char *src;              /* group names, space separated */
+  const char *dst;
+  gboolean bidirectional;
+  NbMgmtRuleAction action;
+  NbMgmtProtocol protocol;
+  const char *ports;            /* "22 80" */
+  const char *ranges;           /* "1000-2000" */
+  gboolean disabled;
+} RuleSpec;
+
+typedef struct {
+  const char *peer;
+  const char *reaches;          /* peer names, by address */
+  const char *rules;            /* "peer:dir:action:proto[:port|:a-b]", in map order */
+} Expect;
+
+typedef struct {
+  const char *title;
+  const char *peers;
+  gboolean keep_default_policy;
+  GroupSpec groups[MAX_ITEMS];
+  RuleSpec rules[MAX_ITEMS];
+  Expect expect[MAX_ITEMS];
+} Case;
+
+static const Case cases[] = {
+  {
+    .title = "default-all-to-all",
+    .peers = "a b c",
+    .keep_default_policy = TRUE,
+    .expect = {
+      { "a", "b c", "b:in:accept:all b:out:accept:all c:in:accept:all c:out:accept:all" },
+      { "b", "a c", "a:in:accept:all a:out:accept:all c:in:accept:all c:out:accept:all" },
+    },
+  },
+  {
+    .title = "one-way-tcp-port",
+    .peers = "a b c",
+    .groups = { { "admins", "a" }, { "servers", "b" } },
+    .rules = { { "admins", "servers", FALSE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_TCP, "22" } },
+    .expect = {
+      { "a", "b", "b:out:accept:tcp:22" },
+      { "b", "a", "a:in:accept:tcp:22" },
+      { "c", "", "" },
+    },
+  },
+  {
+    .title = "bidirectional-udp-ports-and-range",
+    .peers = "a b c",
+    .groups = { { "dns", "a" }, { "clients", "b c" } },
+    .rules = { { "dns", "clients", TRUE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_UDP, "53", "1000-2000" } },
+    .expect = {
+      { "a", "b c",
+        "b:in:accept:udp:1000-2000 b:in:accept:udp:53 b:out:accept:udp:1000-2000 b:out:accept:udp:53 "
+        "c:in:accept:udp:1000-2000 c:in:accept:udp:53 c:out:accept:udp:1000-2000 c:out:accept:udp:53" },
+      { "b", "a", "a:in:accept:udp:1000-2000 a:in:accept:udp:53 a:out:accept:udp:1000-2000 a:out:accept:udp:53" },
+    },
+  },
+  {
+    .title = "drop-before-accept",
+    .peers = "a b c",
+    .keep_default_policy = TRUE,
+    .groups = { { "ga", "a" }, { "gb", "b" } },
+    .rules = { { "ga", "gb", FALSE, NB_MGMT_RULE_ACTION_DROP, NB_MGMT_PROTOCOL_ALL } },
+    .expect = {
+      { "a", "b c", "b:out:drop:all b:in:accept:all b:out:accept:all c:in:accept:all c:out:accept:all" },
+      { "b", "a c", "a:in:drop:all a:in:accept:all a:out:accept:all c:in:accept:all c:out:accept:all" },
+    },
+  },
+  {
+    .title = "drop-alone-reaches-nobody",
+    .peers = "a b",
+    .groups = { { "ga", "a" }, { "gb", "b" } },
+    .rules = { { "ga", "gb", TRUE, NB_MGMT_RULE_ACTION_DROP, NB_MGMT_PROTOCOL_ALL } },
+    .expect = {
+      { "a", "", "" },
+      { "b", "", "" },
+    },
+  },
+  {
+    .title = "disabled-rule-ignored",
+    .peers = "a b",
+    .groups = { { "ga", "a" }, { "gb", "b" } },
+    .rules = { { "ga", "gb", TRUE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ALL, .disabled = TRUE } },
+    .expect = {
+      { "a", "", "" },
+      { "b", "", "" },
+    },
+  },
+  {
+    .title = "overlapping-groups",
+    .peers = "a b c d",
+    .groups = { { "left", "a b" }, { "right", "b c" } },
+    .rules = { { "left", "right", FALSE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ALL } },
+    .expect = {
+      { "a", "b c", "b:out:accept:all c:out:accept:all" },
+      { "b", "a c", "a:in:accept:all c:out:accept:all" },
+      { "c", "a b", "a:in:accept:all b:in:accept:all" },
+      { "d", "", "" },
+    },
+  },
+  {
+    .title = "two-rules-same-peers-icmp-and-tcp",
+    .peers = "a b",
+    .groups = { { "ga", "a" }, { "gb", "b" } },
+    .rules = {
+      { "ga", "gb", FALSE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ICMP },
+      { "ga gb", "gb", FALSE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_TCP, "443" },
+    },
+    .expect = {
+      { "a", "b", "b:out:accept:tcp:443 b:out:accept:icmp" },
+      { "b", "a", "a:in:accept:tcp:443 a:in:accept:icmp" },
+    },
+  },
+};
+
+typedef struct {
+  StoreFixture f;
+  GHashTable *peers;            /* name -> NbMgmtPeer */
+  GHashTable *groups;           /* name -> group id */
+  GHashTable *by_ip;            /* ip -> name */
+  char *all_id;
+} NetFixture;
+
+static void
+net_setup (NetFixture   *n,
+           gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) groups = NULL;
+
+  store_fixture_setup (&n->f, data);
+  n->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) nb_mgmt_peer_free);
+  n->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  n->by_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  groups = nb_mgmt_store_list_groups (n->f.store, n->f.account->id, &error);
+  g_assert_no_error (error);
+  n->all_id = g_strdup (((NbMgmtGroup *) groups->pdata[0])->id);
+}
+
+static void
+net_teardown (NetFixture   *n,
+              gconstpointer data)
+{
+  g_hash_table_unref (n->peers);
+  g_hash_table_unref (n->groups);
+  g_hash_table_unref (n->by_ip);
+  g_free (n->all_id);
+  store_fixture_teardown (&n->f, data);
+}
+
+static NbMgmtPeer *
+net_add_peer (NetFixture *n,
+              const char *name)
+{
+  NbMgmtPeer *p = add_peer (&n->f, name);
+
+  g_hash_table_insert (n->by_ip, g_strdup (p->ip), g_strdup (name));
+  g_hash_table_insert (n->peers, g_strdup (name), p);
+  return p;
+}
+
+static char *
+net_add_group (NetFixture *n,
+               const char *name,
+               const char *members)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = g_strsplit (members, " ", -1);
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_auto(GStrv) peer_ids = NULL;
+  g_autoptr(NbMgmtGroup) g = NULL;
+  NbMgmtGroup tmpl = { .name = (char *) name };
+
+  for (guint i = 0; names[i] != NULL; i++)
+    if (*names[i] != '\0')
+      g_strv_builder_add (ids, ((NbMgmtPeer *) g_hash_table_lookup (n->peers, names[i]))->id);
+  peer_ids = g_strv_builder_end (ids);
+  tmpl.peers = peer_ids;
+  g = nb_mgmt_store_create_group (n->f.store, n->f.account->id, n->f.owner->id, &tmpl, &error);
+  g_assert_no_error (error);
+  g_hash_table_insert (n->groups, g_strdup (name), g_strdup (g->id));
+  return g_strdup (g->id);
+}
+
+static char **
+group_ids (NetFixture *n,
+           const char *names)
+{
+  g_auto(GStrv) parts = g_strsplit (names, " ", -1);
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    g_strv_builder_add (b, g_hash_table_lookup (n->groups, parts[i]));
+  return g_strv_builder_end (b);
+}
+
+static GArray *
+parse_ports (const char *text)
+{
+  g_auto(GStrv) parts = NULL;
+  GArray *a;
+
+  if (text == NULL)
+    return NULL;
+  a = g_array_new (FALSE, FALSE, sizeof (guint16));
+  parts = g_strsplit (text, " ", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      guint16 p = (guint16) atoi (parts[i]);
+      g_array_append_val (a, p);
+    }
+  return a;
+}
+
+static GArray *
+parse_ranges (const char *text)
+{
+  g_auto(GStrv) parts = NULL;
+  GArray *a;
+
+  if (text == NULL)
+    return NULL;
+  a = g_array_new (FALSE, FALSE, sizeof (NbMgmtPortRange));
+  parts = g_strsplit (text, " ", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      NbMgmtPortRange r;
+      sscanf (parts[i], "%hu-%hu", &r.start, &r.end);
+      g_array_append_val (a, r);
+    }
+  return a;
+}
+
+static void
+net_remove_default_policy (NetFixture *n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) policies = nb_mgmt_store_list_policies (n->f.store, n->f.account->id, &error);
+
+  for (guint i = 0; i < policies->len; i++)
+    g_assert_true (nb_mgmt_store_delete_policy (n->f.store, n->f.account->id, n->f.owner->id,
+                                                ((NbMgmtPolicy *) policies->pdata[i])->id, &error));
+}
+
+static char *
+net_add_policy (NetFixture     *n,
+                const RuleSpec *spec)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPolicy) policy = nb_mgmt_policy_new ();
+  g_autoptr(NbMgmtPolicy) created = NULL;
+  NbMgmtPolicyRule *rule = nb_mgmt_policy_rule_new ();
+
+  policy->name = g_strdup_printf ("%s to %s", spec->src, spec->dst);
+  rule->enabled = !spec->disabled;
+  rule->action = spec->action;
+  rule->protocol = spec->protocol;
+  rule->bidirectional = spec->bidirectional;
+  rule->ports = parse_ports (spec->ports);
+  rule->port_ranges = parse_ranges (spec->ranges);
+  rule->sources = group_ids (n, spec->src);
+  rule->destinations = group_ids (n, spec->dst);
+  g_ptr_array_add (policy->rules, rule);
+  created = nb_mgmt_store_create_policy (n->f.store, n->f.account->id, n->f.owner->id, policy, &error);
+  g_assert_no_error (error);
+  return g_strdup (created->id);
+}
+
+/* The map in the test's notation. */
+static char *
+describe_reach (NetFixture             *n,
+                const NbMgmtNetworkMap *map)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < map->remote_peers->len; i++)
+    {
+      const NbMgmtRemotePeer *p = map->remote_peers->pdata[i];
+      g_string_append_printf (s, "%s%s", i > 0 ? " " : "", (char *) g_hash_table_lookup (n->by_ip, p->ip));
+    }
+  return g_strdup (s->str);
+}
+
+static char *
+describe_rules (NetFixture             *n,
+                const NbMgmtNetworkMap *map)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < map->firewall_rules->len; i++)
+    {
+      const NbMgmtFirewallRule *r = map->firewall_rules->pdata[i];
+
+      g_string_append_printf (s, "%s%s:%s:%s:%s", i > 0 ? " " : "",
+                              (char *) g_hash_table_lookup (n->by_ip, r->peer_ip),
+                              nb_mgmt_direction_to_string (r->direction),
+                              nb_mgmt_rule_action_to_string (r->action),
+                              nb_mgmt_protocol_to_string (r->protocol));
+      if (r->port != 0)
+        g_string_append_printf (s, ":%u", r->port);
+      else if (r->port_range.start != 0)
+        g_string_append_printf (s, ":%u-%u", r->port_range.start, r->port_range.end);
+    }
+  return g_strdup (s->str);
+}
+
+static void
+test_case (NetFixture   *n,
+           gconstpointer data)
+{
+  const Case *c = data;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = g_strsplit (c->peers, " ", -1);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    net_add_peer (n, names[i]);
+  if (!c->keep_default_policy)
+    net_remove_default_policy (n);
+  for (guint i = 0; i < MAX_ITEMS && c->groups[i].name != NULL; i++)
+    g_free (net_add_group (n, c->groups[i].name, c->groups[i].members));
+  for (guint i = 0; i < MAX_ITEMS && c->rules[i].src != NULL; i++)
+    g_free (net_add_policy (n, &c->rules[i]));
+
+  for (guint i = 0; i < MAX_ITEMS && c->expect[i].peer != NULL; i++)
+    {
+      const Expect *e = &c->expect[i];
+      NbMgmtPeer *peer = g_hash_table_lookup (n->peers, e->peer);
+      g_autoptr(NbMgmtNetworkMap) map = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, peer->id,
+                                                                       &error);
+      g_autofree char *reach = NULL;
+      g_autofree char *rules = NULL;
+
+      g_assert_no_error (error);
+      reach = describe_reach (n, map);
+      rules = describe_rules (n, map);
+      g_test_message ("%s: %s reaches [%s] with [%s]", c->title, e->peer, reach, rules);
+      g_assert_cmpstr (reach, ==, e->reaches);
+      g_assert_cmpstr (rules, ==, e->rules);
+      /* The zone: itself and exactly the peers it reaches. */
+      g_assert_cmpuint (map->dns_records->len, ==, map->remote_peers->len + 1);
+      g_assert_true (g_str_has_suffix (map->fqdn, "." NB_MGMT_DEFAULT_DNS_DOMAIN));
+      g_assert_true (g_str_has_suffix (map->address, "/16"));
+      g_assert_cmpstr (map->peer_key, ==, peer->key);
+    }
+}
+
+/* ---- Maps beyond policies --------------------------------------------------- */
+
+static void
+test_map_contents (NetFixture   *n,
+                   gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "alpha");
+  NbMgmtPeer *b = net_add_peer (n, "beta");
+  g_autoptr(NbMgmtNetworkMap) map = NULL;
+  g_autofree char *json = NULL;
+  const NbMgmtRemotePeer *rp;
+  gsize len = 0;
+
+  map = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, a->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (map->serial, >, 0);
+  g_assert_cmpuint (map->remote_peers->len, ==, 1);
+  rp = map->remote_peers->pdata[0];
+  g_assert_cmpstr (rp->key, ==, b->key);
+  g_assert_cmpstr (rp->fqdn, ==, "beta." NB_MGMT_DEFAULT_DNS_DOMAIN);
+  g_assert_cmpuint (rp->allowed_ips->len, ==, 1);
+  {
+    g_autofree char *want = g_strdup_printf ("%s/32", b->ip);
+    g_assert_cmpstr (rp->allowed_ips->pdata[0], ==, want);
+  }
+  g_assert_cmpstr (map->fqdn, ==, "alpha." NB_MGMT_DEFAULT_DNS_DOMAIN);
+  g_assert_true (map->dns_enabled);
+  g_assert_cmpuint (map->dns_records->len, ==, 2);
+
+  json = nb_mgmt_network_map_to_json (map, &len);
+  g_assert_cmpuint (len, ==, strlen (json));
+  g_assert_nonnull (strstr (json, b->key));
+  g_assert_nonnull (strstr (json, "\"custom_zones\""));
+}
+
+static void
+test_map_routes (NetFixture   *n,
+                 gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "a");
+  NbMgmtPeer *r = net_add_peer (n, "router");
+  NbMgmtPeer *c = net_add_peer (n, "c");
+  g_autofree char *ga = NULL;
+  g_auto(GStrv) dist = NULL;
+  g_autoptr(NbMgmtRoute) route = NULL;
+  g_autoptr(NbMgmtNetworkMap) ma = NULL;
+  g_autoptr(NbMgmtNetworkMap) mr = NULL;
+  g_autoptr(NbMgmtNetworkMap) mc = NULL;
+  NbMgmtRoute tmpl = { .network_id = (char *) "lan", .enabled = TRUE, .network = (char *) "192.168.1.0/24",
+                       .metric = 9999, .masquerade = TRUE };
+  const NbMgmtRouteEntry *e;
+
+  net_remove_default_policy (n);
+  ga = net_add_group (n, "ga", "a");
+  dist = strv_of (ga, NULL);
+  tmpl.peer = r->id;
+  tmpl.groups = dist;
+  route = nb_mgmt_store_create_route (n->f.store, n->f.account->id, n->f.owner->id, &tmpl, &error);
+  g_assert_no_error (error);
+
+  ma = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, a->id, &error);
+  g_assert_cmpuint (ma->routes->len, ==, 1);
+  e = ma->routes->pdata[0];
+  g_assert_cmpstr (e->network, ==, "192.168.1.0/24");
+  g_assert_cmpstr (e->peer_key, ==, r->key);
+  g_assert_true (e->masquerade);
+  g_assert_cmpuint (ma->remote_peers->len, ==, 1);
+  g_assert_cmpstr (((NbMgmtRemotePeer *) ma->remote_peers->pdata[0])->key, ==, r->key);
+
+  /* The router learns the route with its own key and sees its clients. */
+  mr = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, r->id, &error);
+  g_assert_cmpuint (mr->routes->len, ==, 1);
+  g_assert_cmpstr (((NbMgmtRouteEntry *) mr->routes->pdata[0])->peer_key, ==, r->key);
+  g_assert_cmpuint (mr->remote_peers->len, ==, 1);
+  g_assert_cmpstr (((NbMgmtRemotePeer *) mr->remote_peers->pdata[0])->key, ==, a->key);
+
+  /* Not distributed to c. */
+  mc = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, c->id, &error);
+  g_assert_cmpuint (mc->routes->len, ==, 0);
+  g_assert_cmpuint (mc->remote_peers->len, ==, 0);
+}
+
+static void
+test_map_dns (NetFixture   *n,
+              gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "a");
+  NbMgmtPeer *b = net_add_peer (n, "b");
+  g_autofree char *ga = net_add_group (n, "ga", "a");
+  g_autofree char *gb = net_add_group (n, "gb", "b");
+  g_autoptr(NbMgmtNameserverGroup) ns = nb_mgmt_nameserver_group_new ();
+  g_autoptr(NbMgmtNameserverGroup) created = NULL;
+  g_autoptr(NbMgmtDnsSettings) settings = NULL;
+  g_autoptr(NbMgmtNetworkMap) ma = NULL;
+  g_autoptr(NbMgmtNetworkMap) mb = NULL;
+  g_auto(GStrv) disabled = strv_of (gb, NULL);
+  NbMgmtDnsSettings want = { .disabled_management_groups = disabled };
+  NbMgmtAccountSettings account_settings = n->f.account->settings;
+
+  ns->name = g_strdup ("corp");
+  ns->groups = strv_of (ga, NULL);
+  ns->domains = strv_of ("corp.example", NULL);
+  g_ptr_array_add (ns->nameservers, nb_mgmt_nameserver_new ("10.0.0.53", "udp", 53));
+  created = nb_mgmt_store_create_nameserver_group (n->f.store, n->f.account->id, n->f.owner->id, ns, &error);
+  g_assert_no_error (error);
+  settings = nb_mgmt_store_update_dns_settings (n->f.store, n->f.account->id, n->f.owner->id, &want, &error);
+  g_assert_no_error (error);
+  account_settings.dns_domain = (char *) "mesh.test";
+  g_clear_pointer (&n->f.account, nb_mgmt_account_free);
+  n->f.account = nb_mgmt_store_update_account_settings (n->f.store, settings != NULL ? created->account_id : NULL,
+                                                        NULL, &account_settings, &error);
+  g_assert_no_error (error);
+
+  ma = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, a->id, &error);
+  mb = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, b->id, &error);
+  g_assert_true (ma->dns_enabled);
+  g_assert_false (mb->dns_enabled);
+  g_assert_cmpuint (ma->nameserver_groups->len, ==, 1);
+  g_assert_cmpuint (mb->nameserver_groups->len, ==, 0);
+  g_assert_cmpstr (ma->fqdn, ==, "a.mesh.test");
+  g_assert_cmpstr (ma->dns_domain, ==, "mesh.test");
+  g_assert_cmpstr (((NbMgmtDnsRecord *) ma->dns_records->pdata[0])->name, ==, "a.mesh.test");
+  g_assert_cmpstr (((NbMgmtDnsRecord *) ma->dns_records->pdata[1])->name, ==, "b.mesh.test");
+  g_assert_cmpstr (((NbMgmtDnsRecord *) ma->dns_records->pdata[1])->rdata, ==, b->ip);
+}
+
+static void
+test_map_excludes_blocked_users_peers (NetFixture   *n,
+                                       gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "a");
+  g_autoptr(NbMgmtUser) user = NULL;
+  g_autoptr(NbMgmtUser) blocked = NULL;
+  g_autoptr(NbMgmtPeer) up = NULL;
+  g_autoptr(NbMgmtNetworkMap) before = NULL;
+  g_autoptr(NbMgmtNetworkMap) after = NULL;
+  g_autofree char *pub = new_peer_key ();
+  NbMgmtUser tmpl = { .email = (char *) "u@example.com", .role = NB_MGMT_ROLE_USER };
+  NbMgmtPeerMeta meta = { .hostname = (char *) "users-laptop" };
+
+  user = nb_mgmt_store_create_user (n->f.store, n->f.account->id, n->f.owner->id, &tmpl, &error);
+  g_assert_no_error (error);
+  up = nb_mgmt_store_register_peer_for_user (n->f.store, n->f.account->id, user->id, pub, &meta, &error);
+  g_assert_no_error (error);
+  before = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, a->id, &error);
+  g_assert_cmpuint (before->remote_peers->len, ==, 1);
+
+  user->is_blocked = TRUE;
+  blocked = nb_mgmt_store_update_user (n->f.store, n->f.account->id, n->f.owner->id, user, &error);
+  g_assert_no_error (error);
+  after = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, a->id, &error);
+  g_assert_cmpuint (after->remote_peers->len, ==, 0);
+  g_assert_cmpuint (after->serial, >, before->serial);
+}
+
+/* ---- Which peers a change affects ------------------------------------------ */
+
+static int
+cmp_names (gconstpointer a,
+           gconstpointer b)
+{
+  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
+}
+
+static char *
+updated_names (NetFixture *n,
+               GPtrArray  *maps)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+  for (guint i = 0; i < maps->len; i++)
+    {
+      NbMgmtNetworkMap *m = maps->pdata[i];
+      GHashTableIter iter;
+      gpointer k, v;
+
+      g_hash_table_iter_init (&iter, n->peers);
+      while (g_hash_table_iter_next (&iter, &k, &v))
+        if (g_strcmp0 (((NbMgmtPeer *) v)->id, m->peer_id) == 0)
+          g_ptr_array_add (names, k);
+    }
+  g_ptr_array_sort (names, cmp_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static char *
+collect (NetFixture *n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) maps = nb_mgmt_store_collect_network_map_updates (n->f.store, n->f.account->id, &error);
+
+  g_assert_no_error (error);
+  return updated_names (n, maps);
+}
+
+static void
+give_all (NetFixture *n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) maps = nb_mgmt_store_get_all_network_maps (n->f.store, n->f.account->id, &error);
+
+  g_assert_no_error (error);
+}
+
+static void
+test_change_peer_join (NetFixture   *n,
+                       gconstpointer data)
+{
+  g_autofree char *u = NULL;
+  g_autofree char *gs = NULL;
+  g_autofree char *gc = NULL;
+
+  net_add_peer (n, "a");
+  net_add_peer (n, "b");
+  net_add_peer (n, "c");
+  net_remove_default_policy (n);
+  gs = net_add_group (n, "ga", "a");
+  gc = net_add_group (n, "gb", "b");
+  {
+    RuleSpec r = { "ga", "gb", TRUE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ALL };
+    g_free (net_add_policy (n, &r));
+  }
+  give_all (n);
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "");
+
+  /* A peer in no group but "All" concerns nobody. */
+  net_add_peer (n, "d");
+  g_free (u);
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "");
+}
+
+static void
+test_change_peer_join_default_policy (NetFixture   *n,
+                                      gconstpointer data)
+{
+  g_autofree char *u = NULL;
+
+  net_add_peer (n, "a");
+  net_add_peer (n, "b");
+  give_all (n);
+  net_add_peer (n, "c");
+  /* Everyone sees the newcomer; the newcomer gets its map on sync. */
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "a b");
+  g_free (u);
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "");
+}
+
+static void
+test_change_group_membership (NetFixture   *n,
+                              gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *u = NULL;
+  g_autofree char *ga = NULL;
+  g_autofree char *gb = NULL;
+  g_autoptr(NbMgmtGroup) g = NULL;
+  g_autoptr(NbMgmtGroup) updated = NULL;
+  NbMgmtPeer *c;
+
+  net_add_peer (n, "a");
+  net_add_peer (n, "b");
+  c = net_add_peer (n, "c");
+  net_add_peer (n, "d");
+  net_remove_default_policy (n);
+  ga = net_add_group (n, "ga", "a");
+  gb = net_add_group (n, "gb", "b");
+  {
+    RuleSpec r = { "ga", "gb", FALSE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_TCP, "80" };
+    g_free (net_add_policy (n, &r));
+  }
+  give_all (n);
+
+  /* c joins gb: a (source) and c itself change; b and d do not. */
+  g = nb_mgmt_store_get_group (n->f.store, n->f.account->id, gb, &error);
+  g_strfreev (g->peers);
+  g->peers = strv_of (((NbMgmtPeer *) g_hash_table_lookup (n->peers, "b"))->id, c->id, NULL);
+  updated = nb_mgmt_store_update_group (n->f.store, n->f.account->id, n->f.owner->id, g, &error);
+  g_assert_no_error (error);
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "a c");
+}
+
+static void
+test_change_peer_delete_and_rename (NetFixture   *n,
+                                    gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *u = NULL;
+  g_autofree char *ga = NULL;
+  g_autofree char *gb = NULL;
+  g_autoptr(NbMgmtPeer) renamed = NULL;
+  NbMgmtPeer *b;
+  NbMgmtPeer *d;
+
+  net_add_peer (n, "a");
+  b = net_add_peer (n, "b");
+  net_add_peer (n, "c");
+  d = net_add_peer (n, "d");
+  net_remove_default_policy (n);
+  ga = net_add_group (n, "ga", "a");
+  gb = net_add_group (n, "gb", "b d");
+  {
+    RuleSpec r = { "ga", "gb", TRUE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ALL };
+    g_free (net_add_policy (n, &r));
+  }
+  give_all (n);
+
+  /* Renaming b changes its FQDN: b and the peer that sees it, a. */
+  g_free (b->name);
+  b->name = g_strdup ("bee");
+  renamed = nb_mgmt_store_update_peer (n->f.store, n->f.account->id, n->f.owner->id, b, &error);
+  g_assert_no_error (error);
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "a b");
+
+  /* Deleting d: only a saw it. */
+  g_assert_true (nb_mgmt_store_delete_peer (n->f.store, n->f.account->id, n->f.owner->id, d->id, &error));
+  g_free (u);
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "a");
+}
+
+static void
+test_change_unrelated_policy (NetFixture   *n,
+                              gconstpointer data)
+{
+  g_autofree char *u = NULL;
+  g_autofree char *ga = NULL;
+  g_autofree char *gb = NULL;
+  g_autofree char *gx = NULL;
+
+  net_add_peer (n, "a");
+  net_add_peer (n, "b");
+  net_add_peer (n, "c");
+  net_remove_default_policy (n);
+  ga = net_add_group (n, "ga", "a");
+  gb = net_add_group (n, "gb", "b");
+  gx = net_add_group (n, "empty", "");
+  {
+    RuleSpec r = { "ga", "gb", TRUE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ALL };
+    g_free (net_add_policy (n, &r));
+  }
+  give_all (n);
+  {
+    /* A policy between an empty group and a's group changes no map. */
+    RuleSpec r = { "empty", "ga", TRUE, NB_MGMT_RULE_ACTION_ACCEPT, NB_MGMT_PROTOCOL_ALL };
+    g_free (net_add_policy (n, &r));
+  }
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "");
+}
+
+static void
+test_change_forgotten_peer_not_updated (NetFixture   *n,
+                                        gconstpointer data)
+{
+  g_autofree char *u = NULL;
+  NbMgmtPeer *a;
+
+  a = net_add_peer (n, "a");
+  net_add_peer (n, "b");
+  give_all (n);
+  /* a's sync channel closed. */
+  nb_mgmt_store_forget_network_map (n->f.store, n->f.account->id, a->id);
+  net_add_peer (n, "c");
+  u = collect (n);
+  g_assert_cmpstr (u, ==, "b");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn, data) \
+  g_test_add (path, NetFixture, data, net_setup, fn, net_teardown)
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/mgmt/netmap/policy/%s", cases[i].title);
+      ADD (path, test_case, &cases[i]);
+    }
+  ADD ("/mgmt/netmap/contents", test_map_contents, NULL);
+  ADD ("/mgmt/netmap/routes", test_map_routes, NULL);
+  ADD ("/mgmt/netmap/dns", test_map_dns, NULL);
+  ADD ("/mgmt/netmap/blocked-users-peers-excluded", test_map_excludes_blocked_users_peers, NULL);
+  ADD ("/mgmt/netmap/change/peer-join-concerns-nobody", test_change_peer_join, NULL);
+  ADD ("/mgmt/netmap/change/peer-join-default-policy", test_change_peer_join_default_policy, NULL);
+  ADD ("/mgmt/netmap/change/group-membership", test_change_group_membership, NULL);
+  ADD ("/mgmt/netmap/change/peer-delete-and-rename", test_change_peer_delete_and_rename, NULL);
+  ADD ("/mgmt/netmap/change/unrelated-policy", test_change_unrelated_policy, NULL);
+  ADD ("/mgmt/netmap/change/forgotten-peer-not-updated", test_change_forgotten_peer_not_updated, NULL);
+
+  return g_test_run ();
+}
