@@ -47,7 +47,7 @@ class Daemon:
         self.config = config
         self.port = None
         self.proc = None
-        self.log_path = os.path.join(data_dir, '..', os.path.basename(data_dir) + '.log')
+        self.log_path = os.path.join(os.path.dirname(data_dir), 'daemon.log')
 
     def start(self, port=None):
         self.port = port or free_port()
