@@ -180,8 +180,8 @@ authenticate (NbRestCtx *ctx)
 
   if (auth == NULL || *auth == '\0')
     {
-      nb_rest_reply_error (ctx, SOUP_STATUS_UNAUTHORIZED,
-                           "no valid authentication provided: send \"Authorization: Token nbp_...\"");
+      nb_rest_reply_error (ctx, SOUP_STATUS_UNAUTHORIZED, "no valid authentication provided: "
+                           "send \"Authorization: Token nbp_...\"");
       return FALSE;
     }
   if (g_ascii_strncasecmp (auth, "Token ", 6) == 0)
@@ -195,8 +195,8 @@ authenticate (NbRestCtx *ctx)
     }
   else
     {
-      nb_rest_reply_error (ctx, SOUP_STATUS_UNAUTHORIZED,
-                           "unsupported authorization scheme: send \"Authorization: Token nbp_...\"");
+      nb_rest_reply_error (ctx, SOUP_STATUS_UNAUTHORIZED, "unsupported authorization scheme: "
+                           "send \"Authorization: Token nbp_...\"");
       return FALSE;
     }
   while (*token == ' ')

@@ -66,7 +66,8 @@ void nb_mgmt_rest_handle_events (NbRestCtx *ctx);
 void nb_rest_reply_json (NbRestCtx *ctx, guint status, JsonNode *node);
 void nb_rest_reply_builder (NbRestCtx *ctx, JsonBuilder *builder);
 void nb_rest_reply_empty (NbRestCtx *ctx);
-void nb_rest_reply_error (NbRestCtx *ctx, guint status, const char *format, ...) G_GNUC_PRINTF (3, 4);
+void nb_rest_reply_error (NbRestCtx *ctx, guint status, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
 void nb_rest_reply_gerror (NbRestCtx *ctx, const GError *error);
 void nb_rest_reply_method_not_allowed (NbRestCtx *ctx);
 void nb_rest_reply_not_found_path (NbRestCtx *ctx);
@@ -126,7 +127,8 @@ gboolean nb_rest_json_get_strv (JsonObject *obj, const char *field, gboolean req
                                 char ***out, GError **error);
 
 /* Builds an error reply for a failed body parse or field read. */
-#define NB_REST_FAIL(ctx, error) G_STMT_START { nb_rest_reply_gerror ((ctx), (error)); return; } G_STMT_END
+#define NB_REST_FAIL(ctx, error) \
+  G_STMT_START { nb_rest_reply_gerror ((ctx), (error)); return; } G_STMT_END
 
 /* Query parameters. */
 const char *nb_rest_query (NbRestCtx *ctx, const char *name);
