@@ -45,6 +45,7 @@
 
 #define STORE_FILE "management.db"
 #define KEY_FILE "server.key"
+#define LISTEN_BACKLOG 4096
 
 static void nb_management_server_initable_iface_init (GInitableIface *iface);
 
@@ -460,6 +461,7 @@ listen_on (NbManagementServer *self,
            GError            **error)
 {
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSList) uris = NULL;
   GUri *uri;
 
@@ -470,9 +472,21 @@ listen_on (NbManagementServer *self,
       return FALSE;
     }
 
-  if (!soup_server_listen (self->soup, address,
-                           self->tls_certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0,
-                           &local_error))
+  /* Our own socket for a deep accept queue: thousands of peers reconnect
+   * at once after a restart, and GSocket's default backlog is 10. */
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, &local_error);
+  if (socket != NULL)
+    {
+      g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+      if (!g_socket_bind (socket, address, TRUE, &local_error) ||
+          !g_socket_listen (socket, &local_error) ||
+          !soup_server_listen_socket (self->soup, socket,
+                                      self->tls_certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                                      &local_error))
+        g_clear_object (&socket);
+    }
+  if (socket == NULL)
     {
       g_autofree char *text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
 
