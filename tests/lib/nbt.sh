@@ -153,6 +153,16 @@ nbt_pair() {
   done
 }
 
+# nbt_exec SIDE CMD...: runs CMD in SIDE's namespace as this very process
+# (`ip netns exec` forks and would leave us the pid of ip, not of CMD).
+nbt_exec() {
+  local side=$1
+  shift
+  local ns=$NBT_NS_A
+  [ "$side" = b ] && ns=$NBT_NS_B
+  exec nsenter --net="/var/run/netns/$ns" "$@"
+}
+
 # nbt_start IMPL SIDE IFNAME: runs a WireGuard daemon in the foreground in
 # SIDE's namespace and waits for its UAPI socket.
 nbt_start() {
@@ -163,11 +173,11 @@ nbt_start() {
   NBT_SOCKETS+=("$sock")
   case $impl in
     netbird)
-      nbt_in "$side" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" "$(nbt_netbird_wg)" -f "$ifname" >"$log" 2>&1 &
+      (nbt_exec "$side" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" "$(nbt_netbird_wg)" -f "$ifname") >"$log" 2>&1 &
       pid=$!
       ;;
     wireguard-go)
-      nbt_in "$side" env LOG_LEVEL="${NBT_WG_GO_LOG:-error}" "$WG_GO" -f "$ifname" >"$log" 2>&1 &
+      (nbt_exec "$side" env LOG_LEVEL="${NBT_WG_GO_LOG:-error}" "$WG_GO" -f "$ifname") >"$log" 2>&1 &
       pid=$!
       ;;
     *)
