@@ -1,0 +1,282 @@
+/* nb-mgmt-map-bench.c: how long Management takes to compute network maps
+ *
+ * Builds an account in a temporary SQLite store: N peers, G groups (each
+ * peer in 1 to 3 of them, chosen by a fixed-seed generator), P policies of
+ * one rule each between two random groups (half bidirectional; all, tcp
+ * with a port or udp with a range), the default All <-> All policy removed.
+ * Then it measures and prints one line of key=value pairs:
+ *
+ *   setup_ms          building the account (not part of the figures below)
+ *   snapshot_ms       loading the account's indexed snapshot from SQLite
+ *   all_maps_ms       computing every peer's map (compact form + hash), the
+ *                     work a change to the whole account costs
+ *   map_entries       remote peers + firewall rules + routes over all maps
+ *   all_maps_json_ms  the same maps as records and as JSON, one at a time
+ *   all_maps_json_bytes
+ *   join_ms           one more peer registers (into 2 groups) and the store
+ *                     collects the maps that changed
+ *   join_affected     how many peers' maps changed (they were all given one)
+ *   join_bytes        the JSON bytes of those maps
+ *   rss_mb            peak resident memory of the process
+ *
+ * Usage: nb-mgmt-map-bench [--peers N] [--groups G] [--policies P] [--seed S]
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-bench"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "nb-key.h"
+#include "nb-mgmt-store.h"
+#include "nb-mgmt-store-private.h"
+
+static double
+ms_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+static double
+peak_rss_mb (void)
+{
+  g_autofree char *status = NULL;
+  const char *p;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  p = strstr (status, "VmHWM:");
+  if (p == NULL)
+    return 0;
+  return g_ascii_strtod (p + 6, NULL) / 1024.0;
+}
+
+static void
+rm_rf (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      g_remove (p);
+    }
+  g_rmdir (dir);
+}
+
+#define CHECK(expr) \
+  G_STMT_START { \
+    if (!(expr)) \
+      { \
+        g_printerr ("nb-mgmt-map-bench: %s: %s\n", #expr, error != NULL ? error->message : "failed"); \
+        return 1; \
+      } \
+  } G_STMT_END
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  gint n_peers = 1000, n_groups = 100, n_policies = 200, seed = 1;
+  GOptionEntry entries[] = {
+    { "peers", 0, 0, G_OPTION_ARG_INT, &n_peers, "Peers in the account", "N" },
+    { "groups", 0, 0, G_OPTION_ARG_INT, &n_groups, "Groups", "G" },
+    { "policies", 0, 0, G_OPTION_ARG_INT, &n_policies, "Policies", "P" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Seed of the generator", "S" },
+    { NULL }
+  };
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *setup_key = NULL;
+  g_autofree char *join_key = NULL;
+  g_autoptr(NbMgmtStore) store = NULL;
+  g_autoptr(NbMgmtAccount) account = NULL;
+  g_autoptr(NbMgmtUser) owner = NULL;
+  g_autoptr(GPtrArray) peer_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) group_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GRand) rand = NULL;
+  g_autoptr(GPtrArray) updates = NULL;
+  g_autoptr(NbMgmtPeer) joined = NULL;
+  guint64 entries_total, json_bytes = 0, join_bytes = 0;
+  double setup_ms, snapshot_ms, all_ms, json_ms, join_ms;
+  gint64 t;
+
+  context = g_option_context_new ("- Management network-map benchmark");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("nb-mgmt-map-bench: %s\n", error->message);
+      return 2;
+    }
+  if (n_peers < 2 || n_groups < 2 || n_policies < 1 || n_peers > 60000)
+    {
+      g_printerr ("nb-mgmt-map-bench: need 2 <= peers <= 60000, groups >= 2, policies >= 1\n");
+      return 2;
+    }
+  rand = g_rand_new_with_seed ((guint32) seed);
+
+  dir = g_dir_make_tmp ("nb-mgmt-bench-XXXXXX", &error);
+  CHECK (dir != NULL);
+  path = g_build_filename (dir, "bench.db", NULL);
+  store = nb_mgmt_store_open (path, &error);
+  CHECK (store != NULL);
+
+  /* Building 10,000 peers one durable transaction at a time measures the
+   * disk, not the maps: the setup runs without fsync. */
+  t = g_get_monotonic_time ();
+  CHECK (nb_mgmt_store_exec (store, "PRAGMA synchronous = OFF", &error));
+  account = nb_mgmt_store_create_account (store, "Bench", "bench@example.com", NULL, &owner, &error);
+  CHECK (account != NULL);
+  {
+    g_autoptr(GPtrArray) policies = nb_mgmt_store_list_policies (store, account->id, &error);
+    CHECK (policies != NULL);
+    for (guint i = 0; i < policies->len; i++)
+      CHECK (nb_mgmt_store_delete_policy (store, account->id, owner->id,
+                                          ((NbMgmtPolicy *) policies->pdata[i])->id, &error));
+  }
+  {
+    NbMgmtSetupKey tmpl = { .name = (char *) "bench", .type = NB_MGMT_SETUP_KEY_REUSABLE };
+    g_autoptr(NbMgmtSetupKey) key = nb_mgmt_store_create_setup_key (store, account->id, owner->id, &tmpl, NULL,
+                                                                    &setup_key, &error);
+    CHECK (key != NULL);
+  }
+  for (gint i = 0; i < n_groups; i++)
+    g_ptr_array_add (members, g_ptr_array_new ());
+  for (gint i = 0; i < n_peers; i++)
+    {
+      g_autoptr(NbKey) k = nb_key_generate ();
+      g_autofree char *host = g_strdup_printf ("peer-%05d", i);
+      NbMgmtPeerMeta meta = { .hostname = host, .goos = (char *) "linux" };
+      g_autoptr(NbMgmtPeer) p = nb_mgmt_store_register_peer (store, setup_key, nb_key_get_public_base64 (k),
+                                                             &meta, &error);
+      guint n_in = 1 + g_rand_int_range (rand, 0, 3);
+
+      CHECK (p != NULL);
+      g_ptr_array_add (peer_ids, g_strdup (p->id));
+      for (guint k2 = 0; k2 < n_in; k2++)
+        g_ptr_array_add (members->pdata[g_rand_int_range (rand, 0, n_groups)], peer_ids->pdata[i]);
+    }
+  for (gint i = 0; i < n_groups; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("group-%03d", i);
+      GPtrArray *m = members->pdata[i];
+      g_autoptr(NbMgmtGroup) g = NULL;
+      NbMgmtGroup tmpl = { .name = name };
+
+      g_ptr_array_add (m, NULL);
+      tmpl.peers = (char **) m->pdata;
+      g = nb_mgmt_store_create_group (store, account->id, owner->id, &tmpl, &error);
+      CHECK (g != NULL);
+      g_ptr_array_add (group_ids, g_strdup (g->id));
+    }
+  for (gint i = 0; i < n_policies; i++)
+    {
+      g_autoptr(NbMgmtPolicy) policy = nb_mgmt_policy_new ();
+      g_autoptr(NbMgmtPolicy) created = NULL;
+      NbMgmtPolicyRule *rule = nb_mgmt_policy_rule_new ();
+      char *src[] = { group_ids->pdata[g_rand_int_range (rand, 0, n_groups)], NULL };
+      char *dst[] = { group_ids->pdata[g_rand_int_range (rand, 0, n_groups)], NULL };
+
+      policy->name = g_strdup_printf ("policy-%03d", i);
+      rule->bidirectional = g_rand_boolean (rand);
+      switch (g_rand_int_range (rand, 0, 3))
+        {
+        case 0:
+          rule->protocol = NB_MGMT_PROTOCOL_ALL;
+          break;
+        case 1:
+          {
+            guint16 port = (guint16) g_rand_int_range (rand, 1, 65536);
+            rule->protocol = NB_MGMT_PROTOCOL_TCP;
+            rule->ports = g_array_new (FALSE, FALSE, sizeof (guint16));
+            g_array_append_val (rule->ports, port);
+            break;
+          }
+        default:
+          {
+            NbMgmtPortRange r = { 10000, 20000 };
+            rule->protocol = NB_MGMT_PROTOCOL_UDP;
+            rule->port_ranges = g_array_new (FALSE, FALSE, sizeof (NbMgmtPortRange));
+            g_array_append_val (rule->port_ranges, r);
+            break;
+          }
+        }
+      rule->sources = g_strdupv (src);
+      rule->destinations = g_strdupv (dst);
+      g_ptr_array_add (policy->rules, rule);
+      created = nb_mgmt_store_create_policy (store, account->id, owner->id, policy, &error);
+      CHECK (created != NULL);
+    }
+  {
+    char *auto_groups[] = { group_ids->pdata[0], group_ids->pdata[1], NULL };
+    NbMgmtSetupKey tmpl = { .name = (char *) "join", .type = NB_MGMT_SETUP_KEY_ONE_OFF,
+                            .auto_groups = auto_groups };
+    g_autoptr(NbMgmtSetupKey) key = nb_mgmt_store_create_setup_key (store, account->id, owner->id, &tmpl, NULL,
+                                                                    &join_key, &error);
+    CHECK (key != NULL);
+  }
+  CHECK (nb_mgmt_store_exec (store, "PRAGMA synchronous = FULL", &error));
+  setup_ms = ms_since (t);
+
+  /* Snapshot load: the first computation loads it, the second reuses it. */
+  t = g_get_monotonic_time ();
+  entries_total = nb_mgmt_store_compute_all_compact (store, account->id, &error);
+  CHECK (error == NULL);
+  snapshot_ms = ms_since (t);
+  t = g_get_monotonic_time ();
+  entries_total = nb_mgmt_store_compute_all_compact (store, account->id, &error);
+  CHECK (error == NULL);
+  all_ms = ms_since (t);
+  snapshot_ms -= all_ms;
+
+  /* Every map as records and JSON, one at a time, as peers connecting get
+   * theirs; this also records what each peer was given. */
+  t = g_get_monotonic_time ();
+  for (guint i = 0; i < peer_ids->len; i++)
+    {
+      g_autoptr(NbMgmtNetworkMap) map = nb_mgmt_store_get_network_map (store, account->id, peer_ids->pdata[i],
+                                                                       &error);
+      g_autofree char *json = NULL;
+      gsize len;
+
+      CHECK (map != NULL);
+      json = nb_mgmt_network_map_to_json (map, &len);
+      json_bytes += len;
+    }
+  json_ms = ms_since (t);
+
+  /* One peer joins: register it and collect the maps that changed. */
+  t = g_get_monotonic_time ();
+  {
+    g_autoptr(NbKey) k = nb_key_generate ();
+    NbMgmtPeerMeta meta = { .hostname = (char *) "newcomer", .goos = (char *) "linux" };
+    joined = nb_mgmt_store_register_peer (store, join_key, nb_key_get_public_base64 (k), &meta, &error);
+    CHECK (joined != NULL);
+  }
+  updates = nb_mgmt_store_collect_network_map_updates (store, account->id, &error);
+  CHECK (updates != NULL);
+  for (guint i = 0; i < updates->len; i++)
+    {
+      gsize len;
+      g_free (nb_mgmt_network_map_to_json (updates->pdata[i], &len));
+      join_bytes += len;
+    }
+  join_ms = ms_since (t);
+
+  printf ("peers=%d groups=%d policies=%d setup_ms=%.0f snapshot_ms=%.1f all_maps_ms=%.1f "
+          "map_entries=%" G_GUINT64_FORMAT " all_maps_json_ms=%.1f all_maps_json_bytes=%" G_GUINT64_FORMAT " "
+          "join_ms=%.1f join_affected=%u join_bytes=%" G_GUINT64_FORMAT " rss_mb=%.1f\n",
+          n_peers, n_groups, n_policies, setup_ms, snapshot_ms, all_ms, entries_total, json_ms, json_bytes,
+          join_ms, updates->len, join_bytes, peak_rss_mb ());
+
+  g_clear_object (&store);
+  rm_rf (dir);
+  return 0;
+}
