@@ -78,6 +78,11 @@ gboolean nb_wg_device_inject_packet   (NbWgDevice   *self,
 void     nb_wg_device_set_under_load_threshold (NbWgDevice *self,
                                                 guint       per_second);
 gboolean nb_wg_device_get_under_load  (NbWgDevice   *self);
+/* Copies the peer's preshared key into @out (32 bytes; all zero for none),
+ * for the UAPI "get". The caller wipes @out with sodium_memzero(). Returns
+ * whether a non-zero key is set. */
+gboolean nb_wg_peer_copy_preshared_key (NbWgPeer *peer,
+                                        guint8   *out);
 /* Starts a handshake with @peer now (as `wg` does on a new endpoint). */
 void     nb_wg_peer_initiate_handshake (NbWgPeer    *peer);
 

@@ -692,6 +692,27 @@ nb_wg_peer_get_last_handshake_time (NbWgPeer *self)
 }
 
 /*
+ * nb_wg_peer_copy_preshared_key:
+ * @peer: a #NbWgPeer
+ * @out: 32 bytes
+ *
+ * Private API (nb-wg-device-private.h).
+ */
+gboolean
+nb_wg_peer_copy_preshared_key (NbWgPeer *peer,
+                               guint8   *out)
+{
+  gboolean has;
+
+  g_return_val_if_fail (NB_IS_WG_PEER (peer), FALSE);
+  g_mutex_lock (&peer->handshake.lock);
+  memcpy (out, peer->handshake.preshared_key, NB_WG_KEY_LEN);
+  has = peer->has_preshared_key;
+  g_mutex_unlock (&peer->handshake.lock);
+  return has;
+}
+
+/*
  * nb_wg_peer_initiate_handshake:
  * @peer: a #NbWgPeer
  *

@@ -623,6 +623,18 @@ test_config_errors (void)
   g_assert_false (nb_wg_peer_set_preshared_key (peer, (const guint8 *) "short", 5, &error));
   g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_INVALID_CONFIG);
   g_clear_error (&error);
+  {
+    guint8 psk[32], out[32];
+
+    g_assert_false (nb_wg_peer_copy_preshared_key (peer, out));
+    memset (psk, 7, sizeof psk);
+    g_assert_true (nb_wg_peer_set_preshared_key (peer, psk, sizeof psk, &error));
+    g_assert_true (nb_wg_peer_has_preshared_key (peer));
+    g_assert_true (nb_wg_peer_copy_preshared_key (peer, out));
+    g_assert_cmpmem (out, 32, psk, 32);
+    g_assert_true (nb_wg_peer_set_preshared_key (peer, NULL, 0, &error));
+    g_assert_false (nb_wg_peer_has_preshared_key (peer));
+  }
   g_assert_true (nb_wg_peer_add_allowed_ip (peer, mask, &error));
   ips = nb_wg_peer_list_allowed_ips (peer);
   g_assert_cmpuint (ips->len, ==, 1);
