@@ -11,32 +11,32 @@
 #include "nb-mgmt-rest-private.h"
 
 static void
-add_bool (JsonBuilder *b,
+add_bool (NbJsonWriter *b,
           const char  *field,
           gboolean     value)
 {
-  json_builder_set_member_name (b, field);
-  json_builder_add_boolean_value (b, value);
+  nb_json_writer_member (b, field);
+  nb_json_writer_bool (b, value);
 }
 
 static void
 build_account (NbRestCtx           *ctx,
-               JsonBuilder         *b,
+               NbJsonWriter        *b,
                const NbMgmtAccount *account)
 {
   const NbMgmtAccountSettings *s = &account->settings;
 
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", account->id);
 
-  json_builder_set_member_name (b, "settings");
-  json_builder_begin_object (b);
+  nb_json_writer_member (b, "settings");
+  nb_json_writer_begin_object (b);
   add_bool (b, "peer_login_expiration_enabled", s->peer_login_expiration_enabled);
-  json_builder_set_member_name (b, "peer_login_expiration");
-  json_builder_add_int_value (b, s->peer_login_expiration);
+  nb_json_writer_member (b, "peer_login_expiration");
+  nb_json_writer_int (b, s->peer_login_expiration);
   add_bool (b, "peer_inactivity_expiration_enabled", FALSE);
-  json_builder_set_member_name (b, "peer_inactivity_expiration");
-  json_builder_add_int_value (b, 0);
+  nb_json_writer_member (b, "peer_inactivity_expiration");
+  nb_json_writer_int (b, 0);
   add_bool (b, "regular_users_view_blocked", s->regular_users_view_blocked);
   add_bool (b, "groups_propagation_enabled", s->groups_propagation_enabled);
   add_bool (b, "jwt_groups_enabled", s->jwt_groups_enabled);
@@ -47,27 +47,27 @@ build_account (NbRestCtx           *ctx,
   nb_rest_builder_add_string (b, "network_range", account->network_cidr);
   add_bool (b, "peer_expose_enabled", FALSE);
   nb_rest_builder_add_strv (b, "peer_expose_groups", NULL);
-  json_builder_set_member_name (b, "extra");
-  json_builder_begin_object (b);
+  nb_json_writer_member (b, "extra");
+  nb_json_writer_begin_object (b);
   add_bool (b, "peer_approval_enabled", FALSE);
   add_bool (b, "user_approval_required", FALSE);
   add_bool (b, "network_traffic_logs_enabled", FALSE);
   nb_rest_builder_add_strv (b, "network_traffic_logs_groups", NULL);
   add_bool (b, "network_traffic_packet_counter_enabled", FALSE);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
   add_bool (b, "lazy_connection_enabled", FALSE);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
 
   nb_rest_builder_add_string (b, "domain", account->domain);
   nb_rest_builder_add_string (b, "domain_category", account->domain_category);
   nb_rest_builder_add_time (b, "created_at", account->created_at);
   nb_rest_builder_add_string (b, "created_by", account->created_by);
-  json_builder_set_member_name (b, "onboarding");
-  json_builder_begin_object (b);
+  nb_json_writer_member (b, "onboarding");
+  nb_json_writer_begin_object (b);
   add_bool (b, "signup_form_pending", FALSE);
   add_bool (b, "onboarding_flow_pending", FALSE);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 static void
@@ -76,13 +76,13 @@ list_accounts (NbRestCtx *ctx)
   g_autoptr(GError) error = NULL;
   g_autoptr(NbMgmtAccount) account = nb_mgmt_store_get_account (ctx->store, ctx->account_id,
                                                                 &error);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (account == NULL)
     NB_REST_FAIL (ctx, error);
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   build_account (ctx, b, account);
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 
@@ -175,7 +175,7 @@ update_account (NbRestCtx *ctx)
   if (updated == NULL)
     NB_REST_FAIL (ctx, error);
   {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
     build_account (ctx, b, updated);
     nb_rest_reply_builder (ctx, b);
   }

@@ -10,42 +10,42 @@
 #include "nb-mgmt-rest-private.h"
 
 static void
-build_ns_group (JsonBuilder                 *b,
+build_ns_group (NbJsonWriter                *b,
                 const NbMgmtNameserverGroup *group)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", group->id);
   nb_rest_builder_add_string (b, "name", group->name);
   nb_rest_builder_add_string (b, "description", group->description);
-  json_builder_set_member_name (b, "nameservers");
-  json_builder_begin_array (b);
+  nb_json_writer_member (b, "nameservers");
+  nb_json_writer_begin_array (b);
   for (guint i = 0; group->nameservers && i < group->nameservers->len; i++)
     {
       NbMgmtNameserver *ns = g_ptr_array_index (group->nameservers, i);
-      json_builder_begin_object (b);
+      nb_json_writer_begin_object (b);
       nb_rest_builder_add_string (b, "ip", ns->ip);
       nb_rest_builder_add_string (b, "ns_type", ns->ns_type ? ns->ns_type : "udp");
-      json_builder_set_member_name (b, "port");
-      json_builder_add_int_value (b, ns->port);
-      json_builder_end_object (b);
+      nb_json_writer_member (b, "port");
+      nb_json_writer_int (b, ns->port);
+      nb_json_writer_end_object (b);
     }
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, group->enabled);
+  nb_json_writer_end_array (b);
+  nb_json_writer_member (b, "enabled");
+  nb_json_writer_bool (b, group->enabled);
   nb_rest_builder_add_strv (b, "groups", (const char *const *) group->groups);
-  json_builder_set_member_name (b, "primary");
-  json_builder_add_boolean_value (b, group->primary);
+  nb_json_writer_member (b, "primary");
+  nb_json_writer_bool (b, group->primary);
   nb_rest_builder_add_strv (b, "domains", (const char *const *) group->domains);
-  json_builder_set_member_name (b, "search_domains_enabled");
-  json_builder_add_boolean_value (b, group->search_domains_enabled);
-  json_builder_end_object (b);
+  nb_json_writer_member (b, "search_domains_enabled");
+  nb_json_writer_bool (b, group->search_domains_enabled);
+  nb_json_writer_end_object (b);
 }
 
 static void
 reply_ns_group (NbRestCtx                   *ctx,
                 const NbMgmtNameserverGroup *group)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   build_ns_group (b, group);
   nb_rest_reply_builder (ctx, b);
@@ -129,14 +129,14 @@ handle_nameservers (NbRestCtx *ctx)
       g_autoptr(GPtrArray) groups = nb_mgmt_store_list_nameserver_groups (ctx->store,
                                                                           ctx->account_id,
                                                                           &error);
-      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
       if (groups == NULL)
         NB_REST_FAIL (ctx, error);
-      json_builder_begin_array (b);
+      nb_json_writer_begin_array (b);
       for (guint i = 0; i < groups->len; i++)
         build_ns_group (b, g_ptr_array_index (groups, i));
-      json_builder_end_array (b);
+      nb_json_writer_end_array (b);
       nb_rest_reply_builder (ctx, b);
     }
   else if (id == NULL && g_str_equal (ctx->method, "POST"))
@@ -195,12 +195,12 @@ static void
 reply_dns_settings (NbRestCtx               *ctx,
                     const NbMgmtDnsSettings *settings)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_strv (b, "disabled_management_groups",
                             (const char *const *) settings->disabled_management_groups);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
   nb_rest_reply_builder (ctx, b);
 }
 

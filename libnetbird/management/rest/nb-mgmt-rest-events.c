@@ -14,13 +14,13 @@
 #include "nb-mgmt-rest-private.h"
 
 static void
-build_event (JsonBuilder       *b,
+build_event (NbJsonWriter      *b,
              const NbMgmtEvent *event)
 {
   char id[32];
 
   g_snprintf (id, sizeof id, "%" G_GINT64_FORMAT, event->id);
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", id);
   nb_rest_builder_add_time (b, "timestamp", event->timestamp);
   nb_rest_builder_add_string (b, "activity", nb_mgmt_activity_describe (event->activity_code));
@@ -29,8 +29,8 @@ build_event (JsonBuilder       *b,
   nb_rest_builder_add_string (b, "initiator_name", event->initiator_name);
   nb_rest_builder_add_string (b, "initiator_email", event->initiator_email);
   nb_rest_builder_add_string (b, "target_id", event->target_id);
-  json_builder_set_member_name (b, "meta");
-  json_builder_begin_object (b);
+  nb_json_writer_member (b, "meta");
+  nb_json_writer_begin_object (b);
   if (event->meta != NULL)
     {
       GHashTableIter iter;
@@ -39,12 +39,12 @@ build_event (JsonBuilder       *b,
       g_hash_table_iter_init (&iter, event->meta);
       while (g_hash_table_iter_next (&iter, &k, &v))
         {
-          json_builder_set_member_name (b, k);
-          json_builder_add_string_value (b, v ? v : "");
+          nb_json_writer_member (b, k);
+          nb_json_writer_string (b, v ? v : "");
         }
     }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 static gboolean
@@ -96,7 +96,7 @@ nb_mgmt_rest_handle_events (NbRestCtx *ctx)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) events = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
   NbMgmtEventFilter filter = { 0 };
   guint64 page = 0, page_size = 0;
   guint total = 0;
@@ -135,10 +135,10 @@ nb_mgmt_rest_handle_events (NbRestCtx *ctx)
   if (events == NULL)
     NB_REST_FAIL (ctx, error);
 
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < events->len; i++)
     build_event (b, g_ptr_array_index (events, i));
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   g_snprintf (total_text, sizeof total_text, "%u", total);
   soup_message_headers_replace (soup_server_message_get_response_headers (ctx->msg),
                                 "X-Total-Count", total_text);

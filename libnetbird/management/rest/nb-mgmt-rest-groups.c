@@ -53,29 +53,29 @@ nb_rest_group_index_free (NbRestGroupIndex *index)
 }
 
 void
-nb_rest_builder_add_group_minimum (JsonBuilder       *b,
+nb_rest_builder_add_group_minimum (NbJsonWriter      *b,
                                    const NbMgmtGroup *group,
                                    guint              peers_count)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", group->id);
   nb_rest_builder_add_string (b, "name", group->name);
-  json_builder_set_member_name (b, "peers_count");
-  json_builder_add_int_value (b, peers_count);
-  json_builder_set_member_name (b, "resources_count");
-  json_builder_add_int_value (b, 0);
+  nb_json_writer_member (b, "peers_count");
+  nb_json_writer_int (b, peers_count);
+  nb_json_writer_member (b, "resources_count");
+  nb_json_writer_int (b, 0);
   nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 void
-nb_rest_builder_add_group_list (JsonBuilder      *b,
+nb_rest_builder_add_group_list (NbJsonWriter     *b,
                                 const char       *field,
                                 NbRestGroupIndex *index,
                                 char            **ids)
 {
-  json_builder_set_member_name (b, field);
-  json_builder_begin_array (b);
+  nb_json_writer_member (b, field);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; ids && ids[i]; i++)
     {
       NbMgmtGroup *g = g_hash_table_lookup (index->by_id, ids[i]);
@@ -83,38 +83,38 @@ nb_rest_builder_add_group_list (JsonBuilder      *b,
         nb_rest_builder_add_group_minimum (
             b, g, GPOINTER_TO_UINT (g_hash_table_lookup (index->peer_counts, ids[i])));
     }
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
 }
 
 /* Group: GroupMinimum + peers [PeerMinimum] + resources []. */
 static gboolean
 build_group (NbRestCtx         *ctx,
-             JsonBuilder       *b,
+             NbJsonWriter      *b,
              const NbMgmtGroup *group,
              GHashTable        *peer_names)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", group->id);
   nb_rest_builder_add_string (b, "name", group->name);
-  json_builder_set_member_name (b, "peers_count");
-  json_builder_add_int_value (b, group->peers ? g_strv_length (group->peers) : 0);
-  json_builder_set_member_name (b, "resources_count");
-  json_builder_add_int_value (b, 0);
+  nb_json_writer_member (b, "peers_count");
+  nb_json_writer_int (b, group->peers ? g_strv_length (group->peers) : 0);
+  nb_json_writer_member (b, "resources_count");
+  nb_json_writer_int (b, 0);
   nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
-  json_builder_set_member_name (b, "peers");
-  json_builder_begin_array (b);
+  nb_json_writer_member (b, "peers");
+  nb_json_writer_begin_array (b);
   for (guint i = 0; group->peers && group->peers[i]; i++)
     {
-      json_builder_begin_object (b);
+      nb_json_writer_begin_object (b);
       nb_rest_builder_add_string (b, "id", group->peers[i]);
       nb_rest_builder_add_string (b, "name", g_hash_table_lookup (peer_names, group->peers[i]));
-      json_builder_end_object (b);
+      nb_json_writer_end_object (b);
     }
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "resources");
-  json_builder_begin_array (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
+  nb_json_writer_end_array (b);
+  nb_json_writer_member (b, "resources");
+  nb_json_writer_begin_array (b);
+  nb_json_writer_end_array (b);
+  nb_json_writer_end_object (b);
   return TRUE;
 }
 
@@ -148,7 +148,7 @@ reply_group (NbRestCtx         *ctx,
 {
   g_autoptr(GPtrArray) peers = NULL;
   g_autoptr(GHashTable) names = peer_names_new (ctx, &peers);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (names == NULL)
     return;
@@ -162,17 +162,17 @@ list_groups (NbRestCtx *ctx)
   g_autoptr(NbRestGroupIndex) index = nb_rest_group_index_new (ctx);
   g_autoptr(GPtrArray) peers = NULL;
   g_autoptr(GHashTable) names = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (index == NULL)
     return;
   names = peer_names_new (ctx, &peers);
   if (names == NULL)
     return;
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < index->groups->len; i++)
     build_group (ctx, b, g_ptr_array_index (index->groups, i), names);
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 

@@ -333,56 +333,45 @@ nb_rest_json_get_array (JsonObject *obj,
 }
 
 void
-nb_rest_builder_add_time (JsonBuilder *b,
-                          const char  *field,
-                          gint64       unix_seconds)
+nb_rest_builder_add_time (NbJsonWriter *b,
+                          const char   *field,
+                          gint64        unix_seconds)
 {
-  g_autoptr(GDateTime) dt = NULL;
-  g_autofree char *text = NULL;
-
-  json_builder_set_member_name (b, field);
-  if (unix_seconds <= 0)
-    {
-      /* Go's zero time, which NetBird prints for "never". */
-      json_builder_add_string_value (b, "0001-01-01T00:00:00Z");
-      return;
-    }
-  dt = g_date_time_new_from_unix_utc (unix_seconds);
-  text = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : NULL;
-  json_builder_add_string_value (b, text ? text : "0001-01-01T00:00:00Z");
+  nb_json_writer_member (b, field);
+  nb_json_writer_time (b, unix_seconds);
 }
 
 void
-nb_rest_builder_add_string (JsonBuilder *b,
+nb_rest_builder_add_string (NbJsonWriter *b,
                             const char  *field,
                             const char  *value)
 {
-  json_builder_set_member_name (b, field);
-  json_builder_add_string_value (b, value ? value : "");
+  nb_json_writer_member (b, field);
+  nb_json_writer_string (b, value ? value : "");
 }
 
 void
-nb_rest_builder_add_strv (JsonBuilder       *b,
+nb_rest_builder_add_strv (NbJsonWriter      *b,
                           const char        *field,
                           const char *const *values)
 {
-  json_builder_set_member_name (b, field);
-  json_builder_begin_array (b);
+  nb_json_writer_member (b, field);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; values && values[i]; i++)
-    json_builder_add_string_value (b, values[i]);
-  json_builder_end_array (b);
+    nb_json_writer_string (b, values[i]);
+  nb_json_writer_end_array (b);
 }
 
 void
-nb_rest_builder_add_ptr_strings (JsonBuilder *b,
+nb_rest_builder_add_ptr_strings (NbJsonWriter *b,
                                  const char  *field,
                                  GPtrArray   *values)
 {
-  json_builder_set_member_name (b, field);
-  json_builder_begin_array (b);
+  nb_json_writer_member (b, field);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; values && i < values->len; i++)
-    json_builder_add_string_value (b, g_ptr_array_index (values, i));
-  json_builder_end_array (b);
+    nb_json_writer_string (b, g_ptr_array_index (values, i));
+  nb_json_writer_end_array (b);
 }
 
 const char *

@@ -68,7 +68,7 @@ fail:
 }
 
 static void
-add_fqdn (JsonBuilder      *b,
+add_fqdn (NbJsonWriter     *b,
           const NbMgmtPeer *peer,
           const PeerView   *view)
 {
@@ -91,67 +91,67 @@ os_string (const NbMgmtPeer *peer)
 
 /* Peer (and PeerBatch when @accessible_count >= 0). */
 static void
-build_peer (JsonBuilder      *b,
+build_peer (NbJsonWriter     *b,
             const NbMgmtPeer *peer,
             const PeerView   *view,
             gint64            accessible_count)
 {
   g_autofree char *os = os_string (peer);
 
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", peer->id);
   nb_rest_builder_add_string (b, "name", peer->name);
   nb_rest_builder_add_time (b, "created_at", peer->created_at);
   nb_rest_builder_add_string (b, "ip", peer->ip);
   nb_rest_builder_add_string (b, "connection_ip", "");
-  json_builder_set_member_name (b, "connected");
-  json_builder_add_boolean_value (b, peer->connected);
+  nb_json_writer_member (b, "connected");
+  nb_json_writer_bool (b, peer->connected);
   nb_rest_builder_add_time (b, "last_seen", peer->last_seen);
   nb_rest_builder_add_string (b, "os", os);
   nb_rest_builder_add_string (b, "kernel_version", peer->meta.kernel_version);
-  json_builder_set_member_name (b, "geoname_id");
-  json_builder_add_int_value (b, 0);
+  nb_json_writer_member (b, "geoname_id");
+  nb_json_writer_int (b, 0);
   nb_rest_builder_add_string (b, "version", peer->meta.netbird_version);
   nb_rest_builder_add_group_list (b, "groups", view->groups, peer->groups);
-  json_builder_set_member_name (b, "ssh_enabled");
-  json_builder_add_boolean_value (b, peer->ssh_enabled);
+  nb_json_writer_member (b, "ssh_enabled");
+  nb_json_writer_bool (b, peer->ssh_enabled);
   nb_rest_builder_add_string (b, "user_id", peer->user_id);
   nb_rest_builder_add_string (b, "hostname", peer->meta.hostname);
   nb_rest_builder_add_string (b, "ui_version", peer->meta.ui_version);
   add_fqdn (b, peer, view);
-  json_builder_set_member_name (b, "login_expiration_enabled");
-  json_builder_add_boolean_value (b, peer->login_expiration_enabled);
-  json_builder_set_member_name (b, "login_expired");
-  json_builder_add_boolean_value (b, nb_mgmt_peer_login_expired (peer, &view->account->settings,
+  nb_json_writer_member (b, "login_expiration_enabled");
+  nb_json_writer_bool (b, peer->login_expiration_enabled);
+  nb_json_writer_member (b, "login_expired");
+  nb_json_writer_bool (b, nb_mgmt_peer_login_expired (peer, &view->account->settings,
                                                                  view->now));
   nb_rest_builder_add_time (b, "last_login", peer->last_login);
-  json_builder_set_member_name (b, "inactivity_expiration_enabled");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_set_member_name (b, "approval_required");
-  json_builder_add_boolean_value (b, FALSE);
+  nb_json_writer_member (b, "inactivity_expiration_enabled");
+  nb_json_writer_bool (b, FALSE);
+  nb_json_writer_member (b, "approval_required");
+  nb_json_writer_bool (b, FALSE);
   nb_rest_builder_add_string (b, "country_code", "");
   nb_rest_builder_add_string (b, "city_name", "");
   nb_rest_builder_add_string (b, "serial_number", "");
   nb_rest_builder_add_strv (b, "extra_dns_labels", NULL);
-  json_builder_set_member_name (b, "ephemeral");
-  json_builder_add_boolean_value (b, peer->ephemeral);
+  nb_json_writer_member (b, "ephemeral");
+  nb_json_writer_bool (b, peer->ephemeral);
   if (accessible_count >= 0)
     {
-      json_builder_set_member_name (b, "accessible_peers_count");
-      json_builder_add_int_value (b, accessible_count);
+      nb_json_writer_member (b, "accessible_peers_count");
+      nb_json_writer_int (b, accessible_count);
     }
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 /* AccessiblePeer. */
 static void
-build_accessible_peer (JsonBuilder      *b,
+build_accessible_peer (NbJsonWriter     *b,
                        const NbMgmtPeer *peer,
                        const PeerView   *view)
 {
   g_autofree char *os = os_string (peer);
 
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", peer->id);
   nb_rest_builder_add_string (b, "name", peer->name);
   nb_rest_builder_add_string (b, "ip", peer->ip);
@@ -160,12 +160,12 @@ build_accessible_peer (JsonBuilder      *b,
   nb_rest_builder_add_string (b, "os", os);
   nb_rest_builder_add_string (b, "country_code", "");
   nb_rest_builder_add_string (b, "city_name", "");
-  json_builder_set_member_name (b, "geoname_id");
-  json_builder_add_int_value (b, 0);
-  json_builder_set_member_name (b, "connected");
-  json_builder_add_boolean_value (b, peer->connected);
+  nb_json_writer_member (b, "geoname_id");
+  nb_json_writer_int (b, 0);
+  nb_json_writer_member (b, "connected");
+  nb_json_writer_bool (b, peer->connected);
   nb_rest_builder_add_time (b, "last_seen", peer->last_seen);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 /* The peers the caller may see. A regular user with the view blocked gets
@@ -209,7 +209,7 @@ list_peers (NbRestCtx *ctx)
   g_auto(PeerView) view = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) peers = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
   const char *name = nb_rest_query (ctx, "name");
   const char *ip = nb_rest_query (ctx, "ip");
 
@@ -221,7 +221,7 @@ list_peers (NbRestCtx *ctx)
   if (peers == NULL)
     NB_REST_FAIL (ctx, error);
 
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < peers->len; i++)
     {
       NbMgmtPeer *p = g_ptr_array_index (peers, i);
@@ -230,7 +230,7 @@ list_peers (NbRestCtx *ctx)
         continue;
       build_peer (b, p, &view, 0);
     }
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 
@@ -270,7 +270,7 @@ update_peer (NbRestCtx      *ctx,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) obj = nb_rest_parse_body_object (ctx, &error);
   g_autoptr(NbMgmtPeer) updated = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
   const char *name, *ip;
   gboolean flag, present, inactivity = FALSE, approval = FALSE;
 
@@ -329,15 +329,15 @@ accessible_peers (NbRestCtx      *ctx,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) peers = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   peers = nb_mgmt_store_list_accessible_peers (ctx->store, ctx->account_id, peer->id, &error);
   if (peers == NULL)
     NB_REST_FAIL (ctx, error);
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < peers->len; i++)
     build_accessible_peer (b, g_ptr_array_index (peers, i), view);
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 
@@ -378,7 +378,7 @@ nb_mgmt_rest_handle_peers (NbRestCtx *ctx)
     }
   else if (g_str_equal (ctx->method, "GET"))
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
       build_peer (b, peer, &view, -1);
       nb_rest_reply_builder (ctx, b);

@@ -13,73 +13,73 @@
 #include "nb-mgmt-rest-private.h"
 
 static void
-build_rule (JsonBuilder            *b,
+build_rule (NbJsonWriter           *b,
             const NbMgmtPolicyRule *rule,
             NbRestGroupIndex       *groups)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", rule->id);
   nb_rest_builder_add_string (b, "name", rule->name);
   nb_rest_builder_add_string (b, "description", rule->description);
-  json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, rule->enabled);
+  nb_json_writer_member (b, "enabled");
+  nb_json_writer_bool (b, rule->enabled);
   nb_rest_builder_add_string (b, "action", nb_mgmt_rule_action_to_string (rule->action));
-  json_builder_set_member_name (b, "bidirectional");
-  json_builder_add_boolean_value (b, rule->bidirectional);
+  nb_json_writer_member (b, "bidirectional");
+  nb_json_writer_bool (b, rule->bidirectional);
   nb_rest_builder_add_string (b, "protocol", nb_mgmt_protocol_to_string (rule->protocol));
   if (rule->ports && rule->ports->len > 0)
     {
-      json_builder_set_member_name (b, "ports");
-      json_builder_begin_array (b);
+      nb_json_writer_member (b, "ports");
+      nb_json_writer_begin_array (b);
       for (guint i = 0; i < rule->ports->len; i++)
         {
           char text[8];
           g_snprintf (text, sizeof text, "%u", g_array_index (rule->ports, guint16, i));
-          json_builder_add_string_value (b, text);
+          nb_json_writer_string (b, text);
         }
-      json_builder_end_array (b);
+      nb_json_writer_end_array (b);
     }
   if (rule->port_ranges && rule->port_ranges->len > 0)
     {
-      json_builder_set_member_name (b, "port_ranges");
-      json_builder_begin_array (b);
+      nb_json_writer_member (b, "port_ranges");
+      nb_json_writer_begin_array (b);
       for (guint i = 0; i < rule->port_ranges->len; i++)
         {
           NbMgmtPortRange *r = &g_array_index (rule->port_ranges, NbMgmtPortRange, i);
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "start");
-          json_builder_add_int_value (b, r->start);
-          json_builder_set_member_name (b, "end");
-          json_builder_add_int_value (b, r->end);
-          json_builder_end_object (b);
+          nb_json_writer_begin_object (b);
+          nb_json_writer_member (b, "start");
+          nb_json_writer_int (b, r->start);
+          nb_json_writer_member (b, "end");
+          nb_json_writer_int (b, r->end);
+          nb_json_writer_end_object (b);
         }
-      json_builder_end_array (b);
+      nb_json_writer_end_array (b);
     }
   nb_rest_builder_add_group_list (b, "sources", groups, rule->sources);
   nb_rest_builder_add_group_list (b, "destinations", groups, rule->destinations);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 static void
-build_policy (JsonBuilder        *b,
+build_policy (NbJsonWriter       *b,
               const NbMgmtPolicy *policy,
               NbRestGroupIndex   *groups)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", policy->id);
   nb_rest_builder_add_string (b, "name", policy->name);
   nb_rest_builder_add_string (b, "description", policy->description);
-  json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, policy->enabled);
-  json_builder_set_member_name (b, "source_posture_checks");
-  json_builder_begin_array (b);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "rules");
-  json_builder_begin_array (b);
+  nb_json_writer_member (b, "enabled");
+  nb_json_writer_bool (b, policy->enabled);
+  nb_json_writer_member (b, "source_posture_checks");
+  nb_json_writer_begin_array (b);
+  nb_json_writer_end_array (b);
+  nb_json_writer_member (b, "rules");
+  nb_json_writer_begin_array (b);
   for (guint i = 0; policy->rules && i < policy->rules->len; i++)
     build_rule (b, g_ptr_array_index (policy->rules, i), groups);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
+  nb_json_writer_end_array (b);
+  nb_json_writer_end_object (b);
 }
 
 static void
@@ -87,7 +87,7 @@ reply_policy (NbRestCtx          *ctx,
               const NbMgmtPolicy *policy)
 {
   g_autoptr(NbRestGroupIndex) groups = nb_rest_group_index_new (ctx);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (groups == NULL)
     return;
@@ -101,17 +101,17 @@ list_policies (NbRestCtx *ctx)
   g_autoptr(GError) error = NULL;
   g_autoptr(NbRestGroupIndex) groups = nb_rest_group_index_new (ctx);
   g_autoptr(GPtrArray) policies = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (groups == NULL)
     return;
   policies = nb_mgmt_store_list_policies (ctx->store, ctx->account_id, &error);
   if (policies == NULL)
     NB_REST_FAIL (ctx, error);
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < policies->len; i++)
     build_policy (b, g_ptr_array_index (policies, i), groups);
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 

@@ -50,6 +50,23 @@ typedef struct
 
 typedef void (*NbRestHandler) (NbRestCtx *ctx);
 
+/* JSON output (nb-mgmt-rest-writer.c): appended to one buffer, no tree. */
+typedef struct _NbJsonWriter NbJsonWriter;
+
+NbJsonWriter *nb_json_writer_new (void);
+void nb_json_writer_free (NbJsonWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NbJsonWriter, nb_json_writer_free)
+char *nb_json_writer_steal (NbJsonWriter *w, gsize *len);
+void nb_json_writer_begin_object (NbJsonWriter *w);
+void nb_json_writer_end_object (NbJsonWriter *w);
+void nb_json_writer_begin_array (NbJsonWriter *w);
+void nb_json_writer_end_array (NbJsonWriter *w);
+void nb_json_writer_member (NbJsonWriter *w, const char *name);
+void nb_json_writer_string (NbJsonWriter *w, const char *value);
+void nb_json_writer_int (NbJsonWriter *w, gint64 value);
+void nb_json_writer_bool (NbJsonWriter *w, gboolean value);
+void nb_json_writer_time (NbJsonWriter *w, gint64 unix_seconds);
+
 /* Resource handlers: one file each. They are called with an authenticated
  * ctx and ctx->segs[0] naming their resource. */
 void nb_mgmt_rest_handle_accounts (NbRestCtx *ctx);
@@ -63,8 +80,7 @@ void nb_mgmt_rest_handle_dns (NbRestCtx *ctx);
 void nb_mgmt_rest_handle_events (NbRestCtx *ctx);
 
 /* Responses (nb-mgmt-rest-reply.c). Each sets ctx->replied. */
-void nb_rest_reply_json (NbRestCtx *ctx, guint status, JsonNode *node);
-void nb_rest_reply_builder (NbRestCtx *ctx, JsonBuilder *builder);
+void nb_rest_reply_builder (NbRestCtx *ctx, NbJsonWriter *builder);
 void nb_rest_reply_empty (NbRestCtx *ctx);
 void nb_rest_reply_error (NbRestCtx *ctx, guint status, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
@@ -96,10 +112,10 @@ gboolean nb_rest_json_get_array (JsonObject *obj, const char *field, gboolean re
                                  JsonArray **out, GError **error);
 
 /* Writing: times as RFC 3339 in UTC, like NetBird's ("2023-05-05T09:00:35Z"). */
-void nb_rest_builder_add_time (JsonBuilder *b, const char *field, gint64 unix_seconds);
-void nb_rest_builder_add_string (JsonBuilder *b, const char *field, const char *value);
-void nb_rest_builder_add_strv (JsonBuilder *b, const char *field, const char *const *values);
-void nb_rest_builder_add_ptr_strings (JsonBuilder *b, const char *field, GPtrArray *values);
+void nb_rest_builder_add_time (NbJsonWriter *b, const char *field, gint64 unix_seconds);
+void nb_rest_builder_add_string (NbJsonWriter *b, const char *field, const char *value);
+void nb_rest_builder_add_strv (NbJsonWriter *b, const char *field, const char *const *values);
+void nb_rest_builder_add_ptr_strings (NbJsonWriter *b, const char *field, GPtrArray *values);
 
 /* Group lookups for rendering GroupMinimum objects (nb-mgmt-rest-groups.c):
  * id -> NbMgmtGroup of the caller's account. NULL with a reply sent on a
@@ -115,10 +131,10 @@ NbRestGroupIndex *nb_rest_group_index_new (NbRestCtx *ctx);
 void nb_rest_group_index_free (NbRestGroupIndex *index);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NbRestGroupIndex, nb_rest_group_index_free)
 /* Adds a GroupMinimum ({id, name, peers_count, resources_count, issued}). */
-void nb_rest_builder_add_group_minimum (JsonBuilder *b, const NbMgmtGroup *group,
+void nb_rest_builder_add_group_minimum (NbJsonWriter *b, const NbMgmtGroup *group,
                                         guint peers_count);
 /* Adds @field: [GroupMinimum...] for @ids, skipping unknown ones. */
-void nb_rest_builder_add_group_list (JsonBuilder *b, const char *field,
+void nb_rest_builder_add_group_list (NbJsonWriter *b, const char *field,
                                      NbRestGroupIndex *index, char **ids);
 
 /* Reads @field as a list of IDs into a NULL-terminated GStrv (NULL when

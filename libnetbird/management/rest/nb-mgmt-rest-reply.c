@@ -25,24 +25,16 @@ set_json_body (SoupServerMessage *msg,
 }
 
 void
-nb_rest_reply_json (NbRestCtx *ctx,
-                    guint      status,
-                    JsonNode  *node)
+nb_rest_reply_builder (NbRestCtx    *ctx,
+                       NbJsonWriter *writer)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  gsize len = 0;
+  char *text = nb_json_writer_steal (writer, &len);
 
-  json_generator_set_root (gen, node);
-  set_json_body (ctx->msg, status, json_generator_to_data (gen, NULL));
+  soup_server_message_set_status (ctx->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (ctx->msg, "application/json; charset=UTF-8",
+                                    SOUP_MEMORY_TAKE, text, len);
   ctx->replied = TRUE;
-}
-
-void
-nb_rest_reply_builder (NbRestCtx   *ctx,
-                       JsonBuilder *builder)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-
-  nb_rest_reply_json (ctx, SOUP_STATUS_OK, root);
 }
 
 void
@@ -57,19 +49,20 @@ reply_error_text (SoupServerMessage *msg,
                   guint              status,
                   const char        *message)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(NbJsonWriter) w = nb_json_writer_new ();
+  gsize len = 0;
+  char *text;
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, message);
-  json_builder_set_member_name (b, "code");
-  json_builder_add_int_value (b, status);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  set_json_body (msg, status, json_generator_to_data (gen, NULL));
+  nb_json_writer_begin_object (w);
+  nb_json_writer_member (w, "message");
+  nb_json_writer_string (w, message);
+  nb_json_writer_member (w, "code");
+  nb_json_writer_int (w, status);
+  nb_json_writer_end_object (w);
+  text = nb_json_writer_steal (w, &len);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json; charset=UTF-8",
+                                    SOUP_MEMORY_TAKE, text, len);
 }
 
 /* For the early handler, which has no ctx yet. */

@@ -22,16 +22,16 @@ network_type (const NbMgmtRoute *route)
 }
 
 static void
-build_route (JsonBuilder       *b,
+build_route (NbJsonWriter      *b,
              const NbMgmtRoute *route)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", route->id);
   nb_rest_builder_add_string (b, "network_type", network_type (route));
   nb_rest_builder_add_string (b, "description", route->description);
   nb_rest_builder_add_string (b, "network_id", route->network_id);
-  json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, route->enabled);
+  nb_json_writer_member (b, "enabled");
+  nb_json_writer_bool (b, route->enabled);
   if (route->peer != NULL)
     nb_rest_builder_add_string (b, "peer", route->peer);
   if (route->peer_groups != NULL)
@@ -40,25 +40,25 @@ build_route (JsonBuilder       *b,
     nb_rest_builder_add_string (b, "network", route->network);
   if (route->domains != NULL)
     nb_rest_builder_add_strv (b, "domains", (const char *const *) route->domains);
-  json_builder_set_member_name (b, "metric");
-  json_builder_add_int_value (b, route->metric);
-  json_builder_set_member_name (b, "masquerade");
-  json_builder_add_boolean_value (b, route->masquerade);
+  nb_json_writer_member (b, "metric");
+  nb_json_writer_int (b, route->metric);
+  nb_json_writer_member (b, "masquerade");
+  nb_json_writer_bool (b, route->masquerade);
   nb_rest_builder_add_strv (b, "groups", (const char *const *) route->groups);
-  json_builder_set_member_name (b, "keep_route");
-  json_builder_add_boolean_value (b, route->keep_route);
+  nb_json_writer_member (b, "keep_route");
+  nb_json_writer_bool (b, route->keep_route);
   nb_rest_builder_add_strv (b, "access_control_groups",
                             (const char *const *) route->access_control_groups);
-  json_builder_set_member_name (b, "skip_auto_apply");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_end_object (b);
+  nb_json_writer_member (b, "skip_auto_apply");
+  nb_json_writer_bool (b, FALSE);
+  nb_json_writer_end_object (b);
 }
 
 static void
 reply_route (NbRestCtx         *ctx,
              const NbMgmtRoute *route)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   build_route (b, route);
   nb_rest_reply_builder (ctx, b);
@@ -124,14 +124,14 @@ list_routes (NbRestCtx *ctx)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) routes = nb_mgmt_store_list_routes (ctx->store, ctx->account_id, &error);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (routes == NULL)
     NB_REST_FAIL (ctx, error);
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < routes->len; i++)
     build_route (b, g_ptr_array_index (routes, i));
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 

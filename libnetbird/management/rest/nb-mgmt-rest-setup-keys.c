@@ -16,35 +16,35 @@
 
 static void
 build_setup_key (NbRestCtx            *ctx,
-                 JsonBuilder          *b,
+                 NbJsonWriter         *b,
                  const NbMgmtSetupKey *key,
                  const char           *plain_key)
 {
   NbMgmtSetupKeyState state = nb_mgmt_setup_key_get_state (key, nb_mgmt_store_now (ctx->store));
 
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", key->id);
   nb_rest_builder_add_string (b, "key", plain_key ? plain_key : key->masked_key);
   nb_rest_builder_add_string (b, "name", key->name);
   nb_rest_builder_add_time (b, "expires", key->expires_at);
   nb_rest_builder_add_string (b, "type", nb_mgmt_setup_key_type_to_string (key->type));
-  json_builder_set_member_name (b, "valid");
-  json_builder_add_boolean_value (b, state == NB_MGMT_SETUP_KEY_STATE_VALID);
-  json_builder_set_member_name (b, "revoked");
-  json_builder_add_boolean_value (b, key->revoked);
-  json_builder_set_member_name (b, "used_times");
-  json_builder_add_int_value (b, key->used_times);
+  nb_json_writer_member (b, "valid");
+  nb_json_writer_bool (b, state == NB_MGMT_SETUP_KEY_STATE_VALID);
+  nb_json_writer_member (b, "revoked");
+  nb_json_writer_bool (b, key->revoked);
+  nb_json_writer_member (b, "used_times");
+  nb_json_writer_int (b, key->used_times);
   nb_rest_builder_add_time (b, "last_used", key->last_used);
   nb_rest_builder_add_string (b, "state", nb_mgmt_setup_key_state_to_string (state));
   nb_rest_builder_add_strv (b, "auto_groups", (const char *const *) key->auto_groups);
   nb_rest_builder_add_time (b, "updated_at", key->updated_at);
-  json_builder_set_member_name (b, "usage_limit");
-  json_builder_add_int_value (b, key->usage_limit);
-  json_builder_set_member_name (b, "ephemeral");
-  json_builder_add_boolean_value (b, key->ephemeral);
-  json_builder_set_member_name (b, "allow_extra_dns_labels");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_end_object (b);
+  nb_json_writer_member (b, "usage_limit");
+  nb_json_writer_int (b, key->usage_limit);
+  nb_json_writer_member (b, "ephemeral");
+  nb_json_writer_bool (b, key->ephemeral);
+  nb_json_writer_member (b, "allow_extra_dns_labels");
+  nb_json_writer_bool (b, FALSE);
+  nb_json_writer_end_object (b);
 }
 
 static void
@@ -52,7 +52,7 @@ reply_setup_key (NbRestCtx            *ctx,
                  const NbMgmtSetupKey *key,
                  const char           *plain_key)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   build_setup_key (ctx, b, key, plain_key);
   nb_rest_reply_builder (ctx, b);
@@ -63,14 +63,14 @@ list_setup_keys (NbRestCtx *ctx)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) keys = nb_mgmt_store_list_setup_keys (ctx->store, ctx->account_id, &error);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (keys == NULL)
     NB_REST_FAIL (ctx, error);
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < keys->len; i++)
     build_setup_key (ctx, b, g_ptr_array_index (keys, i), NULL);
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 

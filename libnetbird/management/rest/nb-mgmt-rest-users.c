@@ -27,11 +27,11 @@ is_admin (NbRestCtx *ctx)
 
 static void
 build_user (NbRestCtx        *ctx,
-            JsonBuilder      *b,
+            NbJsonWriter     *b,
             const NbMgmtUser *user,
             gboolean          view_blocked)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", user->id);
   nb_rest_builder_add_string (b, "email", user->email);
   nb_rest_builder_add_string (b, "name", user->name);
@@ -39,24 +39,24 @@ build_user (NbRestCtx        *ctx,
   nb_rest_builder_add_string (b, "status", user->is_blocked ? "blocked" : "active");
   nb_rest_builder_add_time (b, "last_login", user->last_login);
   nb_rest_builder_add_strv (b, "auto_groups", (const char *const *) user->auto_groups);
-  json_builder_set_member_name (b, "is_current");
-  json_builder_add_boolean_value (b, g_strcmp0 (user->id, ctx->user_id) == 0);
-  json_builder_set_member_name (b, "is_service_user");
-  json_builder_add_boolean_value (b, user->is_service_user);
-  json_builder_set_member_name (b, "is_blocked");
-  json_builder_add_boolean_value (b, user->is_blocked);
-  json_builder_set_member_name (b, "pending_approval");
-  json_builder_add_boolean_value (b, FALSE);
+  nb_json_writer_member (b, "is_current");
+  nb_json_writer_bool (b, g_strcmp0 (user->id, ctx->user_id) == 0);
+  nb_json_writer_member (b, "is_service_user");
+  nb_json_writer_bool (b, user->is_service_user);
+  nb_json_writer_member (b, "is_blocked");
+  nb_json_writer_bool (b, user->is_blocked);
+  nb_json_writer_member (b, "pending_approval");
+  nb_json_writer_bool (b, FALSE);
   nb_rest_builder_add_string (b, "issued", user->issued ? user->issued : "api");
-  json_builder_set_member_name (b, "permissions");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "is_restricted");
-  json_builder_add_boolean_value (b, user->role == NB_MGMT_ROLE_USER && view_blocked);
-  json_builder_set_member_name (b, "modules");
-  json_builder_begin_object (b);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
+  nb_json_writer_member (b, "permissions");
+  nb_json_writer_begin_object (b);
+  nb_json_writer_member (b, "is_restricted");
+  nb_json_writer_bool (b, user->role == NB_MGMT_ROLE_USER && view_blocked);
+  nb_json_writer_member (b, "modules");
+  nb_json_writer_begin_object (b);
+  nb_json_writer_end_object (b);
+  nb_json_writer_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 static gboolean
@@ -71,7 +71,7 @@ static void
 reply_user (NbRestCtx        *ctx,
             const NbMgmtUser *user)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   build_user (ctx, b, user, account_view_blocked (ctx));
   nb_rest_reply_builder (ctx, b);
@@ -82,7 +82,7 @@ list_users (NbRestCtx *ctx)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) users = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
   const char *filter = nb_rest_query (ctx, "service_user");
   int service_users = -1;
   gboolean view_blocked = account_view_blocked (ctx);
@@ -104,7 +104,7 @@ list_users (NbRestCtx *ctx)
   users = nb_mgmt_store_list_users (ctx->store, ctx->account_id, service_users, &error);
   if (users == NULL)
     NB_REST_FAIL (ctx, error);
-  json_builder_begin_array (b);
+  nb_json_writer_begin_array (b);
   for (guint i = 0; i < users->len; i++)
     {
       NbMgmtUser *u = g_ptr_array_index (users, i);
@@ -114,7 +114,7 @@ list_users (NbRestCtx *ctx)
         continue;
       build_user (ctx, b, u, view_blocked);
     }
-  json_builder_end_array (b);
+  nb_json_writer_end_array (b);
   nb_rest_reply_builder (ctx, b);
 }
 
@@ -217,17 +217,17 @@ update_user (NbRestCtx  *ctx,
 /* Tokens --------------------------------------------------------------------- */
 
 static void
-build_pat (JsonBuilder     *b,
+build_pat (NbJsonWriter    *b,
            const NbMgmtPat *pat)
 {
-  json_builder_begin_object (b);
+  nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", pat->id);
   nb_rest_builder_add_string (b, "name", pat->name);
   nb_rest_builder_add_time (b, "expiration_date", pat->expiration_date);
   nb_rest_builder_add_string (b, "created_by", pat->created_by);
   nb_rest_builder_add_time (b, "created_at", pat->created_at);
   nb_rest_builder_add_time (b, "last_used", pat->last_used);
-  json_builder_end_object (b);
+  nb_json_writer_end_object (b);
 }
 
 /* May the caller manage @target's tokens? Its own, or a service user's
@@ -261,7 +261,7 @@ handle_tokens (NbRestCtx  *ctx,
 {
   const char *token_id = ctx->n_segs > 3 ? ctx->segs[3] : NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
   if (!may_manage_tokens (ctx, user_id))
     return;
@@ -272,10 +272,10 @@ handle_tokens (NbRestCtx  *ctx,
                                                            &error);
       if (pats == NULL)
         NB_REST_FAIL (ctx, error);
-      json_builder_begin_array (b);
+      nb_json_writer_begin_array (b);
       for (guint i = 0; i < pats->len; i++)
         build_pat (b, g_ptr_array_index (pats, i));
-      json_builder_end_array (b);
+      nb_json_writer_end_array (b);
       nb_rest_reply_builder (ctx, b);
     }
   else if (token_id == NULL && g_str_equal (ctx->method, "POST"))
@@ -307,11 +307,11 @@ handle_tokens (NbRestCtx  *ctx,
                                       (gint) expires_in, &plain, &error);
       if (pat == NULL)
         NB_REST_FAIL (ctx, error);
-      json_builder_begin_object (b);
+      nb_json_writer_begin_object (b);
       nb_rest_builder_add_string (b, "plain_token", plain);
-      json_builder_set_member_name (b, "personal_access_token");
+      nb_json_writer_member (b, "personal_access_token");
       build_pat (b, pat);
-      json_builder_end_object (b);
+      nb_json_writer_end_object (b);
       nb_rest_reply_builder (ctx, b);
       sodium_memzero (plain, strlen (plain));
     }
