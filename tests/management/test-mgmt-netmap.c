@@ -724,6 +724,28 @@ test_change_unrelated_policy (NetFixture   *n,
 }
 
 static void
+test_change_collect_ids_only (NetFixture   *n,
+                              gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ids = NULL;
+  g_autoptr(GPtrArray) again = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "a");
+  NbMgmtPeer *b = net_add_peer (n, "b");
+
+  give_all (n);
+  net_add_peer (n, "c");
+  ids = nb_mgmt_store_collect_changed_peers (n->f.store, n->f.account->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ids->len, ==, 2);
+  g_assert_cmpstr (ids->pdata[0], ==, a->id);
+  g_assert_cmpstr (ids->pdata[1], ==, b->id);
+  /* Recorded as given: nothing more to send. */
+  again = nb_mgmt_store_collect_changed_peers (n->f.store, n->f.account->id, &error);
+  g_assert_cmpuint (again->len, ==, 0);
+}
+
+static void
 test_change_forgotten_peer_not_updated (NetFixture   *n,
                                         gconstpointer data)
 {
@@ -763,6 +785,7 @@ main (int   argc,
   ADD ("/mgmt/netmap/change/group-membership", test_change_group_membership, NULL);
   ADD ("/mgmt/netmap/change/peer-delete-and-rename", test_change_peer_delete_and_rename, NULL);
   ADD ("/mgmt/netmap/change/unrelated-policy", test_change_unrelated_policy, NULL);
+  ADD ("/mgmt/netmap/change/collect-ids-only", test_change_collect_ids_only, NULL);
   ADD ("/mgmt/netmap/change/forgotten-peer-not-updated", test_change_forgotten_peer_not_updated, NULL);
 
   return g_test_run ();

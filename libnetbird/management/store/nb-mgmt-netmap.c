@@ -1199,6 +1199,43 @@ add_neighbours (const NbMgmtSnapshot *s,
   }
 }
 
+/* The peers a pending change may concern, or NULL for all. The set points
+ * into the snapshots' strings: free it before them. */
+static GHashTable *
+dirty_candidates (Dirty                *d,
+                  const NbMgmtSnapshot *s)
+{
+  GHashTable *candidates;
+  GHashTableIter iter;
+  gpointer pid;
+
+  if (d->all)
+    return NULL;
+  candidates = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_iter_init (&iter, d->peers);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    {
+      if (d->before != NULL)
+        add_neighbours (d->before, pid, candidates);
+      add_neighbours (s, pid, candidates);
+    }
+  return candidates;
+}
+
+/* Deleted peers: forget what they were given. */
+static void
+forget_deleted (GHashTable           *given,
+                const NbMgmtSnapshot *s)
+{
+  GHashTableIter iter;
+  gpointer pid;
+
+  g_hash_table_iter_init (&iter, given);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    if (!g_hash_table_contains (s->peer_index, pid))
+      g_hash_table_iter_remove (&iter);
+}
+
 /* ---- Public entry points -------------------------------------------------- */
 
 /**
@@ -1340,20 +1377,7 @@ nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
   if (s == NULL)
     return NULL;
 
-  if (!d->all)
-    {
-      GHashTableIter iter;
-      gpointer pid;
-
-      candidates = g_hash_table_new (g_str_hash, g_str_equal);
-      g_hash_table_iter_init (&iter, d->peers);
-      while (g_hash_table_iter_next (&iter, &pid, NULL))
-        {
-          if (d->before != NULL)
-            add_neighbours (d->before, pid, candidates);
-          add_neighbours (s, pid, candidates);
-        }
-    }
+  candidates = dirty_candidates (d, s);
 
   scratch_init (&sc, s);
   for (guint i = 0; i < s->peers->len; i++)
@@ -1371,20 +1395,87 @@ nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
     }
   scratch_clear (&sc);
 
-  /* Deleted peers: forget what they were given. */
-  {
-    GHashTableIter iter;
-    gpointer pid;
-
-    g_hash_table_iter_init (&iter, given);
-    while (g_hash_table_iter_next (&iter, &pid, NULL))
-      if (!g_hash_table_contains (s->peer_index, pid))
-        g_hash_table_iter_remove (&iter);
-  }
+  forget_deleted (given, s);
   /* candidates points into the snapshots' strings: drop it before them. */
   g_clear_pointer (&candidates, g_hash_table_unref);
   g_hash_table_remove (store->dirty, account_id);
   return g_steal_pointer (&maps);
+}
+
+/**
+ * nb_mgmt_store_collect_changed_peers:
+ * @store: a store
+ * @account_id: the account
+ * @error: return location for a #GError
+ *
+ * Like nb_mgmt_store_collect_network_map_updates() but returns only the IDs
+ * of the peers whose map changed (and records their new maps as given), so
+ * that a caller can fetch, send and free one map at a time with
+ * nb_mgmt_store_get_network_map(): memory stays bounded by one map however
+ * many peers a change concerns.
+ *
+ * Returns: (transfer full) (element-type utf8): peer IDs, by address
+ */
+GPtrArray *
+nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
+                                     const char  *account_id,
+                                     GError     **error)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) candidates = NULL;
+  GHashTable *given;
+  NbMgmtSnapshot *s;
+  Dirty *d;
+  Scratch sc;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  d = g_hash_table_lookup (store->dirty, account_id);
+  given = g_hash_table_lookup (store->given_hashes, account_id);
+  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
+    {
+      g_hash_table_remove (store->dirty, account_id);
+      if (!nb_mgmt_store_account_exists (store, account_id, error))
+        {
+          g_ptr_array_unref (ids);
+          return NULL;
+        }
+      return ids;
+    }
+  s = snapshot_get (store, account_id, error);
+  if (s == NULL)
+    {
+      g_ptr_array_unref (ids);
+      return NULL;
+    }
+  candidates = dirty_candidates (d, s);
+  scratch_init (&sc, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      guint64 *old = g_hash_table_lookup (given, p->id);
+
+      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
+        continue;
+      compute_compact (s, i, &sc);
+      if (sc.hash == *old)
+        continue;
+      *old = sc.hash;
+      g_ptr_array_add (ids, g_strdup (p->id));
+    }
+  scratch_clear (&sc);
+  forget_deleted (given, s);
+  g_clear_pointer (&candidates, g_hash_table_unref);
+  g_hash_table_remove (store->dirty, account_id);
+  return ids;
+}
+
+gboolean
+nb_mgmt_store_load_snapshot (NbMgmtStore *store,
+                             const char  *account_id,
+                             GError     **error)
+{
+  return snapshot_get (store, account_id, error) != NULL;
 }
 
 /**
@@ -1473,24 +1564,47 @@ static void
 json_str (GString    *out,
           const char *s)
 {
+  const char *p = s != NULL ? s : "";
+  const char *run = p;
+
   g_string_append_c (out, '"');
-  for (const guchar *p = (const guchar *) (s != NULL ? s : ""); *p != '\0'; p++)
+  /* Copy runs that need no escaping in one go. */
+  for (; *p != '\0'; p++)
     {
-      switch (*p)
+      guchar c = (guchar) *p;
+
+      if (c >= 0x20 && c != '"' && c != '\\')
+        continue;
+      g_string_append_len (out, run, p - run);
+      switch (c)
         {
         case '"': g_string_append (out, "\\\""); break;
         case '\\': g_string_append (out, "\\\\"); break;
         case '\n': g_string_append (out, "\\n"); break;
         case '\r': g_string_append (out, "\\r"); break;
         case '\t': g_string_append (out, "\\t"); break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (out, "\\u%04x", *p);
-          else
-            g_string_append_c (out, (char) *p);
+        default: g_string_append_printf (out, "\\u%04x", c); break;
         }
+      run = p + 1;
     }
+  g_string_append_len (out, run, p - run);
   g_string_append_c (out, '"');
+}
+
+static void
+json_uint (GString *out,
+           guint64  v)
+{
+  char buf[24];
+  int n = sizeof buf;
+
+  do
+    {
+      buf[--n] = (char) ('0' + v % 10);
+      v /= 10;
+    }
+  while (v > 0);
+  g_string_append_len (out, buf + n, sizeof buf - n);
 }
 
 static void
@@ -1543,7 +1657,7 @@ nb_mgmt_network_map_to_json (const NbMgmtNetworkMap *map,
         }
       g_string_append (o, "],\"fqdn\":");
       json_str (o, p->fqdn);
-      g_string_append_printf (o, ",\"ssh_enabled\":%s}", p->ssh_enabled ? "true" : "false");
+      g_string_append (o, p->ssh_enabled ? ",\"ssh_enabled\":true}" : ",\"ssh_enabled\":false}");
     }
   g_string_append (o, "],\"firewall_rules\":[");
   for (guint i = 0; i < map->firewall_rules->len; i++)
@@ -1554,15 +1668,27 @@ nb_mgmt_network_map_to_json (const NbMgmtNetworkMap *map,
         g_string_append_c (o, ',');
       g_string_append (o, "{\"peer_ip\":");
       json_str (o, r->peer_ip);
-      g_string_append_printf (o, ",\"direction\":\"%s\",\"action\":\"%s\",\"protocol\":\"%s\"",
-                              nb_mgmt_direction_to_string (r->direction),
-                              nb_mgmt_rule_action_to_string (r->action),
-                              nb_mgmt_protocol_to_string (r->protocol));
+      g_string_append (o, ",\"direction\":\"");
+      g_string_append (o, nb_mgmt_direction_to_string (r->direction));
+      g_string_append (o, "\",\"action\":\"");
+      g_string_append (o, nb_mgmt_rule_action_to_string (r->action));
+      g_string_append (o, "\",\"protocol\":\"");
+      g_string_append (o, nb_mgmt_protocol_to_string (r->protocol));
+      g_string_append_c (o, '"');
       if (r->port != 0)
-        g_string_append_printf (o, ",\"port\":\"%u\"", r->port);
+        {
+          g_string_append (o, ",\"port\":\"");
+          json_uint (o, r->port);
+          g_string_append_c (o, '"');
+        }
       if (r->port_range.start != 0)
-        g_string_append_printf (o, ",\"port_range\":{\"start\":%u,\"end\":%u}",
-                                r->port_range.start, r->port_range.end);
+        {
+          g_string_append (o, ",\"port_range\":{\"start\":");
+          json_uint (o, r->port_range.start);
+          g_string_append (o, ",\"end\":");
+          json_uint (o, r->port_range.end);
+          g_string_append_c (o, '}');
+        }
       g_string_append (o, ",\"policy_id\":");
       json_str (o, r->policy_id);
       g_string_append_c (o, '}');
@@ -1622,7 +1748,13 @@ nb_mgmt_network_map_to_json (const NbMgmtNetworkMap *map,
         g_string_append_c (o, ',');
       g_string_append (o, "{\"name\":");
       json_str (o, r->name);
-      g_string_append_printf (o, ",\"type\":%d,\"class\":\"%s\",\"ttl\":%d,\"rdata\":", r->type, r->class_, r->ttl);
+      g_string_append (o, ",\"type\":");
+      json_uint (o, (guint) r->type);
+      g_string_append (o, ",\"class\":");
+      json_str (o, r->class_);
+      g_string_append (o, ",\"ttl\":");
+      json_uint (o, (guint) r->ttl);
+      g_string_append (o, ",\"rdata\":");
       json_str (o, r->rdata);
       g_string_append_c (o, '}');
     }

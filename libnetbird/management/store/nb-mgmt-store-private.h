@@ -171,6 +171,10 @@ void          nb_mgmt_netmap_dirty_free (gpointer        dirty);
 guint64       nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
                                                  const char  *account_id,
                                                  GError     **error);
+/* Loads (or keeps) the account's snapshot; for the benchmark. */
+gboolean      nb_mgmt_store_load_snapshot (NbMgmtStore *store,
+                                           const char  *account_id,
+                                           GError     **error);
 /* Told by note_change before the transaction commits: which peers may see
  * a different map. */
 void          nb_mgmt_netmap_mark_dirty (NbMgmtStore      *store,

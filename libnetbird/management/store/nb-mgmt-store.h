@@ -611,6 +611,12 @@ GPtrArray        *nb_mgmt_store_get_all_network_maps (NbMgmtStore *store,
 GPtrArray        *nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
                                                              const char  *account_id,
                                                              GError     **error);
+/* Like collect_network_map_updates, but only the IDs (element-type utf8) of
+ * the peers whose map changed, recorded as given: fetch, send and free one
+ * map at a time with get_network_map, so memory stays bounded by one map. */
+GPtrArray        *nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
+                                                       const char  *account_id,
+                                                       GError     **error);
 /* Forget what each peer of the account was last given (e.g. when a peer's
  * sync channel closes: pass its ID; %NULL forgets the whole account). */
 void              nb_mgmt_store_forget_network_map (NbMgmtStore *store,
