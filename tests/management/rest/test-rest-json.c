@@ -170,6 +170,52 @@ test_object_and_array_types (void)
   g_assert_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST);
 }
 
+static void
+test_writer_escapes_and_nests (void)
+{
+  g_autoptr(NbJsonWriter) w = nb_json_writer_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  const char *nasty = "q\"b\\ n\n t\t c\001 \xe2\x9c\x93'; DROP --";
+  JsonObject *root;
+  JsonArray *list;
+  gsize len = 0;
+
+  nb_json_writer_begin_object (w);
+  nb_json_writer_member (w, "name");
+  nb_json_writer_string (w, nasty);
+  nb_json_writer_member (w, "list");
+  nb_json_writer_begin_array (w);
+  nb_json_writer_int (w, -5);
+  nb_json_writer_bool (w, TRUE);
+  nb_json_writer_begin_object (w);
+  nb_json_writer_end_object (w);
+  nb_json_writer_begin_array (w);
+  nb_json_writer_end_array (w);
+  nb_json_writer_time (w, 0);
+  nb_json_writer_time (w, 1700000000);
+  nb_json_writer_end_array (w);
+  nb_json_writer_member (w, "bad");
+  nb_json_writer_string (w, "a\xff\xfe" "b");
+  nb_json_writer_end_object (w);
+  text = nb_json_writer_steal (w, &len);
+  g_assert_cmpuint (strlen (text), ==, len);
+
+  g_assert_true (json_parser_load_from_data (parser, text, (gssize) len, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "name"), ==, nasty);
+  list = json_object_get_array_member (root, "list");
+  g_assert_cmpuint (json_array_get_length (list), ==, 6);
+  g_assert_cmpint (json_array_get_int_element (list, 0), ==, -5);
+  g_assert_true (json_array_get_boolean_element (list, 1));
+  g_assert_cmpstr (json_array_get_string_element (list, 4), ==, "0001-01-01T00:00:00Z");
+  g_assert_cmpstr (json_array_get_string_element (list, 5), ==, "2023-11-14T22:13:20Z");
+  /* Invalid UTF-8 is replaced, never passed on. */
+  g_assert_true (g_utf8_validate (json_object_get_string_member (root, "bad"), -1, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -187,6 +233,8 @@ main (int   argc,
   g_test_add_func ("/mgmt/rest/json/strv-ok", test_strv_ok);
   g_test_add_func ("/mgmt/rest/json/strv-rejects-non-strings", test_strv_rejects_non_strings);
   g_test_add_func ("/mgmt/rest/json/object-and-array-types", test_object_and_array_types);
+
+  g_test_add_func ("/mgmt/rest/json/writer-escapes-and-nests", test_writer_escapes_and_nests);
 
   return g_test_run ();
 }
