@@ -595,6 +595,58 @@ test_zero_keys_after_reject (void)
   pair_teardown (&pair);
 }
 
+/* §6.1, §6.4: an unanswered initiation is sent again every REKEY_TIMEOUT
+ * (+ jitter) until REKEY_ATTEMPT_TIME, then queued packets are dropped. */
+static void
+test_retransmit_and_give_up (void)
+{
+  Pair pair = { 0 };
+  g_autoptr(GInetSocketAddress) nowhere = NULL;
+  guint8 packet[200];
+  gsize len;
+  int fd;
+  guint64 sent;
+
+  fake_now = (gint64) 20000 * G_USEC_PER_SEC;
+  use_fake_clock = TRUE;
+  pair_setup (&pair, NULL);
+  use_fake_clock = FALSE;
+  /* A socket that never answers stands in for the peer. */
+  fd = raw_socket ();
+  nowhere = loopback (raw_port (fd));
+  nb_wg_peer_set_endpoint (pair.a.peer, nowhere);
+
+  len = make_ipv4 (packet, "100.64.0.1", "100.64.0.2", 10);
+  g_assert_true (nb_wg_device_inject_packet (pair.a.dev, packet, len));
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS),
+                    ==, 1);
+
+  /* Not before REKEY_TIMEOUT... */
+  advance (4 * G_USEC_PER_SEC);
+  nb_wg_device_tick (pair.a.dev);
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS),
+                    ==, 1);
+  /* ...and surely after REKEY_TIMEOUT + the largest jitter. */
+  advance (G_USEC_PER_SEC + NB_WG_REKEY_TIMEOUT_JITTER_MAX_USEC);
+  nb_wg_device_tick (pair.a.dev);
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS),
+                    ==, 2);
+
+  /* Keep failing until REKEY_ATTEMPT_TIME has passed. */
+  for (guint i = 0; i < 40; i++)
+    {
+      advance (NB_WG_REKEY_TIMEOUT * G_USEC_PER_SEC + NB_WG_REKEY_TIMEOUT_JITTER_MAX_USEC);
+      nb_wg_device_tick (pair.a.dev);
+    }
+  sent = nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_HANDSHAKE_INITIATIONS);
+  g_assert_cmpuint (sent, ==, NB_WG_MAX_TIMER_HANDSHAKES + 2);
+  /* The staged packet was dropped when it gave up. */
+  g_assert_cmpuint (nb_wg_device_get_counter (pair.a.dev, NB_WG_COUNTER_TX_DROP_STAGED), ==, 1);
+
+  close (fd);
+  pair_teardown (&pair);
+}
+
 static void
 test_config_errors (void)
 {
@@ -920,6 +972,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/device/under-load-cookies", test_under_load_cookies);
   g_test_add_func ("/wg/device/rekey-after-time", test_rekey_after_time);
   g_test_add_func ("/wg/device/zero-keys-after-reject", test_zero_keys_after_reject);
+  g_test_add_func ("/wg/device/retransmit-and-give-up", test_retransmit_and_give_up);
   g_test_add_func ("/wg/device/config-errors", test_config_errors);
   g_test_add_func ("/wg/device/transport-channel", test_transport_channel);
   g_test_add_func ("/wg/device/transport-socket", test_transport_socket);
