@@ -207,6 +207,7 @@ gboolean  nb_wg_peer_received_with_keypair (NbWgPeer    *peer,
                                             NbWgKeypair *keypair);
 NbWgKeypair *nb_wg_peer_get_current_keypair (NbWgPeer *peer);
 void      nb_wg_peer_purge_staged (NbWgPeer *peer);
+void      nb_wg_peer_handshake_completed (NbWgPeer *peer);
 void      nb_wg_peer_zero_keys    (NbWgPeer *peer);
 void      nb_wg_peer_tick         (NbWgPeer *peer,
                                    gint64    now);

@@ -24,6 +24,13 @@
 
 G_DEFINE_TYPE (NbWgPeer, nb_wg_peer, G_TYPE_OBJECT)
 
+enum {
+  SIGNAL_HANDSHAKE_COMPLETED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 staged_free (gpointer data)
 {
@@ -54,6 +61,42 @@ static void
 nb_wg_peer_class_init (NbWgPeerClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = nb_wg_peer_finalize;
+
+  /**
+   * NbWgPeer::handshake-completed:
+   * @self: the peer
+   *
+   * Emitted on the device's #GMainContext after a handshake with the peer
+   * completed and new session keys are in use (every two minutes or so
+   * while traffic flows).
+   */
+  signals[SIGNAL_HANDSHAKE_COMPLETED] =
+      g_signal_new ("handshake-completed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static gboolean
+emit_handshake_completed (gpointer data)
+{
+  g_signal_emit (data, signals[SIGNAL_HANDSHAKE_COMPLETED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* Records a completed handshake (any thread) and tells the main context. */
+void
+nb_wg_peer_handshake_completed (NbWgPeer *self)
+{
+  GSource *source;
+
+  __atomic_store_n (&self->last_handshake_real_time, g_get_real_time (), __ATOMIC_RELAXED);
+  if (self->device == NULL)
+    return;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_handshake_completed, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (source, "[netbird] WireGuard handshake-completed");
+  g_source_attach (source, self->device->context);
+  g_source_unref (source);
 }
 
 static void

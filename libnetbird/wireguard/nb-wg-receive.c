@@ -220,7 +220,7 @@ receive_data (NbWgRxBatch        *batch,
   if (nb_wg_peer_received_with_keypair (peer, keypair))
     {
       /* The responder's handshake completes with the first data (§5.4.5). */
-      __atomic_store_n (&peer->last_handshake_real_time, g_get_real_time (), __ATOMIC_RELAXED);
+      nb_wg_peer_handshake_completed (peer);
       g_mutex_lock (&peer->lock);
       nb_wg_timers_handshake_complete (&peer->timers);
       g_mutex_unlock (&peer->lock);
@@ -443,7 +443,7 @@ receive_handshake (NbWgRxBatch        *batch,
   if (roam && from != NULL)
     nb_wg_peer_update_endpoint (peer, from);
   __atomic_fetch_add (&peer->rx_bytes, len, __ATOMIC_RELAXED);
-  __atomic_store_n (&peer->last_handshake_real_time, g_get_real_time (), __ATOMIC_RELAXED);
+  nb_wg_peer_handshake_completed (peer);
   g_mutex_lock (&peer->lock);
   nb_wg_timers_session_derived (&peer->timers, now);
   nb_wg_timers_handshake_complete (&peer->timers);

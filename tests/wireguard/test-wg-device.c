@@ -218,12 +218,32 @@ check_exchange (Pair *pair)
 }
 
 static void
+count_cb (NbWgPeer *peer, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static gboolean
+uint_nonzero (gpointer data)
+{
+  return *(guint *) data > 0;
+}
+
+static void
 test_handshake_and_data (void)
 {
   Pair pair = { 0 };
+  guint completed_a = 0, completed_b = 0;
 
   pair_setup (&pair, NULL);
+  g_signal_connect (pair.a.peer, "handshake-completed", G_CALLBACK (count_cb), &completed_a);
+  g_signal_connect (pair.b.peer, "handshake-completed", G_CALLBACK (count_cb), &completed_b);
   check_exchange (&pair);
+  /* Both sides hear of it on their main context. */
+  g_assert_true (wait_for (uint_nonzero, &completed_a));
+  g_assert_true (wait_for (uint_nonzero, &completed_b));
+  g_assert_cmpuint (completed_a, ==, 1);
+  g_assert_cmpuint (completed_b, ==, 1);
   pair_teardown (&pair);
 }
 
