@@ -132,6 +132,16 @@ gboolean      nb_mgmt_name_is_valid    (const char    *name,
 char         *nb_mgmt_clean_text       (const char    *text,
                                         gsize          max);
 
+/* Sets INVALID_ARGUMENT with the message and returns FALSE. */
+gboolean      nb_mgmt_fail_invalid     (GError       **error,
+                                        const char    *format,
+                                        ...) G_GNUC_PRINTF (2, 3);
+/* Runs @sql (a literal) with ?1 bound to @id, expecting no row. */
+gboolean      nb_mgmt_store_delete_by_id (NbMgmtStore *store,
+                                          const char  *sql,
+                                          const char  *id,
+                                          const char  *what,
+                                          GError     **error);
 /* Reads a group reference list (group_refs) for @owner_id/@field. */
 char        **nb_mgmt_store_read_group_refs  (NbMgmtStore  *store,
                                               const char   *owner_id,
@@ -153,6 +163,16 @@ gboolean      nb_mgmt_store_account_exists   (NbMgmtStore  *store,
 char         *nb_mgmt_store_all_group_id     (NbMgmtStore  *store,
                                               const char   *account_id,
                                               GError      **error);
+
+/* ---- Setup keys (nb-mgmt-setup-keys.c) ---------------------------------- */
+#define SETUP_KEY_COLUMNS \
+  "id, account_id, name, masked_key, type, created_at, updated_at, expires_at, revoked, " \
+  "used_times, last_used, usage_limit, ephemeral"
+
+NbMgmtSetupKey *nb_mgmt_setup_key_from_row          (sqlite3_stmt   *stmt);
+gboolean        nb_mgmt_store_fill_setup_key_groups (NbMgmtStore    *store,
+                                                     NbMgmtSetupKey *key,
+                                                     GError        **error);
 
 /* ---- Peers (nb-mgmt-peers.c) -------------------------------------------- */
 gboolean      nb_mgmt_store_delete_peer_in_tx (NbMgmtStore *store,

@@ -383,3 +383,32 @@ nb_mgmt_store_all_group_id (NbMgmtStore *store,
   sqlite3_reset (stmt);
   return id;
 }
+
+gboolean
+nb_mgmt_fail_invalid (GError    **error,
+                      const char *format,
+                      ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  if (error != NULL)
+    *error = g_error_new_valist (NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT, format, args);
+  va_end (args);
+  return FALSE;
+}
+
+gboolean
+nb_mgmt_store_delete_by_id (NbMgmtStore *store,
+                            const char  *sql,
+                            const char  *id,
+                            const char  *what,
+                            GError     **error)
+{
+  sqlite3_stmt *stmt = nb_mgmt_store_prepare (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  nb_mgmt_bind_text (stmt, 1, id);
+  return nb_mgmt_store_step_done (store, stmt, what, error);
+}

@@ -1,0 +1,466 @@
+/* nb-mgmt-policies.c: access-control policies and their rules
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-store"
+
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "nb-mgmt-store-private.h"
+
+/* ---- Policies ------------------------------------------------------------ */
+
+static char *
+ports_to_json (const GArray *ports)
+{
+  GString *s = g_string_new ("[");
+
+  for (guint i = 0; ports != NULL && i < ports->len; i++)
+    g_string_append_printf (s, "%s%u", i > 0 ? "," : "", g_array_index (ports, guint16, i));
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static char *
+ranges_to_json (const GArray *ranges)
+{
+  GString *s = g_string_new ("[");
+
+  for (guint i = 0; ranges != NULL && i < ranges->len; i++)
+    {
+      const NbMgmtPortRange *r = &g_array_index (ranges, NbMgmtPortRange, i);
+      g_string_append_printf (s, "%s[%u,%u]", i > 0 ? "," : "", r->start, r->end);
+    }
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static GArray *
+ports_from_json (const char *json)
+{
+  g_autoptr(JsonNode) root = json != NULL ? json_from_string (json, NULL) : NULL;
+  GArray *ports;
+  JsonArray *array;
+
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+    return NULL;
+  array = json_node_get_array (root);
+  if (json_array_get_length (array) == 0)
+    return NULL;
+  ports = g_array_new (FALSE, FALSE, sizeof (guint16));
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      guint16 p = (guint16) json_array_get_int_element (array, i);
+      g_array_append_val (ports, p);
+    }
+  return ports;
+}
+
+static GArray *
+ranges_from_json (const char *json)
+{
+  g_autoptr(JsonNode) root = json != NULL ? json_from_string (json, NULL) : NULL;
+  GArray *ranges;
+  JsonArray *array;
+
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+    return NULL;
+  array = json_node_get_array (root);
+  if (json_array_get_length (array) == 0)
+    return NULL;
+  ranges = g_array_new (FALSE, FALSE, sizeof (NbMgmtPortRange));
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonArray *pair = json_array_get_array_element (array, i);
+      NbMgmtPortRange r;
+
+      if (pair == NULL || json_array_get_length (pair) != 2)
+        continue;
+      r.start = (guint16) json_array_get_int_element (pair, 0);
+      r.end = (guint16) json_array_get_int_element (pair, 1);
+      g_array_append_val (ranges, r);
+    }
+  return ranges;
+}
+
+static gboolean
+validate_policy (const NbMgmtPolicy *policy,
+                 GError            **error)
+{
+  if (!nb_mgmt_name_is_valid (policy->name, 255))
+    return nb_mgmt_fail_invalid (error, "name of the policy is required (1..255 characters)");
+  if (policy->rules == NULL || policy->rules->len == 0)
+    return nb_mgmt_fail_invalid (error, "rules: a policy needs at least one rule");
+  for (guint i = 0; i < policy->rules->len; i++)
+    {
+      const NbMgmtPolicyRule *rule = policy->rules->pdata[i];
+      gboolean has_ports = (rule->ports != NULL && rule->ports->len > 0) ||
+                           (rule->port_ranges != NULL && rule->port_ranges->len > 0);
+
+      if (rule->name != NULL && strlen (rule->name) > 255)
+        return nb_mgmt_fail_invalid (error, "rules[%u].name is longer than 255 characters", i);
+      if (rule->action != NB_MGMT_RULE_ACTION_ACCEPT && rule->action != NB_MGMT_RULE_ACTION_DROP)
+        return nb_mgmt_fail_invalid (error, "rules[%u].action must be \"accept\" or \"drop\"", i);
+      if (rule->protocol > NB_MGMT_PROTOCOL_ICMP)
+        return nb_mgmt_fail_invalid (error, "rules[%u].protocol must be all, tcp, udp or icmp", i);
+      if (rule->sources == NULL || rule->sources[0] == NULL)
+        return nb_mgmt_fail_invalid (error, "rules[%u].sources: at least one source group is required", i);
+      if (rule->destinations == NULL || rule->destinations[0] == NULL)
+        return nb_mgmt_fail_invalid (error, "rules[%u].destinations: at least one destination group is required", i);
+      if (has_ports && rule->protocol != NB_MGMT_PROTOCOL_TCP && rule->protocol != NB_MGMT_PROTOCOL_UDP)
+        return nb_mgmt_fail_invalid (error, "rules[%u]: ports can only be set for tcp or udp", i);
+      for (guint j = 0; rule->ports != NULL && j < rule->ports->len; j++)
+        if (g_array_index (rule->ports, guint16, j) == 0)
+          return nb_mgmt_fail_invalid (error, "rules[%u].ports: port must be 1..65535", i);
+      for (guint j = 0; rule->port_ranges != NULL && j < rule->port_ranges->len; j++)
+        {
+          const NbMgmtPortRange *r = &g_array_index (rule->port_ranges, NbMgmtPortRange, j);
+          if (r->start == 0 || r->end < r->start)
+            return nb_mgmt_fail_invalid (error, "rules[%u].port_ranges: start must be 1..65535 and not above end", i);
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+write_policy_rules (NbMgmtStore        *store,
+                    const char         *account_id,
+                    const char         *policy_id,
+                    const NbMgmtPolicy *policy,
+                    GError            **error)
+{
+  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM policy_rules WHERE policy_id = ?1", policy_id, "policy rules", error))
+    return FALSE;
+  for (guint i = 0; i < policy->rules->len; i++)
+    {
+      const NbMgmtPolicyRule *rule = policy->rules->pdata[i];
+      g_autofree char *rule_id = rule->id != NULL && *rule->id != '\0' ? g_strdup (rule->id) : nb_mgmt_new_id ();
+      g_autofree char *ports = ports_to_json (rule->ports);
+      g_autofree char *ranges = ranges_to_json (rule->port_ranges);
+      sqlite3_stmt *stmt;
+
+      stmt = nb_mgmt_store_prepare (store,
+                                    "INSERT INTO policy_rules (id, policy_id, position, name, description, enabled, "
+                                    "action, bidirectional, protocol, ports, port_ranges) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", error);
+      if (stmt == NULL)
+        return FALSE;
+      nb_mgmt_bind_text (stmt, 1, rule_id);
+      nb_mgmt_bind_text (stmt, 2, policy_id);
+      nb_mgmt_bind_int64 (stmt, 3, i);
+      nb_mgmt_bind_text (stmt, 4, rule->name != NULL ? rule->name : policy->name);
+      nb_mgmt_bind_text (stmt, 5, rule->description);
+      nb_mgmt_bind_int64 (stmt, 6, rule->enabled ? 1 : 0);
+      nb_mgmt_bind_int64 (stmt, 7, rule->action);
+      nb_mgmt_bind_int64 (stmt, 8, rule->bidirectional ? 1 : 0);
+      nb_mgmt_bind_int64 (stmt, 9, rule->protocol);
+      nb_mgmt_bind_text (stmt, 10, ports);
+      nb_mgmt_bind_text (stmt, 11, ranges);
+      if (!nb_mgmt_store_step_done (store, stmt, "A policy rule with this id", error) ||
+          !nb_mgmt_store_write_group_refs (store, account_id, rule_id, "rule.sources", rule->sources,
+                                           TRUE, "sources", error) ||
+          !nb_mgmt_store_write_group_refs (store, account_id, rule_id, "rule.destinations",
+                                           rule->destinations, TRUE, "destinations", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static NbMgmtPolicy *
+read_policy (NbMgmtStore  *store,
+             sqlite3_stmt *row,
+             GError      **error)
+{
+  g_autoptr(NbMgmtPolicy) policy = nb_mgmt_policy_new ();
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+
+  policy->id = nb_mgmt_column_dup (row, 0);
+  policy->account_id = nb_mgmt_column_dup (row, 1);
+  policy->name = nb_mgmt_column_dup (row, 2);
+  policy->description = nb_mgmt_column_dup (row, 3);
+  policy->enabled = sqlite3_column_int (row, 4);
+
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT id, name, description, enabled, action, bidirectional, protocol, ports, "
+                                "port_ranges FROM policy_rules WHERE policy_id = ?1 ORDER BY position", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, policy->id);
+  while (TRUE)
+    {
+      NbMgmtPolicyRule *rule;
+
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return NULL;
+      if (!has_row)
+        break;
+      rule = nb_mgmt_policy_rule_new ();
+      rule->id = nb_mgmt_column_dup (stmt, 0);
+      rule->name = nb_mgmt_column_dup (stmt, 1);
+      rule->description = nb_mgmt_column_dup (stmt, 2);
+      rule->enabled = sqlite3_column_int (stmt, 3);
+      rule->action = sqlite3_column_int (stmt, 4) == NB_MGMT_RULE_ACTION_DROP
+                     ? NB_MGMT_RULE_ACTION_DROP : NB_MGMT_RULE_ACTION_ACCEPT;
+      rule->bidirectional = sqlite3_column_int (stmt, 5);
+      rule->protocol = (NbMgmtProtocol) CLAMP (sqlite3_column_int (stmt, 6), 0, NB_MGMT_PROTOCOL_ICMP);
+      rule->ports = ports_from_json (nb_mgmt_column_text (stmt, 7));
+      rule->port_ranges = ranges_from_json (nb_mgmt_column_text (stmt, 8));
+      g_ptr_array_add (policy->rules, rule);
+    }
+  for (guint i = 0; i < policy->rules->len; i++)
+    {
+      NbMgmtPolicyRule *rule = policy->rules->pdata[i];
+      GError *local = NULL;
+
+      rule->sources = nb_mgmt_store_read_group_refs (store, rule->id, "rule.sources", &local);
+      if (local == NULL)
+        rule->destinations = nb_mgmt_store_read_group_refs (store, rule->id, "rule.destinations", &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&policy);
+}
+
+/**
+ * nb_mgmt_store_get_policy:
+ * @store: a store
+ * @account_id: the account
+ * @policy_id: the policy
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the policy with its rules, or %NULL (NOT_FOUND)
+ */
+NbMgmtPolicy *
+nb_mgmt_store_get_policy (NbMgmtStore *store,
+                          const char  *account_id,
+                          const char  *policy_id,
+                          GError     **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+  g_autofree char *id = NULL;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  stmt = nb_mgmt_store_prepare (store, "SELECT id FROM policies WHERE id = ?1 AND account_id = ?2", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, policy_id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+    return NULL;
+  if (!has_row)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
+                   "Policy %s not found", policy_id != NULL ? policy_id : "(none)");
+      return NULL;
+    }
+  sqlite3_reset (stmt);
+
+  /* A separate statement for the row: read_policy prepares its own. */
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT id, account_id, name, description, enabled FROM policies WHERE id = ?1",
+                                error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, policy_id);
+  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error) || !has_row)
+    return NULL;
+  {
+    NbMgmtPolicy *policy = read_policy (store, stmt, error);
+    sqlite3_reset (stmt);
+    return policy;
+  }
+}
+
+/**
+ * nb_mgmt_store_list_policies:
+ * @store: a store
+ * @account_id: the account
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (element-type NbMgmtPolicy): the policies with
+ *   their rules, oldest first
+ */
+GPtrArray *
+nb_mgmt_store_list_policies (NbMgmtStore *store,
+                             const char  *account_id,
+                             GError     **error)
+{
+  g_autoptr(GPtrArray) policies = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_policy_free);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  if (!nb_mgmt_store_account_exists (store, account_id, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT id FROM policies WHERE account_id = ?1 ORDER BY created_at, rowid", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, account_id);
+  while (TRUE)
+    {
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return NULL;
+      if (!has_row)
+        break;
+      g_ptr_array_add (ids, nb_mgmt_column_dup (stmt, 0));
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      NbMgmtPolicy *policy = nb_mgmt_store_get_policy (store, account_id, ids->pdata[i], error);
+      if (policy == NULL)
+        return NULL;
+      g_ptr_array_add (policies, policy);
+    }
+  return g_steal_pointer (&policies);
+}
+
+static NbMgmtPolicy *
+save_policy (NbMgmtStore        *store,
+             const char         *account_id,
+             const char         *actor_id,
+             const NbMgmtPolicy *policy,
+             gboolean            create,
+             GError            **error)
+{
+  g_autofree char *id = create ? nb_mgmt_new_id () : g_strdup (policy->id);
+  sqlite3_stmt *stmt;
+
+  if (!validate_policy (policy, error))
+    return NULL;
+  if (create)
+    {
+      if (!nb_mgmt_store_account_exists (store, account_id, error))
+        return NULL;
+    }
+  else
+    {
+      g_autoptr(NbMgmtPolicy) old = nb_mgmt_store_get_policy (store, account_id, policy->id, error);
+      if (old == NULL)
+        return NULL;
+    }
+
+  if (!nb_mgmt_store_begin (store, error))
+    return NULL;
+  if (create)
+    stmt = nb_mgmt_store_prepare (store,
+                                  "INSERT INTO policies (id, account_id, name, description, enabled, created_at) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
+  else
+    stmt = nb_mgmt_store_prepare (store,
+                                  "UPDATE policies SET name = ?3, description = ?4, enabled = ?5 "
+                                  "WHERE id = ?1 AND account_id = ?2", error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, id);
+  nb_mgmt_bind_text (stmt, 2, account_id);
+  nb_mgmt_bind_text (stmt, 3, policy->name);
+  nb_mgmt_bind_text (stmt, 4, policy->description);
+  nb_mgmt_bind_int64 (stmt, 5, policy->enabled ? 1 : 0);
+  if (create)
+    nb_mgmt_bind_int64 (stmt, 6, nb_mgmt_store_now (store));
+  if (!nb_mgmt_store_step_done (store, stmt, "policy", error) ||
+      !write_policy_rules (store, account_id, id, policy, error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id, create ? "policy.add" : "policy.update",
+                                id, error, "name", policy->name, NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_POLICY, id, NULL, TRUE, error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return nb_mgmt_store_get_policy (store, account_id, id, error);
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return NULL;
+}
+
+/**
+ * nb_mgmt_store_create_policy:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who creates it
+ * @tmpl: the policy and its rules
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the new policy, or %NULL with @error set
+ */
+NbMgmtPolicy *
+nb_mgmt_store_create_policy (NbMgmtStore        *store,
+                             const char         *account_id,
+                             const char         *actor_id,
+                             const NbMgmtPolicy *tmpl,
+                             GError            **error)
+{
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  g_return_val_if_fail (tmpl != NULL, NULL);
+  return save_policy (store, account_id, actor_id, tmpl, TRUE, error);
+}
+
+/**
+ * nb_mgmt_store_update_policy:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who changes it
+ * @policy: the policy (by @policy->id) with all its rules
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the updated policy, or %NULL with @error set
+ */
+NbMgmtPolicy *
+nb_mgmt_store_update_policy (NbMgmtStore        *store,
+                             const char         *account_id,
+                             const char         *actor_id,
+                             const NbMgmtPolicy *policy,
+                             GError            **error)
+{
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+  g_return_val_if_fail (policy != NULL, NULL);
+  return save_policy (store, account_id, actor_id, policy, FALSE, error);
+}
+
+/**
+ * nb_mgmt_store_delete_policy:
+ * @store: a store
+ * @account_id: the account
+ * @actor_id: (nullable): who deletes it
+ * @policy_id: the policy
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+nb_mgmt_store_delete_policy (NbMgmtStore *store,
+                             const char  *account_id,
+                             const char  *actor_id,
+                             const char  *policy_id,
+                             GError     **error)
+{
+  g_autoptr(NbMgmtPolicy) old = NULL;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
+
+  old = nb_mgmt_store_get_policy (store, account_id, policy_id, error);
+  if (old == NULL)
+    return FALSE;
+  if (!nb_mgmt_store_begin (store, error))
+    return FALSE;
+  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM policies WHERE id = ?1", policy_id, "policy", error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id, "policy.delete", policy_id, error,
+                                "name", old->name, NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_POLICY, policy_id, NULL, TRUE, error) ||
+      !nb_mgmt_store_commit (store, error))
+    {
+      nb_mgmt_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
+}
