@@ -34,8 +34,8 @@ nb_mgmt_setup_key_from_row (sqlite3_stmt *stmt)
 
 gboolean
 nb_mgmt_store_fill_setup_key_groups (NbMgmtStore    *store,
-                       NbMgmtSetupKey *key,
-                       GError        **error)
+                                     NbMgmtSetupKey *key,
+                                     GError        **error)
 {
   GError *local = NULL;
 

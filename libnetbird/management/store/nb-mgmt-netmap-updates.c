@@ -1,0 +1,533 @@
+/* nb-mgmt-netmap-updates.c: which peer was given which map, and which maps a change alters
+ *
+ * The store remembers the hash of the map each peer was last given. A
+ * change marks its account dirty: with the peers it concerns when it is
+ * about one peer, for everyone otherwise. Collecting updates recomputes
+ * only the candidates: the changed peer and the peers that saw it before
+ * the change or see it after, among those that were given a map.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#define G_LOG_DOMAIN "netbird-mgmt-store"
+
+#include <string.h>
+
+#include "nb-mgmt-netmap-private.h"
+
+/* ---- Given-map bookkeeping ----------------------------------------------- */
+
+static GHashTable *
+given_for (NbMgmtStore *store,
+           const char  *account_id)
+{
+  GHashTable *given = g_hash_table_lookup (store->given_hashes, account_id);
+
+  if (given == NULL)
+    {
+      given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_insert (store->given_hashes, g_strdup (account_id), given);
+    }
+  return given;
+}
+
+static void
+record_given (NbMgmtStore *store,
+              const char  *account_id,
+              const char  *peer_id,
+              guint64      hash)
+{
+  guint64 *v = g_new (guint64, 1);
+
+  *v = hash;
+  g_hash_table_replace (given_for (store, account_id), g_strdup (peer_id), v);
+}
+
+/* What a change left to do for an account: the peers it concerns, or all;
+ * and the snapshot from before the first change, to find who saw them. */
+typedef struct {
+  gboolean all;
+  GHashTable *peers;            /* set of peer ids */
+  NbMgmtSnapshot *before;       /* nullable */
+} Dirty;
+
+void
+nb_mgmt_netmap_dirty_free (gpointer data)
+{
+  Dirty *d = data;
+
+  g_hash_table_unref (d->peers);
+  nb_mgmt_snapshot_free (d->before);
+  g_free (d);
+}
+
+void
+nb_mgmt_netmap_mark_dirty (NbMgmtStore      *store,
+                           const char       *account_id,
+                           NbMgmtChangeKind  kind,
+                           const char       *object_id)
+{
+  Dirty *d = g_hash_table_lookup (store->dirty, account_id);
+
+  if (d == NULL)
+    {
+      NbMgmtSnapshot *cached = g_hash_table_lookup (store->snapshots, account_id);
+      sqlite3_stmt *stmt;
+      gboolean has_row = FALSE;
+
+      d = g_new0 (Dirty, 1);
+      d->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      /* The cached snapshot is "before" only if it matches the serial as it
+       * is now, before this change bumps it. */
+      stmt = nb_mgmt_store_prepare (store, "SELECT serial FROM accounts WHERE id = ?1", NULL);
+      if (stmt != NULL)
+        {
+          nb_mgmt_bind_text (stmt, 1, account_id);
+          if (nb_mgmt_store_step_row (store, stmt, &has_row, NULL) && has_row && cached != NULL &&
+              (guint64) sqlite3_column_int64 (stmt, 0) == cached->serial)
+            d->before = nb_mgmt_snapshot_ref (cached);
+          sqlite3_reset (stmt);
+        }
+      if (d->before == NULL)
+        d->all = TRUE;
+      g_hash_table_insert (store->dirty, g_strdup (account_id), d);
+    }
+
+  switch (kind)
+    {
+    case NB_MGMT_CHANGE_PEER_ADDED:
+    case NB_MGMT_CHANGE_PEER_UPDATED:
+    case NB_MGMT_CHANGE_PEER_DELETED:
+      if (object_id != NULL)
+        g_hash_table_add (d->peers, g_strdup (object_id));
+      else
+        d->all = TRUE;
+      break;
+    case NB_MGMT_CHANGE_PEER_STATUS:
+    case NB_MGMT_CHANGE_PAT:
+    case NB_MGMT_CHANGE_SETUP_KEY:
+      break;
+    case NB_MGMT_CHANGE_ACCOUNT:
+    case NB_MGMT_CHANGE_ACCOUNT_DELETED:
+    case NB_MGMT_CHANGE_USER:
+    case NB_MGMT_CHANGE_GROUP:
+    case NB_MGMT_CHANGE_POLICY:
+    case NB_MGMT_CHANGE_ROUTE:
+    case NB_MGMT_CHANGE_NAMESERVER_GROUP:
+    case NB_MGMT_CHANGE_DNS_SETTINGS:
+      d->all = TRUE;
+      break;
+    }
+}
+
+/* Adds to @out (a set of peer ids) every peer whose map in @s may mention
+ * peer @pid: @pid itself, the peers on the other side of every rule naming
+ * one of its groups, and the peers its routes go to or come from. */
+static void
+add_neighbours (const NbMgmtSnapshot *s,
+                const char           *pid,
+                GHashTable           *out)
+{
+  gpointer v = g_hash_table_lookup (s->peer_index, pid);
+  const SnapPeer *p;
+
+  if (v == NULL)
+    return;
+  p = s->peers->pdata[GPOINTER_TO_UINT (v) - 1];
+  g_hash_table_add (out, p->id);
+  for (guint gi = 0; gi < p->groups->len; gi++)
+    {
+      const SnapGroup *g = s->groups->pdata[g_array_index (p->groups, guint32, gi)];
+
+      for (guint k = 0; k < g->rule_refs->len; k++)
+        {
+          const RuleRef *ref = &g_array_index (g->rule_refs, RuleRef, k);
+          const SnapRule *r = s->rules->pdata[ref->rule];
+          const GArray *other = r->sides[1 - ref->side];
+
+          for (guint o = 0; o < other->len; o++)
+            {
+              const SnapGroup *og = s->groups->pdata[g_array_index (other, guint32, o)];
+              for (guint m = 0; m < og->peers->len; m++)
+                g_hash_table_add (out, ((SnapPeer *) s->peers->pdata[g_array_index (og->peers, guint32, m)])->id);
+            }
+        }
+      for (guint k = 0; k < g->route_dist->len; k++)
+        {
+          const SnapRoute *route = s->routes->pdata[g_array_index (g->route_dist, guint32, k)];
+          for (guint m = 0; m < route->routers->len; m++)
+            g_hash_table_add (out, ((SnapPeer *) s->peers->pdata[g_array_index (route->routers, guint32, m)])->id);
+        }
+    }
+  {
+    GArray *mine = g_array_index (s->peer_routes, GArray *, GPOINTER_TO_UINT (v) - 1);
+    for (guint k = 0; mine != NULL && k < mine->len; k++)
+      {
+        const SnapRoute *route = s->routes->pdata[g_array_index (mine, guint32, k)];
+        for (guint d = 0; d < route->dist->len; d++)
+          {
+            const SnapGroup *dg = s->groups->pdata[g_array_index (route->dist, guint32, d)];
+            for (guint m = 0; m < dg->peers->len; m++)
+              g_hash_table_add (out, ((SnapPeer *) s->peers->pdata[g_array_index (dg->peers, guint32, m)])->id);
+          }
+      }
+  }
+}
+
+/* The peers a pending change may concern, or NULL for all. The set points
+ * into the snapshots' strings: free it before them. */
+static GHashTable *
+dirty_candidates (Dirty                *d,
+                  const NbMgmtSnapshot *s)
+{
+  GHashTable *candidates;
+  GHashTableIter iter;
+  gpointer pid;
+
+  if (d->all)
+    return NULL;
+  candidates = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_iter_init (&iter, d->peers);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    {
+      if (d->before != NULL)
+        add_neighbours (d->before, pid, candidates);
+      add_neighbours (s, pid, candidates);
+    }
+  return candidates;
+}
+
+/* Deleted peers: forget what they were given. */
+static void
+forget_deleted (GHashTable           *given,
+                const NbMgmtSnapshot *s)
+{
+  GHashTableIter iter;
+  gpointer pid;
+
+  g_hash_table_iter_init (&iter, given);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    if (!g_hash_table_contains (s->peer_index, pid))
+      g_hash_table_iter_remove (&iter);
+}
+
+/* ---- Public entry points -------------------------------------------------- */
+
+/**
+ * nb_mgmt_store_get_network_map:
+ * @store: a store
+ * @account_id: the account
+ * @peer_id: the peer
+ * @error: return location for a #GError
+ *
+ * Computes the peer's current map and records it as the one it was given.
+ *
+ * Returns: (transfer full): the map, or %NULL (NOT_FOUND)
+ */
+NbMgmtNetworkMap *
+nb_mgmt_store_get_network_map (NbMgmtStore *store,
+                               const char  *account_id,
+                               const char  *peer_id,
+                               GError     **error)
+{
+  NbMgmtSnapshot *s;
+  NbMgmtNetworkMap *map;
+  Scratch sc;
+  gpointer v;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  s = nb_mgmt_snapshot_get (store, account_id, error);
+  if (s == NULL)
+    return NULL;
+  v = peer_id != NULL ? g_hash_table_lookup (s->peer_index, peer_id) : NULL;
+  if (v == NULL)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "Peer %s not found",
+                   peer_id != NULL ? peer_id : "(none)");
+      return NULL;
+    }
+  nb_mgmt_scratch_init (&sc, s);
+  nb_mgmt_netmap_compute (s, GPOINTER_TO_UINT (v) - 1, &sc);
+  map = nb_mgmt_netmap_materialize (s, GPOINTER_TO_UINT (v) - 1, &sc);
+  nb_mgmt_scratch_clear (&sc);
+  record_given (store, account_id, peer_id, map->hash);
+  return map;
+}
+
+/**
+ * nb_mgmt_store_get_all_network_maps:
+ * @store: a store
+ * @account_id: the account
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (element-type NbMgmtNetworkMap): every peer's
+ *   map, by address, each recorded as given
+ */
+GPtrArray *
+nb_mgmt_store_get_all_network_maps (NbMgmtStore *store,
+                                    const char  *account_id,
+                                    GError     **error)
+{
+  GPtrArray *maps;
+  NbMgmtSnapshot *s;
+  Scratch sc;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  s = nb_mgmt_snapshot_get (store, account_id, error);
+  if (s == NULL)
+    return NULL;
+  maps = g_ptr_array_new_full (s->peers->len, (GDestroyNotify) nb_mgmt_network_map_free);
+  nb_mgmt_scratch_init (&sc, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      NbMgmtNetworkMap *map;
+
+      nb_mgmt_netmap_compute (s, i, &sc);
+      map = nb_mgmt_netmap_materialize (s, i, &sc);
+      record_given (store, account_id, map->peer_id, map->hash);
+      g_ptr_array_add (maps, map);
+    }
+  nb_mgmt_scratch_clear (&sc);
+  g_hash_table_remove (store->dirty, account_id);
+  return maps;
+}
+
+guint64
+nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
+                                   const char  *account_id,
+                                   GError     **error)
+{
+  NbMgmtSnapshot *s = nb_mgmt_snapshot_get (store, account_id, error);
+  guint64 total = 0;
+  Scratch sc;
+
+  if (s == NULL)
+    return 0;
+  nb_mgmt_scratch_init (&sc, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      nb_mgmt_netmap_compute (s, i, &sc);
+      total += sc.remote->len + sc.fw->len + sc.routes->len;
+    }
+  nb_mgmt_scratch_clear (&sc);
+  return total;
+}
+
+/**
+ * nb_mgmt_store_collect_network_map_updates:
+ * @store: a store
+ * @account_id: the account
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (element-type NbMgmtNetworkMap): the new maps of
+ *   the peers that were given a map and whose map changed since; empty
+ *   when nothing changed
+ */
+GPtrArray *
+nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
+                                           const char  *account_id,
+                                           GError     **error)
+{
+  g_autoptr(GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_network_map_free);
+  g_autoptr(GHashTable) candidates = NULL;
+  GHashTable *given;
+  NbMgmtSnapshot *s;
+  Dirty *d;
+  Scratch sc;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  d = g_hash_table_lookup (store->dirty, account_id);
+  given = g_hash_table_lookup (store->given_hashes, account_id);
+  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
+    {
+      g_hash_table_remove (store->dirty, account_id);
+      if (!nb_mgmt_store_account_exists (store, account_id, error))
+        return NULL;
+      return g_steal_pointer (&maps);
+    }
+  s = nb_mgmt_snapshot_get (store, account_id, error);
+  if (s == NULL)
+    return NULL;
+
+  candidates = dirty_candidates (d, s);
+
+  nb_mgmt_scratch_init (&sc, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      guint64 *old = g_hash_table_lookup (given, p->id);
+
+      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
+        continue;
+      nb_mgmt_netmap_compute (s, i, &sc);
+      if (sc.hash == *old)
+        continue;
+      *old = sc.hash;
+      g_ptr_array_add (maps, nb_mgmt_netmap_materialize (s, i, &sc));
+    }
+  nb_mgmt_scratch_clear (&sc);
+
+  forget_deleted (given, s);
+  /* candidates points into the snapshots' strings: drop it before them. */
+  g_clear_pointer (&candidates, g_hash_table_unref);
+  g_hash_table_remove (store->dirty, account_id);
+  return g_steal_pointer (&maps);
+}
+
+/**
+ * nb_mgmt_store_collect_changed_peers:
+ * @store: a store
+ * @account_id: the account
+ * @error: return location for a #GError
+ *
+ * Like nb_mgmt_store_collect_network_map_updates() but returns only the IDs
+ * of the peers whose map changed (and records their new maps as given), so
+ * that a caller can fetch, send and free one map at a time with
+ * nb_mgmt_store_get_network_map(): memory stays bounded by one map however
+ * many peers a change concerns.
+ *
+ * Returns: (transfer full) (element-type utf8): peer IDs, by address
+ */
+GPtrArray *
+nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
+                                     const char  *account_id,
+                                     GError     **error)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) candidates = NULL;
+  GHashTable *given;
+  NbMgmtSnapshot *s;
+  Dirty *d;
+  Scratch sc;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  d = g_hash_table_lookup (store->dirty, account_id);
+  given = g_hash_table_lookup (store->given_hashes, account_id);
+  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
+    {
+      g_hash_table_remove (store->dirty, account_id);
+      if (!nb_mgmt_store_account_exists (store, account_id, error))
+        {
+          g_ptr_array_unref (ids);
+          return NULL;
+        }
+      return ids;
+    }
+  s = nb_mgmt_snapshot_get (store, account_id, error);
+  if (s == NULL)
+    {
+      g_ptr_array_unref (ids);
+      return NULL;
+    }
+  candidates = dirty_candidates (d, s);
+  nb_mgmt_scratch_init (&sc, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      guint64 *old = g_hash_table_lookup (given, p->id);
+
+      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
+        continue;
+      nb_mgmt_netmap_compute (s, i, &sc);
+      if (sc.hash == *old)
+        continue;
+      *old = sc.hash;
+      g_ptr_array_add (ids, g_strdup (p->id));
+    }
+  nb_mgmt_scratch_clear (&sc);
+  forget_deleted (given, s);
+  g_clear_pointer (&candidates, g_hash_table_unref);
+  g_hash_table_remove (store->dirty, account_id);
+  return ids;
+}
+
+gboolean
+nb_mgmt_store_load_snapshot (NbMgmtStore *store,
+                             const char  *account_id,
+                             GError     **error)
+{
+  return nb_mgmt_snapshot_get (store, account_id, error) != NULL;
+}
+
+/**
+ * nb_mgmt_store_forget_network_map:
+ * @store: a store
+ * @account_id: the account
+ * @peer_id: (nullable): the peer; %NULL for every peer of the account
+ *
+ * Forgets which map the peer was given: it will not be in updates until it
+ * gets one again.
+ */
+void
+nb_mgmt_store_forget_network_map (NbMgmtStore *store,
+                                  const char  *account_id,
+                                  const char  *peer_id)
+{
+  GHashTable *given;
+
+  g_return_if_fail (NB_IS_MGMT_STORE (store));
+
+  given = g_hash_table_lookup (store->given_hashes, account_id);
+  if (given == NULL)
+    return;
+  if (peer_id == NULL)
+    g_hash_table_remove (store->given_hashes, account_id);
+  else
+    g_hash_table_remove (given, peer_id);
+}
+
+/**
+ * nb_mgmt_store_list_accessible_peers:
+ * @store: a store
+ * @account_id: the account
+ * @peer_id: the peer
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (element-type NbMgmtPeer): the peers in its map
+ */
+GPtrArray *
+nb_mgmt_store_list_accessible_peers (NbMgmtStore *store,
+                                     const char  *account_id,
+                                     const char  *peer_id,
+                                     GError     **error)
+{
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *out;
+  NbMgmtSnapshot *s;
+  Scratch sc;
+  gpointer v;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
+
+  s = nb_mgmt_snapshot_get (store, account_id, error);
+  if (s == NULL)
+    return NULL;
+  v = peer_id != NULL ? g_hash_table_lookup (s->peer_index, peer_id) : NULL;
+  if (v == NULL)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "Peer %s not found",
+                   peer_id != NULL ? peer_id : "(none)");
+      return NULL;
+    }
+  nb_mgmt_scratch_init (&sc, s);
+  nb_mgmt_netmap_compute (s, GPOINTER_TO_UINT (v) - 1, &sc);
+  for (guint i = 0; i < sc.remote->len; i++)
+    g_hash_table_add (wanted, ((SnapPeer *) s->peers->pdata[g_array_index (sc.remote, guint32, i)])->id);
+  nb_mgmt_scratch_clear (&sc);
+
+  all = nb_mgmt_store_list_peers (store, account_id, NULL, error);
+  if (all == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_peer_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      NbMgmtPeer *p = all->pdata[i];
+      if (g_hash_table_contains (wanted, p->id))
+        g_ptr_array_add (out, g_steal_pointer (&all->pdata[i]));
+    }
+  return out;
+}
