@@ -313,6 +313,8 @@ nb_mgmt_store_update_account_settings (NbMgmtStore                 *store,
     code = settings->peer_login_expiration_enabled
            ? "account.setting.peer.login.expiration.enable"
            : "account.setting.peer.login.expiration.disable";
+  else if (old->settings.peer_login_expiration != settings->peer_login_expiration)
+    code = "account.setting.peer.login.expiration.update";
 
   if (!nb_mgmt_store_begin (store, error))
     return NULL;
