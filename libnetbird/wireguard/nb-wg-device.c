@@ -211,12 +211,12 @@ nb_wg_device_set_private_key (NbWgDevice  *self,
       return FALSE;
     }
 
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   if (key != NULL && self->private_key != NULL &&
       sodium_memcmp (nb_key_get_private_data (key),
                      nb_key_get_private_data (self->private_key), NB_KEY_LEN) == 0)
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       return TRUE;
     }
   g_clear_object (&self->private_key);
@@ -242,7 +242,7 @@ nb_wg_device_set_private_key (NbWgDevice  *self,
       nb_wg_handshake_precompute (&peer->handshake, &self->identity);
       g_mutex_unlock (&peer->handshake.lock);
     }
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
   return TRUE;
 }
 
@@ -338,12 +338,12 @@ nb_wg_device_set_fwmark (NbWgDevice  *self,
   gboolean ok = TRUE;
 
   g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   if (self->up)
     ok = nb_wg_socket_set_fwmark (self, fwmark, error);
   if (ok)
     self->fwmark = fwmark;
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
   return ok;
 }
 
@@ -384,10 +384,10 @@ nb_wg_device_add_peer (NbWgDevice  *self,
   g_return_val_if_fail (NB_IS_KEY (public_key), NULL);
 
   bytes = nb_key_get_public_data (public_key, NULL);
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   if (g_hash_table_contains (self->peers, bytes))
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_PEER_EXISTS,
                    "Peer %s is already configured", nb_key_get_public_base64 (public_key));
       return NULL;
@@ -395,7 +395,7 @@ nb_wg_device_add_peer (NbWgDevice  *self,
   if (self->identity.has_identity &&
       memcmp (bytes, self->identity.static_public, NB_KEY_LEN) == 0)
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_INVALID_CONFIG,
                    "Peer %s is the device's own public key",
                    nb_key_get_public_base64 (public_key));
@@ -404,7 +404,7 @@ nb_wg_device_add_peer (NbWgDevice  *self,
   peer = nb_wg_peer_new_internal (self, public_key);
   g_hash_table_insert (self->peers, peer->public_key_bytes, peer);
   g_ptr_array_add (self->peer_order, peer);
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
   return peer;
 }
 
@@ -461,17 +461,17 @@ nb_wg_device_remove_peer (NbWgDevice  *self,
   g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
   g_return_val_if_fail (NB_IS_KEY (public_key), FALSE);
 
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   peer = g_hash_table_lookup (self->peers, nb_key_get_public_data (public_key, NULL));
   if (peer == NULL)
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       g_set_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_SUCH_PEER,
                    "No peer %s on this device", nb_key_get_public_base64 (public_key));
       return FALSE;
     }
   remove_peer_locked (self, peer);
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
   return TRUE;
 }
 
@@ -485,10 +485,10 @@ void
 nb_wg_device_remove_all_peers (NbWgDevice *self)
 {
   g_return_if_fail (NB_IS_WG_DEVICE (self));
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   while (self->peer_order->len > 0)
     remove_peer_locked (self, g_ptr_array_index (self->peer_order, 0));
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
 }
 
 /**
@@ -510,6 +510,43 @@ nb_wg_device_list_peers (NbWgDevice *self)
     g_ptr_array_add (out, g_object_ref (g_ptr_array_index (self->peer_order, i)));
   g_rw_lock_reader_unlock (&self->config_lock);
   return out;
+}
+
+/* -- the configuration lock ---------------------------------------------- */
+
+void
+nb_wg_device_config_write_lock (NbWgDevice *self)
+{
+  g_rw_lock_writer_lock (&self->config_lock);
+  for (guint i = 0; self->packet_locks != NULL && i < self->packet_locks->len; i++)
+    g_mutex_lock (g_ptr_array_index (self->packet_locks, i));
+}
+
+void
+nb_wg_device_config_write_unlock (NbWgDevice *self)
+{
+  for (guint i = self->packet_locks != NULL ? self->packet_locks->len : 0; i > 0; i--)
+    g_mutex_unlock (g_ptr_array_index (self->packet_locks, i - 1));
+  g_rw_lock_writer_unlock (&self->config_lock);
+}
+
+static NbWgThreadData *
+thread_data_new (NbWgDevice *self, guint queue)
+{
+  NbWgThreadData *data = g_new0 (NbWgThreadData, 1);
+
+  data->device = self;
+  data->queue = queue;
+  data->lock = g_new (GMutex, 1);
+  g_mutex_init (data->lock);
+  return data;
+}
+
+static void
+packet_lock_free (gpointer data)
+{
+  g_mutex_clear (data);
+  g_free (data);
 }
 
 /* -- index table --------------------------------------------------------- */
@@ -711,15 +748,15 @@ nb_wg_device_up (NbWgDevice  *self,
 
   g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
 
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   if (self->up)
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       return TRUE;
     }
   if (!nb_wg_socket_open (self, error))
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       return FALSE;
     }
   if (self->stop_fd < 0)
@@ -742,7 +779,7 @@ nb_wg_device_up (NbWgDevice  *self,
         close (self->epoll_fd);
       self->epoll_fd = -1;
       nb_wg_socket_close (self);
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       return FALSE;
     }
   g_hash_table_iter_init (&iter, self->transports);
@@ -752,27 +789,37 @@ nb_wg_device_up (NbWgDevice  *self,
   self->mtu = self->tun != NULL ? nb_tun_get_mtu (self->tun) : 0;
   __atomic_store_n (&self->stopping, FALSE, __ATOMIC_RELEASE);
   self->up = TRUE;
-  self->rx_thread = g_thread_new ("nb-wg-rx", nb_wg_rx_thread, self);
-  self->tun_threads = g_ptr_array_new ();
-  if (self->tun != NULL)
-    {
-      guint n = nb_tun_get_n_queues (self->tun);
+  {
+    /* Each thread's lock is taken here, by this writer, so that the unlock
+     * at the end of up() covers it like the others. */
+    GPtrArray *locks = g_ptr_array_new ();
+    NbWgThreadData *data = thread_data_new (self, 0);
 
-      for (guint q = 0; q < n; q++)
-        {
-          NbWgTunThreadData *data = g_new0 (NbWgTunThreadData, 1);
+    g_ptr_array_add (locks, data->lock);
+    g_mutex_lock (data->lock);
+    self->rx_thread = g_thread_new ("nb-wg-rx", nb_wg_rx_thread, data);
+    self->tun_threads = g_ptr_array_new ();
+    if (self->tun != NULL)
+      {
+        guint n = nb_tun_get_n_queues (self->tun);
 
-          data->device = self;
-          data->queue = q;
-          g_ptr_array_add (self->tun_threads, g_thread_new ("nb-wg-tun", nb_wg_tun_thread, data));
-        }
-    }
+        for (guint q = 0; q < n; q++)
+          {
+            data = thread_data_new (self, q);
+            g_ptr_array_add (locks, data->lock);
+            g_mutex_lock (data->lock);
+            g_ptr_array_add (self->tun_threads,
+                             g_thread_new ("nb-wg-tun", nb_wg_tun_thread, data));
+          }
+      }
+    self->packet_locks = locks;
+  }
 
   self->timer_source = g_timeout_source_new (TIMER_TICK_MS);
   g_source_set_callback (self->timer_source, timer_tick_cb, self, NULL);
   g_source_set_name (self->timer_source, "[netbird] WireGuard timers");
   g_source_attach (self->timer_source, self->context);
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
 
   /* Persistent keepalives start at once (as wg(8) does on up). */
   g_rw_lock_reader_lock (&self->config_lock);
@@ -793,13 +840,14 @@ void
 nb_wg_device_down_sockets (NbWgDevice *self)
 {
   GPtrArray *threads;
+  GPtrArray *locks;
   GThread *rx;
   guint64 one = 1;
 
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   if (!self->up)
     {
-      g_rw_lock_writer_unlock (&self->config_lock);
+      nb_wg_device_config_write_unlock (self);
       return;
     }
   self->up = FALSE;
@@ -812,20 +860,27 @@ nb_wg_device_down_sockets (NbWgDevice *self)
       g_clear_pointer (&self->timer_source, g_source_unref);
     }
   G_GNUC_UNUSED ssize_t r = write (self->stop_fd, &one, sizeof one);
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
 
-  /* The threads take the config lock for reading: join them unlocked. */
+  /* The threads take their share of the config lock: join them unlocked. */
   if (rx != NULL)
     g_thread_join (rx);
   for (guint i = 0; threads != NULL && i < threads->len; i++)
     g_thread_join (g_ptr_array_index (threads, i));
   g_clear_pointer (&threads, g_ptr_array_unref);
 
+  /* The threads are gone: their locks leave the set. */
   g_rw_lock_writer_lock (&self->config_lock);
   close (self->epoll_fd);
   self->epoll_fd = -1;
   nb_wg_socket_close (self);
+  locks = g_steal_pointer (&self->packet_locks);
   g_rw_lock_writer_unlock (&self->config_lock);
+  if (locks != NULL)
+    {
+      g_ptr_array_set_free_func (locks, packet_lock_free);
+      g_ptr_array_unref (locks);
+    }
 }
 
 /**
@@ -846,7 +901,7 @@ nb_wg_device_down (NbWgDevice *self)
     return;
   nb_wg_device_down_sockets (self);
 
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   g_hash_table_iter_init (&iter, self->peers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -859,7 +914,7 @@ nb_wg_device_down (NbWgDevice *self)
       nb_wg_peer_purge_staged (peer);
       nb_wg_peer_zero_keys (peer);
     }
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
 }
 
 /**
@@ -915,10 +970,10 @@ nb_wg_device_set_clock (NbWgDevice   *self,
                         gpointer      user_data)
 {
   g_return_if_fail (NB_IS_WG_DEVICE (self));
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   self->clock = clock != NULL ? clock : default_clock;
   self->clock_data = user_data;
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
 }
 
 /*
@@ -960,10 +1015,10 @@ nb_wg_device_set_packet_func (NbWgDevice    *self,
                               gpointer       user_data)
 {
   g_return_if_fail (NB_IS_WG_DEVICE (self));
-  g_rw_lock_writer_lock (&self->config_lock);
+  nb_wg_device_config_write_lock (self);
   self->packet_func = func;
   self->packet_data = user_data;
-  g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_device_config_write_unlock (self);
 }
 
 /*

@@ -5,9 +5,13 @@
  * Not for other layers: they use nb-wg-device-private.h.
  *
  * Locking, outermost first:
- *   device->config_lock (GRWLock): identity, peer table, allowed IPs, sockets.
- *     Written by configuration calls; read-held by packet threads for one
- *     batch at a time and by the timer tick.
+ *   The configuration (identity, peer table, allowed IPs, sockets,
+ *   transports): a "big reader" lock. Each packet thread has a mutex of its
+ *   own that it holds for one batch at a time, so readers on the packet path
+ *   share no lock and no cache line; other readers (timer tick, getters,
+ *   channel transports) take device->config_lock for reading. A writer takes
+ *   config_lock for writing and then every packet thread's mutex:
+ *   nb_wg_device_config_write_lock().
  *   peer->lock: endpoint, timers, staged packets, flags.
  *   peer->handshake.lock, peer->cookie.lock, peer->keypairs_lock.
  *   device->index_lock: the receiver-index table.
@@ -163,6 +167,7 @@ struct _NbWgDevice
   gboolean stopping;      /* atomic */
   GThread *rx_thread;
   GPtrArray *tun_threads;
+  GPtrArray *packet_locks; /* of GMutex*, one per packet thread */
 
   GSource *timer_source;
 
@@ -240,7 +245,11 @@ void      nb_wg_device_unregister_transport (NbWgDevice    *device,
 typedef struct {
   NbWgDevice *device;
   guint queue;
-} NbWgTunThreadData;
+  GMutex *lock; /* this thread's share of the configuration lock */
+} NbWgThreadData;
+
+void      nb_wg_device_config_write_lock   (NbWgDevice *device);
+void      nb_wg_device_config_write_unlock (NbWgDevice *device);
 
 void      nb_wg_device_down_sockets (NbWgDevice *device);
 gboolean  nb_wg_device_transport_is_live (NbWgDevice    *device,

@@ -372,14 +372,14 @@ static void
 config_write_lock (NbWgPeer *self)
 {
   if (self->device != NULL)
-    g_rw_lock_writer_lock (&self->device->config_lock);
+    nb_wg_device_config_write_lock (self->device);
 }
 
 static void
 config_write_unlock (NbWgDevice *device)
 {
   if (device != NULL)
-    g_rw_lock_writer_unlock (&device->config_lock);
+    nb_wg_device_config_write_unlock (device);
 }
 
 /**

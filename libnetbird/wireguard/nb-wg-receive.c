@@ -490,7 +490,7 @@ nb_wg_receive_datagram (NbWgRxBatch        *batch,
 
 /* Reads what is waiting on @fd, a batch at a time. Config lock not held. */
 static void
-drain_socket (NbWgRxBatch *batch, int fd, NbWgTransport *transport)
+drain_socket (NbWgRxBatch *batch, GMutex *lock, int fd, NbWgTransport *transport)
 {
   NbWgDevice *device = batch->device;
 
@@ -516,7 +516,7 @@ drain_socket (NbWgRxBatch *batch, int fd, NbWgTransport *transport)
       if (n <= 0)
         return;
 
-      g_rw_lock_reader_lock (&device->config_lock);
+      g_mutex_lock (lock);
       batch->now = nb_wg_device_now (device);
       if (device->up && (transport == NULL || nb_wg_device_transport_is_live (device, transport)))
         for (int i = 0; i < n; i++)
@@ -552,7 +552,7 @@ drain_socket (NbWgRxBatch *batch, int fd, NbWgTransport *transport)
                                       &from, transport == NULL);
           }
       nb_wg_rx_batch_flush (batch);
-      g_rw_lock_reader_unlock (&device->config_lock);
+      g_mutex_unlock (lock);
       if (n < NB_WG_RX_BATCH)
         return;
     }
@@ -561,10 +561,13 @@ drain_socket (NbWgRxBatch *batch, int fd, NbWgTransport *transport)
 gpointer
 nb_wg_rx_thread (gpointer user_data)
 {
-  NbWgDevice *device = user_data;
+  NbWgThreadData *data = user_data;
+  NbWgDevice *device = data->device;
+  GMutex *lock = data->lock;
   NbWgRxBatch *batch = nb_wg_rx_batch_new (device);
   struct epoll_event events[8];
 
+  g_free (data);
   for (guint i = 0; i < NB_WG_RX_BATCH; i++)
     batch->buffers[i] = g_malloc (NB_WG_RX_BUFFER_SIZE);
 
@@ -586,9 +589,9 @@ nb_wg_rx_thread (gpointer user_data)
           if (tag == NULL)
             goto out;
           if (tag == &device->fd4 || tag == &device->fd6)
-            drain_socket (batch, *(int *) tag, NULL);
+            drain_socket (batch, lock, *(int *) tag, NULL);
           else
-            drain_socket (batch, ((NbWgTransport *) tag)->fd, tag);
+            drain_socket (batch, lock, ((NbWgTransport *) tag)->fd, tag);
         }
     }
 out:

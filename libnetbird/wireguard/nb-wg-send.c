@@ -401,9 +401,10 @@ route_and_send (NbWgDevice *device, guint8 **bufs, gsize *lens, guint n)
 gpointer
 nb_wg_tun_thread (gpointer user_data)
 {
-  NbWgTunThreadData *data = user_data;
+  NbWgThreadData *data = user_data;
   NbWgDevice *device = data->device;
   guint queue = data->queue;
+  GMutex *lock = data->lock;
   gsize scratch_size = 65535 + NB_TUN_VNET_HDR_LEN + 64;
   guint8 *scratch = g_malloc (scratch_size);
   guint8 *pool = g_malloc ((gsize) NB_TUN_MAX_SEGMENTS * NB_WG_PACKET_BUFFER_SIZE);
@@ -455,10 +456,10 @@ nb_wg_tun_thread (gpointer user_data)
         continue;
       /* nb_wg_send_packets() works on the pointers it is given. */
       memcpy (work, bufs, (gsize) n * sizeof work[0]);
-      g_rw_lock_reader_lock (&device->config_lock);
+      g_mutex_lock (lock);
       if (device->up)
         route_and_send (device, work, lens, (guint) n);
-      g_rw_lock_reader_unlock (&device->config_lock);
+      g_mutex_unlock (lock);
     }
 
   g_free (pool);
