@@ -330,6 +330,29 @@ test_labels (StoreFixture *f,
 }
 
 static void
+test_labels_many_same_host (StoreFixture *f,
+                            gconstpointer data)
+{
+  g_autoptr(GHashTable) labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *long_name = g_strnfill (80, 'x');
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(NbMgmtPeer) p = add_peer (f, "localhost");
+      g_autofree char *want = i == 0 ? g_strdup ("localhost") : g_strdup_printf ("localhost-%u", i);
+      g_assert_cmpstr (p->dns_label, ==, want);
+    }
+  /* Long host names are cut to 63 characters, suffix included. */
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autoptr(NbMgmtPeer) p = add_peer (f, long_name);
+      g_assert_cmpuint (strlen (p->dns_label), <=, 63);
+      g_assert_false (g_hash_table_contains (labels, p->dns_label));
+      g_hash_table_add (labels, g_strdup (p->dns_label));
+    }
+}
+
+static void
 test_user_peer_login_expiry (StoreFixture *f,
                              gconstpointer data)
 {
@@ -374,6 +397,7 @@ main (int   argc,
   ADD ("/mgmt/peers/addresses-unique-and-stable", test_addresses_unique_and_stable);
   ADD ("/mgmt/peers/addresses-reused-last", test_addresses_reused_last);
   ADD ("/mgmt/peers/labels", test_labels);
+  ADD ("/mgmt/peers/labels-many-same-host", test_labels_many_same_host);
   ADD ("/mgmt/peers/user-peer-login-expiry", test_user_peer_login_expiry);
 
   return g_test_run ();

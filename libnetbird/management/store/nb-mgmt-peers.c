@@ -331,12 +331,40 @@ unique_dns_label (NbMgmtStore *store,
                   GError     **error)
 {
   g_autofree char *base = nb_mgmt_dns_label_from_name (name);
+  g_autofree char *prefix = NULL;
+  g_autofree char *prefix_end = NULL;
+  g_autoptr(GHashTable) taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   sqlite3_stmt *stmt;
+  gboolean has_row;
 
-  for (guint n = 0; n < 100000; n++)
+  /* One range scan of the (account, label) index for every label that
+   * starts like ours, instead of one query per candidate: registering many
+   * machines with the same host name stays linear. Labels are [a-z0-9-],
+   * all below '~'. A long base is cut for its suffix, so the range starts
+   * at its first 50 characters. */
+  prefix = g_strndup (base, 50);
+  prefix_end = g_strconcat (prefix, "~", NULL);
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT dns_label FROM peers WHERE account_id = ?1 AND dns_label >= ?2 "
+                                "AND dns_label < ?3 AND (?4 IS NULL OR id <> ?4)", error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, account_id);
+  nb_mgmt_bind_text (stmt, 2, prefix);
+  nb_mgmt_bind_text (stmt, 3, prefix_end);
+  nb_mgmt_bind_text (stmt, 4, except_peer_id);
+  while (TRUE)
+    {
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return NULL;
+      if (!has_row)
+        break;
+      g_hash_table_add (taken, nb_mgmt_column_dup (stmt, 0));
+    }
+
+  for (guint n = 0; n < 1000000; n++)
     {
       g_autofree char *label = NULL;
-      gboolean has_row;
 
       if (n == 0)
         label = g_strdup (base);
@@ -347,18 +375,7 @@ unique_dns_label (NbMgmtStore *store,
           label = g_strdup_printf ("%.*s%s", (int) MIN (strlen (base), 63 - strlen (suffix)),
                                    base, suffix);
         }
-      stmt = nb_mgmt_store_prepare (store,
-                                    "SELECT 1 FROM peers WHERE account_id = ?1 AND dns_label = ?2 "
-                                    "AND (?3 IS NULL OR id <> ?3)", error);
-      if (stmt == NULL)
-        return NULL;
-      nb_mgmt_bind_text (stmt, 1, account_id);
-      nb_mgmt_bind_text (stmt, 2, label);
-      nb_mgmt_bind_text (stmt, 3, except_peer_id);
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      sqlite3_reset (stmt);
-      if (!has_row)
+      if (!g_hash_table_contains (taken, label))
         return g_steal_pointer (&label);
     }
   g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_EXHAUSTED,
