@@ -46,6 +46,10 @@ struct _NbWgRxBatch
   NbWgEndpoint peer_endpoint;
   guint64 peer_bytes;
 
+  /* Device counters, added once per batch. */
+  guint64 n_datagrams;
+  guint64 n_data;
+
   /* recvmmsg state (receive thread only) */
   guint8 *buffers[NB_WG_RX_BATCH];
   struct iovec iov[NB_WG_RX_BATCH];
@@ -103,6 +107,11 @@ nb_wg_rx_batch_flush (NbWgRxBatch *batch)
   NbWgDevice *device = batch->device;
 
   apply_peer (batch);
+  if (batch->n_datagrams > 0)
+    nb_wg_device_count (device, NB_WG_COUNTER_RX_DATAGRAMS, batch->n_datagrams);
+  if (batch->n_data > 0)
+    nb_wg_device_count (device, NB_WG_COUNTER_RX_DATA_PACKETS, batch->n_data);
+  batch->n_datagrams = batch->n_data = 0;
   if (batch->n_tun > 0 && device->tun != NULL)
     {
       if (nb_tun_write_packets (device->tun, 0, batch->tun_packets, batch->tun_lens,
@@ -259,7 +268,7 @@ receive_data (NbWgRxBatch        *batch,
       return;
     }
   batch->peer_data = TRUE;
-  nb_wg_device_count (device, NB_WG_COUNTER_RX_DATA_PACKETS, 1);
+  batch->n_data++;
 
   if (device->tun != NULL)
     {
@@ -466,7 +475,7 @@ nb_wg_receive_datagram (NbWgRxBatch        *batch,
   NbWgDevice *device = batch->device;
   NbWgMessageType type = nb_wg_message_classify (data, len);
 
-  nb_wg_device_count (device, NB_WG_COUNTER_RX_DATAGRAMS, 1);
+  batch->n_datagrams++;
   switch (type)
     {
     case NB_WG_MESSAGE_DATA:

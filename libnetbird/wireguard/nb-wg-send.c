@@ -242,6 +242,8 @@ nb_wg_send_packets (NbWgPeer *peer,
   while (done < n)
     {
       guint batch = MIN (n - done, (guint) NB_TUN_MAX_SEGMENTS);
+      /* One atomic per batch: the nonces of the whole batch at once. */
+      guint64 base = __atomic_fetch_add (&keypair->send_counter, batch, __ATOMIC_RELAXED);
 
       for (guint i = 0; i < batch; i++)
         {
@@ -249,7 +251,7 @@ nb_wg_send_packets (NbWgPeer *peer,
           gsize len = lens[done + i];
           gsize padded = padded_length (device, len);
           NbWgMessageData *header = (NbWgMessageData *) (void *) buf;
-          guint64 counter = __atomic_fetch_add (&keypair->send_counter, 1, __ATOMIC_RELAXED);
+          guint64 counter = base + i;
 
           if (counter >= NB_WG_REJECT_AFTER_MESSAGES)
             {
