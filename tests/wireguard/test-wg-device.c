@@ -667,6 +667,110 @@ test_retransmit_and_give_up (void)
   pair_teardown (&pair);
 }
 
+static gboolean
+both_got_packets (gpointer data)
+{
+  Pair *pair = data;
+
+  return b_got_packet (&pair->a) && b_got_packet (&pair->b);
+}
+
+/* Both sides start a handshake at the same moment: each answers the other's
+ * initiation, and the retransmission (with its jitter) settles it. */
+static void
+test_simultaneous_initiation (void)
+{
+  Pair pair = { 0 };
+  guint8 pa[200], pb[200];
+  gsize la, lb;
+
+  fake_now = (gint64) 30000 * G_USEC_PER_SEC;
+  use_fake_clock = TRUE;
+  pair_setup (&pair, NULL);
+  use_fake_clock = FALSE;
+  la = make_ipv4 (pa, "100.64.0.1", "100.64.0.2", 10);
+  lb = make_ipv4 (pb, "100.64.0.2", "100.64.0.1", 10);
+  g_assert_true (nb_wg_device_inject_packet (pair.a.dev, pa, la));
+  g_assert_true (nb_wg_device_inject_packet (pair.b.dev, pb, lb));
+
+  for (guint i = 0; i < 20 && !both_got_packets (&pair); i++)
+    {
+      gint64 end = g_get_monotonic_time () + 100000;
+
+      while (g_get_monotonic_time () < end && !both_got_packets (&pair))
+        g_usleep (2000);
+      advance (G_USEC_PER_SEC);
+      g_usleep (20000); /* TAI64N granularity */
+      nb_wg_device_tick (pair.a.dev);
+      nb_wg_device_tick (pair.b.dev);
+    }
+  g_assert_true (wait_for (both_got_packets, &pair));
+  pair_teardown (&pair);
+}
+
+/* Cryptokey routing with several peers: each destination goes to the peer
+ * whose allowed IPs hold it, and only that peer can send from it. */
+static void
+test_several_peers (void)
+{
+  Side a = { 0 }, b = { 0 }, c = { 0 };
+  g_autoptr(GError) error = NULL;
+  NbWgPeer *ab, *ac, *ba, *ca;
+  guint8 packet[200];
+  gsize len;
+  g_autoptr(GInetSocketAddress) ep_a = NULL;
+  g_autoptr(GInetSocketAddress) ep_b = NULL;
+  g_autoptr(GInetSocketAddress) ep_c = NULL;
+
+  side_init (&a);
+  side_init (&b);
+  side_init (&c);
+  ep_a = loopback (nb_wg_device_get_listen_port (a.dev));
+  ep_b = loopback (nb_wg_device_get_listen_port (b.dev));
+  ep_c = loopback (nb_wg_device_get_listen_port (c.dev));
+  ab = nb_wg_device_add_peer (a.dev, b.key, &error);
+  ac = nb_wg_device_add_peer (a.dev, c.key, &error);
+  ba = nb_wg_device_add_peer (b.dev, a.key, &error);
+  ca = nb_wg_device_add_peer (c.dev, a.key, &error);
+  g_assert_no_error (error);
+  add_prefix (ab, "100.64.0.2/32");
+  add_prefix (ab, "10.2.0.0/16");
+  add_prefix (ac, "100.64.0.3/32");
+  add_prefix (ac, "10.0.0.0/8");
+  add_prefix (ba, "100.64.0.1/32");
+  add_prefix (ca, "100.64.0.1/32");
+  nb_wg_peer_set_endpoint (ab, ep_b);
+  nb_wg_peer_set_endpoint (ac, ep_c);
+  nb_wg_peer_set_endpoint (ba, ep_a);
+  nb_wg_peer_set_endpoint (ca, ep_a);
+
+  len = make_ipv4 (packet, "100.64.0.1", "10.2.3.4", 30);
+  g_assert_true (nb_wg_device_inject_packet (a.dev, packet, len));
+  g_assert_true (wait_for (b_got_packet, &b));
+  len = make_ipv4 (packet, "100.64.0.1", "10.3.0.1", 30);
+  g_assert_true (nb_wg_device_inject_packet (a.dev, packet, len));
+  g_assert_true (wait_for (b_got_packet, &c));
+  g_assert_cmpuint (b.n_packets, ==, 1);
+  g_assert_cmpuint (c.n_packets, ==, 1);
+  len = make_ipv4 (packet, "100.64.0.1", "192.0.2.1", 30);
+  g_assert_false (nb_wg_device_inject_packet (a.dev, packet, len));
+
+  /* B may not send from C's address. */
+  len = make_ipv4 (packet, "100.64.0.3", "100.64.0.1", 30);
+  g_assert_true (nb_wg_device_inject_packet (b.dev, packet, len));
+  assert_counter_reaches (a.dev, NB_WG_COUNTER_RX_DROP_ALLOWED_IPS, 1);
+  g_assert_cmpuint (a.n_packets, ==, 0);
+
+  /* Removing C's peer removes its routes. */
+  g_assert_true (nb_wg_device_remove_peer (a.dev, c.key, &error));
+  len = make_ipv4 (packet, "100.64.0.1", "10.3.0.1", 30);
+  g_assert_false (nb_wg_device_inject_packet (a.dev, packet, len));
+
+  side_clear (&a);
+  side_clear (&b);
+  side_clear (&c);
+}
+
 static void
 test_config_errors (void)
 {
@@ -993,6 +1097,8 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/device/rekey-after-time", test_rekey_after_time);
   g_test_add_func ("/wg/device/zero-keys-after-reject", test_zero_keys_after_reject);
   g_test_add_func ("/wg/device/retransmit-and-give-up", test_retransmit_and_give_up);
+  g_test_add_func ("/wg/device/simultaneous-initiation", test_simultaneous_initiation);
+  g_test_add_func ("/wg/device/several-peers", test_several_peers);
   g_test_add_func ("/wg/device/config-errors", test_config_errors);
   g_test_add_func ("/wg/device/transport-channel", test_transport_channel);
   g_test_add_func ("/wg/device/transport-socket", test_transport_socket);
