@@ -29,6 +29,10 @@ NBT_UNDER_A=198.18.0.1
 NBT_UNDER_B=198.18.0.2
 NBT_OVER_A=100.64.0.1
 NBT_OVER_B=100.64.0.2
+NBT_UNDER6_A=fd00:18::1
+NBT_UNDER6_B=fd00:18::2
+NBT_OVER6_A=fd00:64::1
+NBT_OVER6_B=fd00:64::2
 NBT_PORT_A=51820
 NBT_PORT_B=51821
 NBT_TMP=""
@@ -146,6 +150,8 @@ nbt_pair() {
   ip -n "$NBT_NS_A" link add veth0 type veth peer name veth0 netns "$NBT_NS_B"
   ip -n "$NBT_NS_A" addr add "$NBT_UNDER_A/24" dev veth0
   ip -n "$NBT_NS_B" addr add "$NBT_UNDER_B/24" dev veth0
+  ip -n "$NBT_NS_A" addr add "$NBT_UNDER6_A/64" dev veth0 nodad
+  ip -n "$NBT_NS_B" addr add "$NBT_UNDER6_B/64" dev veth0 nodad
   local ns
   for ns in "$NBT_NS_A" "$NBT_NS_B"; do
     ip -n "$ns" link set lo up
@@ -204,7 +210,8 @@ nbt_keys() {
 }
 
 # nbt_tunnel IMPL_A IMPL_B [psk]: a point-to-point tunnel, A 100.64.0.1 and
-# B 100.64.0.2, each knowing the other's endpoint (so either may initiate).
+# fd00:64::1, B 100.64.0.2 and fd00:64::2, each knowing the other's IPv4
+# endpoint (so either may initiate).
 nbt_tunnel() {
   local impl_a=$1 impl_b=$2 psk=${3:-}
   local psk_args=()
@@ -214,12 +221,14 @@ nbt_tunnel() {
   nbt_start "$impl_b" b "$NBT_IF_B"
   nbt_in a wg set "$NBT_IF_A" private-key "$NBT_TMP/a.key" listen-port "$NBT_PORT_A" \
     peer "$(cat "$NBT_TMP/b.pub")" "${psk_args[@]}" endpoint "$NBT_UNDER_B:$NBT_PORT_B" \
-    allowed-ips "$NBT_OVER_B/32"
+    allowed-ips "$NBT_OVER_B/32,$NBT_OVER6_B/128"
   nbt_in b wg set "$NBT_IF_B" private-key "$NBT_TMP/b.key" listen-port "$NBT_PORT_B" \
     peer "$(cat "$NBT_TMP/a.pub")" "${psk_args[@]}" endpoint "$NBT_UNDER_A:$NBT_PORT_A" \
-    allowed-ips "$NBT_OVER_A/32"
+    allowed-ips "$NBT_OVER_A/32,$NBT_OVER6_A/128"
   nbt_in a ip addr add "$NBT_OVER_A/24" dev "$NBT_IF_A"
   nbt_in b ip addr add "$NBT_OVER_B/24" dev "$NBT_IF_B"
+  nbt_in a ip addr add "$NBT_OVER6_A/64" dev "$NBT_IF_A" nodad
+  nbt_in b ip addr add "$NBT_OVER6_B/64" dev "$NBT_IF_B" nodad
   nbt_in a ip link set "$NBT_IF_A" up
   nbt_in b ip link set "$NBT_IF_B" up
 }

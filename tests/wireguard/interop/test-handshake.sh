@@ -24,7 +24,16 @@ round() {
   local rx tx
   read -r _ rx tx < <(nbt_in a wg show "$NBT_IF_A" transfer)
   [ "$rx" -gt 0 ] && [ "$tx" -gt 0 ] || nbt_fail "A transfer rx=$rx tx=$tx"
-  nbt_log "$impl_a (initiator) <-> $impl_b: handshake and pings both ways ok"
+  nbt_ping a "$NBT_OVER6_B" || nbt_fail "$impl_a -> $impl_b: no IPv6 ping reply in the tunnel"
+  nbt_ping b "$NBT_OVER6_A" || nbt_fail "$impl_b -> $impl_a: no IPv6 ping reply in the tunnel"
+  # The same tunnel over an IPv6 underlay.
+  nbt_in a wg set "$NBT_IF_A" peer "$(cat "$NBT_TMP/b.pub")" endpoint "[$NBT_UNDER6_B]:$NBT_PORT_B"
+  nbt_in b wg set "$NBT_IF_B" peer "$(cat "$NBT_TMP/a.pub")" endpoint "[$NBT_UNDER6_A]:$NBT_PORT_A"
+  nbt_ping a "$NBT_OVER_B" || nbt_fail "$impl_a -> $impl_b: no ping over the IPv6 underlay"
+  nbt_ping b "$NBT_OVER6_A" || nbt_fail "$impl_b -> $impl_a: no ping over the IPv6 underlay"
+  [ "$(nbt_wg_value a "$NBT_IF_A" endpoints)" = "[$NBT_UNDER6_B]:$NBT_PORT_B" ] ||
+    nbt_fail "A shows endpoint $(nbt_wg_value a "$NBT_IF_A" endpoints)"
+  nbt_log "$impl_a (initiator) <-> $impl_b: handshake, IPv4 and IPv6 pings both ways, IPv6 underlay ok"
   nbt_stop_daemons
 }
 

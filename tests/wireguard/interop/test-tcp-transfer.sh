@@ -31,6 +31,8 @@ transfer() {
 start=$(date +%s.%N)
 transfer a b "$NBT_OVER_B" 5001     # ours sends: TUN reads (GSO), encryption
 transfer b a "$NBT_OVER_A" 5002     # ours receives: decryption, TUN writes (GRO)
+transfer a b "$NBT_OVER6_B" 5003    # the same over IPv6 (TSO6, GRO for TCPv6)
+transfer b a "$NBT_OVER6_A" 5004
 end=$(date +%s.%N)
-nbt_log "$(awk -v s="$start" -v e="$end" -v b="$BYTES" 'BEGIN {printf "2 x %d MB in %.1f s", b/1048576, e-s}')"
+nbt_log "$(awk -v s="$start" -v e="$end" -v b="$BYTES" 'BEGIN {printf "4 x %d MB in %.1f s", b/1048576, e-s}')"
 echo "PASS"
