@@ -72,16 +72,6 @@ key_bytes_equal (gconstpointer a,
 }
 
 static void
-index_entry_free (gpointer data)
-{
-  NbWgIndexEntry *entry = data;
-
-  if (entry->kind == NB_WG_INDEX_KEYPAIR)
-    nb_wg_keypair_unref (entry->keypair);
-  g_free (entry);
-}
-
-static void
 nb_wg_device_dispose (GObject *object)
 {
   NbWgDevice *self = NB_WG_DEVICE (object);
@@ -135,7 +125,7 @@ nb_wg_device_init (NbWgDevice *self)
   nb_wg_allowedips_init (&self->allowedips);
   self->peers = g_hash_table_new_full (key_bytes_hash, key_bytes_equal, NULL, g_object_unref);
   self->peer_order = g_ptr_array_new ();
-  self->index_table = g_hash_table_new_full (NULL, NULL, NULL, index_entry_free);
+  self->index_table = nb_wg_index_table_new ();
   self->transports = g_hash_table_new (NULL, NULL);
   self->fd4 = self->fd6 = -1;
   self->epoll_fd = -1;
@@ -547,103 +537,6 @@ packet_lock_free (gpointer data)
 {
   g_mutex_clear (data);
   g_free (data);
-}
-
-/* -- index table --------------------------------------------------------- */
-
-static guint32
-index_insert (NbWgDevice *self, NbWgIndexEntry *entry)
-{
-  guint32 index;
-
-  g_rw_lock_writer_lock (&self->index_lock);
-  do
-    index = randombytes_random ();
-  while (index == 0 || g_hash_table_contains (self->index_table, GUINT_TO_POINTER (index)));
-  g_hash_table_insert (self->index_table, GUINT_TO_POINTER (index), entry);
-  g_rw_lock_writer_unlock (&self->index_lock);
-  return index;
-}
-
-/* A fresh random index for @peer's handshake, replacing its previous one.
- * Caller holds the handshake lock. */
-guint32
-nb_wg_device_index_add_handshake (NbWgDevice *self,
-                                  NbWgPeer   *peer)
-{
-  NbWgIndexEntry *entry = g_new0 (NbWgIndexEntry, 1);
-
-  if (peer->handshake_index != 0)
-    nb_wg_device_index_remove (self, peer->handshake_index);
-  entry->kind = NB_WG_INDEX_HANDSHAKE;
-  entry->peer = peer;
-  peer->handshake_index = index_insert (self, entry);
-  return peer->handshake_index;
-}
-
-guint32
-nb_wg_device_index_add_keypair (NbWgDevice  *self,
-                                NbWgKeypair *keypair,
-                                guint32      reuse_index)
-{
-  NbWgIndexEntry *entry = g_new0 (NbWgIndexEntry, 1);
-
-  entry->kind = NB_WG_INDEX_KEYPAIR;
-  entry->peer = keypair->peer;
-  entry->keypair = nb_wg_keypair_ref (keypair);
-  g_rw_lock_writer_lock (&self->index_lock);
-  g_hash_table_replace (self->index_table, GUINT_TO_POINTER (reuse_index), entry);
-  g_rw_lock_writer_unlock (&self->index_lock);
-  return reuse_index;
-}
-
-void
-nb_wg_device_index_remove (NbWgDevice *self,
-                           guint32     index)
-{
-  g_rw_lock_writer_lock (&self->index_lock);
-  g_hash_table_remove (self->index_table, GUINT_TO_POINTER (index));
-  g_rw_lock_writer_unlock (&self->index_lock);
-}
-
-/* Returns: (transfer full): the keypair of @index, or NULL */
-NbWgKeypair *
-nb_wg_device_index_lookup_keypair (NbWgDevice *self,
-                                   guint32     index)
-{
-  NbWgIndexEntry *entry;
-  NbWgKeypair *keypair = NULL;
-
-  g_rw_lock_reader_lock (&self->index_lock);
-  entry = g_hash_table_lookup (self->index_table, GUINT_TO_POINTER (index));
-  if (entry != NULL && entry->kind == NB_WG_INDEX_KEYPAIR)
-    keypair = nb_wg_keypair_ref (entry->keypair);
-  g_rw_lock_reader_unlock (&self->index_lock);
-  return keypair;
-}
-
-/* The peer of a handshake or keypair index; valid while the caller holds the
- * config lock. */
-NbWgPeer *
-nb_wg_device_index_lookup_peer (NbWgDevice *self,
-                                guint32     index)
-{
-  NbWgIndexEntry *entry;
-  NbWgPeer *peer = NULL;
-
-  g_rw_lock_reader_lock (&self->index_lock);
-  entry = g_hash_table_lookup (self->index_table, GUINT_TO_POINTER (index));
-  if (entry != NULL)
-    peer = entry->peer;
-  g_rw_lock_reader_unlock (&self->index_lock);
-  return peer;
-}
-
-NbWgPeer *
-nb_wg_device_lookup_peer_raw (NbWgDevice   *self,
-                              const guint8 *public_key)
-{
-  return g_hash_table_lookup (self->peers, public_key);
 }
 
 /* -- under load (§5.3) --------------------------------------------------- */

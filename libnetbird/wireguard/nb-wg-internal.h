@@ -221,7 +221,8 @@ gboolean  nb_wg_peer_get_endpoint_raw (NbWgPeer     *peer,
 void      nb_wg_peer_update_endpoint  (NbWgPeer           *peer,
                                        const NbWgEndpoint *from);
 
-/* nb-wg-device.c: the index table */
+/* nb-wg-index.c: the index table */
+GHashTable *nb_wg_index_table_new (void);
 guint32   nb_wg_device_index_add_handshake (NbWgDevice *device,
                                             NbWgPeer   *peer);
 guint32   nb_wg_device_index_add_keypair   (NbWgDevice  *device,
