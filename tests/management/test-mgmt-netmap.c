@@ -745,6 +745,244 @@ test_change_collect_ids_only (NetFixture   *n,
   g_assert_cmpuint (again->len, ==, 0);
 }
 
+/* Many random changes; after each, the incremental update must name
+ * exactly the peers whose map a full recomputation (a second store on the
+ * same file, with nothing cached) finds changed. */
+static void
+test_change_randomized_matches_full (NetFixture   *n,
+                                     gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(GHashTable) given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) peers = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) policies = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) routes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(NbMgmtUser) user = NULL;
+  NbMgmtUser ut = { .email = (char *) "user@example.com", .role = NB_MGMT_ROLE_USER };
+  guint n_updates = 0;
+
+  user = nb_mgmt_store_create_user (n->f.store, n->f.account->id, n->f.owner->id, &ut, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("p%u", i);
+      g_ptr_array_add (peers, g_strdup (net_add_peer (n, name)->id));
+    }
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("g%u", i);
+      g_ptr_array_add (groups, net_add_group (n, name, ""));
+    }
+  {
+    g_autoptr(GPtrArray) maps = nb_mgmt_store_get_all_network_maps (n->f.store, n->f.account->id, &error);
+    for (guint i = 0; i < maps->len; i++)
+      {
+        NbMgmtNetworkMap *m = maps->pdata[i];
+        g_hash_table_insert (given, g_strdup (m->peer_id), g_memdup2 (&m->hash, sizeof m->hash));
+      }
+  }
+
+  for (guint step = 0; step < 150; step++)
+    {
+      g_autoptr(GPtrArray) updates = NULL;
+      g_autoptr(NbMgmtStore) fresh = NULL;
+      g_autoptr(GHashTable) updated = g_hash_table_new (g_str_hash, g_str_equal);
+      GHashTableIter iter;
+      gpointer k, v;
+      guint op = g_rand_int_range (rand, 0, 10);
+      const char *any_group = groups->pdata[g_rand_int_range (rand, 0, groups->len)];
+
+      switch (op)
+        {
+        case 0: /* a peer joins (and syncs) */
+          {
+            g_autofree char *name = g_strdup_printf ("new%u", step);
+            NbMgmtPeer *p = net_add_peer (n, name);
+            g_autoptr(NbMgmtNetworkMap) m = NULL;
+            g_ptr_array_add (peers, g_strdup (p->id));
+            /* Its own first map, as on sync, after the others' updates. */
+            updates = nb_mgmt_store_collect_network_map_updates (n->f.store, n->f.account->id, &error);
+            m = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, p->id, &error);
+            g_hash_table_insert (given, g_strdup (p->id), g_memdup2 (&m->hash, sizeof m->hash));
+            break;
+          }
+        case 1: /* a peer is deleted */
+          if (peers->len > 3)
+            {
+              guint i = g_rand_int_range (rand, 0, peers->len);
+              if (nb_mgmt_store_delete_peer (n->f.store, n->f.account->id, NULL, peers->pdata[i], NULL))
+                {
+                  g_hash_table_remove (given, peers->pdata[i]);
+                  g_ptr_array_remove_index (peers, i);
+                }
+            }
+          break;
+        case 2: /* a peer is renamed */
+          {
+            g_autoptr(NbMgmtPeer) p = nb_mgmt_store_get_peer (n->f.store, n->f.account->id,
+                                                              peers->pdata[g_rand_int_range (rand, 0, peers->len)],
+                                                              &error);
+            g_autoptr(NbMgmtPeer) r = NULL;
+            g_free (p->name);
+            p->name = g_strdup_printf ("renamed%u", step);
+            p->ssh_enabled = g_rand_boolean (rand);
+            r = nb_mgmt_store_update_peer (n->f.store, n->f.account->id, NULL, p, &error);
+            g_assert_no_error (error);
+            break;
+          }
+        case 3: case 4: /* group membership */
+          {
+            g_autoptr(NbMgmtGroup) g = nb_mgmt_store_get_group (n->f.store, n->f.account->id, any_group, &error);
+            g_autoptr(NbMgmtGroup) r = NULL;
+            g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+            for (guint i = 0; i < peers->len; i++)
+              if (g_rand_int_range (rand, 0, 4) == 0)
+                g_strv_builder_add (b, peers->pdata[i]);
+            g_strfreev (g->peers);
+            g->peers = g_strv_builder_end (b);
+            r = nb_mgmt_store_update_group (n->f.store, n->f.account->id, NULL, g, &error);
+            g_assert_no_error (error);
+            break;
+          }
+        case 5: /* a policy is added */
+          {
+            RuleSpec r = { NULL, NULL, g_rand_boolean (rand),
+                           g_rand_int_range (rand, 0, 4) == 0 ? NB_MGMT_RULE_ACTION_DROP : NB_MGMT_RULE_ACTION_ACCEPT,
+                           g_rand_boolean (rand) ? NB_MGMT_PROTOCOL_ALL : NB_MGMT_PROTOCOL_TCP };
+            g_autofree char *src = g_strdup_printf ("g%d", g_rand_int_range (rand, 0, 5));
+            g_autofree char *dst = g_strdup_printf ("g%d", g_rand_int_range (rand, 0, 5));
+            r.src = src;
+            r.dst = dst;
+            r.ports = r.protocol == NB_MGMT_PROTOCOL_TCP ? "22" : NULL;
+            g_ptr_array_add (policies, net_add_policy (n, &r));
+            break;
+          }
+        case 6: /* a policy is disabled, enabled or deleted */
+          if (policies->len > 0)
+            {
+              guint i = g_rand_int_range (rand, 0, policies->len);
+              g_autoptr(NbMgmtPolicy) pol = nb_mgmt_store_get_policy (n->f.store, n->f.account->id,
+                                                                      policies->pdata[i], &error);
+              g_assert_no_error (error);
+              if (g_rand_boolean (rand))
+                {
+                  g_autoptr(NbMgmtPolicy) r = NULL;
+                  pol->enabled = !pol->enabled;
+                  r = nb_mgmt_store_update_policy (n->f.store, n->f.account->id, NULL, pol, &error);
+                  g_assert_no_error (error);
+                }
+              else
+                {
+                  g_assert_true (nb_mgmt_store_delete_policy (n->f.store, n->f.account->id, NULL,
+                                                              policies->pdata[i], &error));
+                  g_ptr_array_remove_index (policies, i);
+                }
+            }
+          break;
+        case 7: /* a route through a peer or a group, or one removed */
+          if (routes->len > 0 && g_rand_boolean (rand))
+            {
+              guint i = g_rand_int_range (rand, 0, routes->len);
+              g_assert_true (nb_mgmt_store_delete_route (n->f.store, n->f.account->id, NULL, routes->pdata[i],
+                                                         &error));
+              g_ptr_array_remove_index (routes, i);
+            }
+          else
+            {
+              char *dist[] = { groups->pdata[g_rand_int_range (rand, 0, groups->len)], NULL };
+              char *via[] = { groups->pdata[g_rand_int_range (rand, 0, groups->len)], NULL };
+              NbMgmtRoute tmpl = { .network_id = (char *) "r", .enabled = TRUE, .network = (char *) "10.9.0.0/16",
+                                   .metric = 10, .groups = dist };
+              g_autoptr(NbMgmtRoute) r = NULL;
+              if (g_rand_boolean (rand))
+                tmpl.peer = peers->pdata[g_rand_int_range (rand, 0, peers->len)];
+              else
+                tmpl.peer_groups = via;
+              r = nb_mgmt_store_create_route (n->f.store, n->f.account->id, NULL, &tmpl, &error);
+              g_assert_no_error (error);
+              g_ptr_array_add (routes, g_strdup (r->id));
+            }
+          break;
+        case 8: /* DNS: a nameserver group or the disabled groups */
+          if (g_rand_boolean (rand))
+            {
+              g_autoptr(NbMgmtNameserverGroup) ns = nb_mgmt_nameserver_group_new ();
+              g_autoptr(NbMgmtNameserverGroup) r = NULL;
+              ns->name = g_strdup_printf ("ns%u", step);
+              ns->primary = TRUE;
+              ns->groups = strv_of (any_group, NULL);
+              g_ptr_array_add (ns->nameservers, nb_mgmt_nameserver_new ("10.0.0.53", "udp", 53));
+              r = nb_mgmt_store_create_nameserver_group (n->f.store, n->f.account->id, NULL, ns, &error);
+              g_assert_no_error (error);
+            }
+          else
+            {
+              g_auto(GStrv) disabled = g_rand_boolean (rand) ? strv_of (any_group, NULL) : NULL;
+              NbMgmtDnsSettings want = { .disabled_management_groups = disabled };
+              g_autoptr(NbMgmtDnsSettings) r = nb_mgmt_store_update_dns_settings (n->f.store, n->f.account->id,
+                                                                                  NULL, &want, &error);
+              g_assert_no_error (error);
+            }
+          break;
+        default: /* a user's peer appears, or the user is blocked or unblocked */
+          if (g_rand_boolean (rand) && !user->is_blocked)
+            {
+              g_autofree char *pub = new_peer_key ();
+              NbMgmtPeerMeta meta = { .hostname = (char *) "users-box" };
+              g_autoptr(NbMgmtPeer) p = nb_mgmt_store_register_peer_for_user (n->f.store, n->f.account->id,
+                                                                              user->id, pub, &meta, &error);
+              g_autoptr(NbMgmtNetworkMap) m = NULL;
+              g_assert_no_error (error);
+              g_hash_table_insert (n->by_ip, g_strdup (p->ip), g_strdup ("users-box"));
+              g_ptr_array_add (peers, g_strdup (p->id));
+              updates = nb_mgmt_store_collect_network_map_updates (n->f.store, n->f.account->id, &error);
+              m = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, p->id, &error);
+              g_hash_table_insert (given, g_strdup (p->id), g_memdup2 (&m->hash, sizeof m->hash));
+            }
+          else
+            {
+              g_autoptr(NbMgmtUser) r = NULL;
+              user->is_blocked = !user->is_blocked;
+              r = nb_mgmt_store_update_user (n->f.store, n->f.account->id, n->f.owner->id, user, &error);
+              g_assert_no_error (error);
+            }
+          break;
+        }
+      g_clear_error (&error);
+
+      if (updates == NULL)
+        updates = nb_mgmt_store_collect_network_map_updates (n->f.store, n->f.account->id, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < updates->len; i++)
+        {
+          NbMgmtNetworkMap *m = updates->pdata[i];
+          guint64 *old = g_hash_table_lookup (given, m->peer_id);
+          g_assert_nonnull (old);
+          /* Only maps that really changed are sent. */
+          g_assert_cmpuint (*old, !=, m->hash);
+          *old = m->hash;
+          g_hash_table_add (updated, m->peer_id);
+          n_updates++;
+        }
+
+      /* Ground truth: every peer's map computed from scratch. */
+      fresh = nb_mgmt_store_open (n->f.path, &error);
+      g_assert_no_error (error);
+      g_hash_table_iter_init (&iter, given);
+      while (g_hash_table_iter_next (&iter, &k, &v))
+        {
+          g_autoptr(NbMgmtNetworkMap) m = nb_mgmt_store_get_network_map (fresh, n->f.account->id, k, &error);
+          g_assert_no_error (error);
+          if (m->hash != *(guint64 *) v)
+            g_error ("step %u (op %u): peer %s's map changed but was not updated", step, op, (char *) k);
+        }
+    }
+  g_test_message ("%u map updates over 150 random changes", n_updates);
+  g_assert_cmpuint (n_updates, >, 0);
+}
+
 static void
 test_change_forgotten_peer_not_updated (NetFixture   *n,
                                         gconstpointer data)
@@ -786,6 +1024,7 @@ main (int   argc,
   ADD ("/mgmt/netmap/change/peer-delete-and-rename", test_change_peer_delete_and_rename, NULL);
   ADD ("/mgmt/netmap/change/unrelated-policy", test_change_unrelated_policy, NULL);
   ADD ("/mgmt/netmap/change/collect-ids-only", test_change_collect_ids_only, NULL);
+  ADD ("/mgmt/netmap/change/randomized-matches-full-recompute", test_change_randomized_matches_full, NULL);
   ADD ("/mgmt/netmap/change/forgotten-peer-not-updated", test_change_forgotten_peer_not_updated, NULL);
 
   return g_test_run ();

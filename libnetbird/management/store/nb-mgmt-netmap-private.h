@@ -17,6 +17,7 @@ typedef struct {
   char *ip_text;
   char *fqdn;
   char *ssh_key;
+  char *user_id;                /* nullable: setup-key peers */
   guint32 ip;
   gboolean ssh_enabled;
   gboolean excluded;            /* login expired or user blocked */
@@ -51,6 +52,7 @@ typedef struct {
 typedef struct {
   NbMgmtRoute *route;
   GArray *routers;              /* guint32 peer indexes */
+  GArray *router_groups;        /* guint32 group indexes (peer_groups) */
   GArray *dist;                 /* guint32 group indexes */
 } SnapRoute;
 
@@ -63,6 +65,7 @@ struct _NbMgmtSnapshot {
   GPtrArray *peers;             /* SnapPeer */
   GHashTable *peer_index;       /* id -> index + 1 */
   GPtrArray *groups;            /* SnapGroup */
+  GHashTable *group_index;      /* id -> index + 1 */
   GPtrArray *rules;             /* SnapRule */
   GPtrArray *routes;            /* SnapRoute */
   GPtrArray *ns_groups;         /* NbMgmtNameserverGroup */

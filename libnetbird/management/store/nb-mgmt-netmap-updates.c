@@ -46,9 +46,21 @@ record_given (NbMgmtStore *store,
  * and the snapshot from before the first change, to find who saw them. */
 typedef struct {
   gboolean all;
-  GHashTable *peers;            /* set of peer ids */
+  gboolean dns_settings;
+  GHashTable *peers;            /* sets of IDs of what changed */
+  GHashTable *groups;
+  GHashTable *policies;
+  GHashTable *routes;
+  GHashTable *ns_groups;
+  GHashTable *users;
   NbMgmtSnapshot *before;       /* nullable */
 } Dirty;
+
+static GHashTable *
+id_set (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
 
 void
 nb_mgmt_netmap_dirty_free (gpointer data)
@@ -56,8 +68,24 @@ nb_mgmt_netmap_dirty_free (gpointer data)
   Dirty *d = data;
 
   g_hash_table_unref (d->peers);
+  g_hash_table_unref (d->groups);
+  g_hash_table_unref (d->policies);
+  g_hash_table_unref (d->routes);
+  g_hash_table_unref (d->ns_groups);
+  g_hash_table_unref (d->users);
   nb_mgmt_snapshot_free (d->before);
   g_free (d);
+}
+
+static void
+add_or_all (Dirty      *d,
+            GHashTable *set,
+            const char *id)
+{
+  if (id == NULL)
+    d->all = TRUE;
+  else
+    g_hash_table_add (set, g_strdup (id));
 }
 
 void
@@ -75,7 +103,12 @@ nb_mgmt_netmap_mark_dirty (NbMgmtStore      *store,
       gboolean has_row = FALSE;
 
       d = g_new0 (Dirty, 1);
-      d->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      d->peers = id_set ();
+      d->groups = id_set ();
+      d->policies = id_set ();
+      d->routes = id_set ();
+      d->ns_groups = id_set ();
+      d->users = id_set ();
       /* The cached snapshot is "before" only if it matches the serial as it
        * is now, before this change bumps it. */
       stmt = nb_mgmt_store_prepare (store, "SELECT serial FROM accounts WHERE id = ?1", NULL);
@@ -92,15 +125,31 @@ nb_mgmt_netmap_mark_dirty (NbMgmtStore      *store,
       g_hash_table_insert (store->dirty, g_strdup (account_id), d);
     }
 
+  /* What changed, to find later whom it concerns; without an ID, all. */
   switch (kind)
     {
     case NB_MGMT_CHANGE_PEER_ADDED:
     case NB_MGMT_CHANGE_PEER_UPDATED:
     case NB_MGMT_CHANGE_PEER_DELETED:
-      if (object_id != NULL)
-        g_hash_table_add (d->peers, g_strdup (object_id));
-      else
-        d->all = TRUE;
+      add_or_all (d, d->peers, object_id);
+      break;
+    case NB_MGMT_CHANGE_GROUP:
+      add_or_all (d, d->groups, object_id);
+      break;
+    case NB_MGMT_CHANGE_POLICY:
+      add_or_all (d, d->policies, object_id);
+      break;
+    case NB_MGMT_CHANGE_ROUTE:
+      add_or_all (d, d->routes, object_id);
+      break;
+    case NB_MGMT_CHANGE_NAMESERVER_GROUP:
+      add_or_all (d, d->ns_groups, object_id);
+      break;
+    case NB_MGMT_CHANGE_USER:
+      add_or_all (d, d->users, object_id);
+      break;
+    case NB_MGMT_CHANGE_DNS_SETTINGS:
+      d->dns_settings = TRUE;
       break;
     case NB_MGMT_CHANGE_PEER_STATUS:
     case NB_MGMT_CHANGE_PAT:
@@ -108,12 +157,7 @@ nb_mgmt_netmap_mark_dirty (NbMgmtStore      *store,
       break;
     case NB_MGMT_CHANGE_ACCOUNT:
     case NB_MGMT_CHANGE_ACCOUNT_DELETED:
-    case NB_MGMT_CHANGE_USER:
-    case NB_MGMT_CHANGE_GROUP:
-    case NB_MGMT_CHANGE_POLICY:
-    case NB_MGMT_CHANGE_ROUTE:
-    case NB_MGMT_CHANGE_NAMESERVER_GROUP:
-    case NB_MGMT_CHANGE_DNS_SETTINGS:
+      /* Domain, network, login expiry: every map. */
       d->all = TRUE;
       break;
     }
@@ -173,26 +217,199 @@ add_neighbours (const NbMgmtSnapshot *s,
   }
 }
 
-/* The peers a pending change may concern, or NULL for all. The set points
- * into the snapshots' strings: free it before them. */
+static void
+add_members (const NbMgmtSnapshot *s,
+             guint32               group,
+             GHashTable           *out)
+{
+  const SnapGroup *g = s->groups->pdata[group];
+
+  for (guint m = 0; m < g->peers->len; m++)
+    g_hash_table_add (out, ((SnapPeer *) s->peers->pdata[g_array_index (g->peers, guint32, m)])->id);
+}
+
+static void
+add_members_of (const NbMgmtSnapshot *s,
+                const GArray         *groups,
+                GHashTable           *out)
+{
+  for (guint i = 0; groups != NULL && i < groups->len; i++)
+    add_members (s, g_array_index (groups, guint32, i), out);
+}
+
+static gboolean
+lookup_group (const NbMgmtSnapshot *s,
+              const char           *id,
+              guint32              *index)
+{
+  gpointer v = id != NULL ? g_hash_table_lookup (s->group_index, id) : NULL;
+
+  if (v == NULL)
+    return FALSE;
+  *index = GPOINTER_TO_UINT (v) - 1;
+  return TRUE;
+}
+
+/* A group's membership or name changed: its members, the peers across every
+ * rule naming it, the routers of routes distributed to it, and the
+ * recipients of routes it routes. */
+static void
+add_group_candidates (const NbMgmtSnapshot *s,
+                      const char           *group_id,
+                      GHashTable           *out)
+{
+  const SnapGroup *g;
+  guint32 gi;
+
+  if (!lookup_group (s, group_id, &gi))
+    return;
+  g = s->groups->pdata[gi];
+  add_members (s, gi, out);
+  for (guint k = 0; k < g->rule_refs->len; k++)
+    {
+      const RuleRef *ref = &g_array_index (g->rule_refs, RuleRef, k);
+      add_members_of (s, ((SnapRule *) s->rules->pdata[ref->rule])->sides[1 - ref->side], out);
+    }
+  for (guint k = 0; k < g->route_dist->len; k++)
+    {
+      const SnapRoute *route = s->routes->pdata[g_array_index (g->route_dist, guint32, k)];
+      for (guint m = 0; m < route->routers->len; m++)
+        g_hash_table_add (out, ((SnapPeer *) s->peers->pdata[g_array_index (route->routers, guint32, m)])->id);
+    }
+  for (guint r = 0; r < s->routes->len; r++)
+    {
+      const SnapRoute *route = s->routes->pdata[r];
+      for (guint k = 0; k < route->router_groups->len; k++)
+        if (g_array_index (route->router_groups, guint32, k) == gi)
+          {
+            add_members_of (s, route->dist, out);
+            break;
+          }
+    }
+}
+
+/* A policy changed: the members of both sides of each of its rules. */
+static void
+add_policy_candidates (const NbMgmtSnapshot *s,
+                       const char           *policy_id,
+                       GHashTable           *out)
+{
+  for (guint r = 0; r < s->rules->len; r++)
+    {
+      const SnapRule *rule = s->rules->pdata[r];
+
+      if (g_strcmp0 (rule->policy_id, policy_id) != 0)
+        continue;
+      add_members_of (s, rule->sides[0], out);
+      add_members_of (s, rule->sides[1], out);
+    }
+}
+
+/* A route changed: its routers and the members of its groups. */
+static void
+add_route_candidates (const NbMgmtSnapshot *s,
+                      const char           *route_id,
+                      GHashTable           *out)
+{
+  for (guint r = 0; r < s->routes->len; r++)
+    {
+      const SnapRoute *route = s->routes->pdata[r];
+
+      if (g_strcmp0 (route->route->id, route_id) != 0)
+        continue;
+      for (guint m = 0; m < route->routers->len; m++)
+        g_hash_table_add (out, ((SnapPeer *) s->peers->pdata[g_array_index (route->routers, guint32, m)])->id);
+      add_members_of (s, route->dist, out);
+    }
+}
+
+/* A nameserver group changed: the members of the groups it goes to. */
+static void
+add_ns_candidates (const NbMgmtSnapshot *s,
+                   const char           *ns_id,
+                   GHashTable           *out)
+{
+  for (guint i = 0; i < s->ns_groups->len; i++)
+    {
+      const NbMgmtNameserverGroup *ns = s->ns_groups->pdata[i];
+      guint32 gi;
+
+      if (g_strcmp0 (ns->id, ns_id) != 0)
+        continue;
+      for (guint k = 0; ns->groups != NULL && ns->groups[k] != NULL; k++)
+        if (lookup_group (s, ns->groups[k], &gi))
+          add_members (s, gi, out);
+    }
+}
+
+/* The DNS settings changed: the members of the groups it disables. */
+static void
+add_dns_candidates (const NbMgmtSnapshot *s,
+                    GHashTable           *out)
+{
+  for (guint i = 0; i < s->groups->len; i++)
+    if (((SnapGroup *) s->groups->pdata[i])->dns_disabled)
+      add_members (s, i, out);
+}
+
+/* A user was blocked, unblocked or deleted: its peers and who sees them. */
+static void
+add_user_candidates (const NbMgmtSnapshot *s,
+                     const char           *user_id,
+                     GHashTable           *out)
+{
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      if (g_strcmp0 (p->user_id, user_id) == 0)
+        add_neighbours (s, p->id, out);
+    }
+}
+
+static void
+add_candidates (const NbMgmtSnapshot *s,
+                Dirty                *d,
+                GHashTable           *out)
+{
+  GHashTableIter iter;
+  gpointer id;
+
+  g_hash_table_iter_init (&iter, d->peers);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    add_neighbours (s, id, out);
+  g_hash_table_iter_init (&iter, d->groups);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    add_group_candidates (s, id, out);
+  g_hash_table_iter_init (&iter, d->policies);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    add_policy_candidates (s, id, out);
+  g_hash_table_iter_init (&iter, d->routes);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    add_route_candidates (s, id, out);
+  g_hash_table_iter_init (&iter, d->ns_groups);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    add_ns_candidates (s, id, out);
+  g_hash_table_iter_init (&iter, d->users);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    add_user_candidates (s, id, out);
+  if (d->dns_settings)
+    add_dns_candidates (s, out);
+}
+
+/* The peers the pending changes may concern, from the state before them
+ * and the state after; NULL for all. The set points into the snapshots'
+ * strings: free it before them. */
 static GHashTable *
 dirty_candidates (Dirty                *d,
                   const NbMgmtSnapshot *s)
 {
   GHashTable *candidates;
-  GHashTableIter iter;
-  gpointer pid;
 
-  if (d->all)
+  if (d->all || d->before == NULL)
     return NULL;
   candidates = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_iter_init (&iter, d->peers);
-  while (g_hash_table_iter_next (&iter, &pid, NULL))
-    {
-      if (d->before != NULL)
-        add_neighbours (d->before, pid, candidates);
-      add_neighbours (s, pid, candidates);
-    }
+  add_candidates (d->before, d, candidates);
+  add_candidates (s, d, candidates);
   return candidates;
 }
 

@@ -23,6 +23,7 @@ snap_peer_free (SnapPeer *p)
   g_free (p->ip_text);
   g_free (p->fqdn);
   g_free (p->ssh_key);
+  g_free (p->user_id);
   g_array_unref (p->groups);
   g_free (p);
 }
@@ -54,6 +55,7 @@ snap_route_free (SnapRoute *r)
 {
   nb_mgmt_route_free (r->route);
   g_array_unref (r->routers);
+  g_array_unref (r->router_groups);
   g_array_unref (r->dist);
   g_free (r);
 }
@@ -74,6 +76,7 @@ nb_mgmt_snapshot_free (NbMgmtSnapshot *s)
   g_free (s->domain);
   g_ptr_array_unref (s->peers);
   g_hash_table_unref (s->peer_index);
+  g_hash_table_unref (s->group_index);
   g_ptr_array_unref (s->groups);
   g_ptr_array_unref (s->rules);
   g_ptr_array_unref (s->routes);
@@ -122,7 +125,7 @@ snapshot_load (NbMgmtStore *store,
   g_autoptr(GPtrArray) policies = NULL;
   g_autoptr(GPtrArray) routes = NULL;
   g_autoptr(NbMgmtDnsSettings) dns = NULL;
-  g_autoptr(GHashTable) group_index = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *group_index;
   NbMgmtSnapshot *s;
   sqlite3_stmt *stmt;
   gboolean has_row;
@@ -156,6 +159,7 @@ snapshot_load (NbMgmtStore *store,
   s->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) snap_peer_free);
   s->peer_index = g_hash_table_new (g_str_hash, g_str_equal);
   s->groups = g_ptr_array_new_with_free_func ((GDestroyNotify) snap_group_free);
+  s->group_index = group_index = g_hash_table_new (g_str_hash, g_str_equal);
   s->rules = g_ptr_array_new_with_free_func ((GDestroyNotify) snap_rule_free);
   s->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) snap_route_free);
   s->ns_groups = nb_mgmt_store_list_nameserver_groups (store, account_id, error);
@@ -195,6 +199,7 @@ snapshot_load (NbMgmtStore *store,
       p->ssh_enabled = sqlite3_column_int (stmt, 4);
       p->ssh_key = nb_mgmt_column_dup (stmt, 5);
       user_peer = sqlite3_column_type (stmt, 6) != SQLITE_NULL;
+      p->user_id = nb_mgmt_column_dup (stmt, 6);
       expired = user_peer && sqlite3_column_int (stmt, 7) &&
                 account->settings.peer_login_expiration_enabled &&
                 sqlite3_column_int64 (stmt, 8) + account->settings.peer_login_expiration <= now;
@@ -315,14 +320,11 @@ snapshot_load (NbMgmtStore *store,
               g_array_append_val (r->routers, p);
             }
         }
-      else
+      r->router_groups = group_indexes (group_index, route->peer != NULL ? NULL : route->peer_groups);
+      for (guint k = 0; k < r->router_groups->len; k++)
         {
-          g_autoptr(GArray) pg = group_indexes (group_index, route->peer_groups);
-          for (guint k = 0; k < pg->len; k++)
-            {
-              SnapGroup *g = s->groups->pdata[g_array_index (pg, guint32, k)];
-              g_array_append_vals (r->routers, g->peers->data, g->peers->len);
-            }
+          SnapGroup *g = s->groups->pdata[g_array_index (r->router_groups, guint32, k)];
+          g_array_append_vals (r->routers, g->peers->data, g->peers->len);
         }
       for (guint k = 0; k < r->dist->len; k++)
         g_array_append_val (((SnapGroup *) s->groups->pdata[g_array_index (r->dist, guint32, k)])->route_dist, ri);
