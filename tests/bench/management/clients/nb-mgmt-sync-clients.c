@@ -51,6 +51,7 @@ struct Bench
 
   /* join measurement */
   gboolean measuring;
+  gboolean joined;
   gint64 join_start;
   gint64 last_update;
   guint64 join_bytes;
@@ -149,7 +150,13 @@ on_quiet (gpointer user_data)
 {
   Bench *bench = user_data;
 
-  if (g_get_monotonic_time () - bench->last_update < bench->quiet_seconds * G_USEC_PER_SEC)
+  gint64 now = g_get_monotonic_time ();
+
+  /* Done once updates have stopped for a while after the join's answer,
+   * or when none came at all within a minute. */
+  if (now - bench->join_start < 60 * G_USEC_PER_SEC &&
+      (!bench->joined || bench->join_receivers == 0 ||
+       now - bench->last_update < bench->quiet_seconds * G_USEC_PER_SEC))
     return G_SOURCE_CONTINUE;
   bench->quiet_source = 0;
   g_main_loop_quit (bench->loop);
@@ -262,6 +269,10 @@ on_joined (GObject      *source,
 
   if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK)
     g_printerr ("join: %s\n", error != NULL ? error->message : soup_message_get_reason_phrase (msg));
+  else
+    g_printerr ("joined after %.1f ms\n",
+                (g_get_monotonic_time () - bench->join_start) / 1000.0);
+  bench->joined = TRUE;
 }
 
 static double
@@ -284,6 +295,18 @@ quit_loop (gpointer user_data)
 {
   g_main_loop_quit (user_data);
   return G_SOURCE_REMOVE;
+}
+
+static guint
+count_fds (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", pid);
+  g_autoptr(GDir) dir = pid > 0 ? g_dir_open (path, 0, NULL) : NULL;
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
 }
 
 static double
@@ -399,6 +422,7 @@ main (int   argc,
   g_timeout_add_seconds (1, quit_loop, bench.loop);
   g_main_loop_run (bench.loop);
   rss = server_rss_mb (pid);
+  g_printerr ("server: rss %.1f MB, %u open files\n", rss, count_fds (pid));
 
   join_peer = nb_key_generate ();
   join_msg = login_message (&bench, join_peer, n_peers, join_key);
