@@ -98,6 +98,7 @@ nb_wg_device_finalize (GObject *object)
   g_rw_lock_clear (&self->config_lock);
   g_rw_lock_clear (&self->index_lock);
   g_mutex_clear (&self->load_lock);
+  nb_wg_ratelimiter_clear (&self->ratelimiter);
   if (self->stop_fd >= 0)
     close (self->stop_fd);
   g_main_context_unref (self->context);
@@ -121,6 +122,7 @@ nb_wg_device_init (NbWgDevice *self)
   g_rw_lock_init (&self->config_lock);
   g_rw_lock_init (&self->index_lock);
   g_mutex_init (&self->load_lock);
+  nb_wg_ratelimiter_init (&self->ratelimiter);
   nb_wg_cookie_checker_init (&self->cookie_checker);
   nb_wg_allowedips_init (&self->allowedips);
   self->peers = g_hash_table_new_full (key_bytes_hash, key_bytes_equal, NULL, g_object_unref);

@@ -28,6 +28,7 @@
 #include "nb-wg-device.h"
 #include "nb-wg-messages.h"
 #include "nb-wg-noise.h"
+#include "nb-wg-ratelimiter.h"
 #include "nb-wg-peer.h"
 #include "nb-wg-replay.h"
 #include "nb-wg-timers.h"
@@ -181,6 +182,7 @@ struct _NbWgDevice
   gint64 under_load_until;
   guint load_threshold;
   GMutex load_lock;
+  NbWgRatelimiter ratelimiter;
 
   /* Without a TUN, decrypted packets go here (tests, transports). */
   NbWgPacketFunc packet_func;

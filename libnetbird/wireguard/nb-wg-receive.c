@@ -401,6 +401,13 @@ receive_handshake (NbWgRxBatch        *batch,
       return;
     }
 
+  /* Proven addresses still get only so many handshakes each (§5.3). */
+  if (under_load && !nb_wg_ratelimiter_allow (&device->ratelimiter, source, source_len, now))
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_RATELIMITED, 1);
+      return;
+    }
+
   if (type == NB_WG_MESSAGE_HANDSHAKE_INITIATION)
     {
       handshake = nb_wg_noise_consume_initiation (&device->identity,
