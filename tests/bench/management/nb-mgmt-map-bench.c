@@ -19,6 +19,9 @@
  *   join_register_ms, join_collect_ms and join_maps_ms
  *   join_affected     how many peers' maps changed (they were all given one)
  *   join_bytes        the JSON bytes of those maps
+ *   group_change_ms   one peer added to a group by the API, and the store
+ *                     finds the maps that changed (IDs only)
+ *   group_affected    how many peers' maps that changed
  *   rss_mb            peak resident memory of the process
  *
  * Times are CPU time of the process (the work is single-threaded): on a
@@ -120,6 +123,8 @@ main (int   argc,
   g_autoptr(GPtrArray) updates = NULL;
   g_autoptr(NbMgmtPeer) joined = NULL;
   guint64 entries_total, json_bytes = 0, join_bytes = 0;
+  g_autoptr(GPtrArray) group_updates = NULL;
+  double group_ms;
   double setup_ms, snapshot_ms, all_ms, json_ms, join_ms, join_register_ms, join_collect_ms, join_maps_ms;
   gint64 t;
 
@@ -299,12 +304,32 @@ main (int   argc,
   join_maps_ms = ms_since (t);
   join_ms = join_register_ms + join_collect_ms + join_maps_ms;
 
+  /* An administrator adds one peer to a group. */
+  t = now_us ();
+  {
+    g_autoptr(NbMgmtGroup) g = nb_mgmt_store_get_group (store, account->id, group_ids->pdata[2], &error);
+    g_autoptr(NbMgmtGroup) updated = NULL;
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
+    CHECK (g != NULL);
+    g_strv_builder_addv (b, (const char **) g->peers);
+    g_strv_builder_add (b, joined->id);
+    g_strfreev (g->peers);
+    g->peers = g_strv_builder_end (b);
+    updated = nb_mgmt_store_update_group (store, account->id, owner->id, g, &error);
+    CHECK (updated != NULL);
+    group_updates = nb_mgmt_store_collect_changed_peers (store, account->id, &error);
+    CHECK (group_updates != NULL);
+  }
+  group_ms = ms_since (t);
+
   printf ("peers=%d groups=%d policies=%d setup_ms=%.0f snapshot_ms=%.1f all_maps_ms=%.1f "
           "map_entries=%" G_GUINT64_FORMAT " all_maps_json_ms=%.1f all_maps_json_bytes=%" G_GUINT64_FORMAT " "
           "join_ms=%.1f join_register_ms=%.1f join_collect_ms=%.1f join_maps_ms=%.1f join_affected=%u "
-          "join_bytes=%" G_GUINT64_FORMAT " rss_mb=%.1f\n",
+          "join_bytes=%" G_GUINT64_FORMAT " group_change_ms=%.1f group_affected=%u rss_mb=%.1f\n",
           n_peers, n_groups, n_policies, setup_ms, snapshot_ms, all_ms, entries_total, json_ms, json_bytes,
-          join_ms, join_register_ms, join_collect_ms, join_maps_ms, updates->len, join_bytes, peak_rss_mb ());
+          join_ms, join_register_ms, join_collect_ms, join_maps_ms, updates->len, join_bytes, group_ms,
+          group_updates->len, peak_rss_mb ());
 
   g_clear_object (&store);
   rm_rf (dir);
