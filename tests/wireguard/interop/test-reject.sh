@@ -22,8 +22,15 @@ nbt_in a wg set "$NBT_IF_A" peer "$(cat "$NBT_TMP/b.pub")" remove \
   peer "$(cat "$NBT_TMP/other.pub")" endpoint "$NBT_UNDER_B:$NBT_PORT_B" allowed-ips "$NBT_OVER_B/32"
 nbt_in b wg set "$NBT_IF_B" peer "$(cat "$NBT_TMP/other.pub")" remove \
   peer "$(cat "$NBT_TMP/a.pub")" endpoint "$NBT_UNDER_A:$NBT_PORT_A" allowed-ips "$NBT_OVER_A/32"
+hs0=0
+[ "$OURS" = netbird ] && hs0=$(nbt_stat "$NBT_IF_A" rx_drop_handshake)
 ! nbt_ping b "$NBT_OVER_A" 3 || nbt_fail "ping passed with a wrong public key at A"
 [ "$(nbt_wg_value b "$NBT_IF_B" latest-handshakes)" = 0 ] || nbt_fail "handshake with a wrong key (B)"
+if [ "$OURS" = netbird ]; then
+  hs=$(( $(nbt_stat "$NBT_IF_A" rx_drop_handshake) - hs0 ))
+  [ "$hs" -ge 1 ] || nbt_fail "initiations from an unknown key not counted as dropped: $hs"
+  nbt_log "rx_drop_handshake=$hs (initiations from a key we do not know)"
+fi
 nbt_stop_daemons
 
 # 2. Right keys, but our side allows B only 100.64.0.99/32: B's pings (from
