@@ -41,6 +41,8 @@ typedef struct {
 
 typedef struct {
   char *policy_id;
+  guint32 policy_rank;          /* order of policy_id among the account's */
+  guint64 policy_hash;          /* of policy_id */
   NbMgmtRuleAction action;
   NbMgmtProtocol protocol;
   gboolean bidirectional;

@@ -135,7 +135,7 @@ cmp_fw (gconstpointer a,
     return x->range_end < y->range_end ? -1 : 1;
   rx = sort_snapshot->rules->pdata[x->rule];
   ry = sort_snapshot->rules->pdata[y->rule];
-  c = strcmp (rx->policy_id, ry->policy_id);
+  c = rx->policy_rank < ry->policy_rank ? -1 : rx->policy_rank > ry->policy_rank;
   return c;
 }
 
@@ -147,8 +147,8 @@ fw_same (const CompactRule      *x,
   return x->action == y->action && x->peer == y->peer && x->direction == y->direction &&
          x->protocol == y->protocol && x->port == y->port && x->range_start == y->range_start &&
          x->range_end == y->range_end &&
-         strcmp (((SnapRule *) s->rules->pdata[x->rule])->policy_id,
-                 ((SnapRule *) s->rules->pdata[y->rule])->policy_id) == 0;
+         ((SnapRule *) s->rules->pdata[x->rule])->policy_rank ==
+         ((SnapRule *) s->rules->pdata[y->rule])->policy_rank;
 }
 
 static int
@@ -322,7 +322,7 @@ nb_mgmt_netmap_compute (const NbMgmtSnapshot *s,
       h = nb_mgmt_mix (h, ((guint64) c->direction << 48) | ((guint64) c->action << 40) |
                   ((guint64) c->protocol << 32) | ((guint64) c->port << 16));
       h = nb_mgmt_mix (h, ((guint64) c->range_start << 16) | c->range_end);
-      h = nb_mgmt_hash_string (h, ((SnapRule *) s->rules->pdata[c->rule])->policy_id);
+      h = nb_mgmt_mix (h, ((SnapRule *) s->rules->pdata[c->rule])->policy_hash);
     }
   h = nb_mgmt_mix (h, sc->routes->len);
   for (guint i = 0; i < sc->routes->len; i++)

@@ -116,6 +116,13 @@ group_indexes (GHashTable   *group_index,
   return a;
 }
 
+static int
+cmp_str_ptr (gconstpointer a,
+             gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
 static NbMgmtSnapshot *
 snapshot_load (NbMgmtStore *store,
                const char  *account_id,
@@ -296,6 +303,31 @@ snapshot_load (NbMgmtStore *store,
               }
         }
     }
+
+  /* Firewall rules sort by policy ID: rank them once. */
+  {
+    g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+    g_autoptr(GHashTable) rank = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < s->rules->len; i++)
+      {
+        SnapRule *r = s->rules->pdata[i];
+        if (!g_hash_table_contains (rank, r->policy_id))
+          {
+            g_hash_table_add (rank, r->policy_id);
+            g_ptr_array_add (ids, r->policy_id);
+          }
+        r->policy_hash = nb_mgmt_hash_string (0, r->policy_id);
+      }
+    g_ptr_array_sort (ids, cmp_str_ptr);
+    for (guint i = 0; i < ids->len; i++)
+      g_hash_table_insert (rank, ids->pdata[i], GUINT_TO_POINTER (i));
+    for (guint i = 0; i < s->rules->len; i++)
+      {
+        SnapRule *r = s->rules->pdata[i];
+        r->policy_rank = GPOINTER_TO_UINT (g_hash_table_lookup (rank, r->policy_id));
+      }
+  }
 
   /* Enabled routes: their routing peers and distribution groups. */
   for (guint i = 0; i < routes->len; i++)

@@ -21,7 +21,7 @@
  *   join_bytes        the JSON bytes of those maps
  *   group_change_ms   one peer added to a group by the API, and the store
  *                     finds the maps that changed (IDs only)
- *   group_affected    how many peers' maps that changed
+ *   group_affected    how many peers' maps changed
  *   rss_mb            peak resident memory of the process
  *
  * Times are CPU time of the process (the work is single-threaded): on a
