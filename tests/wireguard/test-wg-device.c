@@ -826,6 +826,39 @@ test_config_errors (void)
   g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_SUCH_PEER);
 }
 
+/* SO_MARK on both sockets, before and after up (needs CAP_NET_ADMIN). */
+static void
+test_fwmark (void)
+{
+  g_autoptr(NbWgDevice) dev = nb_wg_device_new (NULL);
+  g_autoptr(GError) error = NULL;
+  guint32 mark = 0;
+  socklen_t len = sizeof mark;
+
+  if (!nb_wg_device_set_fwmark (dev, 0x51820, &error))
+    g_assert_no_error (error);
+  if (!nb_wg_device_up (dev, &error))
+    {
+      if (g_error_matches (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_SYSTEM))
+        {
+          g_test_skip ("setting SO_MARK needs CAP_NET_ADMIN");
+          return;
+        }
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (getsockopt (dev->fd4, SOL_SOCKET, SO_MARK, &mark, &len), ==, 0);
+  g_assert_cmphex (mark, ==, 0x51820);
+  g_assert_true (nb_wg_device_set_fwmark (dev, 7, &error));
+  g_assert_cmpint (getsockopt (dev->fd4, SOL_SOCKET, SO_MARK, &mark, &len), ==, 0);
+  g_assert_cmphex (mark, ==, 7);
+  if (dev->fd6 >= 0)
+    {
+      g_assert_cmpint (getsockopt (dev->fd6, SOL_SOCKET, SO_MARK, &mark, &len), ==, 0);
+      g_assert_cmphex (mark, ==, 7);
+    }
+  g_assert_cmpuint (nb_wg_device_get_fwmark (dev), ==, 7);
+}
+
 static void
 test_port_in_use (void)
 {
@@ -1104,6 +1137,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/device/transport-channel", test_transport_channel);
   g_test_add_func ("/wg/device/transport-socket", test_transport_socket);
   g_test_add_func ("/wg/device/transport-socket-invalid", test_transport_socket_invalid);
+  g_test_add_func ("/wg/device/fwmark", test_fwmark);
   g_test_add_func ("/wg/device/port-in-use", test_port_in_use);
   return g_test_run ();
 }
