@@ -953,6 +953,51 @@ test_changed_signal (StoreFixture *f,
   g_ptr_array_unref (seen.ids);
 }
 
+static int
+synchronous_mode (NbMgmtStore *store)
+{
+  sqlite3_stmt *stmt = NULL;
+  int mode;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (store->db, "PRAGMA synchronous", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  mode = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  return mode;
+}
+
+/* Connection state and token use skip the fsync; every other change is
+ * durable, before and after them. */
+static void
+test_runtime_state_relaxed (StoreFixture *f,
+                            gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) p = add_peer (f, "runtime");
+  g_autoptr(NbMgmtPeer) seen = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr(NbMgmtPat) pat = NULL;
+  g_autoptr(NbMgmtUser) who = NULL;
+
+  g_assert_cmpint (synchronous_mode (f->store), ==, 2);
+  g_assert_true (nb_mgmt_store_set_peer_connected (f->store, p->key, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (synchronous_mode (f->store), ==, 2);
+  seen = nb_mgmt_store_get_peer (f->store, f->account->id, p->id, &error);
+  g_assert_true (seen->connected);
+  g_assert_cmpint (seen->last_seen, >, 0);
+
+  pat = nb_mgmt_store_create_pat (f->store, f->account->id, NULL, f->owner->id, "t", 1, &token, &error);
+  who = nb_mgmt_store_authenticate_pat (f->store, token, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (who->last_login, >, 0);
+  g_assert_cmpint (synchronous_mode (f->store), ==, 2);
+  /* A failed status write leaves the mode durable too. */
+  g_assert_false (nb_mgmt_store_set_peer_connected (f->store, "unknown", TRUE, &error));
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_assert_cmpint (synchronous_mode (f->store), ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -985,6 +1030,7 @@ main (int   argc,
   ADD ("/mgmt/store/sql-metacharacters-verbatim", test_sql_metacharacters_verbatim);
   ADD ("/mgmt/store/failed-change-leaves-nothing", test_failed_change_leaves_nothing);
   ADD ("/mgmt/store/changed-signal", test_changed_signal);
+  ADD ("/mgmt/store/runtime-state-relaxed", test_runtime_state_relaxed);
 
   return g_test_run ();
 }

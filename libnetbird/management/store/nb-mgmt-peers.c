@@ -823,7 +823,8 @@ nb_mgmt_store_set_peer_connected (NbMgmtStore *store,
   peer = nb_mgmt_store_get_peer_by_key (store, peer_key, error);
   if (peer == NULL)
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
+  /* Runtime state: no fsync (a killed process still keeps it). */
+  if (!nb_mgmt_store_begin_relaxed (store, error))
     return FALSE;
   stmt = nb_mgmt_store_prepare (store, "UPDATE peers SET connected = ?2, last_seen = ?3 WHERE id = ?1",
                                 error);
@@ -834,10 +835,9 @@ nb_mgmt_store_set_peer_connected (NbMgmtStore *store,
   nb_mgmt_bind_int64 (stmt, 3, nb_mgmt_store_now (store));
   if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
       !nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_STATUS, peer->id,
-                                  peer->key, FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
+                                  peer->key, FALSE, error))
     goto fail;
-  return TRUE;
+  return nb_mgmt_store_commit (store, error);
 
 fail:
   nb_mgmt_store_rollback (store);

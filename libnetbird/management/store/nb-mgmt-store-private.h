@@ -23,6 +23,7 @@ struct _NbMgmtStore
   gint64 time_override;
   char *default_dns_domain;
   gboolean in_transaction;
+  gboolean relaxed;             /* synchronous=NORMAL for runtime state */
   GPtrArray *pending_changes;   /* PendingChange, emitted after COMMIT */
 
   /* Network maps: the snapshot of each account's network state, rebuilt
@@ -59,11 +60,15 @@ void          nb_mgmt_store_set_db_error (NbMgmtStore *store,
                                           const char  *what,
                                           GError     **error);
 
+void          nb_mgmt_store_set_relaxed (NbMgmtStore  *store,
+                                         gboolean      relaxed);
 gboolean      nb_mgmt_store_begin      (NbMgmtStore   *store,
                                         GError       **error);
 gboolean      nb_mgmt_store_commit     (NbMgmtStore   *store,
                                         GError       **error);
 void          nb_mgmt_store_rollback   (NbMgmtStore   *store);
+gboolean      nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
+                                           GError     **error);
 
 /* Binding and reading. Text binds are copied (SQLITE_TRANSIENT); NULL binds
  * SQL NULL. */

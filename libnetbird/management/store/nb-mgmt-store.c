@@ -288,6 +288,23 @@ nb_mgmt_column_dup (sqlite3_stmt *stmt,
   return g_strdup ((const char *) sqlite3_column_text (stmt, column));
 }
 
+/* Runtime state (connected, last seen, token last use) changes with every
+ * connection and request; losing its last seconds on a power cut costs
+ * nothing, so those writes skip the fsync. In WAL mode a killed process
+ * still loses none of them; the next durable commit syncs them too. */
+void
+nb_mgmt_store_set_relaxed (NbMgmtStore *store,
+                           gboolean     relaxed)
+{
+  sqlite3_stmt *stmt;
+
+  stmt = nb_mgmt_store_prepare (store, relaxed ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+                                NULL);
+  if (stmt != NULL)
+    nb_mgmt_store_step_done (store, stmt, "synchronous", NULL);
+  store->relaxed = relaxed;
+}
+
 gboolean
 nb_mgmt_store_begin (NbMgmtStore *store,
                      GError     **error)
@@ -318,24 +335,31 @@ nb_mgmt_store_rollback (NbMgmtStore *store)
   stmt = nb_mgmt_store_prepare (store, "ROLLBACK", NULL);
   if (stmt != NULL && !nb_mgmt_store_step_done (store, stmt, "rolling back", NULL))
     g_warning ("rollback failed: %s", sqlite3_errmsg (store->db));
+  if (store->relaxed)
+    nb_mgmt_store_set_relaxed (store, FALSE);
 }
 
-gboolean
-nb_mgmt_store_commit (NbMgmtStore *store,
-                      GError     **error)
+static gboolean
+commit_full (NbMgmtStore *store,
+             GError     **error)
 {
   g_autoptr(GPtrArray) changes = NULL;
   sqlite3_stmt *stmt;
+  gboolean ok;
 
   g_return_val_if_fail (store->in_transaction, FALSE);
 
   stmt = nb_mgmt_store_prepare (store, "COMMIT", error);
-  if (stmt == NULL || !nb_mgmt_store_step_done (store, stmt, "committing", error))
+  ok = stmt != NULL && nb_mgmt_store_step_done (store, stmt, "committing", error);
+  if (!ok)
     {
       nb_mgmt_store_rollback (store);
       return FALSE;
     }
   store->in_transaction = FALSE;
+  /* Durable again before any handler writes. */
+  if (store->relaxed)
+    nb_mgmt_store_set_relaxed (store, FALSE);
 
   /* Emit after COMMIT: a handler sees the committed state and may call the
    * store again. */
@@ -353,6 +377,30 @@ nb_mgmt_store_commit (NbMgmtStore *store,
         .network_changed = p->network_changed,
       };
       g_signal_emit (store, signals[SIGNAL_CHANGED], 0, &change);
+    }
+  return TRUE;
+}
+
+gboolean
+nb_mgmt_store_commit (NbMgmtStore *store,
+                      GError     **error)
+{
+  return commit_full (store, error);
+}
+
+/* Starts a transaction of runtime state (see nb_mgmt_store_set_relaxed())
+ * that commits without fsync; nb_mgmt_store_commit() or _rollback() end it
+ * and make later commits durable again. The sync mode can only change
+ * outside a transaction, and the one in force at COMMIT decides. */
+gboolean
+nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
+                             GError     **error)
+{
+  nb_mgmt_store_set_relaxed (store, TRUE);
+  if (!nb_mgmt_store_begin (store, error))
+    {
+      nb_mgmt_store_set_relaxed (store, FALSE);
+      return FALSE;
     }
   return TRUE;
 }

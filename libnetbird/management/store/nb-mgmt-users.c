@@ -896,7 +896,7 @@ nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
   g_autoptr(NbMgmtUser) user = NULL;
   sqlite3_stmt *stmt;
   gboolean has_row;
-  gint64 expiration, now = nb_mgmt_store_now (store);
+  gint64 expiration, last_used, now = nb_mgmt_store_now (store);
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
@@ -908,7 +908,8 @@ nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
     }
   hash = nb_mgmt_hash_secret (token);
   stmt = nb_mgmt_store_prepare (store,
-                                "SELECT id, user_id, account_id, expiration FROM pats WHERE hashed_token = ?1",
+                                "SELECT id, user_id, account_id, expiration, last_used FROM pats "
+                                "WHERE hashed_token = ?1",
                                 error);
   if (stmt == NULL)
     return NULL;
@@ -925,6 +926,7 @@ nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
   user_id = nb_mgmt_column_dup (stmt, 1);
   account_id = nb_mgmt_column_dup (stmt, 2);
   expiration = sqlite3_column_int64 (stmt, 3);
+  last_used = sqlite3_column_int64 (stmt, 4);
   sqlite3_reset (stmt);
   if (expiration <= now)
     {
@@ -944,21 +946,33 @@ nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
       return NULL;
     }
 
-  /* Last use: not a change anyone listens to, no event (NetBird neither). */
-  stmt = nb_mgmt_store_prepare (store, "UPDATE pats SET last_used = ?2 WHERE id = ?1", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, pat_id);
-  nb_mgmt_bind_int64 (stmt, 2, now);
-  if (!nb_mgmt_store_step_done (store, stmt, "token", error))
-    return NULL;
-  stmt = nb_mgmt_store_prepare (store, "UPDATE users SET last_login = ?2 WHERE id = ?1", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, user_id);
-  nb_mgmt_bind_int64 (stmt, 2, now);
-  if (!nb_mgmt_store_step_done (store, stmt, "user", error))
-    return NULL;
-  user->last_login = now;
+  /* Last use: not a change anyone listens to, no event (NetBird neither).
+   * Runtime state, kept to the minute: a busy script does not turn every
+   * request into a disk write. */
+  if (now - last_used >= 60)
+    {
+      if (!nb_mgmt_store_begin_relaxed (store, error))
+        return NULL;
+      stmt = nb_mgmt_store_prepare (store, "UPDATE pats SET last_used = ?2 WHERE id = ?1", error);
+      if (stmt == NULL)
+        goto fail;
+      nb_mgmt_bind_text (stmt, 1, pat_id);
+      nb_mgmt_bind_int64 (stmt, 2, now);
+      if (!nb_mgmt_store_step_done (store, stmt, "token", error))
+        goto fail;
+      stmt = nb_mgmt_store_prepare (store, "UPDATE users SET last_login = ?2 WHERE id = ?1", error);
+      if (stmt == NULL)
+        goto fail;
+      nb_mgmt_bind_text (stmt, 1, user_id);
+      nb_mgmt_bind_int64 (stmt, 2, now);
+      if (!nb_mgmt_store_step_done (store, stmt, "user", error) ||
+          !nb_mgmt_store_commit (store, error))
+        goto fail;
+      user->last_login = now;
+    }
   return g_steal_pointer (&user);
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return NULL;
 }
