@@ -953,6 +953,86 @@ test_changed_signal (StoreFixture *f,
   g_ptr_array_unref (seen.ids);
 }
 
+/* Empty, missing, huge and malformed fields: a clear error each time, no
+ * crash, nothing written. */
+static void
+test_hostile_input (StoreFixture *f,
+                    gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *huge = g_strnfill (100000, 'a');
+  g_autoptr(GPtrArray) before = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(NbMgmtPolicy) no_rules = nb_mgmt_policy_new ();
+  g_autoptr(NbMgmtNameserverGroup) no_servers = nb_mgmt_nameserver_group_new ();
+  NbMgmtGroup group = { .name = NULL };
+  NbMgmtSetupKey key = { .name = NULL, .type = 7 };
+  NbMgmtUser user = { .email = (char *) "x@example.com", .role = 42 };
+  NbMgmtRoute route = { .network_id = NULL };
+  NbMgmtPeer nobody = { .id = NULL };
+
+#define EXPECT_INVALID(call) \
+  G_STMT_START { \
+    g_assert_null (call); \
+    g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT); \
+    g_assert_cmpuint (strlen (error->message), >, 0); \
+    g_clear_error (&error); \
+  } G_STMT_END
+
+  EXPECT_INVALID (nb_mgmt_store_create_group (f->store, f->account->id, NULL, &group, &error));
+  group.name = (char *) "";
+  EXPECT_INVALID (nb_mgmt_store_create_group (f->store, f->account->id, NULL, &group, &error));
+  group.name = (char *) "   ";
+  EXPECT_INVALID (nb_mgmt_store_create_group (f->store, f->account->id, NULL, &group, &error));
+  group.name = huge;
+  EXPECT_INVALID (nb_mgmt_store_create_group (f->store, f->account->id, NULL, &group, &error));
+  group.name = (char *) "bad \xff utf8";
+  EXPECT_INVALID (nb_mgmt_store_create_group (f->store, f->account->id, NULL, &group, &error));
+  EXPECT_INVALID (nb_mgmt_store_create_setup_key (f->store, f->account->id, NULL, &key, NULL, NULL, &error));
+  key.name = (char *) "k";
+  EXPECT_INVALID (nb_mgmt_store_create_setup_key (f->store, f->account->id, NULL, &key, NULL, NULL, &error));
+  key.type = NB_MGMT_SETUP_KEY_REUSABLE;
+  key.usage_limit = -1;
+  EXPECT_INVALID (nb_mgmt_store_create_setup_key (f->store, f->account->id, NULL, &key, NULL, NULL, &error));
+  key.usage_limit = 0;
+  EXPECT_INVALID (nb_mgmt_store_create_setup_key (f->store, f->account->id, NULL, &key, "short", NULL, &error));
+  EXPECT_INVALID (nb_mgmt_store_create_user (f->store, f->account->id, NULL, &user, &error));
+  no_rules->name = g_strdup ("p");
+  EXPECT_INVALID (nb_mgmt_store_create_policy (f->store, f->account->id, NULL, no_rules, &error));
+  EXPECT_INVALID (nb_mgmt_store_create_route (f->store, f->account->id, NULL, &route, &error));
+  no_servers->name = g_strdup ("ns");
+  EXPECT_INVALID (nb_mgmt_store_create_nameserver_group (f->store, f->account->id, NULL, no_servers, &error));
+
+  /* Unknown IDs and accounts are NOT_FOUND. */
+  g_assert_null (nb_mgmt_store_update_peer (f->store, f->account->id, NULL, &nobody, &error));
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (nb_mgmt_store_list_peers (f->store, "no-such-account", NULL, &error));
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (nb_mgmt_store_list_groups (f->store, NULL, &error));
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (nb_mgmt_store_get_network_map (f->store, f->account->id, "nope", &error));
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Meta with invalid UTF-8 and huge fields is cleaned and cut. */
+  {
+    g_autofree char *pub = new_peer_key ();
+    NbMgmtPeerMeta meta = { .hostname = (char *) "host\xfe\xff", .os = huge };
+    g_autoptr(NbMgmtPeer) p = nb_mgmt_store_register_peer (f->store, f->setup_key, pub, &meta, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_utf8_validate (p->name, -1, NULL));
+    g_assert_cmpuint (strlen (p->meta.os), <=, 256);
+  }
+
+  after = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
+  /* Only the registration wrote anything. */
+  g_assert_cmpuint (after->len, ==, before->len + 1);
+#undef EXPECT_INVALID
+}
+
 static int
 synchronous_mode (NbMgmtStore *store)
 {
@@ -1031,6 +1111,7 @@ main (int   argc,
   ADD ("/mgmt/store/failed-change-leaves-nothing", test_failed_change_leaves_nothing);
   ADD ("/mgmt/store/changed-signal", test_changed_signal);
   ADD ("/mgmt/store/runtime-state-relaxed", test_runtime_state_relaxed);
+  ADD ("/mgmt/store/hostile-input", test_hostile_input);
 
   return g_test_run ();
 }
