@@ -613,14 +613,21 @@ nb_wg_uapi_server_new (NbWgDevice  *device,
                    "“%s” is not a valid interface name", ifname);
       return NULL;
     }
-  if (g_mkdir_with_parents (UAPI_DIR, 0755) != 0)
+  if (!g_file_test (UAPI_DIR, G_FILE_TEST_IS_DIR))
     {
-      int err = errno;
+      int err;
 
-      g_set_error (error, NB_WG_UAPI_ERROR, NB_WG_UAPI_ERROR_SOCKET,
-                   "cannot create %s: %s%s", UAPI_DIR, g_strerror (err),
-                   err == EACCES ? " (run as root)" : "");
-      return NULL;
+      /* 0755 whatever the umask: wg lists the directory as any user. */
+      if (g_mkdir_with_parents (UAPI_DIR, 0755) == 0)
+        g_chmod (UAPI_DIR, 0755);
+      else
+        {
+          err = errno;
+          g_set_error (error, NB_WG_UAPI_ERROR, NB_WG_UAPI_ERROR_SOCKET,
+                       "cannot create %s: %s%s", UAPI_DIR, g_strerror (err),
+                       err == EACCES ? " (run as root)" : "");
+          return NULL;
+        }
     }
   path = g_strdup_printf (UAPI_DIR "/%s.sock", ifname);
   return nb_wg_uapi_server_new_for_path (device, path, error);
