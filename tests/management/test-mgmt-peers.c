@@ -376,6 +376,64 @@ test_user_peer_login_expiry (StoreFixture *f,
   g_assert_nonnull (strstr (error->message, "expired"));
 }
 
+/* The expiry job takes an expired user peer out of every map; its user
+ * logging it in again brings it back with the same address and label. */
+static void
+test_login_expiry_job (StoreFixture *f,
+                       gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtPeer) other = add_peer (f, "server");
+  g_autoptr(NbMgmtPeer) laptop = NULL;
+  g_autoptr(NbMgmtPeer) marked = NULL;
+  g_autoptr(NbMgmtPeer) renewed = NULL;
+  g_autoptr(NbMgmtPeer) refused = NULL;
+  g_autoptr(NbMgmtNetworkMap) map = NULL;
+  g_autoptr(GPtrArray) updates = NULL;
+  g_autoptr(GPtrArray) back = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  NbMgmtPeerMeta meta = { .hostname = (char *) "laptop" };
+  guint expired = 99;
+
+  laptop = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &meta, &error);
+  g_assert_no_error (error);
+  map = nb_mgmt_store_get_network_map (f->store, f->account->id, other->id, &error);
+  g_assert_cmpuint (map->remote_peers->len, ==, 1);
+
+  g_assert_true (nb_mgmt_store_expire_peer_logins (f->store, &expired, &error));
+  g_assert_cmpuint (expired, ==, 0);
+  nb_mgmt_store_set_time_override (f->store, nb_mgmt_store_now (f->store) + 86400 + 1);
+  g_assert_true (nb_mgmt_store_expire_peer_logins (f->store, &expired, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (expired, ==, 1);
+  /* Once only. */
+  g_assert_true (nb_mgmt_store_expire_peer_logins (f->store, &expired, &error));
+  g_assert_cmpuint (expired, ==, 0);
+
+  marked = nb_mgmt_store_get_peer (f->store, f->account->id, laptop->id, &error);
+  g_assert_true (marked->login_expired);
+  events = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
+  g_assert_cmpstr (((NbMgmtEvent *) events->pdata[0])->activity_code, ==, "peer.login.expire");
+  updates = nb_mgmt_store_collect_network_map_updates (f->store, f->account->id, &error);
+  g_assert_cmpuint (updates->len, ==, 1);
+  g_assert_cmpuint (((NbMgmtNetworkMap *) updates->pdata[0])->remote_peers->len, ==, 0);
+
+  /* The peer alone cannot come back; its user can. */
+  refused = nb_mgmt_store_login_peer (f->store, pub, NULL, &error);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED);
+  g_clear_error (&error);
+  renewed = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (renewed->id, ==, laptop->id);
+  g_assert_cmpstr (renewed->ip, ==, laptop->ip);
+  g_assert_cmpstr (renewed->dns_label, ==, laptop->dns_label);
+  g_assert_false (renewed->login_expired);
+  back = nb_mgmt_store_collect_network_map_updates (f->store, f->account->id, &error);
+  g_assert_cmpuint (back->len, ==, 1);
+  g_assert_cmpuint (((NbMgmtNetworkMap *) back->pdata[0])->remote_peers->len, ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -399,6 +457,7 @@ main (int   argc,
   ADD ("/mgmt/peers/labels", test_labels);
   ADD ("/mgmt/peers/labels-many-same-host", test_labels_many_same_host);
   ADD ("/mgmt/peers/user-peer-login-expiry", test_user_peer_login_expiry);
+  ADD ("/mgmt/peers/login-expiry-job", test_login_expiry_job);
 
   return g_test_run ();
 }

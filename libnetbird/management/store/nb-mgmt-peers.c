@@ -14,7 +14,7 @@
 #define PEER_COLUMNS \
   "id, account_id, key, name, dns_label, ip, hostname, goos, kernel, kernel_version, core, " \
   "platform, os, os_version, netbird_version, ui_version, user_id, setup_key_id, ssh_enabled, " \
-  "ssh_key, login_expiration_enabled, last_login, last_seen, connected, ephemeral, created_at"
+  "ssh_key, login_expiration_enabled, last_login, last_seen, connected, ephemeral, created_at, login_expired"
 
 static NbMgmtPeer *
 peer_from_row (sqlite3_stmt *stmt)
@@ -47,6 +47,7 @@ peer_from_row (sqlite3_stmt *stmt)
   p->connected = sqlite3_column_int (stmt, 23);
   p->ephemeral = sqlite3_column_int (stmt, 24);
   p->created_at = sqlite3_column_int64 (stmt, 25);
+  p->login_expired = sqlite3_column_int (stmt, 26);
   return p;
 }
 
@@ -614,6 +615,52 @@ fail:
   return NULL;
 }
 
+/* Interactive re-login of a user's peer: fresh login time, expiry cleared,
+ * meta updated; address and label stay. */
+static NbMgmtPeer *
+renew_user_login (NbMgmtStore          *store,
+                  const NbMgmtPeer     *peer,
+                  const NbMgmtPeerMeta *meta,
+                  GError              **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!nb_mgmt_store_begin (store, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store,
+                                "UPDATE peers SET last_login = ?2, login_expired = 0, "
+                                "hostname = coalesce(?3, hostname), os = coalesce(?4, os), "
+                                "os_version = coalesce(?5, os_version), "
+                                "netbird_version = coalesce(?6, netbird_version) WHERE id = ?1", error);
+  if (stmt == NULL)
+    goto fail;
+  nb_mgmt_bind_text (stmt, 1, peer->id);
+  nb_mgmt_bind_int64 (stmt, 2, nb_mgmt_store_now (store));
+  if (meta != NULL)
+    {
+      g_autofree char *hostname = nb_mgmt_clean_text (meta->hostname, META_MAX);
+      g_autofree char *os = nb_mgmt_clean_text (meta->os, META_MAX);
+      g_autofree char *os_version = nb_mgmt_clean_text (meta->os_version, META_MAX);
+      g_autofree char *version = nb_mgmt_clean_text (meta->netbird_version, META_MAX);
+      nb_mgmt_bind_text (stmt, 3, hostname);
+      nb_mgmt_bind_text (stmt, 4, os);
+      nb_mgmt_bind_text (stmt, 5, os_version);
+      nb_mgmt_bind_text (stmt, 6, version);
+    }
+  if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
+      !nb_mgmt_store_add_event (store, peer->account_id, peer->user_id, "user.peer.login", peer->id, error,
+                                "name", peer->name, NULL) ||
+      !nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id, peer->key,
+                                  peer->login_expired, error) ||
+      !nb_mgmt_store_commit (store, error))
+    goto fail;
+  return nb_mgmt_store_get_peer (store, peer->account_id, peer->id, error);
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return NULL;
+}
+
 /**
  * nb_mgmt_store_register_peer_for_user:
  * @store: a store
@@ -655,6 +702,20 @@ nb_mgmt_store_register_peer_for_user (NbMgmtStore          *store,
                    "A service user cannot add peers");
       return NULL;
     }
+  {
+    /* The same user logging the same machine in again renews it. */
+    g_autoptr(NbMgmtPeer) known = nb_mgmt_store_get_peer_by_key (store, peer_key, NULL);
+    if (known != NULL)
+      {
+        if (g_strcmp0 (known->account_id, account_id) != 0 || g_strcmp0 (known->user_id, user_id) != 0)
+          {
+            g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS,
+                         "A peer with this WireGuard key is already registered by someone else");
+            return NULL;
+          }
+        return renew_user_login (store, known, meta, error);
+      }
+  }
   if (!nb_mgmt_store_begin (store, error))
     return NULL;
   peer_id = insert_peer (store, account_id, peer_key, meta, user_id, NULL, FALSE, TRUE,
@@ -990,6 +1051,84 @@ nb_mgmt_store_delete_idle_ephemeral_peers (NbMgmtStore *store,
   if (out_deleted != NULL)
     *out_deleted = deleted;
   return TRUE;
+}
+
+/**
+ * nb_mgmt_store_expire_peer_logins:
+ * @store: a store
+ * @out_expired: (out) (optional): how many peers expired now
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+nb_mgmt_store_expire_peer_logins (NbMgmtStore *store,
+                                  guint       *out_expired,
+                                  GError     **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_peer_free);
+  sqlite3_stmt *stmt;
+  gboolean has_row;
+  gint64 now = nb_mgmt_store_now (store);
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
+
+  if (out_expired != NULL)
+    *out_expired = 0;
+  stmt = nb_mgmt_store_prepare (store,
+                                "SELECT p.id, p.account_id, p.key, p.name, p.user_id FROM peers p "
+                                "JOIN accounts a ON a.id = p.account_id "
+                                "WHERE p.user_id IS NOT NULL AND p.login_expired = 0 "
+                                "AND p.login_expiration_enabled = 1 AND a.login_expiration_enabled = 1 "
+                                "AND p.last_login + a.login_expiration <= ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  nb_mgmt_bind_int64 (stmt, 1, now);
+  while (TRUE)
+    {
+      NbMgmtPeer *p;
+
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return FALSE;
+      if (!has_row)
+        break;
+      p = g_new0 (NbMgmtPeer, 1);
+      p->id = nb_mgmt_column_dup (stmt, 0);
+      p->account_id = nb_mgmt_column_dup (stmt, 1);
+      p->key = nb_mgmt_column_dup (stmt, 2);
+      p->name = nb_mgmt_column_dup (stmt, 3);
+      p->user_id = nb_mgmt_column_dup (stmt, 4);
+      g_ptr_array_add (found, p);
+    }
+  if (found->len == 0)
+    return TRUE;
+
+  if (!nb_mgmt_store_begin (store, error))
+    return FALSE;
+  for (guint i = 0; i < found->len; i++)
+    {
+      NbMgmtPeer *p = found->pdata[i];
+
+      stmt = nb_mgmt_store_prepare (store, "UPDATE peers SET login_expired = 1 WHERE id = ?1", error);
+      if (stmt == NULL)
+        goto fail;
+      nb_mgmt_bind_text (stmt, 1, p->id);
+      if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
+          !nb_mgmt_store_add_event (store, p->account_id, NULL, "peer.login.expire", p->id, error,
+                                    "name", p->name, NULL) ||
+          !nb_mgmt_store_note_change (store, p->account_id, NB_MGMT_CHANGE_PEER_UPDATED, p->id, p->key,
+                                      TRUE, error))
+        goto fail;
+    }
+  if (!nb_mgmt_store_commit (store, error))
+    goto fail;
+  if (out_expired != NULL)
+    *out_expired = found->len;
+  return TRUE;
+
+fail:
+  nb_mgmt_store_rollback (store);
+  return FALSE;
 }
 
 /**

@@ -310,7 +310,8 @@ nb_mgmt_peer_free (NbMgmtPeer *peer)
  * @now: the current time, Unix seconds
  *
  * Only peers added by a user expire (setup-key peers never do), and only
- * when both the account and the peer have expiration enabled.
+ * when both the account and the peer have expiration enabled; a peer the
+ * expiry job marked stays expired until its user logs it in again.
  *
  * Returns: %TRUE if the peer must log in again
  */
@@ -319,6 +320,8 @@ nb_mgmt_peer_login_expired (const NbMgmtPeer            *peer,
                             const NbMgmtAccountSettings *settings,
                             gint64                       now)
 {
+  if (peer->login_expired)
+    return TRUE;
   if (peer->user_id == NULL || !peer->login_expiration_enabled ||
       !settings->peer_login_expiration_enabled)
     return FALSE;

@@ -336,6 +336,8 @@ void            nb_mgmt_peer_meta_copy  (const NbMgmtPeerMeta *src,
  * @created_at: registration time
  * @groups: (nullable): IDs of the groups it is in (including "All"); filled
  *   by the store on read, ignored on write
+ * @login_expired: the expiry job found its login expired (read only; see
+ *   nb_mgmt_peer_login_expired() for the live answer)
  *
  * A peer (NetBird's Peer). `login_expired` is computed with
  * nb_mgmt_peer_login_expired(); `hostname`, `os`, `version` come from @meta.
@@ -359,6 +361,7 @@ typedef struct {
   gboolean ephemeral;
   gint64 created_at;
   char **groups;
+  gboolean login_expired;
 } NbMgmtPeer;
 
 void     nb_mgmt_peer_free          (NbMgmtPeer                  *peer);

@@ -187,10 +187,16 @@ static const char migration_2[] =
   "CREATE INDEX events_account_time ON events(account_id, timestamp);"
   "CREATE INDEX peers_account ON peers(account_id);";
 
+/* Version 3: a peer's login expiry is recorded when the expiry job finds
+ * it, so that maps (and their cache) do not depend on the clock. */
+static const char migration_3[] =
+  "ALTER TABLE peers ADD COLUMN login_expired INTEGER NOT NULL DEFAULT 0;";
+
 static const char *const migrations[] = {
   NULL,
   migration_1,
   migration_2,
+  migration_3,
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NB_MGMT_STORE_SCHEMA_VERSION + 1);

@@ -136,7 +136,6 @@ snapshot_load (NbMgmtStore *store,
   NbMgmtSnapshot *s;
   sqlite3_stmt *stmt;
   gboolean has_row;
-  gint64 now = nb_mgmt_store_now (store);
 
   account = nb_mgmt_store_get_account (store, account_id, error);
   if (account == NULL)
@@ -182,7 +181,7 @@ snapshot_load (NbMgmtStore *store,
   /* Peers, by address. */
   stmt = nb_mgmt_store_prepare (store,
                                 "SELECT p.id, p.key, p.dns_label, p.ip, p.ssh_enabled, p.ssh_key, p.user_id, "
-                                "p.login_expiration_enabled, p.last_login, coalesce(u.is_blocked, 0) "
+                                "p.login_expired, coalesce(u.is_blocked, 0) "
                                 "FROM peers p LEFT JOIN users u ON u.id = p.user_id "
                                 "WHERE p.account_id = ?1 ORDER BY p.ip", error);
   if (stmt == NULL)
@@ -191,7 +190,6 @@ snapshot_load (NbMgmtStore *store,
   while (TRUE)
     {
       SnapPeer *p;
-      gboolean user_peer, expired;
 
       if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
         goto fail;
@@ -205,12 +203,10 @@ snapshot_load (NbMgmtStore *store,
       p->ip_text = nb_mgmt_ip_to_string (p->ip);
       p->ssh_enabled = sqlite3_column_int (stmt, 4);
       p->ssh_key = nb_mgmt_column_dup (stmt, 5);
-      user_peer = sqlite3_column_type (stmt, 6) != SQLITE_NULL;
       p->user_id = nb_mgmt_column_dup (stmt, 6);
-      expired = user_peer && sqlite3_column_int (stmt, 7) &&
-                account->settings.peer_login_expiration_enabled &&
-                sqlite3_column_int64 (stmt, 8) + account->settings.peer_login_expiration <= now;
-      p->excluded = expired || sqlite3_column_int (stmt, 9) != 0;
+      /* Expiry as the expiry job recorded it: the snapshot does not depend
+       * on the clock, so its cache stays right. */
+      p->excluded = sqlite3_column_int (stmt, 7) != 0 || sqlite3_column_int (stmt, 8) != 0;
       p->groups = nb_mgmt_u32_array ();
       p->entry_hash = nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_mix (0, p->ip), p->id), p->key),
                                                 p->fqdn), p->ssh_key) ^ (guint64) p->ssh_enabled;

@@ -86,7 +86,7 @@ guint  nb_mgmt_error_to_http_status (const GError *error);
  * The schema version this code writes; older files are migrated on open,
  * newer ones are refused.
  */
-#define NB_MGMT_STORE_SCHEMA_VERSION 2
+#define NB_MGMT_STORE_SCHEMA_VERSION 3
 
 /**
  * NbMgmtChangeKind:
@@ -373,7 +373,9 @@ GPtrArray      *nb_mgmt_store_list_setup_keys    (NbMgmtStore          *store,
  * "setupkey.peer.add" event. ALREADY_EXISTS if the key is registered.
  *
  * register_peer_for_user does the same for a peer added by a logged-in user
- * (SSO): it gets the user's auto-groups and login expiration.
+ * (SSO): it gets the user's auto-groups and login expiration. For a key
+ * already registered by the same user it is the interactive re-login: it
+ * renews the login (clearing an expiry) and keeps address and label.
  *
  * login_peer logs a known peer in again: updates meta and last_login (the
  * address, name and label stay); NOT_FOUND if the key is unknown,
@@ -417,6 +419,14 @@ gboolean    nb_mgmt_store_delete_idle_ephemeral_peers (NbMgmtStore     *store,
                                                        gint64           max_idle_seconds,
                                                        guint           *out_deleted,
                                                        GError         **error);
+/* Marks the peers (of every account) whose login expired as expired: they
+ * leave every network map and must log in again through their user
+ * (register_peer_for_user with the same key renews them). Writes
+ * "peer.login.expire" events; @out_expired (nullable) gets how many. The
+ * server calls it periodically (e.g. every minute). */
+gboolean    nb_mgmt_store_expire_peer_logins     (NbMgmtStore          *store,
+                                                  guint                *out_expired,
+                                                  GError              **error);
 /* Renames (new name → new unique DNS label), sets ssh_enabled and
  * login_expiration_enabled from @peer (by @peer->id). */
 NbMgmtPeer *nb_mgmt_store_update_peer            (NbMgmtStore          *store,
