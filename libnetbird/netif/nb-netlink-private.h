@@ -33,3 +33,21 @@ gboolean nb_netlink_route       (guint          ifindex,
                                  GError       **error);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* Called on the monitor's main context for each change of the watched
+ * link: @removed when it is gone, else its current @mtu. */
+typedef void (*NbNetlinkLinkFunc) (guint    ifindex,
+                                   gboolean removed,
+                                   guint    mtu,
+                                   gpointer user_data);
+
+/* Watches link events (RTMGRP_LINK) of @ifindex: a source to attach to a
+ * main context; destroying it closes the netlink socket. */
+GSource *nb_netlink_link_monitor_new (guint              ifindex,
+                                      NbNetlinkLinkFunc  func,
+                                      gpointer           user_data,
+                                      GError           **error);
+
+G_END_DECLS

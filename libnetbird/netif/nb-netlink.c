@@ -11,6 +11,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
+#include <glib-unix.h>
 
 #include "nb-error.h"
 #include "nb-netlink-private.h"
@@ -227,4 +228,108 @@ nb_netlink_route (guint          ifindex,
   mnl_attr_put_u32 (nlh, RTA_OIF, ifindex);
 
   return netlink_transact (nlh, what, error);
+}
+
+/* ---- link monitor ------------------------------------------------------ */
+
+typedef struct
+{
+  struct mnl_socket *nl;
+  guint ifindex;
+  NbNetlinkLinkFunc func;
+  gpointer user_data;
+} LinkMonitor;
+
+static void
+link_monitor_free (gpointer data)
+{
+  LinkMonitor *monitor = data;
+
+  mnl_socket_close (monitor->nl);
+  g_free (monitor);
+}
+
+static int
+link_attr_mtu (const struct nlattr *attr,
+               void                *data)
+{
+  if (mnl_attr_get_type (attr) == IFLA_MTU && mnl_attr_validate (attr, MNL_TYPE_U32) >= 0)
+    *(guint *) data = mnl_attr_get_u32 (attr);
+  return MNL_CB_OK;
+}
+
+static int
+link_event (const struct nlmsghdr *nlh,
+            void                  *data)
+{
+  LinkMonitor *monitor = data;
+  const struct ifinfomsg *ifm;
+  guint mtu = 0;
+
+  if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+    return MNL_CB_OK;
+  if (mnl_nlmsg_get_payload_len (nlh) < sizeof *ifm)
+    return MNL_CB_OK;
+  ifm = mnl_nlmsg_get_payload (nlh);
+  if ((guint) ifm->ifi_index != monitor->ifindex)
+    return MNL_CB_OK;
+  if (nlh->nlmsg_type == RTM_DELLINK)
+    {
+      monitor->func (monitor->ifindex, TRUE, 0, monitor->user_data);
+      return MNL_CB_OK;
+    }
+  mnl_attr_parse (nlh, sizeof *ifm, link_attr_mtu, &mtu);
+  monitor->func (monitor->ifindex, FALSE, mtu, monitor->user_data);
+  return MNL_CB_OK;
+}
+
+static gboolean
+link_monitor_readable (gint         fd,
+                       GIOCondition condition,
+                       gpointer     user_data)
+{
+  LinkMonitor *monitor = user_data;
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  ssize_t n;
+
+  /* Non-blocking: drain what is there, never wait on the main context. */
+  while ((n = recv (fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+    mnl_cb_run (buf, (size_t) n, 0, 0, link_event, monitor);
+  if (n < 0 && errno == ENOBUFS)
+    g_debug ("netlink link events overflowed; some were lost");
+  return G_SOURCE_CONTINUE;
+}
+
+GSource *
+nb_netlink_link_monitor_new (guint              ifindex,
+                             NbNetlinkLinkFunc  func,
+                             gpointer           user_data,
+                             GError           **error)
+{
+  LinkMonitor *monitor;
+  struct mnl_socket *nl;
+  GSource *source;
+
+  nl = mnl_socket_open2 (NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (nl == NULL || mnl_socket_bind (nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+    {
+      int err = errno;
+
+      if (nl != NULL)
+        mnl_socket_close (nl);
+      g_set_error (error, NB_ERROR, NB_ERROR_FAILED,
+                   "Cannot watch link events on netlink: %s", g_strerror (err));
+      return NULL;
+    }
+  monitor = g_new0 (LinkMonitor, 1);
+  monitor->nl = nl;
+  monitor->ifindex = ifindex;
+  monitor->func = func;
+  monitor->user_data = user_data;
+
+  source = g_unix_fd_source_new (mnl_socket_get_fd (nl), G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (link_monitor_readable), monitor,
+                         link_monitor_free);
+  g_source_set_static_name (source, "nb-netlink-link-monitor");
+  return source;
 }

@@ -65,6 +65,8 @@ struct _NbTun
   int fds[NB_TUN_MAX_QUEUES];
   guint offloads;
   gboolean vnet_hdr;
+  gboolean removed;
+  GSource *monitor;
 };
 
 G_DEFINE_TYPE (NbTun, nb_tun, G_TYPE_OBJECT)
@@ -79,11 +81,23 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  SIGNAL_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 nb_tun_finalize (GObject *object)
 {
   NbTun *self = NB_TUN (object);
 
+  if (self->monitor != NULL)
+    {
+      g_source_destroy (self->monitor);
+      g_clear_pointer (&self->monitor, g_source_unref);
+    }
   for (guint i = 0; i < self->n_queues; i++)
     if (self->fds[i] >= 0)
       close (self->fds[i]);
@@ -149,6 +163,19 @@ nb_tun_class_init (NbTunClass *klass)
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * NbTun::removed:
+   * @self: the interface
+   *
+   * Emitted on the main context that was the thread default when the
+   * interface was created, once someone deleted the interface (`ip link
+   * del`). The queues are useless after it; a daemon shuts down, as
+   * wireguard-go does.
+   */
+  signals[SIGNAL_REMOVED] =
+    g_signal_new ("removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -181,6 +208,29 @@ set_tun_error (GError     **error,
   else
     g_set_error (error, NB_ERROR, NB_ERROR_FAILED, "Creating TUN device %s: %s: %s",
                  name, what, g_strerror (err));
+}
+
+static void
+on_link_event (guint    ifindex,
+               gboolean removed,
+               guint    mtu,
+               gpointer user_data)
+{
+  NbTun *self = user_data;
+
+  if (removed)
+    {
+      if (self->removed)
+        return;
+      self->removed = TRUE;
+      g_debug ("TUN %s was removed", self->name);
+      g_signal_emit (self, signals[SIGNAL_REMOVED], 0);
+    }
+  else if (mtu != 0 && mtu != self->mtu)
+    {
+      self->mtu = mtu;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MTU]);
+    }
 }
 
 /* The offloads we ask for, most first: the kernel refuses flags it does not
@@ -293,6 +343,12 @@ nb_tun_new (const char  *name,
   if (!nb_netlink_set_mtu (self->ifindex, self->name, NB_TUN_DEFAULT_MTU, error))
     return NULL;
   self->mtu = NB_TUN_DEFAULT_MTU;
+
+  /* Link events: someone deleting the interface or changing its MTU. */
+  self->monitor = nb_netlink_link_monitor_new (self->ifindex, on_link_event, self, error);
+  if (self->monitor == NULL)
+    return NULL;
+  g_source_attach (self->monitor, g_main_context_get_thread_default ());
 
   g_debug ("TUN %s (index %u): %u queues, offloads 0x%x", self->name, self->ifindex,
            self->n_queues, self->offloads);

@@ -42,6 +42,17 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* As wireguard-go: an interface deleted under us ends the daemon. */
+static void
+on_tun_removed (NbTun   *tun,
+                gpointer user_data)
+{
+  App *app = user_data;
+
+  g_message ("interface %s was removed; shutting down", nb_tun_get_name (tun));
+  g_main_loop_quit (app->loop);
+}
+
 /* The device starts passing packets once it has a private key. */
 static void
 on_configured (NbWgUapiServer *server,
@@ -158,6 +169,7 @@ main (int argc, char **argv)
   app.loop = loop;
   app.device = device;
   g_signal_connect (server, "changed", G_CALLBACK (on_configured), &app);
+  g_signal_connect (tun, "removed", G_CALLBACK (on_tun_removed), &app);
   g_unix_signal_add (SIGTERM, on_signal, &app);
   g_unix_signal_add (SIGINT, on_signal, &app);
 

@@ -140,6 +140,62 @@ test_gone_when_finalized (void)
 }
 
 static void
+on_removed (NbTun    *tun,
+            gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+static void
+on_mtu (GObject    *object,
+        GParamSpec *pspec,
+        gboolean   *flag)
+{
+  *flag = TRUE;
+}
+
+static gboolean
+wait_for (gboolean *flag)
+{
+  gint64 deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+
+  while (!*flag && g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (10000);
+    }
+  return *flag;
+}
+
+/* Link events reach the object: an MTU set behind its back, and the
+ * interface deleted by someone else. */
+static void
+test_link_events (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbTun) tun = NULL;
+  g_autofree char *out = NULL;
+  gboolean removed = FALSE, mtu_changed = FALSE;
+
+  if (!need_netns ())
+    return;
+
+  tun = nb_tun_new ("nbtest4", &error);
+  g_assert_no_error (error);
+  g_signal_connect (tun, "removed", G_CALLBACK (on_removed), &removed);
+  g_signal_connect (tun, "notify::mtu", G_CALLBACK (on_mtu), &mtu_changed);
+
+  out = run_ip ("link set dev nbtest4 mtu 1300");
+  g_assert_true (wait_for (&mtu_changed));
+  g_assert_false (removed);
+  g_assert_cmpuint (nb_tun_get_mtu (tun), ==, 1300);
+
+  g_free (out);
+  out = run_ip ("link del dev nbtest4");
+  g_assert_true (wait_for (&removed));
+}
+
+static void
 test_bad_name_rejected (void)
 {
   g_autoptr(GError) error = NULL;
@@ -294,6 +350,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/netif/tun/create-and-configure", test_create_and_configure);
   g_test_add_func ("/netif/tun/gone-when-finalized", test_gone_when_finalized);
+  g_test_add_func ("/netif/tun/link-events", test_link_events);
   g_test_add_func ("/netif/tun/bad-name-rejected", test_bad_name_rejected);
   g_test_add_func ("/netif/tun/needs-cap-net-admin", test_needs_cap_net_admin);
   g_test_add_func ("/netif/tun/read-and-write-packets", test_read_and_write_packets);

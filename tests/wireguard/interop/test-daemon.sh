@@ -63,6 +63,13 @@ wait "$pid" 2>/dev/null || true
 nbt_in a "$BIN" "$IF" 2>>"$NBT_TMP/fg.log" || nbt_fail "start over a stale socket failed: $(cat "$NBT_TMP/fg.log")"
 NBT_PIDS+=("$(nbt_in a ip netns pids "$NBT_NS_A" | head -n1)")
 
+# The interface deleted under the daemon: it shuts down and removes its socket.
+pid=${NBT_PIDS[-1]}
+nbt_in a ip link del "$IF"
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$pid" 2>/dev/null || nbt_fail "daemon still running after its interface was deleted"
+[ ! -e "$SOCK" ] || nbt_fail "socket left after the interface was deleted"
+
 # Bad use.
 if "$BIN" 2>"$NBT_TMP/usage.log"; then nbt_fail "no interface name accepted"; fi
 grep -q "Usage" "$NBT_TMP/usage.log" || nbt_fail "no usage message"
