@@ -133,6 +133,26 @@ before=$(nbt_in a wg showconf "$NBT_IF_A")
 after=$(nbt_in a wg showconf "$NBT_IF_A")
 [ "$before" = "$after" ] || nbt_fail "a rejected set changed the device"
 
+# Many clients at once, one of them stuck half-way: all the others served.
+"$PY" - "$NBT_IF_A" <<'PYEOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect("/var/run/wireguard/%s.sock" % sys.argv[1])
+s.sendall(b"set=1\nlisten_po")
+time.sleep(3)
+PYEOF
+stuck=$!
+pids=()
+for i in $(seq 1 40); do
+  nbt_in a wg showconf "$NBT_IF_A" >"$T/many.$i" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || nbt_fail "a concurrent wg showconf failed"; done
+for i in $(seq 1 40); do cmp -s "$T/many.1" "$T/many.$i" || nbt_fail "concurrent showconf $i differs"; done
+kill "$stuck" 2>/dev/null || true
+wait "$stuck" 2>/dev/null || true
+nbt_log "40 concurrent clients served while one hung mid-request"
+
 # Show with no arguments lists our interface among the userspace ones.
 nbt_in a wg show interfaces | tr ' ' '\n' | grep -qx "$NBT_IF_A" || nbt_fail "wg show interfaces misses ours"
 echo "PASS"
