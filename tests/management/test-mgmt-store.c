@@ -1033,6 +1033,72 @@ test_hostile_input (StoreFixture *f,
 #undef EXPECT_INVALID
 }
 
+static guint
+count_events (StoreFixture *f,
+              const char   *code)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtEventFilter filter = { .activity_code = code };
+  g_autoptr(GPtrArray) events = nb_mgmt_store_list_events (f->store, f->account->id, &filter, NULL, &error);
+
+  g_assert_no_error (error);
+  return events->len;
+}
+
+/* A user's new auto-group takes its peers along (NetBird's groups
+ * propagation), and each membership change is in the audit log. */
+static void
+test_groups_propagation_and_membership_events (StoreFixture *f,
+                                               gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtGroup) g = NULL;
+  g_autoptr(NbMgmtGroup) after = NULL;
+  g_autoptr(NbMgmtGroup) emptied = NULL;
+  g_autoptr(NbMgmtUser) u1 = NULL;
+  g_autoptr(NbMgmtUser) u2 = NULL;
+  g_autoptr(NbMgmtPeer) p = NULL;
+  g_autoptr(NbMgmtPeer) other = add_peer (f, "other");
+  NbMgmtGroup tmpl = { .name = (char *) "propagated" };
+  NbMgmtPeerMeta meta = { .hostname = (char *) "mine" };
+
+  g = nb_mgmt_store_create_group (f->store, f->account->id, f->owner->id, &tmpl, &error);
+  p = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &meta, &error);
+  g_assert_no_error (error);
+
+  f->owner->auto_groups = strv_of (g->id, NULL);
+  u1 = nb_mgmt_store_update_user (f->store, f->account->id, f->owner->id, f->owner, &error);
+  g_assert_no_error (error);
+  after = nb_mgmt_store_get_group (f->store, f->account->id, g->id, &error);
+  g_assert_cmpuint (g_strv_length (after->peers), ==, 1);
+  g_assert_cmpstr (after->peers[0], ==, p->id);
+  g_assert_cmpuint (count_events (f, "user.group.add"), ==, 1);
+
+  g_clear_pointer (&f->owner->auto_groups, g_strfreev);
+  u2 = nb_mgmt_store_update_user (f->store, f->account->id, f->owner->id, f->owner, &error);
+  g_assert_no_error (error);
+  emptied = nb_mgmt_store_get_group (f->store, f->account->id, g->id, &error);
+  g_assert_cmpuint (g_strv_length (emptied->peers), ==, 0);
+  g_assert_cmpuint (count_events (f, "user.group.delete"), ==, 1);
+
+  /* Editing the members: one event per peer added or removed. */
+  {
+    g_autoptr(NbMgmtGroup) edited = NULL;
+    g_autoptr(NbMgmtGroup) shrunk = NULL;
+    g_strfreev (emptied->peers);
+    emptied->peers = strv_of (p->id, other->id, NULL);
+    edited = nb_mgmt_store_update_group (f->store, f->account->id, f->owner->id, emptied, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_events (f, "peer.group.add"), ==, 2);
+    g_strfreev (edited->peers);
+    edited->peers = strv_of (other->id, NULL);
+    shrunk = nb_mgmt_store_update_group (f->store, f->account->id, f->owner->id, edited, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_events (f, "peer.group.delete"), ==, 1);
+  }
+}
+
 static int
 synchronous_mode (NbMgmtStore *store)
 {
@@ -1112,6 +1178,7 @@ main (int   argc,
   ADD ("/mgmt/store/changed-signal", test_changed_signal);
   ADD ("/mgmt/store/runtime-state-relaxed", test_runtime_state_relaxed);
   ADD ("/mgmt/store/hostile-input", test_hostile_input);
+  ADD ("/mgmt/store/groups-propagation-and-membership-events", test_groups_propagation_and_membership_events);
 
   return g_test_run ();
 }

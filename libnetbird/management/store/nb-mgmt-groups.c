@@ -278,6 +278,9 @@ nb_mgmt_store_update_group (NbMgmtStore       *store,
       !write_group_peers (store, account_id, group->id, group->peers, error) ||
       !nb_mgmt_store_add_event (store, account_id, actor_id, "group.update", group->id, error,
                                 "name", group->name, NULL) ||
+      !nb_mgmt_store_add_diff_events (store, account_id, actor_id, old->peers, group->peers,
+                                      "peer.group.add", "peer.group.delete", NULL, "peer_id",
+                                      "group", group->name, error) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_GROUP, group->id, NULL, TRUE, error) ||
       !nb_mgmt_store_commit (store, error))
     goto fail;

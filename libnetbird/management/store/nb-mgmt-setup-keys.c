@@ -323,7 +323,10 @@ nb_mgmt_store_update_setup_key (NbMgmtStore          *store,
   nb_mgmt_bind_int64 (stmt, 4, nb_mgmt_store_now (store));
   if (!nb_mgmt_store_step_done (store, stmt, "setup key", error) ||
       !nb_mgmt_store_write_group_refs (store, account_id, key->id, "setup_key.auto_groups",
-                                       key->auto_groups, FALSE, "auto_groups", error))
+                                       key->auto_groups, FALSE, "auto_groups", error) ||
+      !nb_mgmt_store_add_diff_events (store, account_id, actor_id, old->auto_groups, key->auto_groups,
+                                      "setupkey.group.add", "setupkey.group.delete", key->id, "group",
+                                      NULL, NULL, error))
     goto fail;
   if (!old->revoked && key->revoked &&
       !nb_mgmt_store_add_event (store, account_id, actor_id, "setupkey.revoke", key->id, error,

@@ -107,6 +107,23 @@ NbMgmtStore  *nb_mgmt_store_open_at_version (const char *path,
                                              int         version,
                                              GError    **error);
 
+/* One event per item added to or removed from a list (group members,
+ * auto-groups), as NetBird logs them: @added_code or @removed_code, the
+ * target @target_id (NULL: the item itself), meta @item_key = item and,
+ * when @extra_key is not NULL, @extra_key = @extra_value. */
+gboolean      nb_mgmt_store_add_diff_events (NbMgmtStore  *store,
+                                             const char   *account_id,
+                                             const char   *actor_id,
+                                             char * const *before,
+                                             char * const *after,
+                                             const char   *added_code,
+                                             const char   *removed_code,
+                                             const char   *target_id,
+                                             const char   *item_key,
+                                             const char   *extra_key,
+                                             const char   *extra_value,
+                                             GError      **error);
+
 /* ---- Schema (nb-mgmt-schema.c) ------------------------------------------ */
 
 gboolean      nb_mgmt_schema_migrate   (NbMgmtStore   *store,

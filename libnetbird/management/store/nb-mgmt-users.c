@@ -273,6 +273,49 @@ fail:
   return NULL;
 }
 
+/* NetBird's groups propagation: the user's peers join the groups added to
+ * its auto-groups and leave the ones removed, in the same transaction. */
+static gboolean
+propagate_auto_groups (NbMgmtStore  *store,
+                       const char   *account_id,
+                       const char   *actor_id,
+                       const char   *user_id,
+                       char * const *before,
+                       char * const *after,
+                       GError      **error)
+{
+  for (int pass = 0; pass < 2; pass++)
+    {
+      char * const *from = pass == 0 ? after : before;
+      char * const *other = pass == 0 ? before : after;
+
+      for (guint i = 0; from != NULL && from[i] != NULL; i++)
+        {
+          sqlite3_stmt *stmt;
+
+          if (other != NULL && g_strv_contains ((const char * const *) other, from[i]))
+            continue;
+          if (pass == 0)
+            stmt = nb_mgmt_store_prepare (store,
+                                          "INSERT OR IGNORE INTO group_peers (group_id, peer_id) "
+                                          "SELECT ?1, id FROM peers WHERE user_id = ?2", error);
+          else
+            stmt = nb_mgmt_store_prepare (store,
+                                          "DELETE FROM group_peers WHERE group_id = ?1 AND peer_id IN "
+                                          "(SELECT id FROM peers WHERE user_id = ?2)", error);
+          if (stmt == NULL)
+            return FALSE;
+          nb_mgmt_bind_text (stmt, 1, from[i]);
+          nb_mgmt_bind_text (stmt, 2, user_id);
+          if (!nb_mgmt_store_step_done (store, stmt, "group membership", error) ||
+              !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_GROUP, from[i], NULL, TRUE,
+                                          error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /**
  * nb_mgmt_store_update_user:
  * @store: a store
@@ -292,6 +335,7 @@ nb_mgmt_store_update_user (NbMgmtStore      *store,
                            GError          **error)
 {
   g_autoptr(NbMgmtUser) old = NULL;
+  g_autoptr(NbMgmtAccount) account = NULL;
   sqlite3_stmt *stmt;
   gboolean network = FALSE;
 
@@ -327,6 +371,9 @@ nb_mgmt_store_update_user (NbMgmtStore      *store,
                    "A user cannot block itself");
       return NULL;
     }
+  account = nb_mgmt_store_get_account (store, account_id, error);
+  if (account == NULL)
+    return NULL;
   /* A blocked user's peers leave every map. */
   network = (old->is_blocked != user->is_blocked);
 
@@ -343,7 +390,14 @@ nb_mgmt_store_update_user (NbMgmtStore      *store,
   nb_mgmt_bind_text (stmt, 4, user->name);
   if (!nb_mgmt_store_step_done (store, stmt, "user", error) ||
       !nb_mgmt_store_write_group_refs (store, account_id, user->id, "user.auto_groups",
-                                       user->auto_groups, FALSE, "auto_groups", error))
+                                       user->auto_groups, FALSE, "auto_groups", error) ||
+      !nb_mgmt_store_add_diff_events (store, account_id, actor_id, old->auto_groups, user->auto_groups,
+                                      "user.group.add", "user.group.delete", user->id, "group",
+                                      NULL, NULL, error))
+    goto fail;
+  if (account->settings.groups_propagation_enabled &&
+      !propagate_auto_groups (store, account_id, actor_id, user->id, old->auto_groups, user->auto_groups,
+                              error))
     goto fail;
   if (old->role != user->role &&
       !nb_mgmt_store_add_event (store, account_id, actor_id, "user.role.update", user->id, error,

@@ -412,3 +412,51 @@ nb_mgmt_store_delete_by_id (NbMgmtStore *store,
   nb_mgmt_bind_text (stmt, 1, id);
   return nb_mgmt_store_step_done (store, stmt, what, error);
 }
+
+static gboolean
+strv_has (char * const *strv,
+          const char   *item)
+{
+  return strv != NULL && g_strv_contains ((const char * const *) strv, item);
+}
+
+gboolean
+nb_mgmt_store_add_diff_events (NbMgmtStore  *store,
+                               const char   *account_id,
+                               const char   *actor_id,
+                               char * const *before,
+                               char * const *after,
+                               const char   *added_code,
+                               const char   *removed_code,
+                               const char   *target_id,
+                               const char   *item_key,
+                               const char   *extra_key,
+                               const char   *extra_value,
+                               GError      **error)
+{
+  for (int pass = 0; pass < 2; pass++)
+    {
+      char * const *from = pass == 0 ? after : before;
+      char * const *other = pass == 0 ? before : after;
+      const char *code = pass == 0 ? added_code : removed_code;
+
+      for (guint i = 0; from != NULL && from[i] != NULL; i++)
+        {
+          gboolean ok;
+
+          if (strv_has (other, from[i]))
+            continue;
+          if (extra_key != NULL)
+            ok = nb_mgmt_store_add_event (store, account_id, actor_id, code,
+                                          target_id != NULL ? target_id : from[i], error,
+                                          item_key, from[i], extra_key, extra_value, NULL);
+          else
+            ok = nb_mgmt_store_add_event (store, account_id, actor_id, code,
+                                          target_id != NULL ? target_id : from[i], error,
+                                          item_key, from[i], NULL);
+          if (!ok)
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
