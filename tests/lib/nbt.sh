@@ -56,6 +56,8 @@ nbt_require_root() {
   [ "$(id -u)" = 0 ] || nbt_skip "needs root (network namespaces, TUN devices)"
   command -v ip >/dev/null || nbt_skip "needs iproute2"
   command -v wg >/dev/null || nbt_skip "needs wg (wireguard-tools)"
+  command -v "$WG_GO" >/dev/null || nbt_skip "needs wireguard-go"
+  command -v nsenter >/dev/null || nbt_skip "needs nsenter (util-linux)"
 }
 
 # Stops every daemon started so far (their interfaces go with them).
