@@ -753,7 +753,7 @@ test_change_randomized_matches_full (NetFixture   *n,
                                      gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (GPOINTER_TO_UINT (data));
   g_autoptr(GHashTable) given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray) peers = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func (g_free);
@@ -944,7 +944,14 @@ test_change_randomized_matches_full (NetFixture   *n,
           else
             {
               g_autoptr(NbMgmtUser) r = NULL;
-              user->is_blocked = !user->is_blocked;
+              if (g_rand_boolean (rand))
+                user->is_blocked = !user->is_blocked;
+              else
+                {
+                  /* New auto-groups take the user's peers along. */
+                  g_strfreev (user->auto_groups);
+                  user->auto_groups = g_rand_boolean (rand) ? strv_of (any_group, NULL) : NULL;
+                }
               r = nb_mgmt_store_update_user (n->f.store, n->f.account->id, n->f.owner->id, user, &error);
               g_assert_no_error (error);
             }
@@ -1024,7 +1031,12 @@ main (int   argc,
   ADD ("/mgmt/netmap/change/peer-delete-and-rename", test_change_peer_delete_and_rename, NULL);
   ADD ("/mgmt/netmap/change/unrelated-policy", test_change_unrelated_policy, NULL);
   ADD ("/mgmt/netmap/change/collect-ids-only", test_change_collect_ids_only, NULL);
-  ADD ("/mgmt/netmap/change/randomized-matches-full-recompute", test_change_randomized_matches_full, NULL);
+  ADD ("/mgmt/netmap/change/randomized-matches-full-recompute/seed-7", test_change_randomized_matches_full,
+       GUINT_TO_POINTER (7));
+  ADD ("/mgmt/netmap/change/randomized-matches-full-recompute/seed-1234", test_change_randomized_matches_full,
+       GUINT_TO_POINTER (1234));
+  ADD ("/mgmt/netmap/change/randomized-matches-full-recompute/seed-99991", test_change_randomized_matches_full,
+       GUINT_TO_POINTER (99991));
   ADD ("/mgmt/netmap/change/forgotten-peer-not-updated", test_change_forgotten_peer_not_updated, NULL);
 
   return g_test_run ();
