@@ -10,7 +10,9 @@
  * its destinations, and when the rule is bidirectional a peer in the
  * destinations reaches the peers in the sources too. Only accept rules make
  * peers reachable; drop rules add firewall rules only. A peer never appears
- * in its own map; peers whose login expired are left out of other maps.
+ * in its own map; peers whose login expired (as the expiry job recorded it)
+ * or whose user is blocked are left out of other maps. Routing peers of a
+ * route distributed to a peer are in its map too, with the route.
  *
  * Firewall rules: for each rule and each remote peer it covers, one rule per
  * port (or per port range, or one with no port), direction OUT towards
