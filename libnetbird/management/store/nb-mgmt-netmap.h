@@ -5,11 +5,12 @@
  * (proto/) and adds what the store does not know: Signal, Relay, STUN and
  * TURN addresses with fresh credentials.
  *
- * What a peer may reach (NetBird's semantics): for every enabled rule of
- * every enabled policy, a peer in the rule's sources reaches the peers in
- * its destinations, and when the rule is bidirectional a peer in the
- * destinations reaches the peers in the sources too. Only accept rules make
- * peers reachable; drop rules add firewall rules only. A peer never appears
+ * Which peers a map holds (NetBird's semantics): for every enabled accept
+ * rule of every enabled policy, the peers in its sources and the peers in
+ * its destinations get each other (a WireGuard tunnel needs both ends); the
+ * firewall rules then say which way traffic may start: out from sources to
+ * destinations and in at destinations, both ways when the rule is
+ * bidirectional. Drop rules add firewall rules only, never peers. A peer never appears
  * in its own map; peers whose login expired (as the expiry job recorded it)
  * or whose user is blocked are left out of other maps. Routing peers of a
  * route distributed to a peer are in its map too, with the route.
