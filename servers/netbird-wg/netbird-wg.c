@@ -148,6 +148,14 @@ main (int argc, char **argv)
       return 2;
     }
 
+  /* A second daemon for a running interface stops here, before it would
+   * attach queues to the first one's TUN. */
+  if (!nb_wg_uapi_server_check_name (argv[1], &error))
+    {
+      g_printerr ("netbird-wg: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
   if (!foreground)
     ready_fd = daemonize ();
 

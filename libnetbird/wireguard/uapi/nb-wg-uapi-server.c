@@ -634,6 +634,50 @@ nb_wg_uapi_server_new (NbWgDevice  *device,
 }
 
 /**
+ * nb_wg_uapi_server_check_name:
+ * @ifname: an interface name
+ * @error: return location for a #GError
+ *
+ * Checks, before anything is created, that a device named @ifname could
+ * serve its socket: the name is valid and no running device answers on
+ * `/var/run/wireguard/@ifname.sock`. A daemon calls it first so that a
+ * second instance fails before it touches the interface of the first.
+ *
+ * Returns: %TRUE if the name is free (a stale socket counts as free)
+ */
+gboolean
+nb_wg_uapi_server_check_name (const char  *ifname,
+                              GError     **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  g_return_val_if_fail (ifname != NULL, FALSE);
+
+  if (ifname[0] == '\0' || strchr (ifname, '/') != NULL || strlen (ifname) > 15)
+    {
+      g_set_error (error, NB_WG_UAPI_ERROR, NB_WG_UAPI_ERROR_SOCKET,
+                   "“%s” is not a valid interface name", ifname);
+      return FALSE;
+    }
+  path = g_strdup_printf (UAPI_DIR "/%s.sock", ifname);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  client = g_socket_client_new ();
+  address = g_unix_socket_address_new (path);
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, NULL);
+  if (connection != NULL)
+    {
+      g_set_error (error, NB_WG_UAPI_ERROR, NB_WG_UAPI_ERROR_SOCKET,
+                   "%s is in use: another WireGuard device of that name is running", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
  * nb_wg_uapi_server_get_path:
  * @self: a #NbWgUapiServer
  *

@@ -67,6 +67,9 @@ NbWgUapiServer *nb_wg_uapi_server_new_for_path (NbWgDevice      *device,
                                                 const char      *path,
                                                 GError         **error);
 NB_AVAILABLE_IN_ALL
+gboolean        nb_wg_uapi_server_check_name   (const char      *ifname,
+                                                GError         **error);
+NB_AVAILABLE_IN_ALL
 const char     *nb_wg_uapi_server_get_path     (NbWgUapiServer  *self);
 NB_AVAILABLE_IN_ALL
 NbWgDevice     *nb_wg_uapi_server_get_device   (NbWgUapiServer  *self);
