@@ -34,5 +34,20 @@ transfer b a "$NBT_OVER_A" 5002     # ours receives: decryption, TUN writes (GRO
 transfer a b "$NBT_OVER6_B" 5003    # the same over IPv6 (TSO6, GRO for TCPv6)
 transfer b a "$NBT_OVER6_A" 5004
 end=$(date +%s.%N)
+# UDP segmentation offload: one send of 16 datagrams reaches our TUN as one
+# USO frame; wireguard-go's side must receive each datagram intact (the
+# kernel there drops any with a bad checksum).
+UDP="$PY $(cd "$(dirname "$0")" && pwd)/udp-gso.py"
+for dst in "$NBT_OVER_B" "$NBT_OVER6_B"; do
+  out=$NBT_TMP/udp-$dst
+  nbt_in b timeout 30 $UDP recv "$dst" 6000 1600 >"$out" &
+  rpid=$!
+  for _ in $(seq 1 50); do grep -q listening "$out" 2>/dev/null && break; sleep 0.1; done
+  nbt_in a $UDP send "$dst" 6000 100 || nbt_fail "UDP GSO send to $dst failed"
+  wait "$rpid" || nbt_fail "UDP receiver on $dst failed: $(cat "$out")"
+  grep -q "^ok" "$out" || nbt_fail "UDP GSO to $dst: $(tail -n1 "$out")"
+  nbt_log "UDP GSO to $dst: $(tail -n1 "$out") of 1600 datagrams"
+done
+
 nbt_log "$(awk -v s="$start" -v e="$end" -v b="$BYTES" 'BEGIN {printf "4 x %d MB in %.1f s", b/1048576, e-s}')"
 echo "PASS"
