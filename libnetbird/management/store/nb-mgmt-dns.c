@@ -352,7 +352,8 @@ nb_mgmt_store_delete_nameserver_group (NbMgmtStore *store,
     return FALSE;
   if (!nb_mgmt_store_begin (store, error))
     return FALSE;
-  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM nameserver_groups WHERE id = ?1", group_id, "nameserver group", error) ||
+  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM nameserver_groups WHERE id = ?1", group_id,
+                                   "nameserver group", error) ||
       !nb_mgmt_store_add_event (store, account_id, actor_id, "nameserver.group.delete", group_id, error,
                                 "name", old->name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_NAMESERVER_GROUP, group_id, NULL,

@@ -330,7 +330,9 @@ nb_mgmt_netmap_compute (const NbMgmtSnapshot *s,
       const CompactRoute *c = &g_array_index (sc->routes, CompactRoute, i);
       const NbMgmtRoute *route = ((SnapRoute *) s->routes->pdata[c->route])->route;
 
-      h = nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_hash_string (h, route->id), route->network_id), route->network);
+      h = nb_mgmt_hash_string (h, route->id);
+      h = nb_mgmt_hash_string (h, route->network_id);
+      h = nb_mgmt_hash_string (h, route->network);
       for (guint k = 0; route->domains != NULL && route->domains[k] != NULL; k++)
         h = nb_mgmt_hash_string (h, route->domains[k]);
       h = nb_mgmt_hash_string (h, ((SnapPeer *) s->peers->pdata[c->router])->key);

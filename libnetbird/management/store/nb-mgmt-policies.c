@@ -131,7 +131,8 @@ write_policy_rules (NbMgmtStore        *store,
                     const NbMgmtPolicy *policy,
                     GError            **error)
 {
-  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM policy_rules WHERE policy_id = ?1", policy_id, "policy rules", error))
+  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM policy_rules WHERE policy_id = ?1", policy_id,
+                                   "policy rules", error))
     return FALSE;
   for (guint i = 0; i < policy->rules->len; i++)
     {

@@ -208,8 +208,12 @@ snapshot_load (NbMgmtStore *store,
        * on the clock, so its cache stays right. */
       p->excluded = sqlite3_column_int (stmt, 7) != 0 || sqlite3_column_int (stmt, 8) != 0;
       p->groups = nb_mgmt_u32_array ();
-      p->entry_hash = nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_hash_string (nb_mgmt_mix (0, p->ip), p->id), p->key),
-                                                p->fqdn), p->ssh_key) ^ (guint64) p->ssh_enabled;
+      /* What other peers' maps say about this one. */
+      p->entry_hash = nb_mgmt_mix (0, p->ip);
+      p->entry_hash = nb_mgmt_hash_string (p->entry_hash, p->id);
+      p->entry_hash = nb_mgmt_hash_string (p->entry_hash, p->key);
+      p->entry_hash = nb_mgmt_hash_string (p->entry_hash, p->fqdn);
+      p->entry_hash = nb_mgmt_hash_string (p->entry_hash, p->ssh_key) ^ (guint64) p->ssh_enabled;
       g_hash_table_insert (s->peer_index, p->id, GUINT_TO_POINTER (s->peers->len + 1));
       g_ptr_array_add (s->peers, p);
     }

@@ -312,7 +312,8 @@ nb_mgmt_store_write_group_refs (NbMgmtStore  *store,
         }
 
       stmt = nb_mgmt_store_prepare (store,
-                                    "INSERT OR IGNORE INTO group_refs (account_id, owner_id, field, position, group_id) "
+                                    "INSERT OR IGNORE INTO group_refs "
+                                    "(account_id, owner_id, field, position, group_id) "
                                     "VALUES (?1, ?2, ?3, ?4, ?5)", error);
       if (stmt == NULL)
         return FALSE;
