@@ -106,6 +106,65 @@ nb_wg_device_finalize (GObject *object)
   G_OBJECT_CLASS (nb_wg_device_parent_class)->finalize (object);
 }
 
+enum {
+  PROP_0,
+  PROP_TUN,
+  PROP_LISTEN_PORT,
+  PROP_FWMARK,
+  PROP_IS_UP,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static gboolean device_up (NbWgDevice  *self,
+                           GError     **error);
+
+static void
+nb_wg_device_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  NbWgDevice *self = NB_WG_DEVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_TUN:
+      g_value_set_object (value, self->tun);
+      break;
+    case PROP_LISTEN_PORT:
+      g_value_set_uint (value, nb_wg_device_get_listen_port (self));
+      break;
+    case PROP_FWMARK:
+      g_value_set_uint (value, nb_wg_device_get_fwmark (self));
+      break;
+    case PROP_IS_UP:
+      g_value_set_boolean (value, nb_wg_device_is_up (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nb_wg_device_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  NbWgDevice *self = NB_WG_DEVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_TUN:
+      self->tun = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 static void
 nb_wg_device_class_init (NbWgDeviceClass *klass)
 {
@@ -113,6 +172,44 @@ nb_wg_device_class_init (NbWgDeviceClass *klass)
 
   object_class->dispose = nb_wg_device_dispose;
   object_class->finalize = nb_wg_device_finalize;
+  object_class->get_property = nb_wg_device_get_property;
+  object_class->set_property = nb_wg_device_set_property;
+
+  /**
+   * NbWgDevice:tun:
+   *
+   * The TUN interface whose packets the device carries, or %NULL.
+   */
+  properties[PROP_TUN] =
+      g_param_spec_object ("tun", NULL, NULL, NB_TYPE_TUN,
+                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbWgDevice:listen-port:
+   *
+   * The UDP port: the bound one while up, else the configured one (0 for
+   * any). Set it with nb_wg_device_set_listen_port().
+   */
+  properties[PROP_LISTEN_PORT] =
+      g_param_spec_uint ("listen-port", NULL, NULL, 0, G_MAXUINT16, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbWgDevice:fwmark:
+   *
+   * The firewall mark of the device's UDP packets, 0 for none. Set it with
+   * nb_wg_device_set_fwmark().
+   */
+  properties[PROP_FWMARK] =
+      g_param_spec_uint ("fwmark", NULL, NULL, 0, G_MAXUINT32, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbWgDevice:is-up:
+   *
+   * Whether the device is up (nb_wg_device_up()).
+   */
+  properties[PROP_IS_UP] =
+      g_param_spec_boolean ("is-up", NULL, NULL, FALSE,
+                            G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -153,9 +250,7 @@ nb_wg_device_new (NbTun *tun)
   NbWgDevice *self;
 
   g_return_val_if_fail (tun == NULL || NB_IS_TUN (tun), NULL);
-  self = g_object_new (NB_TYPE_WG_DEVICE, NULL);
-  if (tun != NULL)
-    self->tun = g_object_ref (tun);
+  self = g_object_new (NB_TYPE_WG_DEVICE, "tun", tun, NULL);
   return self;
 }
 
@@ -279,16 +374,20 @@ nb_wg_device_set_listen_port (NbWgDevice  *self,
   if (!was_up)
     {
       self->listen_port = port;
+      if (port != old)
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_PORT]);
       return TRUE;
     }
+  /* Move the sockets; sessions stay. */
   nb_wg_device_down_sockets (self);
   self->listen_port = port;
-  if (!nb_wg_device_up (self, error))
+  if (!device_up (self, error))
     {
       self->listen_port = old;
-      nb_wg_device_up (self, NULL);
+      device_up (self, NULL);
       return FALSE;
     }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_PORT]);
   return TRUE;
 }
 
@@ -328,14 +427,18 @@ nb_wg_device_set_fwmark (NbWgDevice  *self,
                          GError     **error)
 {
   gboolean ok = TRUE;
+  gboolean changed;
 
   g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
   nb_wg_device_config_write_lock (self);
   if (self->up)
     ok = nb_wg_socket_set_fwmark (self, fwmark, error);
+  changed = ok && self->fwmark != fwmark;
   if (ok)
     self->fwmark = fwmark;
   nb_wg_device_config_write_unlock (self);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FWMARK]);
   return ok;
 }
 
@@ -638,10 +741,27 @@ gboolean
 nb_wg_device_up (NbWgDevice  *self,
                  GError     **error)
 {
-  GHashTableIter iter;
-  gpointer value;
+  gboolean was_up;
 
   g_return_val_if_fail (NB_IS_WG_DEVICE (self), FALSE);
+
+  was_up = nb_wg_device_is_up (self);
+  if (!device_up (self, error))
+    return FALSE;
+  if (!was_up)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_UP]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_PORT]);
+    }
+  return TRUE;
+}
+
+static gboolean
+device_up (NbWgDevice  *self,
+           GError     **error)
+{
+  GHashTableIter iter;
+  gpointer value;
 
   nb_wg_device_config_write_lock (self);
   if (self->up)
@@ -810,6 +930,8 @@ nb_wg_device_down (NbWgDevice *self)
       nb_wg_peer_zero_keys (peer);
     }
   nb_wg_device_config_write_unlock (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_UP]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_PORT]);
 }
 
 /**

@@ -31,6 +31,58 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+enum {
+  PROP_0,
+  PROP_PUBLIC_KEY,
+  PROP_PERSISTENT_KEEPALIVE,
+  PROP_LAST_HANDSHAKE_TIME,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+nb_wg_peer_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  NbWgPeer *self = NB_WG_PEER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PUBLIC_KEY:
+      g_value_set_object (value, self->public_key);
+      break;
+    case PROP_PERSISTENT_KEEPALIVE:
+      g_value_set_uint (value, nb_wg_peer_get_persistent_keepalive (self));
+      break;
+    case PROP_LAST_HANDSHAKE_TIME:
+      g_value_set_int64 (value, nb_wg_peer_get_last_handshake_time (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nb_wg_peer_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  NbWgPeer *self = NB_WG_PEER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PERSISTENT_KEEPALIVE:
+      nb_wg_peer_set_persistent_keepalive (self, (guint16) g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 static void
 staged_free (gpointer data)
 {
@@ -60,7 +112,39 @@ nb_wg_peer_finalize (GObject *object)
 static void
 nb_wg_peer_class_init (NbWgPeerClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = nb_wg_peer_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = nb_wg_peer_finalize;
+  object_class->get_property = nb_wg_peer_get_property;
+  object_class->set_property = nb_wg_peer_set_property;
+
+  /**
+   * NbWgPeer:public-key:
+   *
+   * The peer's public key, which names it.
+   */
+  properties[PROP_PUBLIC_KEY] =
+      g_param_spec_object ("public-key", NULL, NULL, NB_TYPE_KEY,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbWgPeer:persistent-keepalive:
+   *
+   * Seconds between keepalives when nothing else is sent, 0 for none. See
+   * nb_wg_peer_set_persistent_keepalive().
+   */
+  properties[PROP_PERSISTENT_KEEPALIVE] =
+      g_param_spec_uint ("persistent-keepalive", NULL, NULL, 0, G_MAXUINT16, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbWgPeer:last-handshake-time:
+   *
+   * Wall-clock time of the last completed handshake in microseconds since
+   * the Unix epoch, 0 if none. Notified on the device's #GMainContext.
+   */
+  properties[PROP_LAST_HANDSHAKE_TIME] =
+      g_param_spec_int64 ("last-handshake-time", NULL, NULL, 0, G_MAXINT64, 0,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * NbWgPeer::handshake-completed:
@@ -78,6 +162,7 @@ nb_wg_peer_class_init (NbWgPeerClass *klass)
 static gboolean
 emit_handshake_completed (gpointer data)
 {
+  g_object_notify_by_pspec (data, properties[PROP_LAST_HANDSHAKE_TIME]);
   g_signal_emit (data, signals[SIGNAL_HANDSHAKE_COMPLETED], 0);
   return G_SOURCE_REMOVE;
 }
@@ -501,14 +586,14 @@ nb_wg_peer_set_persistent_keepalive (NbWgPeer *self,
                                      guint16   interval_seconds)
 {
   NbWgDevice *device;
-  gboolean send_now;
+  gboolean send_now, changed;
 
   g_return_if_fail (NB_IS_WG_PEER (self));
 
   device = self->device;
   g_mutex_lock (&self->lock);
-  send_now = interval_seconds > 0 &&
-             interval_seconds != self->timers.persistent_keepalive_interval;
+  changed = interval_seconds != self->timers.persistent_keepalive_interval;
+  send_now = interval_seconds > 0 && changed;
   nb_wg_timers_set_persistent_keepalive (&self->timers, interval_seconds,
                                          device != NULL ? nb_wg_device_now (device) : 0);
   g_mutex_unlock (&self->lock);
@@ -520,6 +605,8 @@ nb_wg_peer_set_persistent_keepalive (NbWgPeer *self,
         nb_wg_send_keepalive (self);
       g_rw_lock_reader_unlock (&device->config_lock);
     }
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PERSISTENT_KEEPALIVE]);
 }
 
 /**

@@ -244,6 +244,19 @@ test_handshake_and_data (void)
   g_assert_true (wait_for (uint_nonzero, &completed_b));
   g_assert_cmpuint (completed_a, ==, 1);
   g_assert_cmpuint (completed_b, ==, 1);
+  {
+    gint64 when = 0;
+    guint port = 0;
+    gboolean up = FALSE;
+    g_autoptr(NbKey) key = NULL;
+
+    g_object_get (pair.a.peer, "last-handshake-time", &when, "public-key", &key, NULL);
+    g_assert_cmpint (when, ==, nb_wg_peer_get_last_handshake_time (pair.a.peer));
+    g_assert_true (nb_key_equal (key, pair.b.key));
+    g_object_get (pair.a.dev, "listen-port", &port, "is-up", &up, NULL);
+    g_assert_cmpuint (port, ==, nb_wg_device_get_listen_port (pair.a.dev));
+    g_assert_true (up);
+  }
   pair_teardown (&pair);
 }
 
@@ -860,6 +873,38 @@ test_fwmark (void)
 }
 
 static void
+notify_count_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_properties_notify (void)
+{
+  g_autoptr(NbWgDevice) dev = nb_wg_device_new (NULL);
+  g_autoptr(NbKey) key = nb_key_generate ();
+  g_autoptr(GError) error = NULL;
+  guint up_notes = 0, keepalive_notes = 0, interval = 0;
+  NbWgPeer *peer;
+
+  g_signal_connect (dev, "notify::is-up", G_CALLBACK (notify_count_cb), &up_notes);
+  g_assert_true (nb_wg_device_up (dev, &error));
+  g_assert_true (nb_wg_device_up (dev, &error));
+  g_assert_cmpuint (up_notes, ==, 1);
+  nb_wg_device_down (dev);
+  g_assert_cmpuint (up_notes, ==, 2);
+
+  peer = nb_wg_device_add_peer (dev, key, &error);
+  g_signal_connect (peer, "notify::persistent-keepalive", G_CALLBACK (notify_count_cb),
+                    &keepalive_notes);
+  g_object_set (peer, "persistent-keepalive", 25, NULL);
+  g_object_set (peer, "persistent-keepalive", 25, NULL);
+  g_assert_cmpuint (keepalive_notes, ==, 1);
+  g_object_get (peer, "persistent-keepalive", &interval, NULL);
+  g_assert_cmpuint (interval, ==, 25);
+}
+
+static void
 test_port_in_use (void)
 {
   g_autoptr(NbWgDevice) a = nb_wg_device_new (NULL);
@@ -1138,6 +1183,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/device/transport-socket", test_transport_socket);
   g_test_add_func ("/wg/device/transport-socket-invalid", test_transport_socket_invalid);
   g_test_add_func ("/wg/device/fwmark", test_fwmark);
+  g_test_add_func ("/wg/device/properties-notify", test_properties_notify);
   g_test_add_func ("/wg/device/port-in-use", test_port_in_use);
   return g_test_run ();
 }
