@@ -12,21 +12,6 @@
 #include "nb-wg-device-private.h"
 #include "nb-wg-uapi-private.h"
 
-#define PSK_DATA_KEY "nb-wg-uapi-preshared-key"
-
-const guint8 *
-nb_wg_uapi_peer_get_preshared_key (NbWgPeer *peer)
-{
-  return g_object_get_data (G_OBJECT (peer), PSK_DATA_KEY);
-}
-
-static void
-psk_free (gpointer data)
-{
-  sodium_memzero (data, NB_WG_UAPI_KEY_LEN);
-  g_free (data);
-}
-
 static void
 append_key (GString      *out,
             const char   *name,
@@ -55,7 +40,6 @@ append_key (GString      *out,
 char *
 nb_wg_uapi_get_config (NbWgDevice *device)
 {
-  static const guint8 zero_key[NB_WG_UAPI_KEY_LEN];
   GString *out = g_string_sized_new (256);
   NbKey *private_key;
   g_autoptr(GPtrArray) peers = NULL;
@@ -76,13 +60,15 @@ nb_wg_uapi_get_config (NbWgDevice *device)
       NbWgPeer *peer = g_ptr_array_index (peers, i);
       g_autoptr(GInetSocketAddress) endpoint = nb_wg_peer_dup_endpoint (peer);
       g_autoptr(GPtrArray) allowed = nb_wg_peer_list_allowed_ips (peer);
-      const guint8 *psk = nb_wg_uapi_peer_get_preshared_key (peer);
+      guint8 psk[NB_WG_UAPI_KEY_LEN];
       gint64 handshake = nb_wg_peer_get_last_handshake_time (peer);
       gsize len;
 
       append_key (out, "public_key", nb_key_get_public_data (nb_wg_peer_get_public_key (peer), &len));
-      append_key (out, "preshared_key",
-                  psk != NULL && nb_wg_peer_has_preshared_key (peer) ? psk : zero_key);
+      /* All zero when there is none, as wireguard-go prints it. */
+      nb_wg_peer_copy_preshared_key (peer, psk);
+      append_key (out, "preshared_key", psk);
+      sodium_memzero (psk, sizeof psk);
       g_string_append (out, "protocol_version=1\n");
       if (endpoint != NULL)
         {
@@ -123,7 +109,6 @@ apply_peer (NbWgDevice          *device,
 {
   g_autoptr(NbKey) key = NULL;
   g_autoptr(NbWgPeer) peer = NULL;
-  static const guint8 zero_key[NB_WG_UAPI_KEY_LEN];
 
   /* A peer with the device's own key is ignored, as wireguard-go does. */
   if (own_public != NULL && sodium_memcmp (own_public, config->public_key, NB_WG_UAPI_KEY_LEN) == 0)
@@ -155,13 +140,9 @@ apply_peer (NbWgDevice          *device,
 
   if (config->has_preshared_key)
     {
+      /* All zero removes it (nb_wg_peer_set_preshared_key() keeps none). */
       if (!nb_wg_peer_set_preshared_key (peer, config->preshared_key, NB_WG_UAPI_KEY_LEN, error))
         return FALSE;
-      if (sodium_memcmp (config->preshared_key, zero_key, NB_WG_UAPI_KEY_LEN) == 0)
-        g_object_set_data (G_OBJECT (peer), PSK_DATA_KEY, NULL);
-      else
-        g_object_set_data_full (G_OBJECT (peer), PSK_DATA_KEY,
-                                g_memdup2 (config->preshared_key, NB_WG_UAPI_KEY_LEN), psk_free);
     }
   if (config->endpoint != NULL)
     nb_wg_peer_set_endpoint (peer, config->endpoint);

@@ -66,8 +66,4 @@ gboolean            nb_wg_uapi_parse_hex_key  (const char *text,
 void                nb_wg_uapi_format_hex_key (const guint8 key[NB_WG_UAPI_KEY_LEN],
                                                char         out[2 * NB_WG_UAPI_KEY_LEN + 1]);
 
-/* The preshared key last set through the protocol (the device's public API
- * has no getter for it), or NULL. */
-const guint8 *nb_wg_uapi_peer_get_preshared_key (NbWgPeer *peer);
-
 G_END_DECLS
