@@ -24,7 +24,10 @@ G_BEGIN_DECLS
 
 typedef struct _NbWgTransport NbWgTransport;
 
-/* Sends one datagram; runs on a packet thread and must not block long. */
+/* Sends one datagram; runs on a packet thread (or the main context, for
+ * timers) and must not block long. It must not call configuration functions
+ * of the device nor nb_wg_device_receive_from_transport(): queue the work for
+ * another thread or context instead. */
 typedef gboolean (*NbWgTransportSendFunc) (const guint8 *data,
                                            gsize         len,
                                            gpointer      user_data);
@@ -43,7 +46,9 @@ void           nb_wg_transport_free        (NbWgTransport        *transport);
 void     nb_wg_peer_set_transport            (NbWgPeer      *peer,
                                               NbWgTransport *transport);
 /* A datagram that arrived through @peer's channel transport enters the same
- * receive path as the device's UDP datagrams. @data is decrypted in place. */
+ * receive path as the device's UDP datagrams. @data is decrypted in place.
+ * Call it from the channel's own thread or context (any thread works), not
+ * from inside a send_func. */
 void     nb_wg_device_receive_from_transport (NbWgDevice    *device,
                                               NbWgPeer      *peer,
                                               guint8        *data,
