@@ -991,6 +991,68 @@ test_change_randomized_matches_full (NetFixture   *n,
 }
 
 static void
+on_collected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  GPtrArray **out = data;
+  g_autoptr(GError) error = NULL;
+
+  *out = nb_mgmt_store_collect_changed_peers_finish (NB_MGMT_STORE (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static GPtrArray *
+collect_async (NetFixture *n)
+{
+  GPtrArray *ids = NULL;
+
+  nb_mgmt_store_collect_changed_peers_async (n->f.store, n->f.account->id, NULL, on_collected, &ids);
+  while (ids == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return ids;
+}
+
+/* The worker-thread variant finds the same peers, and leaves out one that
+ * got a fresh map while it ran. */
+static void
+test_change_collect_async (NetFixture   *n,
+                           gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ids = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autoptr(GPtrArray) raced = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "a");
+  NbMgmtPeer *b = net_add_peer (n, "b");
+
+  give_all (n);
+  net_add_peer (n, "c");
+  ids = collect_async (n);
+  g_assert_cmpuint (ids->len, ==, 2);
+  g_assert_cmpstr (ids->pdata[0], ==, a->id);
+  g_assert_cmpstr (ids->pdata[1], ==, b->id);
+  none = collect_async (n);
+  g_assert_cmpuint (none->len, ==, 0);
+
+  /* b syncs again after the change but before the collect finishes. */
+  net_add_peer (n, "d");
+  {
+    GPtrArray *out = NULL;
+    g_autoptr(NbMgmtNetworkMap) fresh = NULL;
+
+    nb_mgmt_store_collect_changed_peers_async (n->f.store, n->f.account->id, NULL, on_collected, &out);
+    fresh = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, b->id, &error);
+    g_assert_no_error (error);
+    while (out == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    raced = out;
+  }
+  g_assert_cmpuint (raced->len, ==, 1);
+  g_assert_cmpstr (raced->pdata[0], ==, a->id);
+}
+
+static void
 test_change_forgotten_peer_not_updated (NetFixture   *n,
                                         gconstpointer data)
 {
@@ -1037,6 +1099,7 @@ main (int   argc,
        GUINT_TO_POINTER (1234));
   ADD ("/mgmt/netmap/change/randomized-matches-full-recompute/seed-99991", test_change_randomized_matches_full,
        GUINT_TO_POINTER (99991));
+  ADD ("/mgmt/netmap/change/collect-async", test_change_collect_async, NULL);
   ADD ("/mgmt/netmap/change/forgotten-peer-not-updated", test_change_forgotten_peer_not_updated, NULL);
 
   return g_test_run ();

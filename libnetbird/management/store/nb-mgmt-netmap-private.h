@@ -84,6 +84,7 @@ typedef struct {
   guint16 range_start;
   guint16 range_end;
   guint32 rule;
+  guint32 policy_rank;          /* copied from the rule: sorting needs no lookup */
 } CompactRule;
 
 typedef struct {

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include <gio/gio.h>
+
 #include "nb-mgmt-netmap-private.h"
 
 /* ---- Given-map bookkeeping ----------------------------------------------- */
@@ -658,6 +660,176 @@ nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
   forget_deleted (given, s);
   g_clear_pointer (&candidates, g_hash_table_unref);
   g_hash_table_remove (store->dirty, account_id);
+  return ids;
+}
+
+/* ---- The same, off the main loop ------------------------------------------ */
+
+typedef struct {
+  NbMgmtSnapshot *snapshot;
+  char *account_id;
+  GArray *indexes;              /* guint32: peers to compute */
+  GArray *old_hashes;           /* guint64: what each was given at the start */
+  GArray *new_hashes;           /* guint64: computed by the worker */
+} CollectJob;
+
+static void
+collect_job_free (CollectJob *job)
+{
+  nb_mgmt_snapshot_free (job->snapshot);
+  g_free (job->account_id);
+  g_array_unref (job->indexes);
+  g_array_unref (job->old_hashes);
+  g_array_unref (job->new_hashes);
+  g_free (job);
+}
+
+/* Worker thread: reads only the snapshot (immutable, referenced) and the
+ * job's own arrays. */
+static void
+collect_thread (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  CollectJob *job = data;
+  Scratch sc;
+
+  nb_mgmt_scratch_init (&sc, job->snapshot);
+  for (guint k = 0; k < job->indexes->len; k++)
+    {
+      if (g_cancellable_is_cancelled (cancellable))
+        break;
+      nb_mgmt_netmap_compute (job->snapshot, g_array_index (job->indexes, guint32, k), &sc);
+      g_array_append_val (job->new_hashes, sc.hash);
+    }
+  nb_mgmt_scratch_clear (&sc);
+  if (job->new_hashes->len < job->indexes->len)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled");
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * nb_mgmt_store_collect_changed_peers_async:
+ * @store: a store
+ * @account_id: the account
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called on the caller's thread-default main context
+ * @user_data: data for @callback
+ *
+ * Like nb_mgmt_store_collect_changed_peers(), with the map computations on
+ * a worker thread so that the main loop never waits for them: only the
+ * snapshot load (SQLite) and the bookkeeping stay on the caller's thread.
+ */
+void
+nb_mgmt_store_collect_changed_peers_async (NbMgmtStore         *store,
+                                           const char          *account_id,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GHashTable) candidates = NULL;
+  GError *error = NULL;
+  GHashTable *given;
+  NbMgmtSnapshot *s;
+  CollectJob *job;
+  Dirty *d;
+
+  g_return_if_fail (NB_IS_MGMT_STORE (store));
+
+  task = g_task_new (store, cancellable, callback, user_data);
+  g_task_set_source_tag (task, nb_mgmt_store_collect_changed_peers_async);
+
+  d = g_hash_table_lookup (store->dirty, account_id);
+  given = g_hash_table_lookup (store->given_hashes, account_id);
+  job = g_new0 (CollectJob, 1);
+  job->account_id = g_strdup (account_id);
+  job->indexes = g_array_new (FALSE, FALSE, sizeof (guint32));
+  job->old_hashes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  job->new_hashes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_task_set_task_data (task, job, (GDestroyNotify) collect_job_free);
+
+  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
+    {
+      g_hash_table_remove (store->dirty, account_id);
+      if (!nb_mgmt_store_account_exists (store, account_id, &error))
+        g_task_return_error (task, error);
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  s = nb_mgmt_snapshot_get (store, account_id, &error);
+  if (s == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->snapshot = nb_mgmt_snapshot_ref (s);
+  candidates = dirty_candidates (d, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      guint64 *old = g_hash_table_lookup (given, p->id);
+
+      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
+        continue;
+      g_array_append_val (job->indexes, i);
+      g_array_append_val (job->old_hashes, *old);
+    }
+  forget_deleted (given, s);
+  g_clear_pointer (&candidates, g_hash_table_unref);
+  g_hash_table_remove (store->dirty, account_id);
+  g_task_run_in_thread (task, collect_thread);
+}
+
+/**
+ * nb_mgmt_store_collect_changed_peers_finish:
+ * @store: a store
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * A peer given a newer map while the worker ran (by
+ * nb_mgmt_store_get_network_map()) is left out: it has it already.
+ *
+ * Returns: (transfer full) (element-type utf8): the IDs of the peers whose
+ *   map changed, recorded as given; %NULL on error (then every peer of the
+ *   account is considered changed at the next collect)
+ */
+GPtrArray *
+nb_mgmt_store_collect_changed_peers_finish (NbMgmtStore  *store,
+                                            GAsyncResult *result,
+                                            GError      **error)
+{
+  GTask *task = G_TASK (result);
+  CollectJob *job = g_task_get_task_data (task);
+  GPtrArray *ids;
+  GHashTable *given;
+
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+
+  if (!g_task_propagate_boolean (task, error))
+    {
+      /* The pending changes were taken: nothing may be missed. */
+      if (job->snapshot != NULL)
+        nb_mgmt_netmap_mark_dirty (store, job->account_id, NB_MGMT_CHANGE_ACCOUNT, NULL);
+      return NULL;
+    }
+  ids = g_ptr_array_new_with_free_func (g_free);
+  given = g_hash_table_lookup (store->given_hashes, job->account_id);
+  for (guint k = 0; given != NULL && k < job->new_hashes->len; k++)
+    {
+      const SnapPeer *p = job->snapshot->peers->pdata[g_array_index (job->indexes, guint32, k)];
+      guint64 was = g_array_index (job->old_hashes, guint64, k);
+      guint64 now = g_array_index (job->new_hashes, guint64, k);
+      guint64 *cur = g_hash_table_lookup (given, p->id);
+
+      if (cur == NULL || *cur != was || now == was)
+        continue;
+      *cur = now;
+      g_ptr_array_add (ids, g_strdup (p->id));
+    }
   return ids;
 }
 

@@ -74,6 +74,7 @@ add_fw (Scratch        *sc,
 {
   CompactRule c = {
     .peer = q, .direction = direction, .action = r->action, .protocol = r->protocol, .rule = rule,
+    .policy_rank = r->policy_rank,
   };
   gboolean any = FALSE;
 
@@ -107,15 +108,11 @@ cmp_u32 (gconstpointer a,
   return x < y ? -1 : x > y;
 }
 
-static const NbMgmtSnapshot *sort_snapshot;
-
 static int
 cmp_fw (gconstpointer a,
         gconstpointer b)
 {
   const CompactRule *x = a, *y = b;
-  const SnapRule *rx, *ry;
-  int c;
 
   /* Drop before accept, then by address (peer indexes follow addresses),
    * direction, protocol, port, range, policy. */
@@ -133,10 +130,7 @@ cmp_fw (gconstpointer a,
     return x->range_start < y->range_start ? -1 : 1;
   if (x->range_end != y->range_end)
     return x->range_end < y->range_end ? -1 : 1;
-  rx = sort_snapshot->rules->pdata[x->rule];
-  ry = sort_snapshot->rules->pdata[y->rule];
-  c = rx->policy_rank < ry->policy_rank ? -1 : rx->policy_rank > ry->policy_rank;
-  return c;
+  return x->policy_rank < y->policy_rank ? -1 : x->policy_rank > y->policy_rank;
 }
 
 static gboolean
@@ -147,8 +141,7 @@ fw_same (const CompactRule      *x,
   return x->action == y->action && x->peer == y->peer && x->direction == y->direction &&
          x->protocol == y->protocol && x->port == y->port && x->range_start == y->range_start &&
          x->range_end == y->range_end &&
-         ((SnapRule *) s->rules->pdata[x->rule])->policy_rank ==
-         ((SnapRule *) s->rules->pdata[y->rule])->policy_rank;
+         x->policy_rank == y->policy_rank;
 }
 
 static int
@@ -278,7 +271,6 @@ nb_mgmt_netmap_compute (const NbMgmtSnapshot *s,
   /* Sort and deduplicate; drop firewall rules for peers not in the map
    * (a drop rule alone does not make a peer reachable). */
   g_array_sort (sc->remote, cmp_u32);
-  sort_snapshot = s;
   g_array_sort (sc->fw, cmp_fw);
   n = 0;
   for (guint i = 0; i < sc->fw->len; i++)

@@ -31,7 +31,7 @@
 #error "The management store is library-internal: build with NB_COMPILATION."
 #endif
 
-#include <glib-object.h>
+#include <gio/gio.h>
 #include "nb-mgmt-records.h"
 #include "nb-mgmt-netmap.h"
 
@@ -627,6 +627,17 @@ GPtrArray        *nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
 GPtrArray        *nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
                                                        const char  *account_id,
                                                        GError     **error);
+/* The same with the map computations on a worker thread (GTask): the
+ * callback runs on the caller's thread-default main context. A peer given
+ * a newer map meanwhile (get_network_map) is left out. */
+void              nb_mgmt_store_collect_changed_peers_async  (NbMgmtStore         *store,
+                                                              const char          *account_id,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+GPtrArray        *nb_mgmt_store_collect_changed_peers_finish (NbMgmtStore         *store,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
 /* Forget what each peer of the account was last given (e.g. when a peer's
  * sync channel closes: pass its ID; %NULL forgets the whole account). */
 void              nb_mgmt_store_forget_network_map (NbMgmtStore *store,
