@@ -48,4 +48,14 @@ if [ "$OURS" = netbird ]; then
   [ "${drops:-0}" -ge 3 ] || nbt_fail "allowed-IPs drops counted: '${drops}'"
   nbt_log "rx_drop_allowed_ips=$drops"
 fi
+
+# 3. Our side sending to an address no peer has in its allowed IPs (routed
+# into the tunnel by the /24): dropped before encryption, and counted.
+if [ "$OURS" = netbird ]; then
+  np0=$(nbt_stat "$NBT_IF_A" tx_drop_no_peer)
+  ! nbt_ping a 100.64.0.77 2 || nbt_fail "a ping to an address of no peer got an answer"
+  np=$(( $(nbt_stat "$NBT_IF_A" tx_drop_no_peer) - np0 ))
+  [ "$np" -ge 2 ] || nbt_fail "packets to no peer not counted: $np"
+  nbt_log "tx_drop_no_peer=$np"
+fi
 echo "PASS"
