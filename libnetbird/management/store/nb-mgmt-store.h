@@ -6,8 +6,9 @@
  *
  * Threading: an #NbMgmtStore is used from one thread (the one whose main
  * context runs the server). Every call is synchronous and short (SQLite in
- * WAL mode, prepared statements); every mutating call is one transaction: it
- * either commits whole, with its activity event, or changes nothing.
+ * WAL mode, prepared statements) except the _async one; every mutating call
+ * is one transaction: it either commits whole, with its activity event, or
+ * changes nothing.
  *
  * Scoping: every call about an account's objects takes the account ID, and
  * an object of another account is NOT_FOUND, exactly as a missing one.
@@ -20,8 +21,19 @@
  *
  * Changes: after each committed change the store emits #NbMgmtStore::changed
  * synchronously on the calling thread, with an #NbMgmtChange. The server
- * then calls nb_mgmt_store_collect_network_map_updates() (at once or on an
- * idle, coalescing several changes) to learn which peers' maps changed.
+ * then learns which peers' maps changed (at once or on an idle, coalescing
+ * several changes), best with nb_mgmt_store_collect_changed_peers_async():
+ * the maps are computed on a worker thread and only the changed peers' IDs
+ * come back, to fetch, send and free one map at a time with
+ * nb_mgmt_store_get_network_map(). Only the peers a change may concern are
+ * recomputed, and only those that were given a map.
+ *
+ * Durability: every change is fsync'd at commit (WAL, synchronous=FULL),
+ * except runtime state (connected, last seen, token last use), which a
+ * killed process still keeps but a power cut may lose.
+ *
+ * Periodic jobs for the server: nb_mgmt_store_delete_idle_ephemeral_peers()
+ * and nb_mgmt_store_expire_peer_logins().
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
