@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/udp.h>
 
 #include <sodium.h>
 
@@ -673,8 +675,13 @@ void
 nb_wg_device_register_transport (NbWgDevice    *self,
                                  NbWgTransport *transport)
 {
+  int one = 1;
+
   if (transport->kind != NB_WG_TRANSPORT_SOCKET)
     return;
+  /* Batched receive on the handed-over socket too (ignored where the
+   * socket is not UDP). */
+  setsockopt (transport->fd, SOL_UDP, NB_WG_UDP_GRO, &one, sizeof one);
   g_hash_table_add (self->transports, transport);
   if (self->epoll_fd >= 0)
     {

@@ -49,6 +49,9 @@ G_BEGIN_DECLS
 /* Buffers of one recvmmsg batch, each big enough for a GRO super-datagram. */
 #define NB_WG_RX_BATCH 8
 #define NB_WG_RX_BUFFER_SIZE 65536
+/* Socket options (linux/udp.h), for libcs that lack them. */
+#define NB_WG_UDP_SEGMENT 103
+#define NB_WG_UDP_GRO 104
 
 typedef struct {
   struct sockaddr_storage addr;
