@@ -475,6 +475,19 @@ same_headers (const guint8     *a,
 
 #define OPEN_FLOWS 8
 
+static gboolean
+might_be_tcp (const guint8 *ip,
+              gsize         len)
+{
+  if (len < 20)
+    return FALSE;
+  if ((ip[0] >> 4) == 4)
+    return ip[9] == IPPROTO_TCP;
+  if ((ip[0] >> 4) == 6 && len >= 40)
+    return ip[6] != IPPROTO_UDP && ip[6] != IPPROTO_ICMPV6;
+  return FALSE;
+}
+
 guint
 nb_tun_offload_coalesce (guint8     **packets,
                          const gsize *lens,
@@ -497,6 +510,12 @@ nb_tun_offload_coalesce (guint8     **packets,
       gint slot = -1;
 
       next[i] = G_MAXUINT;
+
+      /* TCP we cannot parse (IP options, extension headers, fragments):
+       * it may belong to an open flow, whose later segments must not be
+       * written before it. Close every open group. */
+      if (!tcp && might_be_tcp (packets[i], lens[i]))
+        n_open = victim = 0;
 
       if (tcp)
         {

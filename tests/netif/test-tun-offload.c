@@ -575,6 +575,29 @@ test_coalesce_control_alone (void)
   batch_free (&b);
 }
 
+static void
+test_coalesce_unparsed_tcp_closes_flows (void)
+{
+  Batch b = { 0 };
+  NbTunGroup groups[64];
+  guint next[64];
+  guint n;
+
+  batch_add (&b, FALSE, 100, 0x10, 1000, 40000);
+  batch_add (&b, FALSE, 1100, 0x10, 1000, 40000);
+  /* The same flow with IP options: not merged, and what follows it must
+   * not be merged into the group before it. */
+  batch_add (&b, FALSE, 2100, 0x10, 1000, 40000);
+  b.pkts[2][0] = 0x46;
+  batch_add (&b, FALSE, 3100, 0x10, 1000, 40000);
+  n = nb_tun_offload_coalesce (b.pkts, b.lens, b.n, groups, next);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpuint (groups[0].count, ==, 2);
+  g_assert_cmpuint (groups[1].first, ==, 2);
+  g_assert_cmpuint (groups[2].first, ==, 3);
+  batch_free (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -594,6 +617,8 @@ main (int argc, char **argv)
   g_test_add_func ("/netif/offload/coalesce-gap-splits", test_coalesce_gap_splits);
   g_test_add_func ("/netif/offload/coalesce-interleaved-flows", test_coalesce_interleaved_flows);
   g_test_add_func ("/netif/offload/coalesce-control-alone", test_coalesce_control_alone);
+  g_test_add_func ("/netif/offload/coalesce-unparsed-tcp-closes-flows",
+                   test_coalesce_unparsed_tcp_closes_flows);
 
   return g_test_run ();
 }
