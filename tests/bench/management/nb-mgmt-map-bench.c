@@ -22,6 +22,7 @@
  *   group_change_ms   one peer added to a group by the API, and the store
  *                     finds the maps that changed (IDs only)
  *   group_affected    how many peers' maps changed
+ *   list_peers_ms     reading every peer with its groups (GET /api/peers)
  *   rss_mb            peak resident memory of the process
  *
  * Times are CPU time of the process (the work is single-threaded): on a
@@ -124,7 +125,7 @@ main (int   argc,
   g_autoptr(NbMgmtPeer) joined = NULL;
   guint64 entries_total, json_bytes = 0, join_bytes = 0;
   g_autoptr(GPtrArray) group_updates = NULL;
-  double group_ms;
+  double group_ms, list_ms;
   double setup_ms, snapshot_ms, all_ms, json_ms, join_ms, join_register_ms, join_collect_ms, join_maps_ms;
   gint64 t;
 
@@ -323,13 +324,21 @@ main (int   argc,
   }
   group_ms = ms_since (t);
 
+  t = now_us ();
+  {
+    g_autoptr(GPtrArray) all = nb_mgmt_store_list_peers (store, account->id, NULL, &error);
+    CHECK (all != NULL && all->len == (guint) n_peers + 1);
+  }
+  list_ms = ms_since (t);
+
   printf ("peers=%d groups=%d policies=%d setup_ms=%.0f snapshot_ms=%.1f all_maps_ms=%.1f "
           "map_entries=%" G_GUINT64_FORMAT " all_maps_json_ms=%.1f all_maps_json_bytes=%" G_GUINT64_FORMAT " "
           "join_ms=%.1f join_register_ms=%.1f join_collect_ms=%.1f join_maps_ms=%.1f join_affected=%u "
-          "join_bytes=%" G_GUINT64_FORMAT " group_change_ms=%.1f group_affected=%u rss_mb=%.1f\n",
+          "join_bytes=%" G_GUINT64_FORMAT " group_change_ms=%.1f group_affected=%u list_peers_ms=%.1f "
+          "rss_mb=%.1f\n",
           n_peers, n_groups, n_policies, setup_ms, snapshot_ms, all_ms, entries_total, json_ms, json_bytes,
           join_ms, join_register_ms, join_collect_ms, join_maps_ms, updates->len, join_bytes, group_ms,
-          group_updates->len, peak_rss_mb ());
+          group_updates->len, list_ms, peak_rss_mb ());
 
   g_clear_object (&store);
   rm_rf (dir);
