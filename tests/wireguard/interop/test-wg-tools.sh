@@ -127,11 +127,13 @@ for req in 'set=1\nlisten_port=99999\n\n' 'set=1\nprivate_key=zz\n\n' \
 done
 
 # Ours applies a set whole or not at all (wireguard-go would keep the port).
-before=$(nbt_in a wg showconf "$NBT_IF_A")
-[ "$(nbt_uapi "$NBT_IF_A" 'set=1\nlisten_port=4444\nfwmark=5\nfoo=bar\n\n' | head -n1)" = "errno=-22" ] ||
-  nbt_fail "a set with a bad line was not rejected"
-after=$(nbt_in a wg showconf "$NBT_IF_A")
-[ "$before" = "$after" ] || nbt_fail "a rejected set changed the device"
+if [ "$OURS" = netbird ]; then
+  before=$(nbt_in a wg showconf "$NBT_IF_A")
+  [ "$(nbt_uapi "$NBT_IF_A" 'set=1\nlisten_port=4444\nfwmark=5\nfoo=bar\n\n' | head -n1)" = "errno=-22" ] ||
+    nbt_fail "a set with a bad line was not rejected"
+  after=$(nbt_in a wg showconf "$NBT_IF_A")
+  [ "$before" = "$after" ] || nbt_fail "a rejected set changed the device"
+fi
 
 # Many clients at once, one of them stuck half-way: all the others served.
 "$PY" - "$NBT_IF_A" <<'PYEOF' &
