@@ -146,7 +146,7 @@ PYEOF
 stuck=$!
 pids=()
 for i in $(seq 1 40); do
-  nbt_in a wg showconf "$NBT_IF_A" >"$T/many.$i" &
+  nbt_in a wg showconf "$NBT_IF_A" | $NORM >"$T/many.$i" &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || nbt_fail "a concurrent wg showconf failed"; done
