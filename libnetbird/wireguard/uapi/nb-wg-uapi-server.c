@@ -43,6 +43,12 @@
  * 0600), served on the thread-default main context of the caller of
  * nb_wg_uapi_server_new() for as many clients as connect. The server
  * removes the socket when closed or finalised.
+ *
+ * Besides `get=1` and `set=1` it answers one operation of its own,
+ * `stats=1` (framed as `get=1`): the packet path's counters, one
+ * `name=value` line each (`rx_drop_malformed`, `rx_drop_replay`,
+ * `tx_cookie_replies`, `under_load`...), for operators and tests. wg(8)
+ * never sends it; wireguard-go hangs up on it.
  */
 struct _NbWgUapiServer
 {
