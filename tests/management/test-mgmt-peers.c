@@ -219,6 +219,17 @@ test_relogin_keeps_address_and_label (StoreFixture *f,
   g_assert_cmpstr (again->ip, ==, peer->ip);
   g_assert_cmpstr (again->dns_label, ==, "box");
   g_assert_cmpstr (again->meta.os_version, ==, "13");
+  {
+    /* The same system again: no event; a new version: one. */
+    NbMgmtEventFilter filter = { .activity_code = "peer.meta.update" };
+    g_autoptr(GPtrArray) e1 = nb_mgmt_store_list_events (f->store, f->account->id, &filter, NULL, &error);
+    g_autoptr(NbMgmtPeer) same = nb_mgmt_store_login_peer (f->store, peer->key, &meta, &error);
+    g_autoptr(GPtrArray) e2 = nb_mgmt_store_list_events (f->store, f->account->id, &filter, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (e1->len, ==, 1);
+    g_assert_cmpuint (e2->len, ==, 1);
+    g_assert_cmpint (same->last_login, >=, again->last_login);
+  }
 
   g_clear_object (&f->store);
   f->store = nb_mgmt_store_open (f->path, &error);

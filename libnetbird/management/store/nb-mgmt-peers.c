@@ -782,6 +782,27 @@ nb_mgmt_store_register_peer_for_user (NbMgmtStore          *store,
   return nb_mgmt_store_get_peer (store, account_id, peer_id, error);
 }
 
+/* Whether @incoming says something new: a NULL field keeps the stored one. */
+static gboolean
+peer_meta_differs (const NbMgmtPeerMeta *stored,
+                   const NbMgmtPeerMeta *incoming)
+{
+  const char *a[] = { stored->hostname, stored->goos, stored->kernel, stored->kernel_version,
+                      stored->core, stored->platform, stored->os, stored->os_version,
+                      stored->netbird_version, stored->ui_version };
+  const char *b[] = { incoming->hostname, incoming->goos, incoming->kernel, incoming->kernel_version,
+                      incoming->core, incoming->platform, incoming->os, incoming->os_version,
+                      incoming->netbird_version, incoming->ui_version };
+
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    {
+      g_autofree char *clean = nb_mgmt_clean_text (b[i], META_MAX);
+      if (clean != NULL && g_strcmp0 (clean, a[i]) != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /**
  * nb_mgmt_store_login_peer:
  * @store: a store
@@ -801,6 +822,7 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
   g_autoptr(NbMgmtPeer) peer = NULL;
   g_autoptr(NbMgmtAccount) account = NULL;
   sqlite3_stmt *stmt;
+  gboolean meta_changed;
   gint64 now = nb_mgmt_store_now (store);
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
@@ -828,7 +850,11 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
         }
     }
 
-  if (!nb_mgmt_store_begin (store, error))
+  /* A machine that reconnects with the same system tells nothing new: its
+   * login time is runtime state (no fsync, no event). A changed system is
+   * a change: durable, in the audit log. */
+  meta_changed = meta != NULL && peer_meta_differs (&peer->meta, meta);
+  if (!(meta_changed ? nb_mgmt_store_begin (store, error) : nb_mgmt_store_begin_relaxed (store, error)))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE peers SET hostname = coalesce(?2, hostname), goos = coalesce(?3, goos), "
@@ -852,11 +878,16 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
         }
     }
   nb_mgmt_bind_int64 (stmt, 12, now);
-  if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
-      !nb_mgmt_store_add_event (store, peer->account_id, peer->user_id,
-                                peer->user_id != NULL ? "user.peer.login" : "peer.login",
-                                peer->id, error, "name", peer->name, NULL) ||
-      !nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id,
+  if (!nb_mgmt_store_step_done (store, stmt, "peer", error))
+    goto fail;
+  if (meta_changed &&
+      !nb_mgmt_store_add_event (store, peer->account_id, peer->user_id, "peer.meta.update", peer->id, error,
+                                "name", peer->name,
+                                "os", meta->os != NULL ? meta->os : "",
+                                "version", meta->netbird_version != NULL ? meta->netbird_version : "",
+                                NULL))
+    goto fail;
+  if (!nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id,
                                   peer->key, FALSE, error) ||
       !nb_mgmt_store_commit (store, error))
     goto fail;

@@ -635,7 +635,7 @@ static const struct {
   { "user.delete", "User deleted" },
   { "user.update", "User updated" },
   { "user.peer.login", "User logged in peer" },
-  { "peer.login", "Peer logged in" },
+  { "peer.meta.update", "Peer system information updated" },
   { "peer.login.expire", "Peer login expired" },
   { "ephemeral.peer.delete", "Ephemeral peer deleted" },
 };
