@@ -247,7 +247,9 @@ void           nb_mgmt_store_set_default_dns_domain (NbMgmtStore *store,
  * is_blocked from @tmpl (a service user needs no email; others do, unique in
  * the account; role owner is refused: there is one owner). update_user
  * replaces role, auto_groups and is_blocked (and name) of the user @user->id;
- * the owner cannot be blocked or demoted, a user cannot block itself.
+ * the owner cannot be blocked or demoted, a user cannot block itself; with
+ * the account's groups_propagation_enabled, the user's peers join the
+ * groups added to its auto_groups and leave the removed ones.
  * delete_user refuses the owner and @actor_id itself; deleting a user deletes
  * its tokens and its peers.
  */
@@ -477,7 +479,8 @@ GPtrArray  *nb_mgmt_store_list_accessible_peers  (NbMgmtStore          *store,
  * Names unique in the account (ALREADY_EXISTS), 1..255 characters; peers
  * must exist in the account. "All" cannot be changed or deleted. A group
  * used by a policy, route, nameserver group, setup key, user or DNS setting
- * cannot be deleted (PRECONDITION_FAILED naming the user).
+ * cannot be deleted (PRECONDITION_FAILED saying what uses it). Member
+ * changes write one peer.group.add / peer.group.delete event per peer.
  */
 NbMgmtGroup *nb_mgmt_store_create_group          (NbMgmtStore       *store,
                                                   const char        *account_id,
