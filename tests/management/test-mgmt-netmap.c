@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "mgmt-test-util.h"
 
 #define MAX_ITEMS 6
@@ -394,8 +396,23 @@ test_map_contents (NetFixture   *n,
 
   json = nb_mgmt_network_map_to_json (map, &len);
   g_assert_cmpuint (len, ==, strlen (json));
-  g_assert_nonnull (strstr (json, b->key));
-  g_assert_nonnull (strstr (json, "\"custom_zones\""));
+  {
+    /* Valid JSON that says what the record says. */
+    g_autoptr(JsonNode) root = json_from_string (json, &error);
+    JsonObject *o, *peer;
+    JsonArray *records;
+
+    g_assert_no_error (error);
+    o = json_node_get_object (root);
+    g_assert_cmpint (json_object_get_int_member (o, "serial"), ==, (gint64) map->serial);
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (o, "peer_config"), "fqdn"),
+                     ==, map->fqdn);
+    peer = json_array_get_object_element (json_object_get_array_member (o, "remote_peers"), 0);
+    g_assert_cmpstr (json_object_get_string_member (peer, "wg_pub_key"), ==, b->key);
+    records = json_object_get_array_member (json_array_get_object_element (
+      json_object_get_array_member (json_object_get_object_member (o, "dns_config"), "custom_zones"), 0), "records");
+    g_assert_cmpuint (json_array_get_length (records), ==, 2);
+  }
 }
 
 static void
@@ -412,7 +429,8 @@ test_map_routes (NetFixture   *n,
   g_autoptr(NbMgmtNetworkMap) ma = NULL;
   g_autoptr(NbMgmtNetworkMap) mr = NULL;
   g_autoptr(NbMgmtNetworkMap) mc = NULL;
-  NbMgmtRoute tmpl = { .network_id = (char *) "lan", .enabled = TRUE, .network = (char *) "192.168.1.0/24",
+  NbMgmtRoute tmpl = { .network_id = (char *) "lan \"a\\b\"\t", .enabled = TRUE,
+                       .network = (char *) "192.168.1.0/24",
                        .metric = 9999, .masquerade = TRUE };
   const NbMgmtRouteEntry *e;
 
@@ -428,6 +446,16 @@ test_map_routes (NetFixture   *n,
   g_assert_cmpuint (ma->routes->len, ==, 1);
   e = ma->routes->pdata[0];
   g_assert_cmpstr (e->network, ==, "192.168.1.0/24");
+  {
+    /* The route's free-text name survives JSON escaping. */
+    g_autofree char *json = nb_mgmt_network_map_to_json (ma, NULL);
+    g_autoptr(JsonNode) root = json_from_string (json, &error);
+    JsonObject *jr;
+
+    g_assert_no_error (error);
+    jr = json_array_get_object_element (json_object_get_array_member (json_node_get_object (root), "routes"), 0);
+    g_assert_cmpstr (json_object_get_string_member (jr, "net_id"), ==, "lan \"a\\b\"\t");
+  }
   g_assert_cmpstr (e->peer_key, ==, r->key);
   g_assert_true (e->masquerade);
   g_assert_cmpuint (ma->remote_peers->len, ==, 1);
