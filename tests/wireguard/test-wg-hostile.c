@@ -204,7 +204,8 @@ test_under_load_cookies (void)
   check_exchange (&pair);
 
   /* A new handshake from the real peer gets a cookie... */
-  initiations_before = nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS);
+  initiations_before =
+      nb_wg_device_get_counter (pair.b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS);
   hs_before = nb_wg_peer_get_last_handshake_time (pair.a.peer);
   nb_wg_peer_initiate_handshake (pair.a.peer);
   g_assert_true (wait_for (a_got_cookie, &pair));
@@ -270,7 +271,8 @@ test_mutated_datagrams (void)
         {
         case 0: /* bit flips */
           for (guint k = g_rand_int_range (rand, 1, 4); k > 0; k--)
-            buf[g_rand_int_range (rand, 0, (gint32) len)] ^= (guint8) (1 << g_rand_int_range (rand, 0, 8));
+            buf[g_rand_int_range (rand, 0, (gint32) len)] ^=
+                (guint8) (1 << g_rand_int_range (rand, 0, 8));
           break;
         case 1: /* truncation */
           len = g_rand_int_range (rand, 0, (gint32) len);

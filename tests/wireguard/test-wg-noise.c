@@ -235,7 +235,8 @@ test_initiation_flood_refused (void)
   fixture_setup (&f);
   nb_wg_tai64n_now (ts);
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, 1, ts, &init));
-  g_assert_nonnull (nb_wg_noise_consume_initiation (&f.responder_id, &init, now, lookup_static, &f));
+  g_assert_nonnull (
+      nb_wg_noise_consume_initiation (&f.responder_id, &init, now, lookup_static, &f));
   ts[11] += 1;
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, 2, ts, &init));
   g_assert_null (nb_wg_noise_consume_initiation (&f.responder_id, &init, now + 1000,

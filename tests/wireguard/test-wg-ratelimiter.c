@@ -7,9 +7,15 @@
 static const guint8 v4_a[6] = { 198, 18, 0, 1, 0x1f, 0x90 };
 static const guint8 v4_a_other_port[6] = { 198, 18, 0, 1, 0x00, 0x50 };
 static const guint8 v4_b[6] = { 198, 18, 0, 2, 0x1f, 0x90 };
-static const guint8 v6_a[18] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 80 };
-static const guint8 v6_a_same64[18] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 9, 9, 9, 9, 9, 9, 9, 9, 0, 80 };
-static const guint8 v6_b[18] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 80 };
+static const guint8 v6_a[18] = {
+  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1,
+  0, 0, 0, 0, 0, 0, 0, 1, 0, 80 };
+static const guint8 v6_a_same64[18] = {
+  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1,
+  9, 9, 9, 9, 9, 9, 9, 9, 0, 80 };
+static const guint8 v6_b[18] = {
+  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 2,
+  0, 0, 0, 0, 0, 0, 0, 1, 0, 80 };
 
 static void
 test_burst_then_rate (void)

@@ -58,4 +58,5 @@ int raw_socket (void);
 guint16 raw_port (int fd);
 void raw_send (int fd, NbWgDevice *to, const void *data, gsize len);
 void assert_counter_reaches (NbWgDevice *dev, NbWgCounter counter, guint64 at_least);
-gsize seal_data (guint8 *out, NbWgKeypair *keypair, guint64 counter, const guint8 *inner, gsize len);
+gsize seal_data (guint8 *out, NbWgKeypair *keypair, guint64 counter, const guint8 *inner,
+                 gsize len);
