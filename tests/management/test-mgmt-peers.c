@@ -309,6 +309,34 @@ test_addresses_reused_last (StoreFixture *f,
   g_assert_cmpuint (ic, ==, ib + 1);
 }
 
+/* At the top of the range the next address wraps to the lowest free one. */
+static void
+test_addresses_wrap_to_free (StoreFixture *f,
+                             gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) a = add_peer (f, "a");
+  g_autoptr(NbMgmtPeer) b = add_peer (f, "b");
+  g_autoptr(NbMgmtPeer) last = NULL;
+  g_autoptr(NbMgmtPeer) wrapped = NULL;
+  guint32 net, ia, ilast, iw;
+  guint prefix;
+
+  g_assert_true (nb_mgmt_store_delete_peer (f->store, f->account->id, NULL, a->id, &error));
+  /* Pretend the range was used up to its last host. */
+  g_assert_true (nb_mgmt_store_exec (f->store, "UPDATE accounts SET next_ip = 65534", &error));
+  last = add_peer (f, "last");
+  wrapped = add_peer (f, "wrapped");
+  g_assert_true (nb_mgmt_cidr_parse (f->account->network_cidr, &net, &prefix));
+  nb_mgmt_ip_parse (a->ip, &ia);
+  nb_mgmt_ip_parse (last->ip, &ilast);
+  nb_mgmt_ip_parse (wrapped->ip, &iw);
+  g_assert_cmpuint (ilast, ==, net + 65534);
+  /* a's freed address, the lowest free one. */
+  g_assert_cmpuint (iw, ==, ia);
+  g_assert_cmpstr (b->ip, !=, wrapped->ip);
+}
+
 static void
 test_labels (StoreFixture *f,
              gconstpointer data)
@@ -465,6 +493,7 @@ main (int   argc,
   ADD ("/mgmt/peers/login-unknown-without-key", test_login_unknown_without_key);
   ADD ("/mgmt/peers/addresses-unique-and-stable", test_addresses_unique_and_stable);
   ADD ("/mgmt/peers/addresses-reused-last", test_addresses_reused_last);
+  ADD ("/mgmt/peers/addresses-wrap-to-free", test_addresses_wrap_to_free);
   ADD ("/mgmt/peers/labels", test_labels);
   ADD ("/mgmt/peers/labels-many-same-host", test_labels_many_same_host);
   ADD ("/mgmt/peers/user-peer-login-expiry", test_user_peer_login_expiry);
