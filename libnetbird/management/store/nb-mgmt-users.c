@@ -501,8 +501,8 @@ fail:
  * @permission: what it wants to do
  * @error: return location for a #GError
  *
- * Returns: %TRUE if @user_id may; else PERMISSION_DENIED (or NOT_FOUND when
- *   the user is not in the account: no account sees another's data)
+ * Returns: %TRUE if @user_id may; else PERMISSION_DENIED, also when the
+ *   user is not a member of the account (no account sees another's data)
  */
 gboolean
 nb_mgmt_store_check_permission (NbMgmtStore      *store,
