@@ -269,6 +269,18 @@ nb_wg_device_get_tun (NbWgDevice *self)
   return self->tun;
 }
 
+/* Caller holds the config lock for writing. */
+static void
+remove_peer_locked (NbWgDevice *self, NbWgPeer *peer)
+{
+  if (peer->transport != NULL)
+    nb_wg_device_unregister_transport (self, peer->transport);
+  nb_wg_allowedips_remove_by_peer (&self->allowedips, peer);
+  g_ptr_array_remove (self->peer_order, peer);
+  nb_wg_peer_detach (peer);
+  g_hash_table_remove (self->peers, peer->public_key_bytes);
+}
+
 /**
  * nb_wg_device_set_private_key:
  * @self: a #NbWgDevice
@@ -311,9 +323,16 @@ nb_wg_device_set_private_key (NbWgDevice  *self,
   g_clear_object (&self->private_key);
   if (key != NULL)
     {
+      NbWgPeer *self_peer;
+
       self->private_key = g_object_ref (key);
       nb_wg_static_identity_set (&self->identity, nb_key_get_private_data (key));
       nb_wg_cookie_checker_set_key (&self->cookie_checker, self->identity.static_public);
+      /* A peer with the device's own public key cannot be talked to: it
+       * goes, as in the kernel's and wireguard-go's devices. */
+      self_peer = g_hash_table_lookup (self->peers, self->identity.static_public);
+      if (self_peer != NULL)
+        remove_peer_locked (self, self_peer);
     }
   else
     {
@@ -524,18 +543,6 @@ nb_wg_device_lookup_peer (NbWgDevice *self,
   peer = g_hash_table_lookup (self->peers, nb_key_get_public_data (public_key, NULL));
   g_rw_lock_reader_unlock (&self->config_lock);
   return peer;
-}
-
-/* Caller holds the config lock for writing. */
-static void
-remove_peer_locked (NbWgDevice *self, NbWgPeer *peer)
-{
-  if (peer->transport != NULL)
-    nb_wg_device_unregister_transport (self, peer->transport);
-  nb_wg_allowedips_remove_by_peer (&self->allowedips, peer);
-  g_ptr_array_remove (self->peer_order, peer);
-  nb_wg_peer_detach (peer);
-  g_hash_table_remove (self->peers, peer->public_key_bytes);
 }
 
 /**

@@ -324,6 +324,12 @@ test_config_errors (void)
   g_assert_true (nb_wg_device_remove_peer (dev, other, &error));
   g_assert_false (nb_wg_device_remove_peer (dev, other, &error));
   g_assert_error (error, NB_WG_DEVICE_ERROR, NB_WG_DEVICE_ERROR_NO_SUCH_PEER);
+  g_clear_error (&error);
+
+  /* Taking a peer's key as the device's own removes that peer. */
+  g_assert_nonnull (nb_wg_device_add_peer (dev, other, &error));
+  g_assert_true (nb_wg_device_set_private_key (dev, other, &error));
+  g_assert_null (nb_wg_device_lookup_peer (dev, other));
 }
 
 /* SO_MARK on both sockets, before and after up (needs CAP_NET_ADMIN). */
