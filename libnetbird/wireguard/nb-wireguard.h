@@ -10,3 +10,4 @@
 
 #include "nb-wg-peer.h"
 #include "nb-wg-device.h"
+#include "nb-wg-uapi.h"

@@ -18,12 +18,6 @@
 #include <glib-unix.h>
 
 #include "netbird.h"
-/* Until the wireguard umbrella header lists it. */
-#ifndef NB_WG_UAPI_ERROR
-#define __NETBIRD_H_INSIDE__
-#include "nb-wg-uapi.h"
-#undef __NETBIRD_H_INSIDE__
-#endif
 
 typedef struct
 {
