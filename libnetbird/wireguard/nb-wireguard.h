@@ -11,3 +11,5 @@
 #include "nb-wg-peer.h"
 #include "nb-wg-device.h"
 #include "nb-wg-uapi.h"
+#include "nb-wg-enum-types.h"
+#include "nb-wg-uapi-enum-types.h"
