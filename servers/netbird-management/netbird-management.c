@@ -17,7 +17,7 @@ on_signal (gpointer user_data)
 
   g_message ("Shutting down");
   g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 int

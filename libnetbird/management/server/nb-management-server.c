@@ -245,6 +245,31 @@ nb_management_server_init (NbManagementServer *self)
   self->scratch = g_string_sized_new (4096);
 }
 
+/* libsoup before 3.3 never notices that a client closed an idle keep-alive
+ * connection: the socket stays open (CLOSE-WAIT) until the server stops,
+ * and a busy server runs out of descriptors (fixed upstream in 3.3.0,
+ * "Don't leak idle connections closed by the client"). There, every plain
+ * HTTP exchange is the last of its connection; WebSocket upgrades are left
+ * alone, they live as long as the channel. */
+static gboolean
+soup_leaks_idle_connections (void)
+{
+  return soup_get_major_version () == 3 && soup_get_minor_version () < 3;
+}
+
+static void
+on_request_read (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+
+  if (soup_message_headers_header_contains (request, "Upgrade", "websocket"))
+    return;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Connection", "close");
+}
+
 static gboolean
 ensure_data_dir (const char  *path,
                  GError     **error)
@@ -410,6 +435,8 @@ nb_management_server_initable_init (GInitable     *initable,
                              "server-header", "netbird-management/" NB_VERSION_STRING " ",
                              "tls-certificate", self->tls_certificate,
                              NULL);
+  if (soup_leaks_idle_connections ())
+    g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), NULL);
   nb_mgmt_server_add_client_handlers (self);
   self->rest_api = G_OBJECT (nb_mgmt_rest_api_new (self->store));
   nb_mgmt_rest_api_attach (NB_MGMT_REST_API (self->rest_api), self->soup);
@@ -478,6 +505,9 @@ listen_on (NbManagementServer *self,
                          G_SOCKET_PROTOCOL_TCP, &local_error);
   if (socket != NULL)
     {
+      /* Non-blocking as libsoup's own listener: with a blocking one,
+       * connections the peer closed were never noticed (CLOSE-WAIT). */
+      g_socket_set_blocking (socket, FALSE);
       g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
       if (!g_socket_bind (socket, address, TRUE, &local_error) ||
           !g_socket_listen (socket, &local_error) ||

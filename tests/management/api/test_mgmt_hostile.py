@@ -100,6 +100,17 @@ class HostileLogin(DaemonTestCase):
         self.assertEqual(r.status_code, 404)
         self.assertEqual(r.json()['code'], 'not_found')
 
+    def test_closed_connections_are_released(self):
+        import time
+        fd_dir = '/proc/%d/fd' % self.daemon.proc.pid
+        before = len(os.listdir(fd_dir))
+        for _ in range(100):  # a new connection each, closed by the client
+            requests.get(self.daemon.url + '/management/v1/server-key', timeout=5)
+        deadline = time.time() + 5
+        while time.time() < deadline and len(os.listdir(fd_dir)) > before + 5:
+            time.sleep(0.1)
+        self.assertLessEqual(len(os.listdir(fd_dir)), before + 5)
+
     def test_garbage_on_the_socket(self):
         with socket.create_connection(('127.0.0.1', self.daemon.port), timeout=5) as s:
             s.sendall(b'\x16\x03\x01\x02\x00' + os.urandom(512) + b'\r\n\r\n')
