@@ -481,12 +481,20 @@ nb_proto_write_json_string (GString    *out,
                             const char *value)
 {
   static const char hex[] = "0123456789abcdef";
+  const char *run = value;
+  const char *p;
 
   g_string_append_c (out, '"');
-  for (const char *p = value; *p != '\0'; p++)
+  /* Copy runs of plain characters at once; escape the rest (RFC 8259 §7). */
+  for (p = value; *p != '\0'; p++)
     {
       guchar c = (guchar) *p;
 
+      if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+        continue;
+
+      g_string_append_len (out, run, p - run);
+      run = p + 1;
       switch (c)
         {
         case '"':
@@ -505,19 +513,13 @@ nb_proto_write_json_string (GString    *out,
           g_string_append_len (out, "\\t", 2);
           break;
         default:
-          if (c < 0x20 || c == 0x7f)
-            {
-              g_string_append_len (out, "\\u00", 4);
-              g_string_append_c (out, hex[c >> 4]);
-              g_string_append_c (out, hex[c & 0xf]);
-            }
-          else
-            {
-              g_string_append_c (out, (char) c);
-            }
+          g_string_append_len (out, "\\u00", 4);
+          g_string_append_c (out, hex[c >> 4]);
+          g_string_append_c (out, hex[c & 0xf]);
           break;
         }
     }
+  g_string_append_len (out, run, p - run);
   g_string_append_c (out, '"');
 }
 

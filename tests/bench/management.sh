@@ -127,5 +127,9 @@ PY
        "rss_mb=$(get rss_mb) join_bytes=$(get join_bytes) join_receivers=$(get join_receivers)" \
        "rest_rps=$rest_rps"
 
+  # With G_MESSAGES_DEBUG=netbird-management the server logs its own side
+  # of each fan-out (maps changed, pushed, microseconds).
+  grep -h 'maps changed' "$tmp/daemon.log" "$tmp/daemon.out" | tail -n 1 | sed 's/^/# server: /' >&2 || true
+
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 done
