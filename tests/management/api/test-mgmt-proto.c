@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "netbird.h"
+#include "nb-proto-error.h"
 #include "nb-mgmt-proto-private.h"
 
 #define KEY_A "mEFWIwMpXq3CEKVMStBYDw8OXIyZSc1E5pJeCG9Yq2I="
