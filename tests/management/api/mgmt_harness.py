@@ -60,6 +60,10 @@ class Daemon:
         env = dict(os.environ)
         env.setdefault('G_MESSAGES_DEBUG', 'netbird-management')
         env.pop('G_DEBUG', None)
+        if os.environ.get('NB_DAEMON_OWN_LIBS'):
+            # e.g. a sanitizer build's daemon: its own libnetbird (RUNPATH),
+            # not the one the typelib of this process loads.
+            env.pop('LD_LIBRARY_PATH', None)
         self.log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=env)
         self.stdout_lines = []
