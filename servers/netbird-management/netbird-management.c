@@ -64,6 +64,12 @@ main (int   argc,
       return 2;
     }
 
+  /* Signals are caught from the start: one that arrives while the store
+   * opens or the socket binds ends the daemon as cleanly as a later one. */
+  loop = g_main_loop_new (NULL, FALSE);
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
+  sigint = g_unix_signal_add (SIGINT, on_signal, loop);
+
   server = nb_management_server_new (data_dir, config_file, &error);
   if (server == NULL || !nb_management_server_listen (server, listen, &error))
     {
@@ -77,9 +83,6 @@ main (int   argc,
   g_print ("Listening on %s\n", nb_management_server_get_listen_address (server));
   fflush (stdout);
 
-  loop = g_main_loop_new (NULL, FALSE);
-  sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
-  sigint = g_unix_signal_add (SIGINT, on_signal, loop);
   g_main_loop_run (loop);
   g_source_remove (sigterm);
   g_source_remove (sigint);
