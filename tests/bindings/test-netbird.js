@@ -77,6 +77,18 @@ check('tampered envelope fails authentication', () => {
     assert(threw, 'AUTHENTICATION_FAILED raised');
 });
 
+check('configure a WireGuard device and a peer', () => {
+    const {Gio} = imports.gi;
+    const device = Netbird.WgDevice.new(null);
+    device.set_private_key(Netbird.Key.generate());
+    const remote = Netbird.Key.generate().dup_public();
+    const peer = device.add_peer(remote);
+    peer.add_allowed_ip(Gio.InetAddressMask.new_from_string('100.64.0.9/32'));
+    assert(device.lookup_peer(remote) !== null, 'peer is found by its key');
+    assert(peer.list_allowed_ips().length === 1, 'one allowed IP');
+    assert(device.list_peers().length === 1, 'one peer');
+});
+
 check('version', () => {
     assert(Netbird.get_version_string().split('.').length === 3, 'x.y.z');
 });
