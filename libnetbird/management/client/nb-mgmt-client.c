@@ -366,17 +366,19 @@ on_ws_message (SoupWebsocketConnection *ws,
   g_autoptr(GBytes) plain = NULL;
   g_autoptr(NbMgmtMsgSyncResponse) response = NULL;
 
+  /* What arrives from the network is logged, never g_warning()ed: under
+   * G_DEBUG=fatal-warnings a hostile server could otherwise abort us. */
   plain = nb_envelope_open (self->key, message, &sender, &error);
   if (plain == NULL || !nb_key_equal (sender, self->server_key))
     {
-      g_warning ("Dropping a sync message not sealed by Management's key%s%s",
+      g_message ("Dropping a sync message not sealed by Management's key%s%s",
                  error ? ": " : "", error ? error->message : "");
       return;
     }
   response = nb_mgmt_msg_sync_response_from_bytes (plain, &error);
   if (response == NULL)
     {
-      g_warning ("Dropping an invalid network map: %s", error->message);
+      g_message ("Dropping an invalid network map: %s", error->message);
       return;
     }
   g_signal_emit (self, signals[SIGNAL_NETWORK_MAP], 0, response);
