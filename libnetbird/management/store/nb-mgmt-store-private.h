@@ -196,7 +196,23 @@ gboolean        nb_mgmt_store_fill_setup_key_groups (NbMgmtStore    *store,
                                                      NbMgmtSetupKey *key,
                                                      GError        **error);
 
-/* ---- Peers (nb-mgmt-peers.c) -------------------------------------------- */
+/* ---- Peers (nb-mgmt-peers.c, nb-mgmt-peer-login.c) ---------------------- */
+
+/* The longest peer name or system meta field kept, in bytes. */
+#define NB_MGMT_PEER_META_MAX 256
+
+/* ---- Peer addresses and DNS labels (nb-mgmt-peer-addresses.c) ------------ */
+gboolean      nb_mgmt_store_allocate_peer_ip (NbMgmtStore *store,
+                                              const char  *account_id,
+                                              guint32     *out_ip,
+                                              GError     **error);
+char         *nb_mgmt_store_unique_dns_label (NbMgmtStore *store,
+                                              const char  *account_id,
+                                              const char  *name,
+                                              const char  *except_peer_id,
+                                              GError     **error);
+
+/* ---- Peer records (nb-mgmt-peers.c) -------------------------------------- */
 gboolean      nb_mgmt_store_delete_peer_in_tx (NbMgmtStore *store,
                                                const char  *account_id,
                                                const char  *actor_id,
