@@ -350,20 +350,10 @@ nb_mgmt_store_delete_nameserver_group (NbMgmtStore *store,
   old = nb_mgmt_store_get_nameserver_group (store, account_id, group_id, error);
   if (old == NULL)
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM nameserver_groups WHERE id = ?1", group_id,
-                                   "nameserver group", error) ||
-      !nb_mgmt_store_add_event (store, account_id, actor_id, "nameserver.group.delete", group_id, error,
-                                "name", old->name, NULL) ||
-      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_NAMESERVER_GROUP, group_id, NULL,
-                                  TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_delete_object (store, account_id, actor_id,
+                                      "DELETE FROM nameserver_groups WHERE id = ?1", group_id,
+                                      "nameserver group", "nameserver.group.delete", old->name,
+                                      NB_MGMT_CHANGE_NAMESERVER_GROUP, TRUE, error);
 }
 
 /* ---- DNS settings -------------------------------------------------------- */

@@ -356,16 +356,7 @@ nb_mgmt_store_delete_group (NbMgmtStore *store,
       sqlite3_reset (stmt);
       return FALSE;
     }
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM groups WHERE id = ?1", group_id, "group", error) ||
-      !nb_mgmt_store_add_event (store, account_id, actor_id, "group.delete", group_id, error,
-                                "name", old->name, NULL) ||
-      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_GROUP, group_id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_delete_object (store, account_id, actor_id, "DELETE FROM groups WHERE id = ?1",
+                                      group_id, "group", "group.delete", old->name,
+                                      NB_MGMT_CHANGE_GROUP, TRUE, error);
 }

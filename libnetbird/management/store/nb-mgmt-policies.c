@@ -452,16 +452,7 @@ nb_mgmt_store_delete_policy (NbMgmtStore *store,
   old = nb_mgmt_store_get_policy (store, account_id, policy_id, error);
   if (old == NULL)
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM policies WHERE id = ?1", policy_id, "policy", error) ||
-      !nb_mgmt_store_add_event (store, account_id, actor_id, "policy.delete", policy_id, error,
-                                "name", old->name, NULL) ||
-      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_POLICY, policy_id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_delete_object (store, account_id, actor_id, "DELETE FROM policies WHERE id = ?1",
+                                      policy_id, "policy", "policy.delete", old->name,
+                                      NB_MGMT_CHANGE_POLICY, TRUE, error);
 }

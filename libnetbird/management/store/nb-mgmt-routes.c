@@ -343,16 +343,7 @@ nb_mgmt_store_delete_route (NbMgmtStore *store,
   old = nb_mgmt_store_get_route (store, account_id, route_id, error);
   if (old == NULL)
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  if (!nb_mgmt_store_delete_by_id (store, "DELETE FROM routes WHERE id = ?1", route_id, "route", error) ||
-      !nb_mgmt_store_add_event (store, account_id, actor_id, "route.delete", route_id, error,
-                                "name", old->network_id, NULL) ||
-      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_ROUTE, route_id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_delete_object (store, account_id, actor_id, "DELETE FROM routes WHERE id = ?1",
+                                      route_id, "route", "route.delete", old->network_id,
+                                      NB_MGMT_CHANGE_ROUTE, TRUE, error);
 }

@@ -365,29 +365,14 @@ nb_mgmt_store_delete_setup_key (NbMgmtStore *store,
                                 GError     **error)
 {
   g_autoptr(NbMgmtSetupKey) old = NULL;
-  sqlite3_stmt *stmt;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
 
   old = nb_mgmt_store_get_setup_key (store, account_id, key_id, error);
   if (old == NULL)
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  stmt = nb_mgmt_store_prepare (store, "DELETE FROM setup_keys WHERE id = ?1", error);
-  if (stmt == NULL)
-    goto fail;
-  nb_mgmt_bind_text (stmt, 1, key_id);
-  if (!nb_mgmt_store_step_done (store, stmt, "setup key", error) ||
-      !nb_mgmt_store_add_event (store, account_id, actor_id, "setupkey.delete", key_id, error,
-                                "name", old->name, NULL) ||
-      !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_SETUP_KEY, key_id, NULL,
-                                  FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
-  return TRUE;
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return FALSE;
+  /* A setup key is not part of any network map: no serial bump. */
+  return nb_mgmt_store_delete_object (store, account_id, actor_id, "DELETE FROM setup_keys WHERE id = ?1",
+                                      key_id, "setup key", "setupkey.delete", old->name,
+                                      NB_MGMT_CHANGE_SETUP_KEY, FALSE, error);
 }

@@ -164,6 +164,20 @@ gboolean      nb_mgmt_store_delete_by_id (NbMgmtStore *store,
                                           const char  *id,
                                           const char  *what,
                                           GError     **error);
+/* Deletes object @id of @account_id in its own transaction: runs @sql (a
+ * literal, ?1 = @id; @what names it in errors), logs @activity_code by
+ * @actor_id with meta name = @name, and notes a change of @kind. */
+gboolean      nb_mgmt_store_delete_object (NbMgmtStore      *store,
+                                           const char       *account_id,
+                                           const char       *actor_id,
+                                           const char       *sql,
+                                           const char       *id,
+                                           const char       *what,
+                                           const char       *activity_code,
+                                           const char       *name,
+                                           NbMgmtChangeKind  kind,
+                                           gboolean          network_changed,
+                                           GError          **error);
 /* Reads a group reference list (group_refs) for @owner_id/@field. */
 char        **nb_mgmt_store_read_group_refs  (NbMgmtStore  *store,
                                               const char   *owner_id,

@@ -414,6 +414,36 @@ nb_mgmt_store_delete_by_id (NbMgmtStore *store,
   return nb_mgmt_store_step_done (store, stmt, what, error);
 }
 
+/* Every plain delete of an account's object is the same transaction: the
+ * row goes, the activity log says who deleted what (meta name = @name), and
+ * the change is noted; any failure rolls the whole of it back. */
+gboolean
+nb_mgmt_store_delete_object (NbMgmtStore      *store,
+                             const char       *account_id,
+                             const char       *actor_id,
+                             const char       *sql,
+                             const char       *id,
+                             const char       *what,
+                             const char       *activity_code,
+                             const char       *name,
+                             NbMgmtChangeKind  kind,
+                             gboolean          network_changed,
+                             GError          **error)
+{
+  if (!nb_mgmt_store_begin (store, error))
+    return FALSE;
+  if (!nb_mgmt_store_delete_by_id (store, sql, id, what, error) ||
+      !nb_mgmt_store_add_event (store, account_id, actor_id, activity_code, id, error,
+                                "name", name, NULL) ||
+      !nb_mgmt_store_note_change (store, account_id, kind, id, NULL, network_changed, error) ||
+      !nb_mgmt_store_commit (store, error))
+    {
+      nb_mgmt_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 strv_has (char * const *strv,
           const char   *item)
