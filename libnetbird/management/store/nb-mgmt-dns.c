@@ -223,6 +223,7 @@ save_ns_group (NbMgmtStore                 *store,
                gboolean                     create,
                GError                     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *id = create ? nb_mgmt_new_id () : g_strdup (group->id);
   g_autofree char *servers = NULL;
   g_autofree char *domains = NULL;
@@ -242,7 +243,7 @@ save_ns_group (NbMgmtStore                 *store,
   servers = nameservers_to_json (group->nameservers);
   domains = group->domains != NULL && group->domains[0] != NULL ? nb_mgmt_strv_to_json (group->domains) : NULL;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   if (create)
     stmt = nb_mgmt_store_prepare (store,
@@ -255,7 +256,7 @@ save_ns_group (NbMgmtStore                 *store,
                                   "enabled = ?6, is_primary = ?7, domains = ?8, search_domains_enabled = ?9 "
                                   "WHERE id = ?1 AND account_id = ?2", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, group->name);
@@ -273,13 +274,9 @@ save_ns_group (NbMgmtStore                 *store,
                                 error, "name", group->name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_NAMESERVER_GROUP, id, NULL, TRUE,
                                   error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_nameserver_group (store, account_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -405,6 +402,7 @@ nb_mgmt_store_update_dns_settings (NbMgmtStore             *store,
                                    const NbMgmtDnsSettings *settings,
                                    GError                 **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtDnsSettings) old = NULL;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
@@ -418,12 +416,12 @@ nb_mgmt_store_update_dns_settings (NbMgmtStore             *store,
   old = nb_mgmt_store_get_dns_settings (store, account_id, error);
   if (old == NULL)
     return NULL;
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   if (!nb_mgmt_store_write_group_refs (store, account_id, account_id, "dns.disabled",
                                        settings->disabled_management_groups, TRUE,
                                        "disabled_management_groups", error))
-    goto fail;
+    return NULL;
   /* One event per group added or removed, as NetBird. */
   for (guint i = 0; settings->disabled_management_groups != NULL &&
                     settings->disabled_management_groups[i] != NULL; i++)
@@ -432,21 +430,17 @@ nb_mgmt_store_update_dns_settings (NbMgmtStore             *store,
                            settings->disabled_management_groups[i])) &&
         !nb_mgmt_store_add_event (store, account_id, actor_id, "dns.setting.disabled.management.group.add",
                                   settings->disabled_management_groups[i], error, NULL))
-      goto fail;
+      return NULL;
   for (guint i = 0; old->disabled_management_groups != NULL && old->disabled_management_groups[i] != NULL; i++)
     if ((settings->disabled_management_groups == NULL ||
          !g_strv_contains ((const char * const *) settings->disabled_management_groups,
                            old->disabled_management_groups[i])) &&
         !nb_mgmt_store_add_event (store, account_id, actor_id, "dns.setting.disabled.management.group.delete",
                                   old->disabled_management_groups[i], error, NULL))
-      goto fail;
+      return NULL;
   if (!nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_DNS_SETTINGS, account_id, NULL, TRUE,
                                   error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_dns_settings (store, account_id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }

@@ -200,6 +200,7 @@ nb_mgmt_store_create_group (NbMgmtStore       *store,
                             const NbMgmtGroup *tmpl,
                             GError           **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *id = nb_mgmt_new_id ();
   sqlite3_stmt *stmt;
 
@@ -209,12 +210,12 @@ nb_mgmt_store_create_group (NbMgmtStore       *store,
   if (!validate_group_name (tmpl->name, error) ||
       !nb_mgmt_store_account_exists (store, account_id, error))
     return NULL;
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "INSERT INTO groups (id, account_id, name, issued) VALUES (?1, ?2, ?3, ?4)", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, tmpl->name);
@@ -224,13 +225,9 @@ nb_mgmt_store_create_group (NbMgmtStore       *store,
       !nb_mgmt_store_add_event (store, account_id, actor_id, "group.add", id, error,
                                 "name", tmpl->name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_GROUP, id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_group (store, account_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -250,6 +247,7 @@ nb_mgmt_store_update_group (NbMgmtStore       *store,
                             const NbMgmtGroup *group,
                             GError           **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtGroup) old = NULL;
   sqlite3_stmt *stmt;
 
@@ -267,11 +265,11 @@ nb_mgmt_store_update_group (NbMgmtStore       *store,
     }
   if (!validate_group_name (group->name, error))
     return NULL;
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store, "UPDATE groups SET name = ?2 WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, group->id);
   nb_mgmt_bind_text (stmt, 2, group->name);
   if (!nb_mgmt_store_step_done (store, stmt, "A group with this name", error) ||
@@ -282,13 +280,9 @@ nb_mgmt_store_update_group (NbMgmtStore       *store,
                                       "peer.group.add", "peer.group.delete", NULL, "peer_id",
                                       "group", group->name, error) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_GROUP, group->id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_group (store, account_id, group->id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 static const char *

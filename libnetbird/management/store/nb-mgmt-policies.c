@@ -334,6 +334,7 @@ save_policy (NbMgmtStore        *store,
              gboolean            create,
              GError            **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *id = create ? nb_mgmt_new_id () : g_strdup (policy->id);
   sqlite3_stmt *stmt;
 
@@ -351,7 +352,7 @@ save_policy (NbMgmtStore        *store,
         return NULL;
     }
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   if (create)
     stmt = nb_mgmt_store_prepare (store,
@@ -362,7 +363,7 @@ save_policy (NbMgmtStore        *store,
                                   "UPDATE policies SET name = ?3, description = ?4, enabled = ?5 "
                                   "WHERE id = ?1 AND account_id = ?2", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, policy->name);
@@ -375,13 +376,9 @@ save_policy (NbMgmtStore        *store,
       !nb_mgmt_store_add_event (store, account_id, actor_id, create ? "policy.add" : "policy.update",
                                 id, error, "name", policy->name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_POLICY, id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_policy (store, account_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**

@@ -202,6 +202,7 @@ save_route (NbMgmtStore       *store,
             gboolean           create,
             GError           **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *id = create ? nb_mgmt_new_id () : g_strdup (route->id);
   g_autofree char *domains = NULL;
   sqlite3_stmt *stmt;
@@ -219,7 +220,7 @@ save_route (NbMgmtStore       *store,
     return NULL;
   domains = route->domains != NULL && route->domains[0] != NULL ? nb_mgmt_strv_to_json (route->domains) : NULL;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   if (create)
     stmt = nb_mgmt_store_prepare (store,
@@ -232,7 +233,7 @@ save_route (NbMgmtStore       *store,
                                   "peer_id = ?6, network = ?7, domains = ?8, metric = ?9, masquerade = ?10, "
                                   "keep_route = ?11 WHERE id = ?1 AND account_id = ?2", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, route->network_id);
@@ -266,13 +267,9 @@ save_route (NbMgmtStore       *store,
                                 error, "name", route->network_id,
                                 "network", has_network ? route->network : "", NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_ROUTE, id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_route (store, account_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**

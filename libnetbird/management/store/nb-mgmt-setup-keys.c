@@ -167,6 +167,7 @@ nb_mgmt_store_create_setup_key (NbMgmtStore          *store,
                                 char                **out_key,
                                 GError              **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *id = nb_mgmt_new_id ();
   g_autofree char *key = NULL;
   g_autofree char *hash = NULL;
@@ -228,14 +229,14 @@ nb_mgmt_store_create_setup_key (NbMgmtStore          *store,
   hash = nb_mgmt_hash_secret (key);
   masked = g_strdup_printf ("%.5s****", key);
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "INSERT INTO setup_keys (id, account_id, name, key_hash, masked_key, type, "
                                 "created_at, updated_at, expires_at, usage_limit, ephemeral) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, tmpl->name);
@@ -253,15 +254,11 @@ nb_mgmt_store_create_setup_key (NbMgmtStore          *store,
                                 "name", tmpl->name,
                                 "type", nb_mgmt_setup_key_type_to_string (tmpl->type), NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_SETUP_KEY, id, NULL, FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   if (out_key != NULL)
     *out_key = g_steal_pointer (&key);
   return nb_mgmt_store_get_setup_key (store, account_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -282,6 +279,7 @@ nb_mgmt_store_update_setup_key (NbMgmtStore          *store,
                                 const NbMgmtSetupKey *key,
                                 GError              **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtSetupKey) old = NULL;
   sqlite3_stmt *stmt;
 
@@ -310,13 +308,13 @@ nb_mgmt_store_update_setup_key (NbMgmtStore          *store,
       return NULL;
     }
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE setup_keys SET revoked = ?2, name = coalesce(?3, name), updated_at = ?4 "
                                 "WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, key->id);
   nb_mgmt_bind_int64 (stmt, 2, key->revoked ? 1 : 0);
   nb_mgmt_bind_text (stmt, 3, key->name);
@@ -327,22 +325,18 @@ nb_mgmt_store_update_setup_key (NbMgmtStore          *store,
       !nb_mgmt_store_add_diff_events (store, account_id, actor_id, old->auto_groups, key->auto_groups,
                                       "setupkey.group.add", "setupkey.group.delete", key->id, "group",
                                       NULL, NULL, error))
-    goto fail;
+    return NULL;
   if (!old->revoked && key->revoked &&
       !nb_mgmt_store_add_event (store, account_id, actor_id, "setupkey.revoke", key->id, error,
                                 "name", old->name, NULL))
-    goto fail;
+    return NULL;
   if (!nb_mgmt_store_add_event (store, account_id, actor_id, "setupkey.update", key->id, error,
                                 "name", key->name != NULL ? key->name : old->name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_SETUP_KEY, key->id, NULL,
                                   FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_setup_key (store, account_id, key->id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**

@@ -406,6 +406,53 @@ nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
 }
 
 gboolean
+nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
+                           NbMgmtStore       *store,
+                           GError           **error)
+{
+  g_return_val_if_fail (tx->store == NULL, FALSE);
+
+  if (!nb_mgmt_store_begin (store, error))
+    return FALSE;
+  tx->store = store;
+  return TRUE;
+}
+
+gboolean
+nb_mgmt_transaction_begin_relaxed (NbMgmtTransaction *tx,
+                                   NbMgmtStore       *store,
+                                   GError           **error)
+{
+  g_return_val_if_fail (tx->store == NULL, FALSE);
+
+  if (!nb_mgmt_store_begin_relaxed (store, error))
+    return FALSE;
+  tx->store = store;
+  return TRUE;
+}
+
+gboolean
+nb_mgmt_transaction_commit (NbMgmtTransaction *tx,
+                            GError           **error)
+{
+  NbMgmtStore *store = g_steal_pointer (&tx->store);
+
+  g_return_val_if_fail (store != NULL, FALSE);
+
+  /* A failed COMMIT rolls back by itself. */
+  return nb_mgmt_store_commit (store, error);
+}
+
+void
+nb_mgmt_transaction_clear (NbMgmtTransaction *tx)
+{
+  NbMgmtStore *store = g_steal_pointer (&tx->store);
+
+  if (store != NULL)
+    nb_mgmt_store_rollback (store);
+}
+
+gboolean
 nb_mgmt_store_note_change (NbMgmtStore      *store,
                            const char       *account_id,
                            NbMgmtChangeKind  kind,
