@@ -120,6 +120,7 @@ nb_mgmt_store_create_account (NbMgmtStore *store,
                               NbMgmtUser **out_owner,
                               GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *account_id = nb_mgmt_new_id ();
   g_autofree char *owner_id = nb_mgmt_new_id ();
   g_autofree char *all_id = nb_mgmt_new_id ();
@@ -141,7 +142,7 @@ nb_mgmt_store_create_account (NbMgmtStore *store,
   nb_sodium_ensure_init ();
   network = (100u << 24) | ((64u + randombytes_uniform (64)) << 16);
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
 
   stmt = nb_mgmt_store_prepare (store,
@@ -149,7 +150,7 @@ nb_mgmt_store_create_account (NbMgmtStore *store,
                                 "network_addr, network_prefix, next_ip, serial) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 16, 1, 1)", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, account_id);
   nb_mgmt_bind_text (stmt, 2, domain);
   nb_mgmt_bind_text (stmt, 3, domain != NULL ? "private" : NULL);
@@ -157,13 +158,13 @@ nb_mgmt_store_create_account (NbMgmtStore *store,
   nb_mgmt_bind_int64 (stmt, 5, now);
   nb_mgmt_bind_int64 (stmt, 6, network);
   if (!nb_mgmt_store_step_done (store, stmt, "account", error))
-    goto fail;
+    return NULL;
 
   stmt = nb_mgmt_store_prepare (store,
                                 "INSERT INTO users (id, account_id, name, email, role, created_at) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, owner_id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, owner_name);
@@ -171,7 +172,7 @@ nb_mgmt_store_create_account (NbMgmtStore *store,
   nb_mgmt_bind_int64 (stmt, 5, NB_MGMT_ROLE_OWNER);
   nb_mgmt_bind_int64 (stmt, 6, now);
   if (!nb_mgmt_store_step_done (store, stmt, "owner", error))
-    goto fail;
+    return NULL;
 
   if (!insert_group (store, account_id, all_id, NB_MGMT_ALL_GROUP_NAME, error) ||
       !insert_default_policy (store, account_id, all_id, error) ||
@@ -179,16 +180,12 @@ nb_mgmt_store_create_account (NbMgmtStore *store,
                                 error, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_ACCOUNT, account_id,
                                   NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
 
   if (out_owner != NULL)
     *out_owner = nb_mgmt_store_get_user (store, account_id, owner_id, NULL);
   return nb_mgmt_store_get_account (store, account_id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -277,6 +274,7 @@ nb_mgmt_store_update_account_settings (NbMgmtStore                 *store,
                                        const NbMgmtAccountSettings *settings,
                                        GError                     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtAccount) old = NULL;
   sqlite3_stmt *stmt;
   const char *code = "account.setting.update";
@@ -316,7 +314,7 @@ nb_mgmt_store_update_account_settings (NbMgmtStore                 *store,
   else if (old->settings.peer_login_expiration != settings->peer_login_expiration)
     code = "account.setting.peer.login.expiration.update";
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE accounts SET login_expiration_enabled = ?2, login_expiration = ?3, "
@@ -324,7 +322,7 @@ nb_mgmt_store_update_account_settings (NbMgmtStore                 *store,
                                 "jwt_groups_enabled = ?6, jwt_groups_claim_name = ?7, dns_domain = ?8 "
                                 "WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, account_id);
   nb_mgmt_bind_int64 (stmt, 2, settings->peer_login_expiration_enabled ? 1 : 0);
   nb_mgmt_bind_int64 (stmt, 3, settings->peer_login_expiration);
@@ -338,13 +336,9 @@ nb_mgmt_store_update_account_settings (NbMgmtStore                 *store,
       !nb_mgmt_store_add_event (store, account_id, actor_id, code, account_id, error, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_ACCOUNT, account_id,
                                   NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_account (store, account_id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -364,39 +358,36 @@ nb_mgmt_store_delete_account (NbMgmtStore *store,
                               const char  *actor_id,
                               GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   sqlite3_stmt *stmt;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
 
   if (!nb_mgmt_store_account_exists (store, account_id, error))
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return FALSE;
   /* Routes reference peers with a deferred key; drop them first so the
    * cascade order does not matter. */
   stmt = nb_mgmt_store_prepare (store, "DELETE FROM routes WHERE account_id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, account_id);
   if (!nb_mgmt_store_step_done (store, stmt, "account routes", error))
-    goto fail;
+    return FALSE;
   stmt = nb_mgmt_store_prepare (store, "DELETE FROM accounts WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, account_id);
   if (!nb_mgmt_store_step_done (store, stmt, "account", error) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_ACCOUNT_DELETED,
                                   account_id, NULL, TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return FALSE;
   g_hash_table_remove (store->snapshots, account_id);
   g_hash_table_remove (store->given_hashes, account_id);
   g_hash_table_remove (store->dirty, account_id);
   return TRUE;
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return FALSE;
 }
 
 /**

@@ -123,6 +123,7 @@ insert_pat (NbMgmtStore *store,
             gint         expires_in_days,
             GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtUser) user = NULL;
   g_autofree char *id = nb_mgmt_new_id ();
   g_autofree char *hash = NULL;
@@ -146,13 +147,13 @@ insert_pat (NbMgmtStore *store,
     return NULL;
   hash = nb_mgmt_hash_secret (token);
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "INSERT INTO pats (id, account_id, user_id, name, hashed_token, expiration, "
                                 "created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, user_id);
@@ -165,13 +166,9 @@ insert_pat (NbMgmtStore *store,
       !nb_mgmt_store_add_event (store, account_id, actor_id, "personal.access.token.create", user_id,
                                 error, "name", name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_PAT, id, NULL, FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_pat (store, account_id, user_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -261,6 +258,7 @@ nb_mgmt_store_delete_pat (NbMgmtStore *store,
                           const char  *pat_id,
                           GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtPat) pat = NULL;
   sqlite3_stmt *stmt;
 
@@ -269,23 +267,19 @@ nb_mgmt_store_delete_pat (NbMgmtStore *store,
   pat = nb_mgmt_store_get_pat (store, account_id, user_id, pat_id, error);
   if (pat == NULL)
     return FALSE;
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return FALSE;
   stmt = nb_mgmt_store_prepare (store, "DELETE FROM pats WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, pat_id);
   if (!nb_mgmt_store_step_done (store, stmt, "token", error) ||
       !nb_mgmt_store_add_event (store, account_id, actor_id, "personal.access.token.delete", user_id,
                                 error, "name", pat->name, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_PAT, pat_id, NULL, FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return FALSE;
   return TRUE;
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return FALSE;
 }
 
 /**
@@ -389,6 +383,7 @@ nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
                                 const char  *token,
                                 GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *hash = NULL;
   g_autofree char *pat_id = NULL;
   g_autofree char *user_id = NULL;
@@ -451,28 +446,24 @@ nb_mgmt_store_authenticate_pat (NbMgmtStore *store,
    * request into a disk write. */
   if (now - last_used >= 60)
     {
-      if (!nb_mgmt_store_begin_relaxed (store, error))
+      if (!nb_mgmt_transaction_begin_relaxed (&tx, store, error))
         return NULL;
       stmt = nb_mgmt_store_prepare (store, "UPDATE pats SET last_used = ?2 WHERE id = ?1", error);
       if (stmt == NULL)
-        goto fail;
+        return NULL;
       nb_mgmt_bind_text (stmt, 1, pat_id);
       nb_mgmt_bind_int64 (stmt, 2, now);
       if (!nb_mgmt_store_step_done (store, stmt, "token", error))
-        goto fail;
+        return NULL;
       stmt = nb_mgmt_store_prepare (store, "UPDATE users SET last_login = ?2 WHERE id = ?1", error);
       if (stmt == NULL)
-        goto fail;
+        return NULL;
       nb_mgmt_bind_text (stmt, 1, user_id);
       nb_mgmt_bind_int64 (stmt, 2, now);
       if (!nb_mgmt_store_step_done (store, stmt, "user", error) ||
-          !nb_mgmt_store_commit (store, error))
-        goto fail;
+          !nb_mgmt_transaction_commit (&tx, error))
+        return NULL;
       user->last_login = now;
     }
   return g_steal_pointer (&user);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }

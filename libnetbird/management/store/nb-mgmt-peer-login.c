@@ -146,6 +146,7 @@ nb_mgmt_store_register_peer (NbMgmtStore          *store,
                              const NbMgmtPeerMeta *meta,
                              GError              **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtSetupKey) key = NULL;
   g_autofree char *hash = NULL;
   g_autofree char *peer_id = NULL;
@@ -166,27 +167,27 @@ nb_mgmt_store_register_peer (NbMgmtStore          *store,
     return NULL;
   hash = nb_mgmt_hash_secret (setup_key);
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   /* Checked and counted inside the transaction: two registrations racing
    * for the last use of a key cannot both win. */
   stmt = nb_mgmt_store_prepare (store,
                                 "SELECT " SETUP_KEY_COLUMNS " FROM setup_keys WHERE key_hash = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, hash);
   if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    goto fail;
+    return NULL;
   if (!has_row)
     {
       g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_UNAUTHENTICATED,
                    "The setup key is not valid");
-      goto fail;
+      return NULL;
     }
   key = nb_mgmt_setup_key_from_row (stmt);
   sqlite3_reset (stmt);
   if (!nb_mgmt_store_fill_setup_key_groups (store, key, error))
-    goto fail;
+    return NULL;
   switch (nb_mgmt_setup_key_get_state (key, now))
     {
     case NB_MGMT_SETUP_KEY_STATE_VALID:
@@ -194,14 +195,14 @@ nb_mgmt_store_register_peer (NbMgmtStore          *store,
     case NB_MGMT_SETUP_KEY_STATE_REVOKED:
       g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED,
                    "The setup key \"%s\" was revoked", key->name);
-      goto fail;
+      return NULL;
     case NB_MGMT_SETUP_KEY_STATE_EXPIRED:
       {
         g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (key->expires_at);
         g_autofree char *text = when != NULL ? g_date_time_format (when, "%F %T UTC") : g_strdup ("?");
         g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED,
                      "The setup key \"%s\" expired on %s", key->name, text);
-        goto fail;
+        return NULL;
       }
     case NB_MGMT_SETUP_KEY_STATE_OVERUSED:
       if (key->type == NB_MGMT_SETUP_KEY_ONE_OFF)
@@ -211,29 +212,25 @@ nb_mgmt_store_register_peer (NbMgmtStore          *store,
         g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED,
                      "The setup key \"%s\" reached its usage limit (%" G_GINT64_FORMAT ")",
                      key->name, key->usage_limit);
-      goto fail;
+      return NULL;
     }
 
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE setup_keys SET used_times = used_times + 1, last_used = ?2 "
                                 "WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, key->id);
   nb_mgmt_bind_int64 (stmt, 2, now);
   if (!nb_mgmt_store_step_done (store, stmt, "setup key", error))
-    goto fail;
+    return NULL;
 
   peer_id = insert_peer (store, key->account_id, peer_key, meta, NULL, key->id, key->ephemeral,
                          FALSE, key->auto_groups, NULL, "setupkey.peer.add", error);
-  if (peer_id == NULL || !nb_mgmt_store_commit (store, error))
-    goto fail;
+  if (peer_id == NULL || !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   account_id = g_strdup (key->account_id);
   return nb_mgmt_store_get_peer (store, account_id, peer_id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /* Interactive re-login of a user's peer: fresh login time, expiry cleared,
@@ -244,9 +241,10 @@ renew_user_login (NbMgmtStore          *store,
                   const NbMgmtPeerMeta *meta,
                   GError              **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   sqlite3_stmt *stmt;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE peers SET last_login = ?2, login_expired = 0, "
@@ -254,7 +252,7 @@ renew_user_login (NbMgmtStore          *store,
                                 "os_version = coalesce(?5, os_version), "
                                 "netbird_version = coalesce(?6, netbird_version) WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, peer->id);
   nb_mgmt_bind_int64 (stmt, 2, nb_mgmt_store_now (store));
   if (meta != NULL)
@@ -273,13 +271,9 @@ renew_user_login (NbMgmtStore          *store,
                                 "name", peer->name, NULL) ||
       !nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id, peer->key,
                                   peer->login_expired, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_peer (store, peer->account_id, peer->id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -386,6 +380,7 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
                           const NbMgmtPeerMeta *meta,
                           GError              **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtPeer) peer = NULL;
   g_autoptr(NbMgmtAccount) account = NULL;
   sqlite3_stmt *stmt;
@@ -421,7 +416,8 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
    * login time is runtime state (no fsync, no event). A changed system is
    * a change: durable, in the audit log. */
   meta_changed = meta != NULL && peer_meta_differs (&peer->meta, meta);
-  if (!(meta_changed ? nb_mgmt_store_begin (store, error) : nb_mgmt_store_begin_relaxed (store, error)))
+  if (!(meta_changed ? nb_mgmt_transaction_begin (&tx, store, error)
+                     : nb_mgmt_transaction_begin_relaxed (&tx, store, error)))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE peers SET hostname = coalesce(?2, hostname), goos = coalesce(?3, goos), "
@@ -431,7 +427,7 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
                                 "netbird_version = coalesce(?10, netbird_version), "
                                 "ui_version = coalesce(?11, ui_version), last_login = ?12 WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, peer->id);
   if (meta != NULL)
     {
@@ -446,23 +442,19 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
     }
   nb_mgmt_bind_int64 (stmt, 12, now);
   if (!nb_mgmt_store_step_done (store, stmt, "peer", error))
-    goto fail;
+    return NULL;
   if (meta_changed &&
       !nb_mgmt_store_add_event (store, peer->account_id, peer->user_id, "peer.meta.update", peer->id, error,
                                 "name", peer->name,
                                 "os", meta->os != NULL ? meta->os : "",
                                 "version", meta->netbird_version != NULL ? meta->netbird_version : "",
                                 NULL))
-    goto fail;
+    return NULL;
   if (!nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id,
                                   peer->key, FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_peer (store, peer->account_id, peer->id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**

@@ -243,6 +243,7 @@ nb_mgmt_store_set_peer_connected (NbMgmtStore *store,
                                   gboolean     connected,
                                   GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtPeer) peer = NULL;
   sqlite3_stmt *stmt;
 
@@ -252,24 +253,20 @@ nb_mgmt_store_set_peer_connected (NbMgmtStore *store,
   if (peer == NULL)
     return FALSE;
   /* Runtime state: no fsync (a killed process still keeps it). */
-  if (!nb_mgmt_store_begin_relaxed (store, error))
+  if (!nb_mgmt_transaction_begin_relaxed (&tx, store, error))
     return FALSE;
   stmt = nb_mgmt_store_prepare (store, "UPDATE peers SET connected = ?2, last_seen = ?3 WHERE id = ?1",
                                 error);
   if (stmt == NULL)
-    goto fail;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, peer->id);
   nb_mgmt_bind_int64 (stmt, 2, connected ? 1 : 0);
   nb_mgmt_bind_int64 (stmt, 3, nb_mgmt_store_now (store));
   if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
       !nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_STATUS, peer->id,
                                   peer->key, FALSE, error))
-    goto fail;
-  return nb_mgmt_store_commit (store, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return FALSE;
+    return FALSE;
+  return nb_mgmt_transaction_commit (&tx, error);
 }
 
 static gboolean
@@ -433,6 +430,7 @@ nb_mgmt_store_expire_peer_logins (NbMgmtStore *store,
                                   guint       *out_expired,
                                   GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_peer_free);
   sqlite3_stmt *stmt;
   gboolean has_row;
@@ -470,7 +468,7 @@ nb_mgmt_store_expire_peer_logins (NbMgmtStore *store,
   if (found->len == 0)
     return TRUE;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return FALSE;
   for (guint i = 0; i < found->len; i++)
     {
@@ -478,24 +476,20 @@ nb_mgmt_store_expire_peer_logins (NbMgmtStore *store,
 
       stmt = nb_mgmt_store_prepare (store, "UPDATE peers SET login_expired = 1 WHERE id = ?1", error);
       if (stmt == NULL)
-        goto fail;
+        return FALSE;
       nb_mgmt_bind_text (stmt, 1, p->id);
       if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
           !nb_mgmt_store_add_event (store, p->account_id, NULL, "peer.login.expire", p->id, error,
                                     "name", p->name, NULL) ||
           !nb_mgmt_store_note_change (store, p->account_id, NB_MGMT_CHANGE_PEER_UPDATED, p->id, p->key,
                                       TRUE, error))
-        goto fail;
+        return FALSE;
     }
-  if (!nb_mgmt_store_commit (store, error))
-    goto fail;
+  if (!nb_mgmt_transaction_commit (&tx, error))
+    return FALSE;
   if (out_expired != NULL)
     *out_expired = found->len;
   return TRUE;
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return FALSE;
 }
 
 /**
@@ -516,6 +510,7 @@ nb_mgmt_store_update_peer (NbMgmtStore      *store,
                            const NbMgmtPeer *peer,
                            GError          **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtPeer) old = NULL;
   g_autofree char *label = NULL;
   sqlite3_stmt *stmt;
@@ -535,48 +530,44 @@ nb_mgmt_store_update_peer (NbMgmtStore      *store,
     return NULL;
   renamed = peer->name != NULL && g_strcmp0 (peer->name, old->name) != 0;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   if (renamed)
     {
       label = nb_mgmt_store_unique_dns_label (store, account_id, peer->name, peer->id, error);
       if (label == NULL)
-        goto fail;
+        return NULL;
     }
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE peers SET name = coalesce(?2, name), dns_label = coalesce(?3, dns_label), "
                                 "ssh_enabled = ?4, login_expiration_enabled = ?5 WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, peer->id);
   nb_mgmt_bind_text (stmt, 2, renamed ? peer->name : NULL);
   nb_mgmt_bind_text (stmt, 3, label);
   nb_mgmt_bind_int64 (stmt, 4, peer->ssh_enabled ? 1 : 0);
   nb_mgmt_bind_int64 (stmt, 5, peer->login_expiration_enabled ? 1 : 0);
   if (!nb_mgmt_store_step_done (store, stmt, "peer", error))
-    goto fail;
+    return NULL;
   if (renamed &&
       !nb_mgmt_store_add_event (store, account_id, actor_id, "peer.rename", peer->id, error,
                                 "old_name", old->name, "name", peer->name, "dns_label", label, NULL))
-    goto fail;
+    return NULL;
   if (old->ssh_enabled != peer->ssh_enabled &&
       !nb_mgmt_store_add_event (store, account_id, actor_id,
                                 peer->ssh_enabled ? "peer.ssh.enable" : "peer.ssh.disable",
                                 peer->id, error, "name", old->name, NULL))
-    goto fail;
+    return NULL;
   if (old->login_expiration_enabled != peer->login_expiration_enabled &&
       !nb_mgmt_store_add_event (store, account_id, actor_id,
                                 peer->login_expiration_enabled ? "peer.login.expiration.enable"
                                                                : "peer.login.expiration.disable",
                                 peer->id, error, "name", old->name, NULL))
-    goto fail;
+    return NULL;
   if (!nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id, old->key,
                                   TRUE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_peer (store, account_id, peer->id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }

@@ -210,6 +210,7 @@ nb_mgmt_store_create_user (NbMgmtStore      *store,
                            const NbMgmtUser *tmpl,
                            GError          **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autofree char *id = nb_mgmt_new_id ();
   sqlite3_stmt *stmt;
 
@@ -236,14 +237,14 @@ nb_mgmt_store_create_user (NbMgmtStore      *store,
   if (!nb_mgmt_store_account_exists (store, account_id, error))
     return NULL;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "INSERT INTO users (id, account_id, name, email, role, is_service_user, "
                                 "is_blocked, issued, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                 error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   nb_mgmt_bind_text (stmt, 3, tmpl->name);
@@ -261,13 +262,9 @@ nb_mgmt_store_create_user (NbMgmtStore      *store,
                                 id, error, "name", tmpl->name != NULL ? tmpl->name : "",
                                 "email", tmpl->email != NULL ? tmpl->email : "", NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_USER, id, NULL, FALSE, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_user (store, account_id, id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /* NetBird's groups propagation: the user's peers join the groups added to
@@ -331,6 +328,7 @@ nb_mgmt_store_update_user (NbMgmtStore      *store,
                            const NbMgmtUser *user,
                            GError          **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtUser) old = NULL;
   g_autoptr(NbMgmtAccount) account = NULL;
   sqlite3_stmt *stmt;
@@ -374,13 +372,13 @@ nb_mgmt_store_update_user (NbMgmtStore      *store,
   /* A blocked user's peers leave every map. */
   network = (old->is_blocked != user->is_blocked);
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   stmt = nb_mgmt_store_prepare (store,
                                 "UPDATE users SET role = ?2, is_blocked = ?3, name = coalesce(?4, name) "
                                 "WHERE id = ?1", error);
   if (stmt == NULL)
-    goto fail;
+    return NULL;
   nb_mgmt_bind_text (stmt, 1, user->id);
   nb_mgmt_bind_int64 (stmt, 2, user->role);
   nb_mgmt_bind_int64 (stmt, 3, user->is_blocked ? 1 : 0);
@@ -391,29 +389,25 @@ nb_mgmt_store_update_user (NbMgmtStore      *store,
       !nb_mgmt_store_add_diff_events (store, account_id, actor_id, old->auto_groups, user->auto_groups,
                                       "user.group.add", "user.group.delete", user->id, "group",
                                       NULL, NULL, error))
-    goto fail;
+    return NULL;
   if (account->settings.groups_propagation_enabled &&
       !propagate_auto_groups (store, account_id, actor_id, user->id, old->auto_groups, user->auto_groups,
                               error))
-    goto fail;
+    return NULL;
   if (old->role != user->role &&
       !nb_mgmt_store_add_event (store, account_id, actor_id, "user.role.update", user->id, error,
                                 "role", nb_mgmt_role_to_string (user->role), NULL))
-    goto fail;
+    return NULL;
   if (old->is_blocked != user->is_blocked &&
       !nb_mgmt_store_add_event (store, account_id, actor_id,
                                 user->is_blocked ? "user.block" : "user.unblock", user->id, error, NULL))
-    goto fail;
+    return NULL;
   if (!nb_mgmt_store_add_event (store, account_id, actor_id, "user.update", user->id, error, NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_USER, user->id, NULL, network,
                                   error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_user (store, account_id, user->id, error);
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return NULL;
 }
 
 /**
@@ -435,6 +429,7 @@ nb_mgmt_store_delete_user (NbMgmtStore *store,
                            const char  *user_id,
                            GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtUser) old = NULL;
   g_autoptr(GPtrArray) peers = NULL;
   sqlite3_stmt *stmt;
@@ -460,18 +455,18 @@ nb_mgmt_store_delete_user (NbMgmtStore *store,
   if (peers == NULL)
     return FALSE;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return FALSE;
   for (guint i = 0; i < peers->len; i++)
     {
       NbMgmtPeer *peer = peers->pdata[i];
       if (!nb_mgmt_store_delete_peer_in_tx (store, account_id, actor_id, peer->id,
                                             "user.peer.delete", error))
-        goto fail;
+        return FALSE;
     }
   stmt = nb_mgmt_store_prepare (store, "DELETE FROM users WHERE id = ?1 AND account_id = ?2", error);
   if (stmt == NULL)
-    goto fail;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, user_id);
   nb_mgmt_bind_text (stmt, 2, account_id);
   if (!nb_mgmt_store_step_done (store, stmt, "user", error) ||
@@ -481,13 +476,9 @@ nb_mgmt_store_delete_user (NbMgmtStore *store,
                                 "email", old->email != NULL ? old->email : "", NULL) ||
       !nb_mgmt_store_note_change (store, account_id, NB_MGMT_CHANGE_USER, user_id, NULL,
                                   peers->len > 0, error) ||
-      !nb_mgmt_store_commit (store, error))
-    goto fail;
+      !nb_mgmt_transaction_commit (&tx, error))
+    return FALSE;
   return TRUE;
-
-fail:
-  nb_mgmt_store_rollback (store);
-  return FALSE;
 }
 
 /**
