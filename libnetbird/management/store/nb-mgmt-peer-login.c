@@ -46,6 +46,42 @@ validate_peer_key (const char *peer_key,
   return TRUE;
 }
 
+/* The system meta fields in the order of their columns in the peers table
+ * (hostname .. ui_version), which every statement below binds in a row. */
+#define PEER_META_N_FIELDS 10
+
+static void
+peer_meta_fields (const NbMgmtPeerMeta *meta,
+                  const char           *fields[PEER_META_N_FIELDS])
+{
+  fields[0] = meta->hostname;
+  fields[1] = meta->goos;
+  fields[2] = meta->kernel;
+  fields[3] = meta->kernel_version;
+  fields[4] = meta->core;
+  fields[5] = meta->platform;
+  fields[6] = meta->os;
+  fields[7] = meta->os_version;
+  fields[8] = meta->netbird_version;
+  fields[9] = meta->ui_version;
+}
+
+/* Binds @meta's fields, cleaned, to ?first .. ?first+9. */
+static void
+bind_peer_meta (sqlite3_stmt         *stmt,
+                int                   first,
+                const NbMgmtPeerMeta *meta)
+{
+  const char *fields[PEER_META_N_FIELDS];
+
+  peer_meta_fields (meta, fields);
+  for (guint i = 0; i < PEER_META_N_FIELDS; i++)
+    {
+      g_autofree char *clean = nb_mgmt_clean_text (fields[i], NB_MGMT_PEER_META_MAX);
+      nb_mgmt_bind_text (stmt, first + (int) i, clean);
+    }
+}
+
 /* Inserts the peer inside the current transaction; the caller checked the
  * setup key or user. */
 static char *
@@ -98,16 +134,7 @@ insert_peer (NbMgmtStore          *store,
   nb_mgmt_bind_text (stmt, 4, name);
   nb_mgmt_bind_text (stmt, 5, label);
   nb_mgmt_bind_int64 (stmt, 6, ip);
-  {
-    const char *fields[] = { meta->hostname, meta->goos, meta->kernel, meta->kernel_version,
-                             meta->core, meta->platform, meta->os, meta->os_version,
-                             meta->netbird_version, meta->ui_version };
-    for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-      {
-        g_autofree char *clean = nb_mgmt_clean_text (fields[i], NB_MGMT_PEER_META_MAX);
-        nb_mgmt_bind_text (stmt, 7 + i, clean);
-      }
-  }
+  bind_peer_meta (stmt, 7, meta);
   nb_mgmt_bind_text (stmt, 17, user_id);
   nb_mgmt_bind_text (stmt, 18, setup_key_id);
   nb_mgmt_bind_int64 (stmt, 19, login_expiration ? 1 : 0);
@@ -348,14 +375,12 @@ static gboolean
 peer_meta_differs (const NbMgmtPeerMeta *stored,
                    const NbMgmtPeerMeta *incoming)
 {
-  const char *a[] = { stored->hostname, stored->goos, stored->kernel, stored->kernel_version,
-                      stored->core, stored->platform, stored->os, stored->os_version,
-                      stored->netbird_version, stored->ui_version };
-  const char *b[] = { incoming->hostname, incoming->goos, incoming->kernel, incoming->kernel_version,
-                      incoming->core, incoming->platform, incoming->os, incoming->os_version,
-                      incoming->netbird_version, incoming->ui_version };
+  const char *a[PEER_META_N_FIELDS];
+  const char *b[PEER_META_N_FIELDS];
 
-  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+  peer_meta_fields (stored, a);
+  peer_meta_fields (incoming, b);
+  for (guint i = 0; i < PEER_META_N_FIELDS; i++)
     {
       g_autofree char *clean = nb_mgmt_clean_text (b[i], NB_MGMT_PEER_META_MAX);
       if (clean != NULL && g_strcmp0 (clean, a[i]) != 0)
@@ -430,16 +455,7 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
     return NULL;
   nb_mgmt_bind_text (stmt, 1, peer->id);
   if (meta != NULL)
-    {
-      const char *fields[] = { meta->hostname, meta->goos, meta->kernel, meta->kernel_version,
-                               meta->core, meta->platform, meta->os, meta->os_version,
-                               meta->netbird_version, meta->ui_version };
-      for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-        {
-          g_autofree char *clean = nb_mgmt_clean_text (fields[i], NB_MGMT_PEER_META_MAX);
-          nb_mgmt_bind_text (stmt, 2 + i, clean);
-        }
-    }
+    bind_peer_meta (stmt, 2, meta);
   nb_mgmt_bind_int64 (stmt, 12, now);
   if (!nb_mgmt_store_step_done (store, stmt, "peer", error))
     return NULL;
