@@ -322,6 +322,7 @@ nb_mgmt_store_register_peer_for_user (NbMgmtStore          *store,
                                       const NbMgmtPeerMeta *meta,
                                       GError              **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtUser) user = NULL;
   g_autofree char *peer_id = NULL;
 
@@ -358,15 +359,12 @@ nb_mgmt_store_register_peer_for_user (NbMgmtStore          *store,
         return renew_user_login (store, known, meta, error);
       }
   }
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   peer_id = insert_peer (store, account_id, peer_key, meta, user_id, NULL, FALSE, TRUE,
                          user->auto_groups, user_id, "user.peer.add", error);
-  if (peer_id == NULL || !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return NULL;
-    }
+  if (peer_id == NULL || !nb_mgmt_transaction_commit (&tx, error))
+    return NULL;
   return nb_mgmt_store_get_peer (store, account_id, peer_id, error);
 }
 

@@ -341,17 +341,13 @@ nb_mgmt_store_delete_peer (NbMgmtStore *store,
                            const char  *peer_id,
                            GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
 
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  if (!nb_mgmt_store_delete_peer_in_tx (store, account_id, actor_id, peer_id, "user.peer.delete", error) ||
-      !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_transaction_begin (&tx, store, error) &&
+         nb_mgmt_store_delete_peer_in_tx (store, account_id, actor_id, peer_id, "user.peer.delete", error) &&
+         nb_mgmt_transaction_commit (&tx, error);
 }
 
 /**
@@ -369,6 +365,7 @@ nb_mgmt_store_delete_idle_ephemeral_peers (NbMgmtStore *store,
                                            guint       *out_deleted,
                                            GError     **error)
 {
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(GPtrArray) victims = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *stmt;
   gboolean has_row;
@@ -398,19 +395,16 @@ nb_mgmt_store_delete_idle_ephemeral_peers (NbMgmtStore *store,
   if (victims->len == 0)
     return TRUE;
 
-  if (!nb_mgmt_store_begin (store, error))
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return FALSE;
   for (guint i = 0; i + 1 < victims->len; i += 2)
     {
       if (!nb_mgmt_store_delete_peer_in_tx (store, victims->pdata[i], NULL, victims->pdata[i + 1],
                                             "ephemeral.peer.delete", error))
-        {
-          nb_mgmt_store_rollback (store);
-          return FALSE;
-        }
+        return FALSE;
       deleted++;
     }
-  if (!nb_mgmt_store_commit (store, error))
+  if (!nb_mgmt_transaction_commit (&tx, error))
     return FALSE;
   if (out_deleted != NULL)
     *out_deleted = deleted;

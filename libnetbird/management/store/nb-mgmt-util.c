@@ -430,18 +430,14 @@ nb_mgmt_store_delete_object (NbMgmtStore      *store,
                              gboolean          network_changed,
                              GError          **error)
 {
-  if (!nb_mgmt_store_begin (store, error))
-    return FALSE;
-  if (!nb_mgmt_store_delete_by_id (store, sql, id, what, error) ||
-      !nb_mgmt_store_add_event (store, account_id, actor_id, activity_code, id, error,
-                                "name", name, NULL) ||
-      !nb_mgmt_store_note_change (store, account_id, kind, id, NULL, network_changed, error) ||
-      !nb_mgmt_store_commit (store, error))
-    {
-      nb_mgmt_store_rollback (store);
-      return FALSE;
-    }
-  return TRUE;
+  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+
+  return nb_mgmt_transaction_begin (&tx, store, error) &&
+         nb_mgmt_store_delete_by_id (store, sql, id, what, error) &&
+         nb_mgmt_store_add_event (store, account_id, actor_id, activity_code, id, error,
+                                  "name", name, NULL) &&
+         nb_mgmt_store_note_change (store, account_id, kind, id, NULL, network_changed, error) &&
+         nb_mgmt_transaction_commit (&tx, error);
 }
 
 static gboolean
