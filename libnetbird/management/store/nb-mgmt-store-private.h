@@ -249,10 +249,14 @@ gboolean        nb_mgmt_store_fill_setup_key_groups (NbMgmtStore    *store,
 #define NB_MGMT_PEER_META_MAX 256
 
 /* ---- Peer addresses and DNS labels (nb-mgmt-peer-addresses.c) ------------ */
+/* Inside the current transaction: takes the account's next free overlay
+ * address (NB_MGMT_ERROR_EXHAUSTED when none is left). */
 gboolean      nb_mgmt_store_allocate_peer_ip (NbMgmtStore *store,
                                               const char  *account_id,
                                               guint32     *out_ip,
                                               GError     **error);
+/* A DNS label from @name that no peer of the account but @except_peer_id
+ * (nullable) uses: the label itself, else label-N. */
 char         *nb_mgmt_store_unique_dns_label (NbMgmtStore *store,
                                               const char  *account_id,
                                               const char  *name,
