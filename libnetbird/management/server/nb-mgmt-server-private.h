@@ -120,6 +120,11 @@ NbMgmtMsgPeerConfig    *nb_mgmt_server_build_peer_config    (const char         
                                                              gboolean                ssh_enabled);
 NbMgmtMsgSyncResponse  *nb_mgmt_server_build_sync_response  (NbManagementServer     *self,
                                                              const NbMgmtNetworkMap *map);
+NbMgmtMsgSyncResponse  *nb_mgmt_server_sync_response_from_map (const NbMgmtNetworkMap *map,
+                                                               NbMgmtMsgNetbirdConfig *netbird_config);
+void                    nb_mgmt_server_write_sync_response  (const NbMgmtNetworkMap       *map,
+                                                             const NbMgmtMsgNetbirdConfig *netbird_config,
+                                                             GString                      *out);
 
 /* nb-mgmt-sync.c: the sync channels and the update fan-out */
 void     nb_mgmt_sync_accept                  (NbManagementServer      *self,

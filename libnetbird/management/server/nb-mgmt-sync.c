@@ -130,10 +130,11 @@ push_map (NbMgmtSyncChannel      *channel,
           const NbMgmtNetworkMap *map)
 {
   NbManagementServer *self = channel->server;
-  g_autoptr(NbMgmtMsgSyncResponse) response = nb_mgmt_server_build_sync_response (self, map);
+  g_autoptr(NbMgmtMsgNetbirdConfig) config = nb_mgmt_server_build_netbird_config (self,
+                                                                                  map->peer_key);
 
   g_string_truncate (self->scratch, 0);
-  nb_mgmt_msg_sync_response_write (response, self->scratch);
+  nb_mgmt_server_write_sync_response (map, config, self->scratch);
   g_debug ("Pushing network map serial %" G_GUINT64_FORMAT " (%" G_GSIZE_FORMAT " bytes) to %s",
            map->serial, self->scratch->len, channel_name (channel));
   send_sealed (channel, self->scratch);
@@ -358,6 +359,7 @@ flush_updates (gpointer user_data)
       g_autoptr(GError) error = NULL;
       g_autoptr(GPtrArray) maps = NULL;
       gint64 start = g_get_monotonic_time ();
+      gint64 collected;
       guint pushed = 0;
 
       /* Nobody of this account listens: maps are computed when they
@@ -371,6 +373,7 @@ flush_updates (gpointer user_data)
                      error->message);
           continue;
         }
+      collected = g_get_monotonic_time ();
       for (guint i = 0; i < maps->len; i++)
         {
           const NbMgmtNetworkMap *map = g_ptr_array_index (maps, i);
@@ -381,8 +384,10 @@ flush_updates (gpointer user_data)
           push_map (channel, map);
           pushed++;
         }
-      g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs",
-               account_id, maps->len, pushed, g_get_monotonic_time () - start);
+      g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs"
+               " (%" G_GINT64_FORMAT " µs computing them)",
+               account_id, maps->len, pushed, g_get_monotonic_time () - start,
+               collected - start);
     }
 
   return G_SOURCE_REMOVE;
