@@ -101,6 +101,9 @@ typedef struct {
   GArray *fw;                   /* CompactRule */
   GArray *routes;               /* CompactRoute */
   GArray *ns;                   /* guint32 */
+  guint32 *pos;                 /* per peer: its place in remote, while sorting */
+  GArray *fw_sorted;            /* CompactRule: where the firewall rules are sorted to */
+  GArray *buckets;              /* guint32: start of each (action, peer) bucket */
   gboolean dns_enabled;
   guint64 hash;
 } Scratch;

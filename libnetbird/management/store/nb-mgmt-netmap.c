@@ -41,6 +41,9 @@ nb_mgmt_scratch_init (Scratch              *sc,
   sc->fw = g_array_new (FALSE, FALSE, sizeof (CompactRule));
   sc->routes = g_array_new (FALSE, FALSE, sizeof (CompactRoute));
   sc->ns = nb_mgmt_u32_array ();
+  sc->pos = g_new0 (guint32, MAX (s->peers->len, 1));
+  sc->fw_sorted = g_array_new (FALSE, FALSE, sizeof (CompactRule));
+  sc->buckets = nb_mgmt_u32_array ();
 }
 
 void
@@ -52,6 +55,9 @@ nb_mgmt_scratch_clear (Scratch *sc)
   g_array_unref (sc->fw);
   g_array_unref (sc->routes);
   g_array_unref (sc->ns);
+  g_free (sc->pos);
+  g_array_unref (sc->fw_sorted);
+  g_array_unref (sc->buckets);
 }
 
 static inline void
@@ -153,6 +159,95 @@ cmp_route (gconstpointer a,
   if (x->route != y->route)
     return x->route < y->route ? -1 : 1;
   return x->router < y->router ? -1 : x->router > y->router;
+}
+
+/* The map's peers by index (= by address). When they are many of the
+ * account's, reading them off the stamps is cheaper than sorting. */
+static void
+sort_remote (const NbMgmtSnapshot *s,
+             guint32               x,
+             Scratch              *sc)
+{
+  guint n = 0;
+
+  if (sc->remote->len < s->peers->len / 16)
+    {
+      g_array_sort (sc->remote, cmp_u32);
+      return;
+    }
+  for (guint32 q = 0; q < s->peers->len; q++)
+    if (sc->seen[q] == sc->stamp && q != x)
+      g_array_index (sc->remote, guint32, n++) = q;
+  g_assert (n == sc->remote->len);
+}
+
+/* Sorts the firewall rules by cmp_fw(), leaving out those for peers not in
+ * the map (and for @x itself). A map holds thousands of rules but a peer
+ * has only a few (directions, ports, policies): a counting sort by
+ * (action, peer), the peer's place known from the sorted remote list, then
+ * an insertion sort inside each small bucket gives cmp_fw()'s order, stable
+ * as g_array_sort(), without a comparison call per step of a merge sort.
+ * @sc->remote must be sorted. */
+static void
+sort_fw (guint32  x,
+         Scratch *sc)
+{
+  guint m = sc->remote->len;
+  guint n_buckets = 2 * m;
+  guint32 *start;
+  CompactRule *in = (CompactRule *) (gpointer) sc->fw->data;
+  CompactRule *out;
+  guint kept = 0;
+
+  for (guint i = 0; i < m; i++)
+    sc->pos[g_array_index (sc->remote, guint32, i)] = i;
+
+  g_array_set_size (sc->buckets, n_buckets + 1);
+  start = (guint32 *) (gpointer) sc->buckets->data;
+  memset (start, 0, sizeof (guint32) * (n_buckets + 1));
+
+#define FW_KEPT(c) (sc->seen[(c)->peer] == sc->stamp && (c)->peer != x)
+  /* Drop rules first (cmp_fw), then by the peer's address. */
+#define FW_BUCKET(c) (((c)->action == NB_MGMT_RULE_ACTION_DROP ? 0 : m) + sc->pos[(c)->peer])
+  for (guint i = 0; i < sc->fw->len; i++)
+    if (FW_KEPT (&in[i]))
+      {
+        start[FW_BUCKET (&in[i]) + 1]++;
+        kept++;
+      }
+  for (guint b = 0; b < n_buckets; b++)
+    start[b + 1] += start[b];
+
+  g_array_set_size (sc->fw_sorted, kept);
+  out = (CompactRule *) (gpointer) sc->fw_sorted->data;
+  for (guint i = 0; i < sc->fw->len; i++)
+    if (FW_KEPT (&in[i]))
+      out[start[FW_BUCKET (&in[i])]++] = in[i];
+#undef FW_KEPT
+#undef FW_BUCKET
+
+  /* start[b] is now the end of bucket b. */
+  for (guint b = 0, begin = 0; b < n_buckets; begin = start[b], b++)
+    for (guint i = begin + 1; i < start[b]; i++)
+      {
+        CompactRule c = out[i];
+        guint j = i;
+
+        while (j > begin && cmp_fw (&out[j - 1], &c) > 0)
+          {
+            out[j] = out[j - 1];
+            j--;
+          }
+        out[j] = c;
+      }
+
+  /* Swap: the sorted array becomes the map's. */
+  {
+    GArray *tmp = sc->fw;
+
+    sc->fw = sc->fw_sorted;
+    sc->fw_sorted = tmp;
+  }
 }
 
 /* Computes peer @x's map into @sc (compact) and its hash. */
@@ -270,14 +365,12 @@ nb_mgmt_netmap_compute (const NbMgmtSnapshot *s,
 
   /* Sort and deduplicate; drop firewall rules for peers not in the map
    * (a drop rule alone does not make a peer reachable). */
-  g_array_sort (sc->remote, cmp_u32);
-  g_array_sort (sc->fw, cmp_fw);
+  sort_remote (s, x, sc);
+  sort_fw (x, sc);
   n = 0;
   for (guint i = 0; i < sc->fw->len; i++)
     {
       CompactRule *c = &g_array_index (sc->fw, CompactRule, i);
-      if (sc->seen[c->peer] != sc->stamp || c->peer == x)
-        continue;
       if (n > 0 && fw_same (&g_array_index (sc->fw, CompactRule, n - 1), c, s))
         continue;
       g_array_index (sc->fw, CompactRule, n++) = *c;
