@@ -436,13 +436,12 @@ write_dns_record (GString               *out,
   const char *name = record->name != NULL ? record->name : "";
 
   APPEND_LITERAL (out, "{\"name\":");
-  if (g_str_has_suffix (name, "."))
-    nb_proto_write_json_string (out, name);
-  else
+  nb_proto_write_json_string (out, name);
+  if (!g_str_has_suffix (name, "."))
     {
-      g_autofree char *absolute = g_strconcat (name, ".", NULL);
-
-      nb_proto_write_json_string (out, absolute);
+      /* absolute_name() without a copy: the dot needs no escaping. */
+      g_string_truncate (out, out->len - 1);
+      APPEND_LITERAL (out, ".\"");
     }
   APPEND_LITERAL (out, ",\"type\":");
   append_int (out, record->type);

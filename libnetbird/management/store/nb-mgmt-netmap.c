@@ -568,7 +568,7 @@ nb_mgmt_netmap_materialize (const NbMgmtSnapshot *s,
       rp->key = g_strdup (q->key);
       rp->ip = g_strdup (q->ip_text);
       rp->allowed_ips = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (rp->allowed_ips, g_strdup_printf ("%s/32", q->ip_text));
+      g_ptr_array_add (rp->allowed_ips, g_strconcat (q->ip_text, "/32", NULL));
       rp->fqdn = g_strdup (q->fqdn);
       rp->ssh_enabled = q->ssh_enabled;
       rp->ssh_key = g_strdup (q->ssh_key);
