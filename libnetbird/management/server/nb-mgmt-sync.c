@@ -251,7 +251,10 @@ authenticate (NbMgmtSyncChannel *channel,
   previous = g_hash_table_lookup (self->channels, key);
   if (previous != NULL)
     {
-      g_hash_table_steal (self->channels, key);
+      g_autofree char *previous_key = NULL;
+
+      /* Stealing skips the table's key destructor: free the key here. */
+      g_hash_table_steal_extended (self->channels, key, (gpointer *) &previous_key, NULL);
       count_account_channel (self, previous->account_id, -1);
       g_clear_signal_handler (&previous->closed_handler, previous->connection);
       previous->closed_handler = g_signal_connect (previous->connection, "closed",
