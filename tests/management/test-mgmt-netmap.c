@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mgmt-test-util.h"
+#include "nb-mgmt-netmap-private.h"
 
 #define MAX_ITEMS 6
 
@@ -1097,6 +1098,89 @@ test_change_forgotten_peer_not_updated (NetFixture   *n,
   g_assert_cmpstr (u, ==, "b");
 }
 
+typedef struct {
+  NetFixture *n;
+  guint calls;
+} ForeachCheck;
+
+static void
+check_borrowed_map (const NbMgmtNetworkMap *map,
+                    gpointer                user_data)
+{
+  ForeachCheck *check = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtNetworkMap) fresh = nb_mgmt_store_get_network_map (check->n->f.store,
+                                                                     check->n->f.account->id,
+                                                                     map->peer_id, &error);
+  g_autofree char *borrowed_json = nb_mgmt_network_map_to_json (map, NULL);
+  g_autofree char *fresh_json = NULL;
+
+  g_assert_no_error (error);
+  fresh_json = nb_mgmt_network_map_to_json (fresh, NULL);
+  g_assert_cmpstr (borrowed_json, ==, fresh_json);
+  g_assert_cmpuint (map->hash, ==, fresh->hash);
+  check->calls++;
+}
+
+/* The fan-out's borrowed maps say what the materialized ones say: remote
+ * peers, rules, a route with its router, nameservers and DNS records. */
+static void
+test_change_foreach_borrowed (NetFixture   *n,
+                              gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtPeer *r = net_add_peer (n, "router");
+  g_autofree char *ga = NULL;
+  g_auto(GStrv) dist = NULL;
+  g_autoptr(NbMgmtRoute) route = NULL;
+  g_autoptr(NbMgmtNameserverGroup) ns = nb_mgmt_nameserver_group_new ();
+  g_autoptr(NbMgmtNameserverGroup) created = NULL;
+  NbMgmtAccountSettings account_settings = n->f.account->settings;
+  NbMgmtRoute tmpl = { .network_id = (char *) "lan \"a\"", .enabled = TRUE,
+                       .network = (char *) "192.168.1.0/24", .metric = 10 };
+  ForeachCheck check = { n, 0 };
+  guint changed = 0;
+
+  net_add_peer (n, "a");
+  net_add_peer (n, "b");
+  ga = net_add_group (n, "ga", "a");
+  dist = strv_of (ga, NULL);
+  tmpl.peer = r->id;
+  tmpl.groups = dist;
+  route = nb_mgmt_store_create_route (n->f.store, n->f.account->id, n->f.owner->id, &tmpl, &error);
+  g_assert_no_error (error);
+  ns->name = g_strdup ("corp");
+  ns->groups = strv_of (ga, NULL);
+  ns->domains = strv_of ("corp.example", NULL);
+  g_ptr_array_add (ns->nameservers, nb_mgmt_nameserver_new ("10.0.0.53", "udp", 53));
+  created = nb_mgmt_store_create_nameserver_group (n->f.store, n->f.account->id, n->f.owner->id,
+                                                   ns, &error);
+  g_assert_no_error (error);
+  account_settings.dns_domain = (char *) "mesh.test";
+  g_clear_pointer (&n->f.account, nb_mgmt_account_free);
+  n->f.account = nb_mgmt_store_update_account_settings (n->f.store, created->account_id, NULL,
+                                                        &account_settings, &error);
+  g_assert_no_error (error);
+  give_all (n);
+
+  /* Everyone sees a newcomer through the default policy. */
+  net_add_peer (n, "late");
+  g_assert_true (nb_mgmt_store_foreach_network_map_update (n->f.store, n->f.account->id,
+                                                           check_borrowed_map, &check, &changed,
+                                                           &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (changed, ==, 3);
+  g_assert_cmpuint (check.calls, ==, 3);
+
+  /* Then nothing is left to send. */
+  check.calls = 0;
+  g_assert_true (nb_mgmt_store_foreach_network_map_update (n->f.store, n->f.account->id,
+                                                           check_borrowed_map, &check, &changed,
+                                                           &error));
+  g_assert_cmpuint (changed, ==, 0);
+  g_assert_cmpuint (check.calls, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1128,6 +1212,7 @@ main (int   argc,
   ADD ("/mgmt/netmap/change/randomized-matches-full-recompute/seed-99991", test_change_randomized_matches_full,
        GUINT_TO_POINTER (99991));
   ADD ("/mgmt/netmap/change/collect-async", test_change_collect_async, NULL);
+  ADD ("/mgmt/netmap/change/foreach-borrowed", test_change_foreach_borrowed, NULL);
   ADD ("/mgmt/netmap/change/forgotten-peer-not-updated", test_change_forgotten_peer_not_updated, NULL);
 
   return g_test_run ();

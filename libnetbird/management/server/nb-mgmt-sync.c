@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nb-mgmt-server-private.h"
+#include "nb-mgmt-netmap-private.h"
 
 /* A peer opens a WebSocket on /management/v1/sync and sends one sealed
  * SyncRequest; that authenticates it (only the holder of the private key
@@ -345,6 +346,28 @@ close_peer_channel (NbManagementServer *self,
     close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, reason);
 }
 
+typedef struct {
+  NbManagementServer *self;
+  guint pushed;
+  gint64 push_us;
+} PushRound;
+
+static void
+push_update (const NbMgmtNetworkMap *map,
+             gpointer                user_data)
+{
+  PushRound *round = user_data;
+  NbMgmtSyncChannel *channel = g_hash_table_lookup (round->self->channels, map->peer_key);
+  gint64 start;
+
+  if (channel == NULL)
+    return;
+  start = g_get_monotonic_time ();
+  push_map (channel, map);
+  round->push_us += g_get_monotonic_time () - start;
+  round->pushed++;
+}
+
 static gboolean
 flush_updates (gpointer user_data)
 {
@@ -360,37 +383,32 @@ flush_updates (gpointer user_data)
   while (g_hash_table_iter_next (&iter, (gpointer *) &account_id, NULL))
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) maps = NULL;
       gint64 start = g_get_monotonic_time ();
-      gint64 collected;
+      PushRound round;
+      guint changed = 0;
       guint pushed = 0;
 
       /* Nobody of this account listens: maps are computed when they
        * connect. */
       if (!g_hash_table_contains (self->account_channels, account_id))
         continue;
-      maps = nb_mgmt_store_collect_network_map_updates (self->store, account_id, &error);
-      if (maps == NULL)
+      /* Each map is pushed as soon as it is computed, borrowed from the
+       * store's snapshot: none is copied, and the first are on their way
+       * while the others are computed. */
+      round.self = self;
+      round.pushed = 0;
+      round.push_us = 0;
+      if (!nb_mgmt_store_foreach_network_map_update (self->store, account_id, push_update,
+                                                     &round, &changed, &error))
         {
           g_warning ("Cannot compute the network maps of account %s: %s", account_id,
                      error->message);
           continue;
         }
-      collected = g_get_monotonic_time ();
-      for (guint i = 0; i < maps->len; i++)
-        {
-          const NbMgmtNetworkMap *map = g_ptr_array_index (maps, i);
-          NbMgmtSyncChannel *channel = g_hash_table_lookup (self->channels, map->peer_key);
-
-          if (channel == NULL)
-            continue;
-          push_map (channel, map);
-          pushed++;
-        }
+      pushed = round.pushed;
       g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs"
-               " (%" G_GINT64_FORMAT " µs computing them)",
-               account_id, maps->len, pushed, g_get_monotonic_time () - start,
-               collected - start);
+               " (%" G_GINT64_FORMAT " µs writing, sealing and queueing them)",
+               account_id, changed, pushed, g_get_monotonic_time () - start, round.push_us);
     }
 
   return G_SOURCE_REMOVE;

@@ -131,6 +131,20 @@ nb_mgmt_hash_string (guint64     h,
   return nb_mgmt_mix (h, f ^ (s == NULL ? 1 : 0));
 }
 
+/* A map whose strings are borrowed from the snapshot it was computed from,
+ * in buffers reused from one map to the next (nb-mgmt-netmap.c): valid
+ * until the next nb_mgmt_netmap_view() on the same MapView, and only while
+ * the snapshot lives. */
+typedef struct {
+  NbMgmtNetworkMap map;
+  GArray *remotes;              /* NbMgmtRemotePeer */
+  GArray *rules;                /* NbMgmtFirewallRule */
+  GArray *records;              /* NbMgmtDnsRecord */
+  GArray *routes;               /* NbMgmtRouteEntry */
+  GPtrArray *allowed;           /* GPtrArray per remote peer slot, reused */
+  GStringChunk *strings;        /* the few strings made for the map */
+} MapView;
+
 /* nb-mgmt-snapshot.c */
 NbMgmtSnapshot   *nb_mgmt_snapshot_ref        (NbMgmtSnapshot       *snapshot);
 /* The snapshot of the account's current state, loaded again when the serial
@@ -151,5 +165,26 @@ void              nb_mgmt_netmap_compute      (const NbMgmtSnapshot *s,
 NbMgmtNetworkMap *nb_mgmt_netmap_materialize  (const NbMgmtSnapshot *s,
                                                guint32               x,
                                                const Scratch        *sc);
+void              nb_mgmt_map_view_init       (MapView              *view);
+void              nb_mgmt_map_view_clear      (MapView              *view);
+/* The same map as nb_mgmt_netmap_materialize(), borrowed: see MapView. */
+const NbMgmtNetworkMap *nb_mgmt_netmap_view   (const NbMgmtSnapshot *s,
+                                               guint32               x,
+                                               const Scratch        *sc,
+                                               MapView              *view);
+
+/* nb-mgmt-netmap-updates.c */
+typedef void (*NbMgmtMapUpdateFunc) (const NbMgmtNetworkMap *map,
+                                     gpointer                user_data);
+/* Like nb_mgmt_store_collect_network_map_updates(), but hands each changed
+ * map to @func as soon as it is computed, borrowed (valid during the call
+ * only) instead of copied: no map is materialized and the first can be on
+ * its way while the others are computed. @func may change the store. */
+gboolean          nb_mgmt_store_foreach_network_map_update (NbMgmtStore         *store,
+                                                            const char          *account_id,
+                                                            NbMgmtMapUpdateFunc  func,
+                                                            gpointer             user_data,
+                                                            guint               *n_changed,
+                                                            GError             **error);
 
 G_END_DECLS

@@ -595,6 +595,81 @@ nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
   return g_steal_pointer (&maps);
 }
 
+gboolean
+nb_mgmt_store_foreach_network_map_update (NbMgmtStore         *store,
+                                          const char          *account_id,
+                                          NbMgmtMapUpdateFunc  func,
+                                          gpointer             user_data,
+                                          guint               *n_changed,
+                                          GError             **error)
+{
+  g_autoptr(GHashTable) candidates = NULL;
+  g_autofree char *account = g_strdup (account_id);
+  GHashTable *given;
+  NbMgmtSnapshot *s;
+  Dirty *d;
+  Scratch sc;
+  MapView view;
+  gpointer dirty_key = NULL;
+  guint changed = 0;
+
+  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
+
+  if (n_changed != NULL)
+    *n_changed = 0;
+  d = g_hash_table_lookup (store->dirty, account);
+  given = g_hash_table_lookup (store->given_hashes, account);
+  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
+    {
+      g_hash_table_remove (store->dirty, account);
+      return nb_mgmt_store_account_exists (store, account, error);
+    }
+  s = nb_mgmt_snapshot_get (store, account, error);
+  if (s == NULL)
+    return FALSE;
+  /* @func may change the store (a channel that fails closes, its peer is
+   * marked disconnected): hold the snapshot, and take the pending changes
+   * before calling it so that new ones are kept for the next round. */
+  s = nb_mgmt_snapshot_ref (s);
+  /* Taken out of the table but kept: candidates points into its
+   * snapshot from before the changes. */
+  g_hash_table_steal_extended (store->dirty, account, &dirty_key, NULL);
+  candidates = dirty_candidates (d, s);
+  forget_deleted (given, s);
+
+  nb_mgmt_scratch_init (&sc, s);
+  nb_mgmt_map_view_init (&view);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      guint64 *old;
+
+      given = g_hash_table_lookup (store->given_hashes, account);
+      if (given == NULL)
+        break;
+      old = g_hash_table_lookup (given, p->id);
+      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
+        continue;
+      nb_mgmt_netmap_compute (s, i, &sc);
+      if (sc.hash == *old)
+        continue;
+      *old = sc.hash;
+      changed++;
+      func (nb_mgmt_netmap_view (s, i, &sc, &view), user_data);
+    }
+  nb_mgmt_map_view_clear (&view);
+  nb_mgmt_scratch_clear (&sc);
+
+  /* candidates points into the snapshots' strings: drop it before them. */
+  g_clear_pointer (&candidates, g_hash_table_unref);
+  nb_mgmt_netmap_dirty_free (d);
+  g_free (dirty_key);
+  nb_mgmt_snapshot_free (s);
+  if (n_changed != NULL)
+    *n_changed = changed;
+  return TRUE;
+}
+
 /**
  * nb_mgmt_store_collect_changed_peers:
  * @store: a store

@@ -619,3 +619,180 @@ nb_mgmt_netmap_materialize (const NbMgmtSnapshot *s,
                      ns_group_copy (s->ns_groups->pdata[g_array_index (sc->ns, guint32, i)]));
   return map;
 }
+
+/* ---- Borrowed maps ----------------------------------------------------------
+ * The fan-out sends a map and forgets it: materializing it (a dozen
+ * allocations per remote peer and firewall rule, thousands per map) cost
+ * more than computing it. */
+
+void
+nb_mgmt_map_view_init (MapView *view)
+{
+  memset (view, 0, sizeof *view);
+  view->remotes = g_array_new (FALSE, TRUE, sizeof (NbMgmtRemotePeer));
+  view->rules = g_array_new (FALSE, TRUE, sizeof (NbMgmtFirewallRule));
+  view->records = g_array_new (FALSE, TRUE, sizeof (NbMgmtDnsRecord));
+  view->routes = g_array_new (FALSE, TRUE, sizeof (NbMgmtRouteEntry));
+  view->allowed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  view->strings = g_string_chunk_new (4096);
+  view->map.remote_peers = g_ptr_array_new ();
+  view->map.firewall_rules = g_ptr_array_new ();
+  view->map.routes = g_ptr_array_new ();
+  view->map.nameserver_groups = g_ptr_array_new ();
+  view->map.dns_records = g_ptr_array_new ();
+}
+
+void
+nb_mgmt_map_view_clear (MapView *view)
+{
+  g_array_unref (view->remotes);
+  g_array_unref (view->rules);
+  g_array_unref (view->records);
+  g_array_unref (view->routes);
+  g_ptr_array_unref (view->allowed);
+  g_string_chunk_free (view->strings);
+  g_ptr_array_unref (view->map.remote_peers);
+  g_ptr_array_unref (view->map.firewall_rules);
+  g_ptr_array_unref (view->map.routes);
+  g_ptr_array_unref (view->map.nameserver_groups);
+  g_ptr_array_unref (view->map.dns_records);
+}
+
+/* @a @b @c (nullable) joined, in @chunk. */
+static char *
+chunk_concat (GStringChunk *chunk,
+              const char   *a,
+              const char   *b,
+              const char   *c)
+{
+  gsize la = strlen (a), lb = strlen (b), lc = c != NULL ? strlen (c) : 0;
+  char small[128];
+  char *buf = la + lb + lc < sizeof small ? small : g_malloc (la + lb + lc + 1);
+  char *out;
+
+  memcpy (buf, a, la);
+  memcpy (buf + la, b, lb);
+  if (lc > 0)
+    memcpy (buf + la + lb, c, lc);
+  buf[la + lb + lc] = '\0';
+  out = g_string_chunk_insert_len (chunk, buf, la + lb + lc);
+  if (buf != small)
+    g_free (buf);
+  return out;
+}
+
+static void
+view_record (NbMgmtDnsRecord *r,
+             const SnapPeer  *p)
+{
+  r->name = p->fqdn;
+  r->type = 1;
+  r->class_ = (char *) "IN";
+  r->ttl = DNS_TTL;
+  r->rdata = p->ip_text;
+}
+
+const NbMgmtNetworkMap *
+nb_mgmt_netmap_view (const NbMgmtSnapshot *s,
+                     guint32               x,
+                     const Scratch        *sc,
+                     MapView              *view)
+{
+  const SnapPeer *me = s->peers->pdata[x];
+  NbMgmtNetworkMap *map = &view->map;
+  guint n_remote = sc->remote->len;
+
+  g_string_chunk_clear (view->strings);
+  map->serial = s->serial;
+  map->account_id = s->account_id;
+  map->peer_id = me->id;
+  map->peer_key = me->key;
+  {
+    char address[64];
+
+    g_snprintf (address, sizeof address, "%s/%u", me->ip_text, s->prefix);
+    map->address = g_string_chunk_insert (view->strings, address);
+  }
+  map->fqdn = me->fqdn;
+  map->dns_domain = s->domain;
+  map->dns_enabled = sc->dns_enabled;
+  map->hash = sc->hash;
+
+  /* Sized first: the pointer arrays point into them. */
+  g_array_set_size (view->remotes, n_remote);
+  g_array_set_size (view->records, n_remote + 1);
+  while (view->allowed->len < n_remote)
+    g_ptr_array_add (view->allowed, g_ptr_array_new ());
+  g_ptr_array_set_size (map->remote_peers, 0);
+  g_ptr_array_set_size (map->dns_records, 0);
+  view_record (&g_array_index (view->records, NbMgmtDnsRecord, 0), me);
+  g_ptr_array_add (map->dns_records, &g_array_index (view->records, NbMgmtDnsRecord, 0));
+  for (guint i = 0; i < n_remote; i++)
+    {
+      const SnapPeer *q = s->peers->pdata[g_array_index (sc->remote, guint32, i)];
+      NbMgmtRemotePeer *rp = &g_array_index (view->remotes, NbMgmtRemotePeer, i);
+      NbMgmtDnsRecord *record = &g_array_index (view->records, NbMgmtDnsRecord, i + 1);
+      GPtrArray *allowed = view->allowed->pdata[i];
+      char *ip32 = chunk_concat (view->strings, q->ip_text, "/32", NULL);
+
+      rp->id = q->id;
+      rp->key = q->key;
+      rp->ip = q->ip_text;
+      g_ptr_array_set_size (allowed, 0);
+      g_ptr_array_add (allowed, ip32);
+      rp->allowed_ips = allowed;
+      rp->fqdn = q->fqdn;
+      rp->ssh_enabled = q->ssh_enabled;
+      rp->ssh_key = q->ssh_key;
+      g_ptr_array_add (map->remote_peers, rp);
+      view_record (record, q);
+      g_ptr_array_add (map->dns_records, record);
+    }
+  g_ptr_array_sort (map->dns_records, cmp_record);
+
+  g_array_set_size (view->rules, sc->fw->len);
+  g_ptr_array_set_size (map->firewall_rules, 0);
+  for (guint i = 0; i < sc->fw->len; i++)
+    {
+      const CompactRule *c = &g_array_index (sc->fw, CompactRule, i);
+      NbMgmtFirewallRule *r = &g_array_index (view->rules, NbMgmtFirewallRule, i);
+
+      r->peer_ip = ((SnapPeer *) s->peers->pdata[c->peer])->ip_text;
+      r->direction = c->direction;
+      r->action = c->action;
+      r->protocol = c->protocol;
+      r->port = c->port;
+      r->port_range.start = c->range_start;
+      r->port_range.end = c->range_end;
+      r->policy_id = ((SnapRule *) s->rules->pdata[c->rule])->policy_id;
+      g_ptr_array_add (map->firewall_rules, r);
+    }
+
+  g_array_set_size (view->routes, sc->routes->len);
+  g_ptr_array_set_size (map->routes, 0);
+  for (guint i = 0; i < sc->routes->len; i++)
+    {
+      const CompactRoute *c = &g_array_index (sc->routes, CompactRoute, i);
+      const NbMgmtRoute *route = ((SnapRoute *) s->routes->pdata[c->route])->route;
+      const SnapPeer *router = s->peers->pdata[c->router];
+      NbMgmtRouteEntry *e = &g_array_index (view->routes, NbMgmtRouteEntry, i);
+
+      if (route->peer != NULL)
+        e->id = route->id;
+      else
+        e->id = chunk_concat (view->strings, route->id, ":", router->id);
+      e->network_id = route->network_id;
+      e->network = route->network;
+      e->domains = route->domains;
+      e->peer_key = router->key;
+      e->metric = route->metric;
+      e->masquerade = route->masquerade;
+      e->keep_route = route->keep_route;
+      g_ptr_array_add (map->routes, e);
+    }
+
+  g_ptr_array_set_size (map->nameserver_groups, 0);
+  for (guint i = 0; i < sc->ns->len; i++)
+    g_ptr_array_add (map->nameserver_groups, s->ns_groups->pdata[g_array_index (sc->ns, guint32, i)]);
+  return map;
+}
