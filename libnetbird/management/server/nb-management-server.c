@@ -322,7 +322,7 @@ load_or_create_key (const char  *data_dir,
                    "Cannot write the server key %s: %s", path, local_error->message);
       return NULL;
     }
-  g_message ("Created the server key %s (public key %s)", path, nb_key_get_public_base64 (key));
+  g_info ("Created the server key %s (public key %s)", path, nb_key_get_public_base64 (key));
   return g_steal_pointer (&key);
 }
 
@@ -534,7 +534,7 @@ listen_on (NbManagementServer *self,
                                           strchr (g_uri_get_host (uri), ':') ? "]" : "",
                                           self->port);
   g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
-  g_message ("Management listening on %s://%s (client protocol /management/v1, REST API /api)",
+  g_info ("Management listening on %s://%s (client protocol /management/v1, REST API /api)",
              self->tls_certificate != NULL ? "https" : "http", self->listen_address);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
@@ -639,7 +639,7 @@ nb_management_server_stop (NbManagementServer *self)
     soup_server_disconnect (self->soup);
   if (self->listen_address != NULL)
     {
-      g_message ("Management stopped listening on %s", self->listen_address);
+      g_info ("Management stopped listening on %s", self->listen_address);
       g_clear_pointer (&self->listen_address, g_free);
       self->port = 0;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);

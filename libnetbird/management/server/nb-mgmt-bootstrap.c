@@ -108,7 +108,7 @@ nb_mgmt_server_bootstrap (NbManagementServer *self,
   sodium_memzero (token, strlen (token));
   sodium_memzero (setup_key, strlen (setup_key));
 
-  g_message ("First start: created account %s; its admin token and setup key are in %s",
+  g_info ("First start: created account %s; its admin token and setup key are in %s",
              account->id, path);
   self->credentials_file = g_steal_pointer (&path);
   return TRUE;

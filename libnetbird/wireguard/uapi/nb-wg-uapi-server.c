@@ -284,7 +284,7 @@ client_handle_request (Client *client)
       if (nb_wg_uapi_apply_config (client->server->device, body, end - body, &error))
         g_signal_emit (client->server, signals[SIGNAL_CHANGED], 0);
       else
-        g_message ("UAPI set on %s rejected: %s", client->server->path, error->message);
+        g_debug ("UAPI set on %s rejected: %s", client->server->path, error->message);
 
       reply = g_string_new (NULL);
       append_errno (reply, error);
@@ -347,7 +347,7 @@ on_client_read (GObject      *source,
 
   if (client->buffer->len > MAX_REQUEST)
     {
-      g_message ("UAPI client sent more than %d bytes in one request; hanging up", MAX_REQUEST);
+      g_debug ("UAPI client sent more than %d bytes in one request; hanging up", MAX_REQUEST);
       client_close (client);
       return;
     }
