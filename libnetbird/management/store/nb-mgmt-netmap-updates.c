@@ -431,6 +431,30 @@ forget_deleted (GHashTable           *given,
 
 /* ---- Public entry points -------------------------------------------------- */
 
+/* The account's snapshot and @peer_id's slot in it, or NULL with NOT_FOUND. */
+static NbMgmtSnapshot *
+snapshot_and_slot (NbMgmtStore  *store,
+                   const char   *account_id,
+                   const char   *peer_id,
+                   guint        *slot,
+                   GError      **error)
+{
+  NbMgmtSnapshot *s = nb_mgmt_snapshot_get (store, account_id, error);
+  gpointer v;
+
+  if (s == NULL)
+    return NULL;
+  v = peer_id != NULL ? g_hash_table_lookup (s->peer_index, peer_id) : NULL;
+  if (v == NULL)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "Peer %s not found",
+                   peer_id != NULL ? peer_id : "(none)");
+      return NULL;
+    }
+  *slot = GPOINTER_TO_UINT (v) - 1;
+  return s;
+}
+
 /**
  * nb_mgmt_store_get_network_map:
  * @store: a store
@@ -451,23 +475,16 @@ nb_mgmt_store_get_network_map (NbMgmtStore *store,
   NbMgmtSnapshot *s;
   NbMgmtNetworkMap *map;
   Scratch sc;
-  gpointer v;
+  guint slot;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  s = nb_mgmt_snapshot_get (store, account_id, error);
+  s = snapshot_and_slot (store, account_id, peer_id, &slot, error);
   if (s == NULL)
     return NULL;
-  v = peer_id != NULL ? g_hash_table_lookup (s->peer_index, peer_id) : NULL;
-  if (v == NULL)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "Peer %s not found",
-                   peer_id != NULL ? peer_id : "(none)");
-      return NULL;
-    }
   nb_mgmt_scratch_init (&sc, s);
-  nb_mgmt_netmap_compute (s, GPOINTER_TO_UINT (v) - 1, &sc);
-  map = nb_mgmt_netmap_materialize (s, GPOINTER_TO_UINT (v) - 1, &sc);
+  nb_mgmt_netmap_compute (s, slot, &sc);
+  map = nb_mgmt_netmap_materialize (s, slot, &sc);
   nb_mgmt_scratch_clear (&sc);
   record_given (store, account_id, peer_id, map->hash);
   return map;
@@ -963,22 +980,15 @@ nb_mgmt_store_list_accessible_peers (NbMgmtStore *store,
   GPtrArray *out;
   NbMgmtSnapshot *s;
   Scratch sc;
-  gpointer v;
+  guint slot;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  s = nb_mgmt_snapshot_get (store, account_id, error);
+  s = snapshot_and_slot (store, account_id, peer_id, &slot, error);
   if (s == NULL)
     return NULL;
-  v = peer_id != NULL ? g_hash_table_lookup (s->peer_index, peer_id) : NULL;
-  if (v == NULL)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "Peer %s not found",
-                   peer_id != NULL ? peer_id : "(none)");
-      return NULL;
-    }
   nb_mgmt_scratch_init (&sc, s);
-  nb_mgmt_netmap_compute (s, GPOINTER_TO_UINT (v) - 1, &sc);
+  nb_mgmt_netmap_compute (s, slot, &sc);
   for (guint i = 0; i < sc.remote->len; i++)
     g_hash_table_add (wanted, ((SnapPeer *) s->peers->pdata[g_array_index (sc.remote, guint32, i)])->id);
   nb_mgmt_scratch_clear (&sc);
