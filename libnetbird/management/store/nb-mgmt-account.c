@@ -201,27 +201,11 @@ nb_mgmt_store_get_account (NbMgmtStore *store,
                            const char  *account_id,
                            GError     **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-  NbMgmtAccount *account;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  stmt = nb_mgmt_store_prepare (store, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Account %s not found", account_id != NULL ? account_id : "(none)");
-      return NULL;
-    }
-  account = account_from_row (stmt);
-  sqlite3_reset (stmt);
-  return account;
+  return nb_mgmt_store_get_one (store, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1",
+                                NULL, account_id, "Account", (NbMgmtRowFunc) account_from_row, NULL,
+                                (GDestroyNotify) nb_mgmt_account_free, error);
 }
 
 /**
@@ -236,9 +220,7 @@ GPtrArray *
 nb_mgmt_store_list_accounts (NbMgmtStore *store,
                              GError     **error)
 {
-  g_autoptr(GPtrArray) accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_account_free);
   sqlite3_stmt *stmt;
-  gboolean has_row;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
@@ -246,15 +228,8 @@ nb_mgmt_store_list_accounts (NbMgmtStore *store,
                                 error);
   if (stmt == NULL)
     return NULL;
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (accounts, account_from_row (stmt));
-    }
-  return g_steal_pointer (&accounts);
+  return nb_mgmt_store_read_all (store, stmt, (NbMgmtRowFunc) account_from_row, NULL,
+                                 (GDestroyNotify) nb_mgmt_account_free, error);
 }
 
 /**

@@ -78,6 +78,14 @@ ns_from_row (sqlite3_stmt *stmt)
   return g;
 }
 
+static gboolean
+fill_ns_groups (NbMgmtStore           *store,
+                NbMgmtNameserverGroup *group,
+                GError               **error)
+{
+  return nb_mgmt_store_fill_group_refs (store, group->id, "ns.groups", &group->groups, error);
+}
+
 /**
  * nb_mgmt_store_get_nameserver_group:
  * @store: a store
@@ -93,37 +101,13 @@ nb_mgmt_store_get_nameserver_group (NbMgmtStore *store,
                                     const char  *group_id,
                                     GError     **error)
 {
-  g_autoptr(NbMgmtNameserverGroup) group = NULL;
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-  GError *local = NULL;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  stmt = nb_mgmt_store_prepare (store,
+  return nb_mgmt_store_get_one (store,
                                 "SELECT " NS_COLUMNS " FROM nameserver_groups WHERE id = ?1 AND account_id = ?2",
+                                account_id, group_id, "Nameserver group", (NbMgmtRowFunc) ns_from_row,
+                                (NbMgmtFillFunc) fill_ns_groups, (GDestroyNotify) nb_mgmt_nameserver_group_free,
                                 error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, group_id);
-  nb_mgmt_bind_text (stmt, 2, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Nameserver group %s not found", group_id != NULL ? group_id : "(none)");
-      return NULL;
-    }
-  group = ns_from_row (stmt);
-  sqlite3_reset (stmt);
-  group->groups = nb_mgmt_store_read_group_refs (store, group->id, "ns.groups", &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return NULL;
-    }
-  return g_steal_pointer (&group);
 }
 
 /**
@@ -140,41 +124,13 @@ nb_mgmt_store_list_nameserver_groups (NbMgmtStore *store,
                                       const char  *account_id,
                                       GError     **error)
 {
-  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_nameserver_group_free);
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  if (!nb_mgmt_store_account_exists (store, account_id, error))
-    return NULL;
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT " NS_COLUMNS " FROM nameserver_groups WHERE account_id = ?1 ORDER BY rowid",
-                                error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, account_id);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (groups, ns_from_row (stmt));
-    }
-  for (guint i = 0; i < groups->len; i++)
-    {
-      NbMgmtNameserverGroup *g = groups->pdata[i];
-      GError *local = NULL;
-
-      g->groups = nb_mgmt_store_read_group_refs (store, g->id, "ns.groups", &local);
-      if (local != NULL)
-        {
-          g_propagate_error (error, local);
-          return NULL;
-        }
-    }
-  return g_steal_pointer (&groups);
+  return nb_mgmt_store_list_account (store,
+                                     "SELECT " NS_COLUMNS " FROM nameserver_groups WHERE account_id = ?1 "
+                                     "ORDER BY rowid",
+                                     account_id, (NbMgmtRowFunc) ns_from_row, (NbMgmtFillFunc) fill_ns_groups,
+                                     (GDestroyNotify) nb_mgmt_nameserver_group_free, error);
 }
 
 static gboolean
@@ -369,19 +325,13 @@ nb_mgmt_store_get_dns_settings (NbMgmtStore *store,
                                 GError     **error)
 {
   g_autoptr(NbMgmtDnsSettings) settings = g_new0 (NbMgmtDnsSettings, 1);
-  GError *local = NULL;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  if (!nb_mgmt_store_account_exists (store, account_id, error))
+  if (!nb_mgmt_store_account_exists (store, account_id, error) ||
+      !nb_mgmt_store_fill_group_refs (store, account_id, "dns.disabled",
+                                      &settings->disabled_management_groups, error))
     return NULL;
-  settings->disabled_management_groups = nb_mgmt_store_read_group_refs (store, account_id, "dns.disabled",
-                                                                        &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return NULL;
-    }
   return g_steal_pointer (&settings);
 }
 

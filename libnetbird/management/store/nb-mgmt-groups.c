@@ -64,32 +64,12 @@ nb_mgmt_store_get_group (NbMgmtStore *store,
                          const char  *group_id,
                          GError     **error)
 {
-  g_autoptr(NbMgmtGroup) group = NULL;
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  stmt = nb_mgmt_store_prepare (store,
+  return nb_mgmt_store_get_one (store,
                                 "SELECT id, account_id, name, issued FROM groups WHERE id = ?1 AND account_id = ?2",
-                                error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, group_id);
-  nb_mgmt_bind_text (stmt, 2, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Group %s not found", group_id != NULL ? group_id : "(none)");
-      return NULL;
-    }
-  group = group_from_row (stmt);
-  sqlite3_reset (stmt);
-  if (!fill_group_peers (store, group, error))
-    return NULL;
-  return g_steal_pointer (&group);
+                                account_id, group_id, "Group", (NbMgmtRowFunc) group_from_row,
+                                (NbMgmtFillFunc) fill_group_peers, (GDestroyNotify) nb_mgmt_group_free, error);
 }
 
 /**
@@ -106,32 +86,14 @@ nb_mgmt_store_list_groups (NbMgmtStore *store,
                            const char  *account_id,
                            GError     **error)
 {
-  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_group_free);
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  if (!nb_mgmt_store_account_exists (store, account_id, error))
-    return NULL;
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT id, account_id, name, issued FROM groups WHERE account_id = ?1 "
-                                "ORDER BY name = 'All' DESC, name, id", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, account_id);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (groups, group_from_row (stmt));
-    }
-  for (guint i = 0; i < groups->len; i++)
-    if (!fill_group_peers (store, groups->pdata[i], error))
-      return NULL;
-  return g_steal_pointer (&groups);
+  return nb_mgmt_store_list_account (store,
+                                     "SELECT id, account_id, name, issued FROM groups WHERE account_id = ?1 "
+                                     "ORDER BY name = 'All' DESC, name, id",
+                                     account_id, (NbMgmtRowFunc) group_from_row,
+                                     (NbMgmtFillFunc) fill_group_peers, (GDestroyNotify) nb_mgmt_group_free,
+                                     error);
 }
 
 static gboolean

@@ -300,8 +300,6 @@ nb_mgmt_store_get_pat (NbMgmtStore *store,
                        GError     **error)
 {
   sqlite3_stmt *stmt;
-  gboolean has_row;
-  NbMgmtPat *pat;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
@@ -313,17 +311,8 @@ nb_mgmt_store_get_pat (NbMgmtStore *store,
   nb_mgmt_bind_text (stmt, 1, pat_id);
   nb_mgmt_bind_text (stmt, 2, user_id);
   nb_mgmt_bind_text (stmt, 3, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Personal access token %s not found", pat_id != NULL ? pat_id : "(none)");
-      return NULL;
-    }
-  pat = pat_from_row (stmt);
-  sqlite3_reset (stmt);
-  return pat;
+  return nb_mgmt_store_read_one (store, stmt, "Personal access token", pat_id, (NbMgmtRowFunc) pat_from_row,
+                                 NULL, (GDestroyNotify) nb_mgmt_pat_free, error);
 }
 
 /**
@@ -341,10 +330,8 @@ nb_mgmt_store_list_pats (NbMgmtStore *store,
                          const char  *user_id,
                          GError     **error)
 {
-  g_autoptr(GPtrArray) pats = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_pat_free);
   g_autoptr(NbMgmtUser) user = NULL;
   sqlite3_stmt *stmt;
-  gboolean has_row;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
@@ -358,15 +345,8 @@ nb_mgmt_store_list_pats (NbMgmtStore *store,
     return NULL;
   nb_mgmt_bind_text (stmt, 1, user_id);
   nb_mgmt_bind_text (stmt, 2, account_id);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (pats, pat_from_row (stmt));
-    }
-  return g_steal_pointer (&pats);
+  return nb_mgmt_store_read_all (store, stmt, (NbMgmtRowFunc) pat_from_row, NULL,
+                                 (GDestroyNotify) nb_mgmt_pat_free, error);
 }
 
 /**

@@ -74,38 +74,6 @@ fill_peer_groups (NbMgmtStore *store,
   return TRUE;
 }
 
-static NbMgmtPeer *
-get_peer_where (NbMgmtStore *store,
-                const char  *sql,
-                const char  *arg1,
-                const char  *arg2,
-                const char  *what,
-                GError     **error)
-{
-  g_autoptr(NbMgmtPeer) peer = NULL;
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
-  stmt = nb_mgmt_store_prepare (store, sql, error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, arg1);
-  if (arg2 != NULL)
-    nb_mgmt_bind_text (stmt, 2, arg2);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "%s", what);
-      return NULL;
-    }
-  peer = peer_from_row (stmt);
-  sqlite3_reset (stmt);
-  if (!fill_peer_groups (store, peer, error))
-    return NULL;
-  return g_steal_pointer (&peer);
-}
-
 /**
  * nb_mgmt_store_get_peer:
  * @store: a store
@@ -121,16 +89,12 @@ nb_mgmt_store_get_peer (NbMgmtStore *store,
                         const char  *peer_id,
                         GError     **error)
 {
-  g_autofree char *what = g_strdup_printf ("Peer %s not found", peer_id != NULL ? peer_id : "(none)");
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
-  if (account_id == NULL)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "%s", what);
-      return NULL;
-    }
-  return get_peer_where (store, "SELECT " PEER_COLUMNS " FROM peers WHERE id = ?1 AND account_id = ?2",
-                         peer_id, account_id, what, error);
+
+  /* No account (?2 left NULL) matches no row: NOT_FOUND as for a wrong one. */
+  return nb_mgmt_store_get_one (store, "SELECT " PEER_COLUMNS " FROM peers WHERE id = ?1 AND account_id = ?2",
+                                account_id, peer_id, "Peer", (NbMgmtRowFunc) peer_from_row,
+                                (NbMgmtFillFunc) fill_peer_groups, (GDestroyNotify) nb_mgmt_peer_free, error);
 }
 
 /**
@@ -147,9 +111,23 @@ nb_mgmt_store_get_peer_by_key (NbMgmtStore *store,
                                const char  *peer_key,
                                GError     **error)
 {
+  GError *local = NULL;
+  NbMgmtPeer *peer;
+
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
-  return get_peer_where (store, "SELECT " PEER_COLUMNS " FROM peers WHERE key = ?1",
-                         peer_key, NULL, "The peer is not registered", error);
+
+  peer = nb_mgmt_store_get_one (store, "SELECT " PEER_COLUMNS " FROM peers WHERE key = ?1",
+                                NULL, peer_key, "Peer", (NbMgmtRowFunc) peer_from_row,
+                                (NbMgmtFillFunc) fill_peer_groups, (GDestroyNotify) nb_mgmt_peer_free, &local);
+  /* By key, NOT_FOUND tells a client what to do: register. */
+  if (g_error_matches (local, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+    {
+      g_clear_error (&local);
+      g_set_error_literal (&local, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND, "The peer is not registered");
+    }
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return peer;
 }
 
 /**
@@ -168,7 +146,7 @@ nb_mgmt_store_list_peers (NbMgmtStore *store,
                           const char  *user_id,
                           GError     **error)
 {
-  g_autoptr(GPtrArray) peers = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_peer_free);
+  g_autoptr(GPtrArray) peers = NULL;
   g_autoptr(GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) builders = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
                                                           (GDestroyNotify) g_strv_builder_unref);
@@ -186,16 +164,14 @@ nb_mgmt_store_list_peers (NbMgmtStore *store,
     return NULL;
   nb_mgmt_bind_text (stmt, 1, account_id);
   nb_mgmt_bind_text (stmt, 2, user_id);
-  while (TRUE)
+  peers = nb_mgmt_store_read_all (store, stmt, (NbMgmtRowFunc) peer_from_row, NULL,
+                                  (GDestroyNotify) nb_mgmt_peer_free, error);
+  if (peers == NULL)
+    return NULL;
+  for (guint i = 0; i < peers->len; i++)
     {
-      NbMgmtPeer *peer;
+      NbMgmtPeer *peer = peers->pdata[i];
 
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      peer = peer_from_row (stmt);
-      g_ptr_array_add (peers, peer);
       g_hash_table_insert (by_id, peer->id, peer);
       g_hash_table_insert (builders, peer, g_strv_builder_new ());
     }

@@ -170,32 +170,38 @@ write_policy_rules (NbMgmtStore        *store,
 }
 
 static NbMgmtPolicy *
-read_policy (NbMgmtStore  *store,
-             sqlite3_stmt *row,
-             GError      **error)
+policy_from_row (sqlite3_stmt *stmt)
 {
-  g_autoptr(NbMgmtPolicy) policy = nb_mgmt_policy_new ();
+  NbMgmtPolicy *policy = nb_mgmt_policy_new ();
+
+  policy->id = nb_mgmt_column_dup (stmt, 0);
+  policy->account_id = nb_mgmt_column_dup (stmt, 1);
+  policy->name = nb_mgmt_column_dup (stmt, 2);
+  policy->description = nb_mgmt_column_dup (stmt, 3);
+  policy->enabled = sqlite3_column_int (stmt, 4);
+  return policy;
+}
+
+static gboolean
+fill_policy_rules (NbMgmtStore  *store,
+                   NbMgmtPolicy *policy,
+                   GError      **error)
+{
   sqlite3_stmt *stmt;
   gboolean has_row;
-
-  policy->id = nb_mgmt_column_dup (row, 0);
-  policy->account_id = nb_mgmt_column_dup (row, 1);
-  policy->name = nb_mgmt_column_dup (row, 2);
-  policy->description = nb_mgmt_column_dup (row, 3);
-  policy->enabled = sqlite3_column_int (row, 4);
 
   stmt = nb_mgmt_store_prepare (store,
                                 "SELECT id, name, description, enabled, action, bidirectional, protocol, ports, "
                                 "port_ranges FROM policy_rules WHERE policy_id = ?1 ORDER BY position", error);
   if (stmt == NULL)
-    return NULL;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, policy->id);
   while (TRUE)
     {
       NbMgmtPolicyRule *rule;
 
       if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
+        return FALSE;
       if (!has_row)
         break;
       rule = nb_mgmt_policy_rule_new ();
@@ -214,19 +220,15 @@ read_policy (NbMgmtStore  *store,
   for (guint i = 0; i < policy->rules->len; i++)
     {
       NbMgmtPolicyRule *rule = policy->rules->pdata[i];
-      GError *local = NULL;
 
-      rule->sources = nb_mgmt_store_read_group_refs (store, rule->id, "rule.sources", &local);
-      if (local == NULL)
-        rule->destinations = nb_mgmt_store_read_group_refs (store, rule->id, "rule.destinations", &local);
-      if (local != NULL)
-        {
-          g_propagate_error (error, local);
-          return NULL;
-        }
+      if (!nb_mgmt_store_fill_group_refs (store, rule->id, "rule.sources", &rule->sources, error) ||
+          !nb_mgmt_store_fill_group_refs (store, rule->id, "rule.destinations", &rule->destinations, error))
+        return FALSE;
     }
-  return g_steal_pointer (&policy);
+  return TRUE;
 }
+
+#define POLICY_COLUMNS "id, account_id, name, description, enabled"
 
 /**
  * nb_mgmt_store_get_policy:
@@ -243,41 +245,12 @@ nb_mgmt_store_get_policy (NbMgmtStore *store,
                           const char  *policy_id,
                           GError     **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-  g_autofree char *id = NULL;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  stmt = nb_mgmt_store_prepare (store, "SELECT id FROM policies WHERE id = ?1 AND account_id = ?2", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, policy_id);
-  nb_mgmt_bind_text (stmt, 2, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Policy %s not found", policy_id != NULL ? policy_id : "(none)");
-      return NULL;
-    }
-  sqlite3_reset (stmt);
-
-  /* A separate statement for the row: read_policy prepares its own. */
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT id, account_id, name, description, enabled FROM policies WHERE id = ?1",
-                                error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, policy_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error) || !has_row)
-    return NULL;
-  {
-    NbMgmtPolicy *policy = read_policy (store, stmt, error);
-    sqlite3_reset (stmt);
-    return policy;
-  }
+  return nb_mgmt_store_get_one (store,
+                                "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ?1 AND account_id = ?2",
+                                account_id, policy_id, "Policy", (NbMgmtRowFunc) policy_from_row,
+                                (NbMgmtFillFunc) fill_policy_rules, (GDestroyNotify) nb_mgmt_policy_free, error);
 }
 
 /**
@@ -294,36 +267,14 @@ nb_mgmt_store_list_policies (NbMgmtStore *store,
                              const char  *account_id,
                              GError     **error)
 {
-  g_autoptr(GPtrArray) policies = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_policy_free);
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  if (!nb_mgmt_store_account_exists (store, account_id, error))
-    return NULL;
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT id FROM policies WHERE account_id = ?1 ORDER BY created_at, rowid", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, account_id);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (ids, nb_mgmt_column_dup (stmt, 0));
-    }
-  for (guint i = 0; i < ids->len; i++)
-    {
-      NbMgmtPolicy *policy = nb_mgmt_store_get_policy (store, account_id, ids->pdata[i], error);
-      if (policy == NULL)
-        return NULL;
-      g_ptr_array_add (policies, policy);
-    }
-  return g_steal_pointer (&policies);
+  return nb_mgmt_store_list_account (store,
+                                     "SELECT " POLICY_COLUMNS " FROM policies WHERE account_id = ?1 "
+                                     "ORDER BY created_at, rowid",
+                                     account_id, (NbMgmtRowFunc) policy_from_row,
+                                     (NbMgmtFillFunc) fill_policy_rules, (GDestroyNotify) nb_mgmt_policy_free,
+                                     error);
 }
 
 static NbMgmtPolicy *

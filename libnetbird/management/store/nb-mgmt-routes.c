@@ -15,8 +15,7 @@
   "masquerade, keep_route"
 
 static NbMgmtRoute *
-route_from_row (NbMgmtStore  *store,
-                sqlite3_stmt *stmt)
+route_from_row (sqlite3_stmt *stmt)
 {
   NbMgmtRoute *r = g_new0 (NbMgmtRoute, 1);
 
@@ -39,19 +38,9 @@ fill_route_groups (NbMgmtStore *store,
                    NbMgmtRoute *route,
                    GError     **error)
 {
-  GError *local = NULL;
-
-  route->peer_groups = nb_mgmt_store_read_group_refs (store, route->id, "route.peer_groups", &local);
-  if (local == NULL)
-    route->groups = nb_mgmt_store_read_group_refs (store, route->id, "route.groups", &local);
-  if (local == NULL)
-    route->access_control_groups = nb_mgmt_store_read_group_refs (store, route->id, "route.acg", &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_fill_group_refs (store, route->id, "route.peer_groups", &route->peer_groups, error) &&
+         nb_mgmt_store_fill_group_refs (store, route->id, "route.groups", &route->groups, error) &&
+         nb_mgmt_store_fill_group_refs (store, route->id, "route.acg", &route->access_control_groups, error);
 }
 
 /**
@@ -69,31 +58,12 @@ nb_mgmt_store_get_route (NbMgmtStore *store,
                          const char  *route_id,
                          GError     **error)
 {
-  g_autoptr(NbMgmtRoute) route = NULL;
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT " ROUTE_COLUMNS " FROM routes WHERE id = ?1 AND account_id = ?2", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, route_id);
-  nb_mgmt_bind_text (stmt, 2, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Route %s not found", route_id != NULL ? route_id : "(none)");
-      return NULL;
-    }
-  route = route_from_row (store, stmt);
-  sqlite3_reset (stmt);
-  if (!fill_route_groups (store, route, error))
-    return NULL;
-  return g_steal_pointer (&route);
+  return nb_mgmt_store_get_one (store,
+                                "SELECT " ROUTE_COLUMNS " FROM routes WHERE id = ?1 AND account_id = ?2",
+                                account_id, route_id, "Route", (NbMgmtRowFunc) route_from_row,
+                                (NbMgmtFillFunc) fill_route_groups, (GDestroyNotify) nb_mgmt_route_free, error);
 }
 
 /**
@@ -109,31 +79,13 @@ nb_mgmt_store_list_routes (NbMgmtStore *store,
                            const char  *account_id,
                            GError     **error)
 {
-  g_autoptr(GPtrArray) routes = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_route_free);
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  if (!nb_mgmt_store_account_exists (store, account_id, error))
-    return NULL;
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT " ROUTE_COLUMNS " FROM routes WHERE account_id = ?1 ORDER BY rowid", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, account_id);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (routes, route_from_row (store, stmt));
-    }
-  for (guint i = 0; i < routes->len; i++)
-    if (!fill_route_groups (store, routes->pdata[i], error))
-      return NULL;
-  return g_steal_pointer (&routes);
+  return nb_mgmt_store_list_account (store,
+                                     "SELECT " ROUTE_COLUMNS " FROM routes WHERE account_id = ?1 ORDER BY rowid",
+                                     account_id, (NbMgmtRowFunc) route_from_row,
+                                     (NbMgmtFillFunc) fill_route_groups, (GDestroyNotify) nb_mgmt_route_free,
+                                     error);
 }
 
 static gboolean

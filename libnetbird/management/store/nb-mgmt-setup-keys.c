@@ -37,15 +37,7 @@ nb_mgmt_store_fill_setup_key_groups (NbMgmtStore    *store,
                                      NbMgmtSetupKey *key,
                                      GError        **error)
 {
-  GError *local = NULL;
-
-  key->auto_groups = nb_mgmt_store_read_group_refs (store, key->id, "setup_key.auto_groups", &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_fill_group_refs (store, key->id, "setup_key.auto_groups", &key->auto_groups, error);
 }
 
 /**
@@ -63,32 +55,13 @@ nb_mgmt_store_get_setup_key (NbMgmtStore *store,
                              const char  *key_id,
                              GError     **error)
 {
-  g_autoptr(NbMgmtSetupKey) key = NULL;
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  stmt = nb_mgmt_store_prepare (store,
+  return nb_mgmt_store_get_one (store,
                                 "SELECT " SETUP_KEY_COLUMNS " FROM setup_keys WHERE id = ?1 AND account_id = ?2",
-                                error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, key_id);
-  nb_mgmt_bind_text (stmt, 2, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "Setup key %s not found", key_id != NULL ? key_id : "(none)");
-      return NULL;
-    }
-  key = nb_mgmt_setup_key_from_row (stmt);
-  sqlite3_reset (stmt);
-  if (!nb_mgmt_store_fill_setup_key_groups (store, key, error))
-    return NULL;
-  return g_steal_pointer (&key);
+                                account_id, key_id, "Setup key", (NbMgmtRowFunc) nb_mgmt_setup_key_from_row,
+                                (NbMgmtFillFunc) nb_mgmt_store_fill_setup_key_groups,
+                                (GDestroyNotify) nb_mgmt_setup_key_free, error);
 }
 
 /**
@@ -105,32 +78,14 @@ nb_mgmt_store_list_setup_keys (NbMgmtStore *store,
                                const char  *account_id,
                                GError     **error)
 {
-  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_setup_key_free);
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  if (!nb_mgmt_store_account_exists (store, account_id, error))
-    return NULL;
-  stmt = nb_mgmt_store_prepare (store,
-                                "SELECT " SETUP_KEY_COLUMNS " FROM setup_keys WHERE account_id = ?1 "
-                                "ORDER BY created_at, id", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, account_id);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (keys, nb_mgmt_setup_key_from_row (stmt));
-    }
-  for (guint i = 0; i < keys->len; i++)
-    if (!nb_mgmt_store_fill_setup_key_groups (store, keys->pdata[i], error))
-      return NULL;
-  return g_steal_pointer (&keys);
+  return nb_mgmt_store_list_account (store,
+                                     "SELECT " SETUP_KEY_COLUMNS " FROM setup_keys WHERE account_id = ?1 "
+                                     "ORDER BY created_at, id",
+                                     account_id, (NbMgmtRowFunc) nb_mgmt_setup_key_from_row,
+                                     (NbMgmtFillFunc) nb_mgmt_store_fill_setup_key_groups,
+                                     (GDestroyNotify) nb_mgmt_setup_key_free, error);
 }
 
 static gboolean

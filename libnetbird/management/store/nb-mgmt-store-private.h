@@ -232,6 +232,63 @@ gboolean      nb_mgmt_store_account_exists   (NbMgmtStore  *store,
 char         *nb_mgmt_store_all_group_id     (NbMgmtStore  *store,
                                               const char   *account_id,
                                               GError      **error);
+/* Like nb_mgmt_store_read_group_refs() into *@out (NULL when empty), but
+ * FALSE on a database error: for the fill functions below. */
+gboolean      nb_mgmt_store_fill_group_refs  (NbMgmtStore  *store,
+                                              const char   *owner_id,
+                                              const char   *field,
+                                              char       ***out,
+                                              GError      **error);
+
+/* ---- Reading records (nb-mgmt-util.c) ------------------------------------ */
+
+/* Builds a new record from the current row of a SELECT. */
+typedef gpointer (*NbMgmtRowFunc)  (sqlite3_stmt  *stmt);
+/* Completes a record from other tables (members, group references); the
+ * row's statement is already reset. */
+typedef gboolean (*NbMgmtFillFunc) (NbMgmtStore   *store,
+                                    gpointer       record,
+                                    GError       **error);
+
+/* Steps @stmt (prepared and bound) once: NOT_FOUND "@what @id not found"
+ * without a row, else the record from @row_func, completed by @fill_func
+ * (nullable) and freed with @free_func should that fail. */
+gpointer      nb_mgmt_store_read_one   (NbMgmtStore    *store,
+                                        sqlite3_stmt   *stmt,
+                                        const char     *what,
+                                        const char     *id,
+                                        NbMgmtRowFunc   row_func,
+                                        NbMgmtFillFunc  fill_func,
+                                        GDestroyNotify  free_func,
+                                        GError        **error);
+/* One record by @sql (a literal, ?1 = @id and, when @account_id is not
+ * NULL, ?2 = @account_id), as nb_mgmt_store_read_one(). */
+gpointer      nb_mgmt_store_get_one    (NbMgmtStore    *store,
+                                        const char     *sql,
+                                        const char     *account_id,
+                                        const char     *id,
+                                        const char     *what,
+                                        NbMgmtRowFunc   row_func,
+                                        NbMgmtFillFunc  fill_func,
+                                        GDestroyNotify  free_func,
+                                        GError        **error);
+/* Every row of @stmt (prepared and bound) as a record, in order, each then
+ * completed by @fill_func (nullable); NULL on error. */
+GPtrArray    *nb_mgmt_store_read_all   (NbMgmtStore    *store,
+                                        sqlite3_stmt   *stmt,
+                                        NbMgmtRowFunc   row_func,
+                                        NbMgmtFillFunc  fill_func,
+                                        GDestroyNotify  free_func,
+                                        GError        **error);
+/* The records of an account by @sql (a literal, ?1 = @account_id), after
+ * checking the account exists (NOT_FOUND otherwise). */
+GPtrArray    *nb_mgmt_store_list_account (NbMgmtStore    *store,
+                                          const char     *sql,
+                                          const char     *account_id,
+                                          NbMgmtRowFunc   row_func,
+                                          NbMgmtFillFunc  fill_func,
+                                          GDestroyNotify  free_func,
+                                          GError        **error);
 
 /* ---- Setup keys (nb-mgmt-setup-keys.c) ---------------------------------- */
 #define SETUP_KEY_COLUMNS \

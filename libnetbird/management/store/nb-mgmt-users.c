@@ -12,11 +12,9 @@
   "id, account_id, name, email, role, is_service_user, is_blocked, issued, created_at, last_login"
 
 static NbMgmtUser *
-user_from_row (NbMgmtStore  *store,
-               sqlite3_stmt *stmt,
-               GError      **error)
+user_from_row (sqlite3_stmt *stmt)
 {
-  g_autoptr(NbMgmtUser) u = g_new0 (NbMgmtUser, 1);
+  NbMgmtUser *u = g_new0 (NbMgmtUser, 1);
   int role;
 
   u->id = nb_mgmt_column_dup (stmt, 0);
@@ -30,7 +28,7 @@ user_from_row (NbMgmtStore  *store,
   u->issued = nb_mgmt_column_dup (stmt, 7);
   u->created_at = sqlite3_column_int64 (stmt, 8);
   u->last_login = sqlite3_column_int64 (stmt, 9);
-  return g_steal_pointer (&u);
+  return u;
 }
 
 static gboolean
@@ -38,47 +36,21 @@ fill_user_groups (NbMgmtStore *store,
                   NbMgmtUser  *user,
                   GError     **error)
 {
-  GError *local = NULL;
-
-  user->auto_groups = nb_mgmt_store_read_group_refs (store, user->id, "user.auto_groups", &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  return TRUE;
+  return nb_mgmt_store_fill_group_refs (store, user->id, "user.auto_groups", &user->auto_groups, error);
 }
 
+/* @account_id NULL: in whichever account. */
 static NbMgmtUser *
 get_user_internal (NbMgmtStore *store,
                    const char  *account_id,
                    const char  *user_id,
                    GError     **error)
 {
-  g_autoptr(NbMgmtUser) user = NULL;
-  sqlite3_stmt *stmt;
-  gboolean has_row;
-
-  stmt = nb_mgmt_store_prepare (store,
+  return nb_mgmt_store_get_one (store,
                                 "SELECT " USER_COLUMNS " FROM users WHERE id = ?1 "
-                                "AND (?2 IS NULL OR account_id = ?2)", error);
-  if (stmt == NULL)
-    return NULL;
-  nb_mgmt_bind_text (stmt, 1, user_id);
-  nb_mgmt_bind_text (stmt, 2, account_id);
-  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-    return NULL;
-  if (!has_row)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
-                   "User %s not found", user_id != NULL ? user_id : "(none)");
-      return NULL;
-    }
-  user = user_from_row (store, stmt, error);
-  sqlite3_reset (stmt);
-  if (!fill_user_groups (store, user, error))
-    return NULL;
-  return g_steal_pointer (&user);
+                                "AND (?2 IS NULL OR account_id = ?2)",
+                                account_id, user_id, "User", (NbMgmtRowFunc) user_from_row,
+                                (NbMgmtFillFunc) fill_user_groups, (GDestroyNotify) nb_mgmt_user_free, error);
 }
 
 /**
@@ -139,9 +111,7 @@ nb_mgmt_store_list_users (NbMgmtStore *store,
                           int          service_users,
                           GError     **error)
 {
-  g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_user_free);
   sqlite3_stmt *stmt;
-  gboolean has_row;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
@@ -154,18 +124,8 @@ nb_mgmt_store_list_users (NbMgmtStore *store,
     return NULL;
   nb_mgmt_bind_text (stmt, 1, account_id);
   nb_mgmt_bind_int64 (stmt, 2, service_users < 0 ? -1 : service_users > 0 ? 1 : 0);
-  while (TRUE)
-    {
-      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
-        return NULL;
-      if (!has_row)
-        break;
-      g_ptr_array_add (users, user_from_row (store, stmt, NULL));
-    }
-  for (guint i = 0; i < users->len; i++)
-    if (!fill_user_groups (store, users->pdata[i], error))
-      return NULL;
-  return g_steal_pointer (&users);
+  return nb_mgmt_store_read_all (store, stmt, (NbMgmtRowFunc) user_from_row, (NbMgmtFillFunc) fill_user_groups,
+                                 (GDestroyNotify) nb_mgmt_user_free, error);
 }
 
 static gboolean

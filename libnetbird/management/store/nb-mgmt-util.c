@@ -487,3 +487,121 @@ nb_mgmt_store_add_diff_events (NbMgmtStore  *store,
     }
   return TRUE;
 }
+
+gboolean
+nb_mgmt_store_fill_group_refs (NbMgmtStore  *store,
+                               const char   *owner_id,
+                               const char   *field,
+                               char       ***out,
+                               GError      **error)
+{
+  GError *local = NULL;
+
+  *out = nb_mgmt_store_read_group_refs (store, owner_id, field, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Reading records ----------------------------------------------------- */
+
+gpointer
+nb_mgmt_store_read_one (NbMgmtStore    *store,
+                        sqlite3_stmt   *stmt,
+                        const char     *what,
+                        const char     *id,
+                        NbMgmtRowFunc   row_func,
+                        NbMgmtFillFunc  fill_func,
+                        GDestroyNotify  free_func,
+                        GError        **error)
+{
+  gboolean has_row;
+  gpointer record;
+
+  if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+    return NULL;
+  if (!has_row)
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND,
+                   "%s %s not found", what, id != NULL ? id : "(none)");
+      return NULL;
+    }
+  record = row_func (stmt);
+  sqlite3_reset (stmt);
+  if (fill_func != NULL && !fill_func (store, record, error))
+    {
+      free_func (record);
+      return NULL;
+    }
+  return record;
+}
+
+gpointer
+nb_mgmt_store_get_one (NbMgmtStore    *store,
+                       const char     *sql,
+                       const char     *account_id,
+                       const char     *id,
+                       const char     *what,
+                       NbMgmtRowFunc   row_func,
+                       NbMgmtFillFunc  fill_func,
+                       GDestroyNotify  free_func,
+                       GError        **error)
+{
+  sqlite3_stmt *stmt = nb_mgmt_store_prepare (store, sql, error);
+
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, id);
+  if (account_id != NULL)
+    nb_mgmt_bind_text (stmt, 2, account_id);
+  return nb_mgmt_store_read_one (store, stmt, what, id, row_func, fill_func, free_func, error);
+}
+
+GPtrArray *
+nb_mgmt_store_read_all (NbMgmtStore    *store,
+                        sqlite3_stmt   *stmt,
+                        NbMgmtRowFunc   row_func,
+                        NbMgmtFillFunc  fill_func,
+                        GDestroyNotify  free_func,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func (free_func);
+  gboolean has_row;
+
+  while (TRUE)
+    {
+      if (!nb_mgmt_store_step_row (store, stmt, &has_row, error))
+        return NULL;
+      if (!has_row)
+        break;
+      g_ptr_array_add (records, row_func (stmt));
+    }
+  /* Filled only once the statement is done: a fill may prepare its own. */
+  for (guint i = 0; fill_func != NULL && i < records->len; i++)
+    if (!fill_func (store, records->pdata[i], error))
+      return NULL;
+  return g_steal_pointer (&records);
+}
+
+GPtrArray *
+nb_mgmt_store_list_account (NbMgmtStore    *store,
+                            const char     *sql,
+                            const char     *account_id,
+                            NbMgmtRowFunc   row_func,
+                            NbMgmtFillFunc  fill_func,
+                            GDestroyNotify  free_func,
+                            GError        **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!nb_mgmt_store_account_exists (store, account_id, error))
+    return NULL;
+  stmt = nb_mgmt_store_prepare (store, sql, error);
+  if (stmt == NULL)
+    return NULL;
+  nb_mgmt_bind_text (stmt, 1, account_id);
+  return nb_mgmt_store_read_all (store, stmt, row_func, fill_func, free_func, error);
+}
