@@ -119,77 +119,33 @@ parse_ns_group (NbRestCtx             *ctx,
 }
 
 static void
-handle_nameservers (NbRestCtx *ctx)
+list_ns_groups (NbRestCtx *ctx)
 {
-  const char *id = ctx->n_segs > 2 ? ctx->segs[2] : NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) groups = nb_mgmt_store_list_nameserver_groups (ctx->store, ctx->account_id, &error);
+  g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
 
-  if (id == NULL && g_str_equal (ctx->method, "GET"))
-    {
-      g_autoptr(GPtrArray) groups = nb_mgmt_store_list_nameserver_groups (ctx->store,
-                                                                          ctx->account_id,
-                                                                          &error);
-      g_autoptr(NbJsonWriter) b = nb_json_writer_new ();
-
-      if (groups == NULL)
-        NB_REST_FAIL (ctx, error);
-      nb_json_writer_begin_array (b);
-      for (guint i = 0; i < groups->len; i++)
-        build_ns_group (b, g_ptr_array_index (groups, i));
-      nb_json_writer_end_array (b);
-      nb_rest_reply_builder (ctx, b);
-    }
-  else if (id == NULL && g_str_equal (ctx->method, "POST"))
-    {
-      g_autoptr(NbMgmtNameserverGroup) tmpl = nb_mgmt_nameserver_group_new ();
-      g_autoptr(NbMgmtNameserverGroup) group = NULL;
-
-      if (!parse_ns_group (ctx, tmpl, &error))
-        NB_REST_FAIL (ctx, error);
-      group = nb_mgmt_store_create_nameserver_group (ctx->store, ctx->account_id, ctx->user_id,
-                                                     tmpl, &error);
-      if (group == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_ns_group (ctx, group);
-    }
-  else if (id == NULL)
-    nb_rest_reply_method_not_allowed (ctx);
-  else if (g_str_equal (ctx->method, "GET"))
-    {
-      g_autoptr(NbMgmtNameserverGroup) group = nb_mgmt_store_get_nameserver_group (
-          ctx->store, ctx->account_id, id, &error);
-      if (group == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_ns_group (ctx, group);
-    }
-  else if (g_str_equal (ctx->method, "PUT"))
-    {
-      g_autoptr(NbMgmtNameserverGroup) existing = NULL;
-      g_autoptr(NbMgmtNameserverGroup) tmpl = nb_mgmt_nameserver_group_new ();
-      g_autoptr(NbMgmtNameserverGroup) group = NULL;
-
-      existing = nb_mgmt_store_get_nameserver_group (ctx->store, ctx->account_id, id, &error);
-      if (existing == NULL)
-        NB_REST_FAIL (ctx, error);
-      if (!parse_ns_group (ctx, tmpl, &error))
-        NB_REST_FAIL (ctx, error);
-      tmpl->id = g_strdup (id);
-      group = nb_mgmt_store_update_nameserver_group (ctx->store, ctx->account_id, ctx->user_id,
-                                                     tmpl, &error);
-      if (group == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_ns_group (ctx, group);
-    }
-  else if (g_str_equal (ctx->method, "DELETE"))
-    {
-      if (!nb_mgmt_store_delete_nameserver_group (ctx->store, ctx->account_id, ctx->user_id, id,
-                                                  &error))
-        NB_REST_FAIL (ctx, error);
-      nb_rest_reply_empty (ctx);
-    }
-  else
-    nb_rest_reply_method_not_allowed (ctx);
+  if (groups == NULL)
+    NB_REST_FAIL (ctx, error);
+  nb_json_writer_begin_array (b);
+  for (guint i = 0; i < groups->len; i++)
+    build_ns_group (b, g_ptr_array_index (groups, i));
+  nb_json_writer_end_array (b);
+  nb_rest_reply_builder (ctx, b);
 }
+
+static const NbRestResource nameserver_groups = {
+  .list = list_ns_groups,
+  .get = (NbRestGetFunc) nb_mgmt_store_get_nameserver_group,
+  .reply = (NbRestReplyFunc) reply_ns_group,
+  .free = (GDestroyNotify) nb_mgmt_nameserver_group_free,
+  .new_record = (gpointer (*) (void)) nb_mgmt_nameserver_group_new,
+  .parse = (NbRestParseFunc) parse_ns_group,
+  .id_offset = G_STRUCT_OFFSET (NbMgmtNameserverGroup, id),
+  .create = (NbRestSaveFunc) nb_mgmt_store_create_nameserver_group,
+  .update = (NbRestSaveFunc) nb_mgmt_store_update_nameserver_group,
+  .remove = nb_mgmt_store_delete_nameserver_group,
+};
 
 static void
 reply_dns_settings (NbRestCtx               *ctx,
@@ -246,7 +202,7 @@ nb_mgmt_rest_handle_dns (NbRestCtx *ctx)
   if (g_str_equal (ctx->segs[1], "nameservers") && ctx->n_segs <= 3)
     {
       if (nb_rest_require_admin (ctx))
-        handle_nameservers (ctx);
+        nb_rest_serve_resource (ctx, &nameserver_groups, ctx->n_segs > 2 ? ctx->segs[2] : NULL);
     }
   else if (g_str_equal (ctx->segs[1], "settings") && ctx->n_segs == 2)
     {

@@ -205,6 +205,9 @@ parse_group_request (NbRestCtx   *ctx,
       return FALSE;
     }
   group->name = g_strdup (name);
+  /* Only a create reads it: a group made through the API. */
+  g_free (group->issued);
+  group->issued = g_strdup ("api");
   return TRUE;
 }
 
@@ -218,22 +221,6 @@ is_all_group (NbRestCtx  *ctx,
   if (existing == NULL)
     return FALSE;
   return g_strcmp0 (existing->name, NB_MGMT_ALL_GROUP_NAME) == 0;
-}
-
-static void
-create_group (NbRestCtx *ctx)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NbMgmtGroup) tmpl = g_new0 (NbMgmtGroup, 1);
-  g_autoptr(NbMgmtGroup) group = NULL;
-
-  if (!parse_group_request (ctx, tmpl, &error))
-    NB_REST_FAIL (ctx, error);
-  tmpl->issued = g_strdup ("api");
-  group = nb_mgmt_store_create_group (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
-  if (group == NULL)
-    NB_REST_FAIL (ctx, error);
-  reply_group (ctx, group);
 }
 
 static void
@@ -287,40 +274,30 @@ delete_group (NbRestCtx  *ctx,
   nb_rest_reply_empty (ctx);
 }
 
+static gpointer
+group_new (void)
+{
+  return g_new0 (NbMgmtGroup, 1);
+}
+
+static const NbRestResource groups = {
+  .list = list_groups,
+  .get = (NbRestGetFunc) nb_mgmt_store_get_group,
+  .reply = (NbRestReplyFunc) reply_group,
+  .free = (GDestroyNotify) nb_mgmt_group_free,
+  .new_record = group_new,
+  .parse = (NbRestParseFunc) parse_group_request,
+  .create = (NbRestSaveFunc) nb_mgmt_store_create_group,
+  .update_handler = update_group,
+  .remove_handler = delete_group,
+};
+
 void
 nb_mgmt_rest_handle_groups (NbRestCtx *ctx)
 {
-  const char *id = ctx->n_segs > 1 ? ctx->segs[1] : NULL;
-
   if (ctx->n_segs > 2)
     return;
   if (!nb_rest_require_admin (ctx))
     return;
-
-  if (id == NULL)
-    {
-      if (g_str_equal (ctx->method, "GET"))
-        list_groups (ctx);
-      else if (g_str_equal (ctx->method, "POST"))
-        create_group (ctx);
-      else
-        nb_rest_reply_method_not_allowed (ctx);
-      return;
-    }
-
-  if (g_str_equal (ctx->method, "GET"))
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(NbMgmtGroup) group = nb_mgmt_store_get_group (ctx->store, ctx->account_id,
-                                                              id, &error);
-      if (group == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_group (ctx, group);
-    }
-  else if (g_str_equal (ctx->method, "PUT"))
-    update_group (ctx, id);
-  else if (g_str_equal (ctx->method, "DELETE"))
-    delete_group (ctx, id);
-  else
-    nb_rest_reply_method_not_allowed (ctx);
+  nb_rest_serve_resource (ctx, &groups, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
 }

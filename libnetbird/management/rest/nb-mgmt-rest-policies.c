@@ -290,78 +290,25 @@ parse_policy (NbRestCtx    *ctx,
   return TRUE;
 }
 
-static void
-create_policy (NbRestCtx *ctx)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NbMgmtPolicy) tmpl = nb_mgmt_policy_new ();
-  g_autoptr(NbMgmtPolicy) policy = NULL;
-
-  if (!parse_policy (ctx, tmpl, &error))
-    NB_REST_FAIL (ctx, error);
-  policy = nb_mgmt_store_create_policy (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
-  if (policy == NULL)
-    NB_REST_FAIL (ctx, error);
-  reply_policy (ctx, policy);
-}
-
-static void
-update_policy (NbRestCtx  *ctx,
-               const char *policy_id)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NbMgmtPolicy) existing = NULL;
-  g_autoptr(NbMgmtPolicy) tmpl = nb_mgmt_policy_new ();
-  g_autoptr(NbMgmtPolicy) policy = NULL;
-
-  existing = nb_mgmt_store_get_policy (ctx->store, ctx->account_id, policy_id, &error);
-  if (existing == NULL)
-    NB_REST_FAIL (ctx, error);
-  if (!parse_policy (ctx, tmpl, &error))
-    NB_REST_FAIL (ctx, error);
-  tmpl->id = g_strdup (policy_id);
-  policy = nb_mgmt_store_update_policy (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
-  if (policy == NULL)
-    NB_REST_FAIL (ctx, error);
-  reply_policy (ctx, policy);
-}
+static const NbRestResource policies = {
+  .list = list_policies,
+  .get = (NbRestGetFunc) nb_mgmt_store_get_policy,
+  .reply = (NbRestReplyFunc) reply_policy,
+  .free = (GDestroyNotify) nb_mgmt_policy_free,
+  .new_record = (gpointer (*) (void)) nb_mgmt_policy_new,
+  .parse = (NbRestParseFunc) parse_policy,
+  .id_offset = G_STRUCT_OFFSET (NbMgmtPolicy, id),
+  .create = (NbRestSaveFunc) nb_mgmt_store_create_policy,
+  .update = (NbRestSaveFunc) nb_mgmt_store_update_policy,
+  .remove = nb_mgmt_store_delete_policy,
+};
 
 void
 nb_mgmt_rest_handle_policies (NbRestCtx *ctx)
 {
-  const char *id = ctx->n_segs > 1 ? ctx->segs[1] : NULL;
-  g_autoptr(GError) error = NULL;
-
   if (ctx->n_segs > 2)
     return;
   if (!nb_rest_require_admin (ctx))
     return;
-
-  if (id == NULL)
-    {
-      if (g_str_equal (ctx->method, "GET"))
-        list_policies (ctx);
-      else if (g_str_equal (ctx->method, "POST"))
-        create_policy (ctx);
-      else
-        nb_rest_reply_method_not_allowed (ctx);
-    }
-  else if (g_str_equal (ctx->method, "GET"))
-    {
-      g_autoptr(NbMgmtPolicy) policy = nb_mgmt_store_get_policy (ctx->store, ctx->account_id,
-                                                                 id, &error);
-      if (policy == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_policy (ctx, policy);
-    }
-  else if (g_str_equal (ctx->method, "PUT"))
-    update_policy (ctx, id);
-  else if (g_str_equal (ctx->method, "DELETE"))
-    {
-      if (!nb_mgmt_store_delete_policy (ctx->store, ctx->account_id, ctx->user_id, id, &error))
-        NB_REST_FAIL (ctx, error);
-      nb_rest_reply_empty (ctx);
-    }
-  else
-    nb_rest_reply_method_not_allowed (ctx);
+  nb_rest_serve_resource (ctx, &policies, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
 }

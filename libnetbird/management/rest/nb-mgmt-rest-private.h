@@ -89,6 +89,47 @@ void nb_rest_reply_method_not_allowed (NbRestCtx *ctx);
 void nb_rest_reply_not_found_path (NbRestCtx *ctx);
 void nb_rest_reply_error_msg (SoupServerMessage *msg, guint status, const char *message);
 
+/* A plain resource of the caller's account (nb-mgmt-rest-reply.c):
+ * /api/<name> answers GET (@list) and POST (create), /api/<name>/<id> GET,
+ * PUT (update) and DELETE; any other method 405. What differs between
+ * resources is here; the routing and the read-parse-store-reply steps are
+ * nb_rest_serve_resource()'s. */
+typedef gpointer (*NbRestGetFunc) (NbMgmtStore *store, const char *account_id, const char *id,
+                                   GError **error);
+typedef void (*NbRestReplyFunc) (NbRestCtx *ctx, gconstpointer record);
+typedef gboolean (*NbRestParseFunc) (NbRestCtx *ctx, gpointer record, GError **error);
+typedef gpointer (*NbRestSaveFunc) (NbMgmtStore *store, const char *account_id, const char *actor_id,
+                                    gconstpointer record, GError **error);
+typedef gboolean (*NbRestRemoveFunc) (NbMgmtStore *store, const char *account_id,
+                                      const char *actor_id, const char *id, GError **error);
+typedef void (*NbRestItemHandler) (NbRestCtx *ctx, const char *id);
+
+typedef struct
+{
+  NbRestHandler list;
+  /* GET: @get, answered by @reply; @free frees what @get returns. */
+  NbRestGetFunc get;
+  NbRestReplyFunc reply;
+  GDestroyNotify free;
+  /* POST and PUT: a @new_record filled by @parse from the body and handed to
+   * @create or (once @get found it, with the id at @id_offset set) to
+   * @update; or, when set, @create_handler / @update_handler instead. */
+  gpointer (*new_record) (void);
+  NbRestParseFunc parse;
+  gsize id_offset;
+  NbRestSaveFunc create;
+  NbRestSaveFunc update;
+  NbRestHandler create_handler;
+  NbRestItemHandler update_handler;
+  /* DELETE: @remove, or @remove_handler when set. */
+  NbRestRemoveFunc remove;
+  NbRestItemHandler remove_handler;
+} NbRestResource;
+
+/* Serves @ctx for @resource: @id is the item's segment, NULL for the
+ * collection. The caller has checked the path's length and the role. */
+void nb_rest_serve_resource (NbRestCtx *ctx, const NbRestResource *resource, const char *id);
+
 /* Role checks: reply 403 and return FALSE when the caller may not. */
 gboolean nb_rest_require (NbRestCtx *ctx, NbMgmtPermission permission);
 gboolean nb_rest_require_admin (NbRestCtx *ctx);

@@ -149,3 +149,98 @@ nb_rest_require_admin (NbRestCtx *ctx)
 {
   return nb_rest_require (ctx, NB_MGMT_PERMISSION_ADMIN);
 }
+
+/* ---- Plain resources ----------------------------------------------------- */
+
+static void
+reply_record (NbRestCtx            *ctx,
+              const NbRestResource *resource,
+              gpointer              record,
+              GError               *error)
+{
+  if (record == NULL)
+    {
+      nb_rest_reply_gerror (ctx, error);
+      return;
+    }
+  resource->reply (ctx, record);
+  resource->free (record);
+}
+
+static void
+create_record (NbRestCtx            *ctx,
+               const NbRestResource *resource)
+{
+  g_autoptr(GError) error = NULL;
+  gpointer tmpl = resource->new_record ();
+  gpointer record = NULL;
+
+  if (resource->parse (ctx, tmpl, &error))
+    record = resource->create (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
+  resource->free (tmpl);
+  reply_record (ctx, resource, record, error);
+}
+
+/* As NetBird: an unknown id is 404 before the body is even read. */
+static void
+update_record (NbRestCtx            *ctx,
+               const NbRestResource *resource,
+               const char           *id)
+{
+  g_autoptr(GError) error = NULL;
+  gpointer existing = resource->get (ctx->store, ctx->account_id, id, &error);
+  gpointer tmpl, record = NULL;
+
+  if (existing == NULL)
+    NB_REST_FAIL (ctx, error);
+  resource->free (existing);
+  tmpl = resource->new_record ();
+  if (resource->parse (ctx, tmpl, &error))
+    {
+      G_STRUCT_MEMBER (char *, tmpl, resource->id_offset) = g_strdup (id);
+      record = resource->update (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
+    }
+  resource->free (tmpl);
+  reply_record (ctx, resource, record, error);
+}
+
+void
+nb_rest_serve_resource (NbRestCtx            *ctx,
+                        const NbRestResource *resource,
+                        const char           *id)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean is_get = g_str_equal (ctx->method, "GET");
+  gboolean is_post = g_str_equal (ctx->method, "POST");
+  gboolean is_put = g_str_equal (ctx->method, "PUT");
+  gboolean is_delete = g_str_equal (ctx->method, "DELETE");
+
+  if (id == NULL && is_get)
+    resource->list (ctx);
+  else if (id == NULL && is_post && resource->create_handler != NULL)
+    resource->create_handler (ctx);
+  else if (id == NULL && is_post)
+    create_record (ctx, resource);
+  else if (id == NULL)
+    nb_rest_reply_method_not_allowed (ctx);
+  else if (is_get)
+    {
+      gpointer record = resource->get (ctx->store, ctx->account_id, id, &error);
+
+      reply_record (ctx, resource, record, error);
+    }
+  else if (is_put && resource->update_handler != NULL)
+    resource->update_handler (ctx, id);
+  else if (is_put)
+    update_record (ctx, resource, id);
+  else if (is_delete && resource->remove_handler != NULL)
+    resource->remove_handler (ctx, id);
+  else if (is_delete)
+    {
+      if (!resource->remove (ctx->store, ctx->account_id, ctx->user_id, id, &error))
+        NB_REST_FAIL (ctx, error);
+      nb_rest_reply_empty (ctx);
+    }
+  else
+    nb_rest_reply_method_not_allowed (ctx);
+}

@@ -135,64 +135,31 @@ list_routes (NbRestCtx *ctx)
   nb_rest_reply_builder (ctx, b);
 }
 
+static gpointer
+route_new (void)
+{
+  return g_new0 (NbMgmtRoute, 1);
+}
+
+static const NbRestResource routes = {
+  .list = list_routes,
+  .get = (NbRestGetFunc) nb_mgmt_store_get_route,
+  .reply = (NbRestReplyFunc) reply_route,
+  .free = (GDestroyNotify) nb_mgmt_route_free,
+  .new_record = route_new,
+  .parse = (NbRestParseFunc) parse_route,
+  .id_offset = G_STRUCT_OFFSET (NbMgmtRoute, id),
+  .create = (NbRestSaveFunc) nb_mgmt_store_create_route,
+  .update = (NbRestSaveFunc) nb_mgmt_store_update_route,
+  .remove = nb_mgmt_store_delete_route,
+};
+
 void
 nb_mgmt_rest_handle_routes (NbRestCtx *ctx)
 {
-  const char *id = ctx->n_segs > 1 ? ctx->segs[1] : NULL;
-  g_autoptr(GError) error = NULL;
-
   if (ctx->n_segs > 2)
     return;
   if (!nb_rest_require_admin (ctx))
     return;
-
-  if (id == NULL && g_str_equal (ctx->method, "GET"))
-    list_routes (ctx);
-  else if (id == NULL && g_str_equal (ctx->method, "POST"))
-    {
-      g_autoptr(NbMgmtRoute) tmpl = g_new0 (NbMgmtRoute, 1);
-      g_autoptr(NbMgmtRoute) route = NULL;
-
-      if (!parse_route (ctx, tmpl, &error))
-        NB_REST_FAIL (ctx, error);
-      route = nb_mgmt_store_create_route (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
-      if (route == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_route (ctx, route);
-    }
-  else if (id == NULL)
-    nb_rest_reply_method_not_allowed (ctx);
-  else if (g_str_equal (ctx->method, "GET"))
-    {
-      g_autoptr(NbMgmtRoute) route = nb_mgmt_store_get_route (ctx->store, ctx->account_id, id,
-                                                              &error);
-      if (route == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_route (ctx, route);
-    }
-  else if (g_str_equal (ctx->method, "PUT"))
-    {
-      g_autoptr(NbMgmtRoute) existing = NULL;
-      g_autoptr(NbMgmtRoute) tmpl = g_new0 (NbMgmtRoute, 1);
-      g_autoptr(NbMgmtRoute) route = NULL;
-
-      existing = nb_mgmt_store_get_route (ctx->store, ctx->account_id, id, &error);
-      if (existing == NULL)
-        NB_REST_FAIL (ctx, error);
-      if (!parse_route (ctx, tmpl, &error))
-        NB_REST_FAIL (ctx, error);
-      tmpl->id = g_strdup (id);
-      route = nb_mgmt_store_update_route (ctx->store, ctx->account_id, ctx->user_id, tmpl, &error);
-      if (route == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_route (ctx, route);
-    }
-  else if (g_str_equal (ctx->method, "DELETE"))
-    {
-      if (!nb_mgmt_store_delete_route (ctx->store, ctx->account_id, ctx->user_id, id, &error))
-        NB_REST_FAIL (ctx, error);
-      nb_rest_reply_empty (ctx);
-    }
-  else
-    nb_rest_reply_method_not_allowed (ctx);
+  nb_rest_serve_resource (ctx, &routes, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
 }

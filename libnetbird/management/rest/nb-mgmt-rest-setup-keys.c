@@ -196,42 +196,29 @@ update_setup_key (NbRestCtx  *ctx,
   reply_setup_key (ctx, updated, NULL);
 }
 
+static void
+reply_stored_setup_key (NbRestCtx            *ctx,
+                        const NbMgmtSetupKey *key)
+{
+  reply_setup_key (ctx, key, NULL);
+}
+
+static const NbRestResource setup_keys = {
+  .list = list_setup_keys,
+  .get = (NbRestGetFunc) nb_mgmt_store_get_setup_key,
+  .reply = (NbRestReplyFunc) reply_stored_setup_key,
+  .free = (GDestroyNotify) nb_mgmt_setup_key_free,
+  .create_handler = create_setup_key,
+  .update_handler = update_setup_key,
+  .remove = nb_mgmt_store_delete_setup_key,
+};
+
 void
 nb_mgmt_rest_handle_setup_keys (NbRestCtx *ctx)
 {
-  const char *id = ctx->n_segs > 1 ? ctx->segs[1] : NULL;
-  g_autoptr(GError) error = NULL;
-
   if (ctx->n_segs > 2)
     return;
   if (!nb_rest_require_admin (ctx))
     return;
-
-  if (id == NULL)
-    {
-      if (g_str_equal (ctx->method, "GET"))
-        list_setup_keys (ctx);
-      else if (g_str_equal (ctx->method, "POST"))
-        create_setup_key (ctx);
-      else
-        nb_rest_reply_method_not_allowed (ctx);
-    }
-  else if (g_str_equal (ctx->method, "GET"))
-    {
-      g_autoptr(NbMgmtSetupKey) key = nb_mgmt_store_get_setup_key (ctx->store, ctx->account_id,
-                                                                   id, &error);
-      if (key == NULL)
-        NB_REST_FAIL (ctx, error);
-      reply_setup_key (ctx, key, NULL);
-    }
-  else if (g_str_equal (ctx->method, "PUT"))
-    update_setup_key (ctx, id);
-  else if (g_str_equal (ctx->method, "DELETE"))
-    {
-      if (!nb_mgmt_store_delete_setup_key (ctx->store, ctx->account_id, ctx->user_id, id, &error))
-        NB_REST_FAIL (ctx, error);
-      nb_rest_reply_empty (ctx);
-    }
-  else
-    nb_rest_reply_method_not_allowed (ctx);
+  nb_rest_serve_resource (ctx, &setup_keys, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
 }
