@@ -54,6 +54,7 @@ typedef enum {
   NB_WG_COUNTER_TX_DROP_STAGED,        /* staged queue full or given up */
   NB_WG_COUNTER_TX_ERRORS,             /* send system call failed */
   NB_WG_COUNTER_RX_DROP_RATELIMITED,   /* under load, too many from one address */
+  NB_WG_COUNTER_CRYPT_OFFLOADED,       /* packets sealed or opened by a crypto worker */
   NB_WG_N_COUNTERS
 } NbWgCounter;
 

@@ -826,6 +826,8 @@ device_up (NbWgDevice  *self,
 
     g_ptr_array_add (locks, data->lock);
     g_mutex_lock (data->lock);
+    self->crypt_pool = nb_wg_crypt_pool_new (nb_wg_crypt_pool_default_workers (),
+                                             &self->counters[NB_WG_COUNTER_CRYPT_OFFLOADED]);
     self->rx_thread = g_thread_new ("nb-wg-rx", nb_wg_rx_thread, data);
     self->tun_threads = g_ptr_array_new ();
     if (self->tun != NULL)
@@ -870,6 +872,7 @@ nb_wg_device_down_sockets (NbWgDevice *self)
 {
   GPtrArray *threads;
   GPtrArray *locks;
+  NbWgCryptPool *pool;
   GThread *rx;
   guint64 one = 1;
 
@@ -904,7 +907,9 @@ nb_wg_device_down_sockets (NbWgDevice *self)
   self->epoll_fd = -1;
   nb_wg_socket_close (self);
   locks = g_steal_pointer (&self->packet_locks);
+  pool = g_steal_pointer (&self->crypt_pool);
   g_rw_lock_writer_unlock (&self->config_lock);
+  nb_wg_crypt_pool_free (pool);
   if (locks != NULL)
     {
       g_ptr_array_set_free_func (locks, packet_lock_free);

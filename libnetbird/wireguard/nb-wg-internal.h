@@ -24,6 +24,7 @@
 
 #include "nb-wg-allowedips.h"
 #include "nb-wg-cookie.h"
+#include "nb-wg-crypt-pool.h"
 #include "nb-wg-device-private.h"
 #include "nb-wg-device.h"
 #include "nb-wg-messages.h"
@@ -172,6 +173,7 @@ struct _NbWgDevice
   GThread *rx_thread;
   GPtrArray *tun_threads;
   GPtrArray *packet_locks; /* of GMutex*, one per packet thread */
+  NbWgCryptPool *crypt_pool; /* while up; shared by the packet threads */
 
   GSource *timer_source;
 

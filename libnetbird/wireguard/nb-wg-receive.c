@@ -26,11 +26,27 @@
 #endif
 
 #define MAX_TUN_WRITES 1024
+/* Data messages gathered before they are decrypted together. */
+#define MAX_PENDING 1024
+
+/* A data message waiting for its decryption. */
+typedef struct {
+  guint8 *data;
+  gsize len;
+  guint64 counter;
+  NbWgKeypair *keypair;          /* a reference */
+  const NbWgEndpoint *from;      /* where to roam to, or NULL */
+  gboolean authentic;            /* set by the decryption */
+} NbWgRxPending;
 
 struct _NbWgRxBatch
 {
   NbWgDevice *device;
   gint64 now;
+  gboolean busy;       /* a channel thread's batch, in use */
+
+  NbWgRxPending pending[MAX_PENDING];
+  guint n_pending;
 
   guint8 *tun_packets[MAX_TUN_WRITES];
   gsize tun_lens[MAX_TUN_WRITES];
@@ -52,6 +68,7 @@ struct _NbWgRxBatch
 
   /* recvmmsg state (receive thread only) */
   guint8 *buffers[NB_WG_RX_BATCH];
+  NbWgEndpoint froms[NB_WG_RX_BATCH];
   struct iovec iov[NB_WG_RX_BATCH];
   struct mmsghdr msgs[NB_WG_RX_BATCH];
   struct sockaddr_storage names[NB_WG_RX_BATCH];
@@ -101,8 +118,10 @@ apply_peer (NbWgRxBatch *batch)
   batch->peer_bytes = 0;
 }
 
-void
-nb_wg_rx_batch_flush (NbWgRxBatch *batch)
+/* Writes the packets gathered so far and applies what they taught about
+ * their peer. The pending data messages stay pending. */
+static void
+flush_output (NbWgRxBatch *batch)
 {
   NbWgDevice *device = batch->device;
 
@@ -119,6 +138,15 @@ nb_wg_rx_batch_flush (NbWgRxBatch *batch)
         g_debug ("Writing to the TUN failed: %s", g_strerror (errno));
     }
   batch->n_tun = 0;
+}
+
+static void process_pending (NbWgRxBatch *batch);
+
+void
+nb_wg_rx_batch_flush (NbWgRxBatch *batch)
+{
+  process_pending (batch);
+  flush_output (batch);
   g_clear_pointer (&batch->cached_keypair, nb_wg_keypair_unref);
   batch->cached_index = 0;
 }
@@ -168,6 +196,8 @@ inner_packet (const guint8 *packet, gsize len, gsize *ip_len, const guint8 **sou
   return FALSE;
 }
 
+/* A data message, first pass: finds its session and keeps it for the
+ * decryption of the whole batch. */
 static void
 receive_data (NbWgRxBatch        *batch,
               guint8             *data,
@@ -177,15 +207,8 @@ receive_data (NbWgRxBatch        *batch,
   NbWgDevice *device = batch->device;
   const NbWgMessageData *header = (const NbWgMessageData *) (const void *) data;
   guint32 index = GUINT32_FROM_LE (header->receiver_index);
-  guint64 counter = GUINT64_FROM_LE (header->counter);
-  guint8 *plain = data + NB_WG_DATA_HEADER_LEN;
-  gsize plain_len = len - NB_WG_DATA_MIN_LEN;
+  NbWgRxPending *pending;
   NbWgKeypair *keypair;
-  NbWgPeer *peer;
-  gboolean fresh;
-  const guint8 *source;
-  guint source_len;
-  gsize ip_len;
 
   if (batch->cached_keypair == NULL || batch->cached_index != index)
     {
@@ -205,15 +228,59 @@ receive_data (NbWgRxBatch        *batch,
       nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_EXPIRED_KEY, 1);
       return;
     }
-  if (!nb_wg_aead_decrypt (plain, plain, len - NB_WG_DATA_HEADER_LEN, counter,
-                           keypair->keys.receive_key))
+
+  if (batch->n_pending == MAX_PENDING)
+    process_pending (batch);
+  pending = &batch->pending[batch->n_pending++];
+  pending->data = data;
+  pending->len = len;
+  pending->counter = GUINT64_FROM_LE (header->counter);
+  pending->keypair = nb_wg_keypair_ref (keypair);
+  pending->from = from;
+  pending->authentic = FALSE;
+}
+
+/* Second pass, on the receive thread and the crypto workers at once. */
+static void
+decrypt_chunk (gpointer data, guint first, guint n)
+{
+  NbWgRxBatch *batch = data;
+
+  for (guint i = first; i < first + n; i++)
+    {
+      NbWgRxPending *pending = &batch->pending[i];
+      guint8 *payload = pending->data + NB_WG_DATA_HEADER_LEN;
+
+      pending->authentic = nb_wg_aead_decrypt (payload, payload,
+                                               pending->len - NB_WG_DATA_HEADER_LEN,
+                                               pending->counter,
+                                               pending->keypair->keys.receive_key);
+    }
+}
+
+/* Third pass, in arrival order: replay window, timers, roaming, cryptokey
+ * routing, and the packet into the TUN batch. */
+static void
+accept_data (NbWgRxBatch *batch, const NbWgRxPending *pending)
+{
+  NbWgDevice *device = batch->device;
+  NbWgKeypair *keypair = pending->keypair;
+  guint8 *plain = pending->data + NB_WG_DATA_HEADER_LEN;
+  gsize plain_len = pending->len - NB_WG_DATA_MIN_LEN;
+  NbWgPeer *peer;
+  gboolean fresh;
+  const guint8 *source;
+  guint source_len;
+  gsize ip_len;
+
+  if (!pending->authentic)
     {
       nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_DECRYPT, 1);
       return;
     }
   /* The window moves only for authentic packets (§5.4.6). */
   g_mutex_lock (&keypair->replay_lock);
-  fresh = nb_wg_replay_validate (&keypair->replay, counter);
+  fresh = nb_wg_replay_validate (&keypair->replay, pending->counter);
   g_mutex_unlock (&keypair->replay_lock);
   if (!fresh)
     {
@@ -224,7 +291,7 @@ receive_data (NbWgRxBatch        *batch,
   peer = keypair->peer;
   if (peer->device != device)
     return;
-  note_peer (batch, peer, len, from);
+  note_peer (batch, peer, pending->len, pending->from);
 
   if (nb_wg_peer_received_with_keypair (peer, keypair))
     {
@@ -274,11 +341,7 @@ receive_data (NbWgRxBatch        *batch,
     {
       if (batch->n_tun == MAX_TUN_WRITES)
         {
-          /* Flushing drops the cached keypair: keep ours alive. */
-          NbWgKeypair *keep = nb_wg_keypair_ref (keypair);
-          nb_wg_rx_batch_flush (batch);
-          batch->cached_keypair = keep;
-          batch->cached_index = index;
+          flush_output (batch);
           note_peer (batch, peer, 0, NULL);
         }
       batch->tun_packets[batch->n_tun] = plain;
@@ -287,6 +350,24 @@ receive_data (NbWgRxBatch        *batch,
     }
   else if (device->packet_func != NULL)
     device->packet_func (device, peer, plain, ip_len, device->packet_data);
+}
+
+/* Decrypts the gathered data messages (in parallel when there are many)
+ * and takes them in, in the order they came. */
+static void
+process_pending (NbWgRxBatch *batch)
+{
+  guint n = batch->n_pending;
+
+  if (n == 0)
+    return;
+  nb_wg_crypt_pool_run (batch->device->crypt_pool, decrypt_chunk, batch, n);
+  batch->n_pending = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      accept_data (batch, &batch->pending[i]);
+      nb_wg_keypair_unref (batch->pending[i].keypair);
+    }
 }
 
 static NbWgHandshake *
@@ -540,7 +621,7 @@ drain_socket (NbWgRxBatch *batch, GMutex *lock, int fd, NbWgTransport *transport
             struct msghdr *hdr = &batch->msgs[i].msg_hdr;
             gsize len = batch->msgs[i].msg_len;
             gsize segment = len;
-            NbWgEndpoint from;
+            NbWgEndpoint *from = &batch->froms[i];
             struct cmsghdr *cmsg;
 
             if (hdr->msg_flags & MSG_TRUNC)
@@ -557,15 +638,15 @@ drain_socket (NbWgRxBatch *batch, GMutex *lock, int fd, NbWgTransport *transport
                     segment = (gsize) size;
                 }
             if (transport != NULL)
-              from = transport->remote;
+              *from = transport->remote;
             else
               {
-                memcpy (&from.addr, &batch->names[i], sizeof from.addr);
-                from.len = hdr->msg_namelen;
+                memcpy (&from->addr, &batch->names[i], sizeof from->addr);
+                from->len = hdr->msg_namelen;
               }
             for (gsize off = 0; off < len; off += segment)
               nb_wg_receive_datagram (batch, batch->buffers[i] + off, MIN (segment, len - off),
-                                      &from, transport == NULL);
+                                      from, transport == NULL);
           }
       nb_wg_rx_batch_flush (batch);
       g_mutex_unlock (lock);
@@ -630,10 +711,27 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
                                      guint8     *data,
                                      gsize       len)
 {
+  /* Channels deliver on threads of their own: each such thread keeps one
+   * batch, empty between calls, so a datagram costs no allocation. */
+  static GPrivate thread_batch = G_PRIVATE_INIT (g_free);
   NbWgRxBatch *batch;
+  gboolean borrowed;
 
   g_return_if_fail (NB_IS_WG_DEVICE (device));
-  batch = nb_wg_rx_batch_new (device);
+  batch = g_private_get (&thread_batch);
+  if (batch == NULL)
+    {
+      batch = g_new0 (NbWgRxBatch, 1);
+      g_private_set (&thread_batch, batch);
+    }
+  /* Entered again from inside a receive (which the contract forbids, but
+   * must not corrupt the batch): take a batch of its own. */
+  borrowed = !batch->busy;
+  if (!borrowed)
+    batch = g_new0 (NbWgRxBatch, 1);
+  batch->busy = TRUE;
+  batch->device = device;
+
   g_rw_lock_reader_lock (&device->config_lock);
   if (device->up)
     {
@@ -642,5 +740,9 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
       nb_wg_rx_batch_flush (batch);
     }
   g_rw_lock_reader_unlock (&device->config_lock);
-  nb_wg_rx_batch_free (batch);
+
+  batch->device = NULL;
+  batch->busy = FALSE;
+  if (!borrowed)
+    g_free (batch);
 }

@@ -209,6 +209,41 @@ send_runs (NbWgPeer *peer, guint8 **bufs, gsize *wire, guint n)
     }
 }
 
+/* Encrypts a batch in place: on the calling TUN thread, and on the crypto
+ * workers too when it is big. */
+typedef struct {
+  NbWgDevice *device;
+  NbWgKeypair *keypair;
+  guint8 **bufs;
+  gsize *lens;
+  gsize *wire;
+  guint64 base;
+} EncryptJob;
+
+static void
+encrypt_chunk (gpointer data, guint first, guint n)
+{
+  EncryptJob *job = data;
+
+  for (guint i = first; i < first + n; i++)
+    {
+      guint8 *buf = job->bufs[i];
+      gsize len = job->lens[i];
+      gsize padded = padded_length (job->device, len);
+      NbWgMessageData *header = (NbWgMessageData *) (void *) buf;
+      guint64 counter = job->base + i;
+
+      memset (buf + NB_WG_HEADROOM + len, 0, padded - len);
+      header->header.type = NB_WG_MESSAGE_DATA;
+      header->header.reserved[0] = header->header.reserved[1] = header->header.reserved[2] = 0;
+      header->receiver_index = GUINT32_TO_LE (job->keypair->keys.remote_index);
+      header->counter = GUINT64_TO_LE (counter);
+      nb_wg_aead_encrypt (buf + NB_WG_HEADROOM, buf + NB_WG_HEADROOM, padded, counter,
+                          job->keypair->keys.send_key);
+      job->wire[i] = NB_WG_DATA_HEADER_LEN + padded + NB_WG_AEAD_TAG_LEN;
+    }
+}
+
 void
 nb_wg_send_packets (NbWgPeer *peer,
                     guint8  **bufs,
@@ -244,35 +279,23 @@ nb_wg_send_packets (NbWgPeer *peer,
       guint batch = MIN (n - done, (guint) NB_TUN_MAX_SEGMENTS);
       /* One atomic per batch: the nonces of the whole batch at once. */
       guint64 base = __atomic_fetch_add (&keypair->send_counter, batch, __ATOMIC_RELAXED);
+      EncryptJob job = {
+        .device = device,
+        .keypair = keypair,
+        .bufs = bufs + done,
+        .lens = lens + done,
+        .wire = wire,
+        .base = base,
+      };
 
-      for (guint i = 0; i < batch; i++)
-        {
-          guint8 *buf = bufs[done + i];
-          gsize len = lens[done + i];
-          gsize padded = padded_length (device, len);
-          NbWgMessageData *header = (NbWgMessageData *) (void *) buf;
-          guint64 counter = base + i;
-
-          if (counter >= NB_WG_REJECT_AFTER_MESSAGES)
-            {
-              batch = i;
-              break;
-            }
-          memset (buf + NB_WG_HEADROOM + len, 0, padded - len);
-          header->header.type = NB_WG_MESSAGE_DATA;
-          header->header.reserved[0] = header->header.reserved[1] = header->header.reserved[2] = 0;
-          header->receiver_index = GUINT32_TO_LE (keypair->keys.remote_index);
-          header->counter = GUINT64_TO_LE (counter);
-          nb_wg_aead_encrypt (buf + NB_WG_HEADROOM, buf + NB_WG_HEADROOM, padded, counter,
-                              keypair->keys.send_key);
-          wire[i] = NB_WG_DATA_HEADER_LEN + padded + NB_WG_AEAD_TAG_LEN;
-          if (len > 0)
-            data_sent = TRUE;
-          if (counter > NB_WG_REKEY_AFTER_MESSAGES)
-            rekey = TRUE;
-        }
-      if (batch == 0)
+      if (base >= NB_WG_REJECT_AFTER_MESSAGES)
         break;
+      batch = (guint) MIN ((guint64) batch, NB_WG_REJECT_AFTER_MESSAGES - base);
+      nb_wg_crypt_pool_run (device->crypt_pool, encrypt_chunk, &job, batch);
+      for (guint i = 0; i < batch && !data_sent; i++)
+        data_sent = lens[done + i] > 0;
+      if (base + batch - 1 > NB_WG_REKEY_AFTER_MESSAGES)
+        rekey = TRUE;
       send_runs (peer, bufs + done, wire, batch);
       nb_wg_device_count (device, NB_WG_COUNTER_TX_DATA_PACKETS, batch);
       done += batch;

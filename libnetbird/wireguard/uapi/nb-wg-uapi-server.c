@@ -183,6 +183,8 @@ static const struct {
   { NB_WG_COUNTER_TX_DROP_NO_ENDPOINT, "tx_drop_no_endpoint" },
   { NB_WG_COUNTER_TX_DROP_STAGED, "tx_drop_staged" },
   { NB_WG_COUNTER_TX_ERRORS, "tx_errors" },
+  { NB_WG_COUNTER_RX_DROP_RATELIMITED, "rx_drop_ratelimited" },
+  { NB_WG_COUNTER_CRYPT_OFFLOADED, "crypt_offloaded" },
 };
 
 static void

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 100 MB over TCP through the tunnel in each direction, SHA-256 compared on
 # both ends: exercises GSO reads and GRO writes of the TUN and the crypto
-# path at full speed.
+# path at full speed. With NB_WG_CRYPT_WORKERS set, the crypto workers must
+# have taken part (the same bytes must still arrive, in order).
 #
 # SPDX-License-Identifier: BSD-3-Clause
 NBT_NAME=tcp
@@ -49,5 +50,10 @@ for dst in "$NBT_OVER_B" "$NBT_OVER6_B"; do
   nbt_log "UDP GSO to $dst: $(tail -n1 "$out") of 1600 datagrams"
 done
 
+if [ "${NB_WG_CRYPT_WORKERS:-0}" -gt 0 ] && [ "$OURS" != wireguard-go ]; then
+  offloaded=$(nbt_stat "$NBT_IF_A" crypt_offloaded)
+  [ "${offloaded:-0}" -gt 0 ] || nbt_fail "$NB_WG_CRYPT_WORKERS crypto workers did no packet"
+  nbt_log "crypto workers sealed or opened $offloaded packets"
+fi
 nbt_log "$(awk -v s="$start" -v e="$end" -v b="$BYTES" 'BEGIN {printf "4 x %d MB in %.1f s", b/1048576, e-s}')"
 echo "PASS"
