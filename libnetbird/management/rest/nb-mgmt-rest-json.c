@@ -149,7 +149,7 @@ json_type_name (JsonNode *node)
     }
 }
 
-/* Looks @field up: FALSE with 400 when required and missing. *node is
+/* Looks @field up: FALSE with 422 when required and missing. *node is
  * NULL when absent (or null, which NetBird's decoder treats as absent). */
 static gboolean
 lookup (JsonObject  *obj,
@@ -184,6 +184,33 @@ wrong_type (const char *field,
   return FALSE;
 }
 
+/* lookup(), then 400 unless the node is of @type (and, for a value, of
+ * @value_type); *present (optional) says whether it was there. */
+static gboolean
+lookup_typed (JsonObject   *obj,
+              const char   *field,
+              gboolean      required,
+              JsonNodeType  type,
+              GType         value_type,
+              const char   *want,
+              JsonNode    **node,
+              gboolean     *present,
+              GError      **error)
+{
+  if (present != NULL)
+    *present = FALSE;
+  if (!lookup (obj, field, required, node, error))
+    return FALSE;
+  if (*node == NULL)
+    return TRUE;
+  if (json_node_get_node_type (*node) != type ||
+      (type == JSON_NODE_VALUE && json_node_get_value_type (*node) != value_type))
+    return wrong_type (field, want, *node, error);
+  if (present != NULL)
+    *present = TRUE;
+  return TRUE;
+}
+
 gboolean
 nb_rest_json_get_string (JsonObject  *obj,
                          const char  *field,
@@ -194,13 +221,10 @@ nb_rest_json_get_string (JsonObject  *obj,
   JsonNode *n;
 
   *out = NULL;
-  if (!lookup (obj, field, required, &n, error))
+  if (!lookup_typed (obj, field, required, JSON_NODE_VALUE, G_TYPE_STRING, "a string", &n, NULL, error))
     return FALSE;
-  if (n == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return wrong_type (field, "a string", n, error);
-  *out = json_node_get_string (n);
+  if (n != NULL)
+    *out = json_node_get_string (n);
   return TRUE;
 }
 
@@ -214,17 +238,10 @@ nb_rest_json_get_bool (JsonObject *obj,
 {
   JsonNode *n;
 
-  if (present)
-    *present = FALSE;
-  if (!lookup (obj, field, required, &n, error))
+  if (!lookup_typed (obj, field, required, JSON_NODE_VALUE, G_TYPE_BOOLEAN, "a boolean", &n, present, error))
     return FALSE;
-  if (n == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-    return wrong_type (field, "a boolean", n, error);
-  *out = json_node_get_boolean (n);
-  if (present)
-    *present = TRUE;
+  if (n != NULL)
+    *out = json_node_get_boolean (n);
   return TRUE;
 }
 
@@ -238,17 +255,10 @@ nb_rest_json_get_int (JsonObject *obj,
 {
   JsonNode *n;
 
-  if (present)
-    *present = FALSE;
-  if (!lookup (obj, field, required, &n, error))
+  if (!lookup_typed (obj, field, required, JSON_NODE_VALUE, G_TYPE_INT64, "an integer", &n, present, error))
     return FALSE;
-  if (n == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-    return wrong_type (field, "an integer", n, error);
-  *out = json_node_get_int (n);
-  if (present)
-    *present = TRUE;
+  if (n != NULL)
+    *out = json_node_get_int (n);
   return TRUE;
 }
 
@@ -265,12 +275,11 @@ nb_rest_json_get_string_array (JsonObject *obj,
   guint len;
 
   *out = NULL;
-  if (!lookup (obj, field, required, &n, error))
+  if (!lookup_typed (obj, field, required, JSON_NODE_ARRAY, G_TYPE_INVALID, "an array of strings", &n, NULL,
+                     error))
     return FALSE;
   if (n == NULL)
     return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (n))
-    return wrong_type (field, "an array of strings", n, error);
 
   arr = json_node_get_array (n);
   len = json_array_get_length (arr);
@@ -302,13 +311,10 @@ nb_rest_json_get_object (JsonObject  *obj,
   JsonNode *n;
 
   *out = NULL;
-  if (!lookup (obj, field, required, &n, error))
+  if (!lookup_typed (obj, field, required, JSON_NODE_OBJECT, G_TYPE_INVALID, "an object", &n, NULL, error))
     return FALSE;
-  if (n == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_OBJECT (n))
-    return wrong_type (field, "an object", n, error);
-  *out = json_node_get_object (n);
+  if (n != NULL)
+    *out = json_node_get_object (n);
   return TRUE;
 }
 
@@ -322,13 +328,10 @@ nb_rest_json_get_array (JsonObject *obj,
   JsonNode *n;
 
   *out = NULL;
-  if (!lookup (obj, field, required, &n, error))
+  if (!lookup_typed (obj, field, required, JSON_NODE_ARRAY, G_TYPE_INVALID, "an array", &n, NULL, error))
     return FALSE;
-  if (n == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (n))
-    return wrong_type (field, "an array", n, error);
-  *out = json_node_get_array (n);
+  if (n != NULL)
+    *out = json_node_get_array (n);
   return TRUE;
 }
 

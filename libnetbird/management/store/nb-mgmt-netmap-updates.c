@@ -550,6 +550,61 @@ nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
   return total;
 }
 
+/* What collect_network_map_updates() and collect_changed_peers() share:
+ * each peer given a map whose map changed since is recorded as given its
+ * new one and added to @out, as that map (@as_maps) or as its ID. */
+static gboolean
+collect_changed (NbMgmtStore *store,
+                 const char  *account_id,
+                 gboolean     as_maps,
+                 GPtrArray   *out,
+                 GError     **error)
+{
+  g_autoptr(GHashTable) candidates = NULL;
+  GHashTable *given;
+  NbMgmtSnapshot *s;
+  Dirty *d;
+  Scratch sc;
+
+  d = g_hash_table_lookup (store->dirty, account_id);
+  given = g_hash_table_lookup (store->given_hashes, account_id);
+  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
+    {
+      g_hash_table_remove (store->dirty, account_id);
+      return nb_mgmt_store_account_exists (store, account_id, error);
+    }
+  s = nb_mgmt_snapshot_get (store, account_id, error);
+  if (s == NULL)
+    return FALSE;
+
+  candidates = dirty_candidates (d, s);
+
+  nb_mgmt_scratch_init (&sc, s);
+  for (guint i = 0; i < s->peers->len; i++)
+    {
+      const SnapPeer *p = s->peers->pdata[i];
+      guint64 *old = g_hash_table_lookup (given, p->id);
+
+      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
+        continue;
+      nb_mgmt_netmap_compute (s, i, &sc);
+      if (sc.hash == *old)
+        continue;
+      *old = sc.hash;
+      if (as_maps)
+        g_ptr_array_add (out, nb_mgmt_netmap_materialize (s, i, &sc));
+      else
+        g_ptr_array_add (out, g_strdup (p->id));
+    }
+  nb_mgmt_scratch_clear (&sc);
+
+  forget_deleted (given, s);
+  /* candidates points into the snapshots' strings: drop it before them. */
+  g_clear_pointer (&candidates, g_hash_table_unref);
+  g_hash_table_remove (store->dirty, account_id);
+  return TRUE;
+}
+
 /**
  * nb_mgmt_store_collect_network_map_updates:
  * @store: a store
@@ -566,49 +621,11 @@ nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
                                            GError     **error)
 {
   g_autoptr(GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_network_map_free);
-  g_autoptr(GHashTable) candidates = NULL;
-  GHashTable *given;
-  NbMgmtSnapshot *s;
-  Dirty *d;
-  Scratch sc;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  d = g_hash_table_lookup (store->dirty, account_id);
-  given = g_hash_table_lookup (store->given_hashes, account_id);
-  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
-    {
-      g_hash_table_remove (store->dirty, account_id);
-      if (!nb_mgmt_store_account_exists (store, account_id, error))
-        return NULL;
-      return g_steal_pointer (&maps);
-    }
-  s = nb_mgmt_snapshot_get (store, account_id, error);
-  if (s == NULL)
+  if (!collect_changed (store, account_id, TRUE, maps, error))
     return NULL;
-
-  candidates = dirty_candidates (d, s);
-
-  nb_mgmt_scratch_init (&sc, s);
-  for (guint i = 0; i < s->peers->len; i++)
-    {
-      const SnapPeer *p = s->peers->pdata[i];
-      guint64 *old = g_hash_table_lookup (given, p->id);
-
-      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
-        continue;
-      nb_mgmt_netmap_compute (s, i, &sc);
-      if (sc.hash == *old)
-        continue;
-      *old = sc.hash;
-      g_ptr_array_add (maps, nb_mgmt_netmap_materialize (s, i, &sc));
-    }
-  nb_mgmt_scratch_clear (&sc);
-
-  forget_deleted (given, s);
-  /* candidates points into the snapshots' strings: drop it before them. */
-  g_clear_pointer (&candidates, g_hash_table_unref);
-  g_hash_table_remove (store->dirty, account_id);
   return g_steal_pointer (&maps);
 }
 
@@ -706,53 +723,13 @@ nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
                                      const char  *account_id,
                                      GError     **error)
 {
-  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) candidates = NULL;
-  GHashTable *given;
-  NbMgmtSnapshot *s;
-  Dirty *d;
-  Scratch sc;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
-  d = g_hash_table_lookup (store->dirty, account_id);
-  given = g_hash_table_lookup (store->given_hashes, account_id);
-  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
-    {
-      g_hash_table_remove (store->dirty, account_id);
-      if (!nb_mgmt_store_account_exists (store, account_id, error))
-        {
-          g_ptr_array_unref (ids);
-          return NULL;
-        }
-      return ids;
-    }
-  s = nb_mgmt_snapshot_get (store, account_id, error);
-  if (s == NULL)
-    {
-      g_ptr_array_unref (ids);
-      return NULL;
-    }
-  candidates = dirty_candidates (d, s);
-  nb_mgmt_scratch_init (&sc, s);
-  for (guint i = 0; i < s->peers->len; i++)
-    {
-      const SnapPeer *p = s->peers->pdata[i];
-      guint64 *old = g_hash_table_lookup (given, p->id);
-
-      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
-        continue;
-      nb_mgmt_netmap_compute (s, i, &sc);
-      if (sc.hash == *old)
-        continue;
-      *old = sc.hash;
-      g_ptr_array_add (ids, g_strdup (p->id));
-    }
-  nb_mgmt_scratch_clear (&sc);
-  forget_deleted (given, s);
-  g_clear_pointer (&candidates, g_hash_table_unref);
-  g_hash_table_remove (store->dirty, account_id);
-  return ids;
+  if (!collect_changed (store, account_id, FALSE, ids, error))
+    return NULL;
+  return g_steal_pointer (&ids);
 }
 
 /* ---- The same, off the main loop ------------------------------------------ */
