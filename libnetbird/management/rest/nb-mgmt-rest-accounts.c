@@ -15,8 +15,7 @@ add_bool (NbJsonWriter *b,
           const char  *field,
           gboolean     value)
 {
-  nb_json_writer_member (b, field);
-  nb_json_writer_bool (b, value);
+  nb_rest_builder_add_bool (b, field, value);
 }
 
 static void
@@ -32,11 +31,9 @@ build_account (NbRestCtx           *ctx,
   nb_json_writer_member (b, "settings");
   nb_json_writer_begin_object (b);
   add_bool (b, "peer_login_expiration_enabled", s->peer_login_expiration_enabled);
-  nb_json_writer_member (b, "peer_login_expiration");
-  nb_json_writer_int (b, s->peer_login_expiration);
+  nb_rest_builder_add_int (b, "peer_login_expiration", s->peer_login_expiration);
   add_bool (b, "peer_inactivity_expiration_enabled", FALSE);
-  nb_json_writer_member (b, "peer_inactivity_expiration");
-  nb_json_writer_int (b, 0);
+  nb_rest_builder_add_int (b, "peer_inactivity_expiration", 0);
   add_bool (b, "regular_users_view_blocked", s->regular_users_view_blocked);
   add_bool (b, "groups_propagation_enabled", s->groups_propagation_enabled);
   add_bool (b, "jwt_groups_enabled", s->jwt_groups_enabled);

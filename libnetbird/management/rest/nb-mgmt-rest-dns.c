@@ -25,19 +25,15 @@ build_ns_group (NbJsonWriter                *b,
       nb_json_writer_begin_object (b);
       nb_rest_builder_add_string (b, "ip", ns->ip);
       nb_rest_builder_add_string (b, "ns_type", ns->ns_type ? ns->ns_type : "udp");
-      nb_json_writer_member (b, "port");
-      nb_json_writer_int (b, ns->port);
+      nb_rest_builder_add_int (b, "port", ns->port);
       nb_json_writer_end_object (b);
     }
   nb_json_writer_end_array (b);
-  nb_json_writer_member (b, "enabled");
-  nb_json_writer_bool (b, group->enabled);
+  nb_rest_builder_add_bool (b, "enabled", group->enabled);
   nb_rest_builder_add_strv (b, "groups", (const char *const *) group->groups);
-  nb_json_writer_member (b, "primary");
-  nb_json_writer_bool (b, group->primary);
+  nb_rest_builder_add_bool (b, "primary", group->primary);
   nb_rest_builder_add_strv (b, "domains", (const char *const *) group->domains);
-  nb_json_writer_member (b, "search_domains_enabled");
-  nb_json_writer_bool (b, group->search_domains_enabled);
+  nb_rest_builder_add_bool (b, "search_domains_enabled", group->search_domains_enabled);
   nb_json_writer_end_object (b);
 }
 

@@ -60,10 +60,8 @@ nb_rest_builder_add_group_minimum (NbJsonWriter      *b,
   nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", group->id);
   nb_rest_builder_add_string (b, "name", group->name);
-  nb_json_writer_member (b, "peers_count");
-  nb_json_writer_int (b, peers_count);
-  nb_json_writer_member (b, "resources_count");
-  nb_json_writer_int (b, 0);
+  nb_rest_builder_add_int (b, "peers_count", peers_count);
+  nb_rest_builder_add_int (b, "resources_count", 0);
   nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
   nb_json_writer_end_object (b);
 }
@@ -96,10 +94,8 @@ build_group (NbRestCtx         *ctx,
   nb_json_writer_begin_object (b);
   nb_rest_builder_add_string (b, "id", group->id);
   nb_rest_builder_add_string (b, "name", group->name);
-  nb_json_writer_member (b, "peers_count");
-  nb_json_writer_int (b, group->peers ? g_strv_length (group->peers) : 0);
-  nb_json_writer_member (b, "resources_count");
-  nb_json_writer_int (b, 0);
+  nb_rest_builder_add_int (b, "peers_count", group->peers ? g_strv_length (group->peers) : 0);
+  nb_rest_builder_add_int (b, "resources_count", 0);
   nb_rest_builder_add_string (b, "issued", group->issued ? group->issued : "api");
   nb_json_writer_member (b, "peers");
   nb_json_writer_begin_array (b);

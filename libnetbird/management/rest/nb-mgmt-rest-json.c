@@ -354,6 +354,24 @@ nb_rest_builder_add_string (NbJsonWriter *b,
 }
 
 void
+nb_rest_builder_add_bool (NbJsonWriter *b,
+                          const char   *field,
+                          gboolean      value)
+{
+  nb_json_writer_member (b, field);
+  nb_json_writer_bool (b, value);
+}
+
+void
+nb_rest_builder_add_int (NbJsonWriter *b,
+                         const char   *field,
+                         gint64        value)
+{
+  nb_json_writer_member (b, field);
+  nb_json_writer_int (b, value);
+}
+
+void
 nb_rest_builder_add_strv (NbJsonWriter      *b,
                           const char        *field,
                           const char *const *values)

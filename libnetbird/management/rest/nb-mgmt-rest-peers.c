@@ -104,41 +104,33 @@ build_peer (NbJsonWriter     *b,
   nb_rest_builder_add_time (b, "created_at", peer->created_at);
   nb_rest_builder_add_string (b, "ip", peer->ip);
   nb_rest_builder_add_string (b, "connection_ip", "");
-  nb_json_writer_member (b, "connected");
-  nb_json_writer_bool (b, peer->connected);
+  nb_rest_builder_add_bool (b, "connected", peer->connected);
   nb_rest_builder_add_time (b, "last_seen", peer->last_seen);
   nb_rest_builder_add_string (b, "os", os);
   nb_rest_builder_add_string (b, "kernel_version", peer->meta.kernel_version);
-  nb_json_writer_member (b, "geoname_id");
-  nb_json_writer_int (b, 0);
+  nb_rest_builder_add_int (b, "geoname_id", 0);
   nb_rest_builder_add_string (b, "version", peer->meta.netbird_version);
   nb_rest_builder_add_group_list (b, "groups", view->groups, peer->groups);
-  nb_json_writer_member (b, "ssh_enabled");
-  nb_json_writer_bool (b, peer->ssh_enabled);
+  nb_rest_builder_add_bool (b, "ssh_enabled", peer->ssh_enabled);
   nb_rest_builder_add_string (b, "user_id", peer->user_id);
   nb_rest_builder_add_string (b, "hostname", peer->meta.hostname);
   nb_rest_builder_add_string (b, "ui_version", peer->meta.ui_version);
   add_fqdn (b, peer, view);
-  nb_json_writer_member (b, "login_expiration_enabled");
-  nb_json_writer_bool (b, peer->login_expiration_enabled);
+  nb_rest_builder_add_bool (b, "login_expiration_enabled", peer->login_expiration_enabled);
   nb_json_writer_member (b, "login_expired");
   nb_json_writer_bool (b, nb_mgmt_peer_login_expired (peer, &view->account->settings,
                                                                  view->now));
   nb_rest_builder_add_time (b, "last_login", peer->last_login);
-  nb_json_writer_member (b, "inactivity_expiration_enabled");
-  nb_json_writer_bool (b, FALSE);
-  nb_json_writer_member (b, "approval_required");
-  nb_json_writer_bool (b, FALSE);
+  nb_rest_builder_add_bool (b, "inactivity_expiration_enabled", FALSE);
+  nb_rest_builder_add_bool (b, "approval_required", FALSE);
   nb_rest_builder_add_string (b, "country_code", "");
   nb_rest_builder_add_string (b, "city_name", "");
   nb_rest_builder_add_string (b, "serial_number", "");
   nb_rest_builder_add_strv (b, "extra_dns_labels", NULL);
-  nb_json_writer_member (b, "ephemeral");
-  nb_json_writer_bool (b, peer->ephemeral);
+  nb_rest_builder_add_bool (b, "ephemeral", peer->ephemeral);
   if (accessible_count >= 0)
     {
-      nb_json_writer_member (b, "accessible_peers_count");
-      nb_json_writer_int (b, accessible_count);
+      nb_rest_builder_add_int (b, "accessible_peers_count", accessible_count);
     }
   nb_json_writer_end_object (b);
 }
@@ -160,10 +152,8 @@ build_accessible_peer (NbJsonWriter     *b,
   nb_rest_builder_add_string (b, "os", os);
   nb_rest_builder_add_string (b, "country_code", "");
   nb_rest_builder_add_string (b, "city_name", "");
-  nb_json_writer_member (b, "geoname_id");
-  nb_json_writer_int (b, 0);
-  nb_json_writer_member (b, "connected");
-  nb_json_writer_bool (b, peer->connected);
+  nb_rest_builder_add_int (b, "geoname_id", 0);
+  nb_rest_builder_add_bool (b, "connected", peer->connected);
   nb_rest_builder_add_time (b, "last_seen", peer->last_seen);
   nb_json_writer_end_object (b);
 }

@@ -21,11 +21,9 @@ build_rule (NbJsonWriter           *b,
   nb_rest_builder_add_string (b, "id", rule->id);
   nb_rest_builder_add_string (b, "name", rule->name);
   nb_rest_builder_add_string (b, "description", rule->description);
-  nb_json_writer_member (b, "enabled");
-  nb_json_writer_bool (b, rule->enabled);
+  nb_rest_builder_add_bool (b, "enabled", rule->enabled);
   nb_rest_builder_add_string (b, "action", nb_mgmt_rule_action_to_string (rule->action));
-  nb_json_writer_member (b, "bidirectional");
-  nb_json_writer_bool (b, rule->bidirectional);
+  nb_rest_builder_add_bool (b, "bidirectional", rule->bidirectional);
   nb_rest_builder_add_string (b, "protocol", nb_mgmt_protocol_to_string (rule->protocol));
   if (rule->ports && rule->ports->len > 0)
     {
@@ -47,10 +45,8 @@ build_rule (NbJsonWriter           *b,
         {
           NbMgmtPortRange *r = &g_array_index (rule->port_ranges, NbMgmtPortRange, i);
           nb_json_writer_begin_object (b);
-          nb_json_writer_member (b, "start");
-          nb_json_writer_int (b, r->start);
-          nb_json_writer_member (b, "end");
-          nb_json_writer_int (b, r->end);
+          nb_rest_builder_add_int (b, "start", r->start);
+          nb_rest_builder_add_int (b, "end", r->end);
           nb_json_writer_end_object (b);
         }
       nb_json_writer_end_array (b);
@@ -69,8 +65,7 @@ build_policy (NbJsonWriter       *b,
   nb_rest_builder_add_string (b, "id", policy->id);
   nb_rest_builder_add_string (b, "name", policy->name);
   nb_rest_builder_add_string (b, "description", policy->description);
-  nb_json_writer_member (b, "enabled");
-  nb_json_writer_bool (b, policy->enabled);
+  nb_rest_builder_add_bool (b, "enabled", policy->enabled);
   nb_json_writer_member (b, "source_posture_checks");
   nb_json_writer_begin_array (b);
   nb_json_writer_end_array (b);

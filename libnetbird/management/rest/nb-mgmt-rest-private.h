@@ -155,6 +155,8 @@ gboolean nb_rest_json_get_array (JsonObject *obj, const char *field, gboolean re
 /* Writing: times as RFC 3339 in UTC, like NetBird's ("2023-05-05T09:00:35Z"). */
 void nb_rest_builder_add_time (NbJsonWriter *b, const char *field, gint64 unix_seconds);
 void nb_rest_builder_add_string (NbJsonWriter *b, const char *field, const char *value);
+void nb_rest_builder_add_bool (NbJsonWriter *b, const char *field, gboolean value);
+void nb_rest_builder_add_int (NbJsonWriter *b, const char *field, gint64 value);
 void nb_rest_builder_add_strv (NbJsonWriter *b, const char *field, const char *const *values);
 void nb_rest_builder_add_ptr_strings (NbJsonWriter *b, const char *field, GPtrArray *values);
 

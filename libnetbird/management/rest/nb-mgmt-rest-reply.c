@@ -56,8 +56,7 @@ reply_error_text (SoupServerMessage *msg,
   nb_json_writer_begin_object (w);
   nb_json_writer_member (w, "message");
   nb_json_writer_string (w, message);
-  nb_json_writer_member (w, "code");
-  nb_json_writer_int (w, status);
+  nb_rest_builder_add_int (w, "code", status);
   nb_json_writer_end_object (w);
   text = nb_json_writer_steal (w, &len);
   soup_server_message_set_status (msg, status, NULL);

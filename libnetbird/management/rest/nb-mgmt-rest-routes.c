@@ -30,8 +30,7 @@ build_route (NbJsonWriter      *b,
   nb_rest_builder_add_string (b, "network_type", network_type (route));
   nb_rest_builder_add_string (b, "description", route->description);
   nb_rest_builder_add_string (b, "network_id", route->network_id);
-  nb_json_writer_member (b, "enabled");
-  nb_json_writer_bool (b, route->enabled);
+  nb_rest_builder_add_bool (b, "enabled", route->enabled);
   if (route->peer != NULL)
     nb_rest_builder_add_string (b, "peer", route->peer);
   if (route->peer_groups != NULL)
@@ -40,17 +39,13 @@ build_route (NbJsonWriter      *b,
     nb_rest_builder_add_string (b, "network", route->network);
   if (route->domains != NULL)
     nb_rest_builder_add_strv (b, "domains", (const char *const *) route->domains);
-  nb_json_writer_member (b, "metric");
-  nb_json_writer_int (b, route->metric);
-  nb_json_writer_member (b, "masquerade");
-  nb_json_writer_bool (b, route->masquerade);
+  nb_rest_builder_add_int (b, "metric", route->metric);
+  nb_rest_builder_add_bool (b, "masquerade", route->masquerade);
   nb_rest_builder_add_strv (b, "groups", (const char *const *) route->groups);
-  nb_json_writer_member (b, "keep_route");
-  nb_json_writer_bool (b, route->keep_route);
+  nb_rest_builder_add_bool (b, "keep_route", route->keep_route);
   nb_rest_builder_add_strv (b, "access_control_groups",
                             (const char *const *) route->access_control_groups);
-  nb_json_writer_member (b, "skip_auto_apply");
-  nb_json_writer_bool (b, FALSE);
+  nb_rest_builder_add_bool (b, "skip_auto_apply", FALSE);
   nb_json_writer_end_object (b);
 }
 

@@ -28,22 +28,16 @@ build_setup_key (NbRestCtx            *ctx,
   nb_rest_builder_add_string (b, "name", key->name);
   nb_rest_builder_add_time (b, "expires", key->expires_at);
   nb_rest_builder_add_string (b, "type", nb_mgmt_setup_key_type_to_string (key->type));
-  nb_json_writer_member (b, "valid");
-  nb_json_writer_bool (b, state == NB_MGMT_SETUP_KEY_STATE_VALID);
-  nb_json_writer_member (b, "revoked");
-  nb_json_writer_bool (b, key->revoked);
-  nb_json_writer_member (b, "used_times");
-  nb_json_writer_int (b, key->used_times);
+  nb_rest_builder_add_bool (b, "valid", state == NB_MGMT_SETUP_KEY_STATE_VALID);
+  nb_rest_builder_add_bool (b, "revoked", key->revoked);
+  nb_rest_builder_add_int (b, "used_times", key->used_times);
   nb_rest_builder_add_time (b, "last_used", key->last_used);
   nb_rest_builder_add_string (b, "state", nb_mgmt_setup_key_state_to_string (state));
   nb_rest_builder_add_strv (b, "auto_groups", (const char *const *) key->auto_groups);
   nb_rest_builder_add_time (b, "updated_at", key->updated_at);
-  nb_json_writer_member (b, "usage_limit");
-  nb_json_writer_int (b, key->usage_limit);
-  nb_json_writer_member (b, "ephemeral");
-  nb_json_writer_bool (b, key->ephemeral);
-  nb_json_writer_member (b, "allow_extra_dns_labels");
-  nb_json_writer_bool (b, FALSE);
+  nb_rest_builder_add_int (b, "usage_limit", key->usage_limit);
+  nb_rest_builder_add_bool (b, "ephemeral", key->ephemeral);
+  nb_rest_builder_add_bool (b, "allow_extra_dns_labels", FALSE);
   nb_json_writer_end_object (b);
 }
 

@@ -40,13 +40,10 @@ static GPtrArray *
 nameservers_from_json (const char *json)
 {
   GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_nameserver_free);
-  g_autoptr(JsonNode) root = json != NULL ? json_from_string (json, NULL) : NULL;
-  JsonArray *array;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *array = nb_mgmt_json_array_parse (json, &root);
 
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
-    return list;
-  array = json_node_get_array (root);
-  for (guint i = 0; i < json_array_get_length (array); i++)
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       JsonObject *o = json_array_get_object_element (array, i);
       if (o == NULL)

@@ -40,14 +40,11 @@ ranges_to_json (const GArray *ranges)
 static GArray *
 ports_from_json (const char *json)
 {
-  g_autoptr(JsonNode) root = json != NULL ? json_from_string (json, NULL) : NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *array = nb_mgmt_json_array_parse (json, &root);
   GArray *ports;
-  JsonArray *array;
 
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
-    return NULL;
-  array = json_node_get_array (root);
-  if (json_array_get_length (array) == 0)
+  if (array == NULL)
     return NULL;
   ports = g_array_new (FALSE, FALSE, sizeof (guint16));
   for (guint i = 0; i < json_array_get_length (array); i++)
@@ -61,14 +58,11 @@ ports_from_json (const char *json)
 static GArray *
 ranges_from_json (const char *json)
 {
-  g_autoptr(JsonNode) root = json != NULL ? json_from_string (json, NULL) : NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *array = nb_mgmt_json_array_parse (json, &root);
   GArray *ranges;
-  JsonArray *array;
 
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
-    return NULL;
-  array = json_node_get_array (root);
-  if (json_array_get_length (array) == 0)
+  if (array == NULL)
     return NULL;
   ranges = g_array_new (FALSE, FALSE, sizeof (NbMgmtPortRange));
   for (guint i = 0; i < json_array_get_length (array); i++)

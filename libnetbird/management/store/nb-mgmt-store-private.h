@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
 #include "nb-mgmt-store.h"
@@ -169,6 +170,10 @@ char         *nb_mgmt_new_id           (void);
 /* SHA-256 of @text as 64 hex characters. */
 char         *nb_mgmt_hash_secret      (const char    *text);
 char         *nb_mgmt_strv_to_json     (char * const  *strv);
+/* The JSON array in @json (nullable), kept alive by *@root; NULL when @json
+ * is not an array or it is empty. */
+JsonArray    *nb_mgmt_json_array_parse (const char    *json,
+                                        JsonNode     **root);
 char        **nb_mgmt_strv_from_json   (const char    *json);
 gboolean      nb_mgmt_strv_has_duplicates (char * const *strv);
 char         *nb_mgmt_ip_to_string     (guint32        ip);

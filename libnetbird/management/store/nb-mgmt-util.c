@@ -72,20 +72,27 @@ nb_mgmt_strv_to_json (char * const *strv)
   return json_to_string (root, FALSE);
 }
 
+JsonArray *
+nb_mgmt_json_array_parse (const char *json,
+                          JsonNode  **root)
+{
+  JsonArray *array;
+
+  *root = json != NULL && *json != '\0' ? json_from_string (json, NULL) : NULL;
+  if (*root == NULL || !JSON_NODE_HOLDS_ARRAY (*root))
+    return NULL;
+  array = json_node_get_array (*root);
+  return json_array_get_length (array) > 0 ? array : NULL;
+}
+
 char **
 nb_mgmt_strv_from_json (const char *json)
 {
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  JsonArray *array;
+  JsonArray *array = nb_mgmt_json_array_parse (json, &root);
 
-  if (json == NULL || *json == '\0')
-    return NULL;
-  root = json_from_string (json, NULL);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
-    return NULL;
-  array = json_node_get_array (root);
-  if (json_array_get_length (array) == 0)
+  if (array == NULL)
     return NULL;
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
