@@ -259,6 +259,10 @@ typedef struct {
 void      nb_wg_device_config_write_lock   (NbWgDevice *device);
 void      nb_wg_device_config_write_unlock (NbWgDevice *device);
 
+/* nb-wg-device-threads.c: open the sockets and start the packet threads
+ * (a no-op when up), and the reverse, keeping sessions. */
+gboolean  nb_wg_device_up_sockets   (NbWgDevice  *device,
+                                     GError     **error);
 void      nb_wg_device_down_sockets (NbWgDevice *device);
 gboolean  nb_wg_device_transport_is_live (NbWgDevice    *device,
                                           NbWgTransport *transport);
