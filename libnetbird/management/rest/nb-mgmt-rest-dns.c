@@ -195,11 +195,8 @@ nb_mgmt_rest_handle_dns (NbRestCtx *ctx)
 {
   if (ctx->n_segs < 2)
     return;
-  if (g_str_equal (ctx->segs[1], "nameservers") && ctx->n_segs <= 3)
-    {
-      if (nb_rest_require_admin (ctx))
-        nb_rest_serve_resource (ctx, &nameserver_groups, ctx->n_segs > 2 ? ctx->segs[2] : NULL);
-    }
+  if (g_str_equal (ctx->segs[1], "nameservers"))
+    nb_rest_serve_resource (ctx, &nameserver_groups, 2);
   else if (g_str_equal (ctx->segs[1], "settings") && ctx->n_segs == 2)
     {
       if (nb_rest_require_admin (ctx))

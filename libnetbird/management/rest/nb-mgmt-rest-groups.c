@@ -291,9 +291,5 @@ static const NbRestResource groups = {
 void
 nb_mgmt_rest_handle_groups (NbRestCtx *ctx)
 {
-  if (ctx->n_segs > 2)
-    return;
-  if (!nb_rest_require_admin (ctx))
-    return;
-  nb_rest_serve_resource (ctx, &groups, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
+  nb_rest_serve_resource (ctx, &groups, 1);
 }

@@ -301,9 +301,5 @@ static const NbRestResource policies = {
 void
 nb_mgmt_rest_handle_policies (NbRestCtx *ctx)
 {
-  if (ctx->n_segs > 2)
-    return;
-  if (!nb_rest_require_admin (ctx))
-    return;
-  nb_rest_serve_resource (ctx, &policies, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
+  nb_rest_serve_resource (ctx, &policies, 1);
 }

@@ -126,9 +126,10 @@ typedef struct
   NbRestItemHandler remove_handler;
 } NbRestResource;
 
-/* Serves @ctx for @resource: @id is the item's segment, NULL for the
- * collection. The caller has checked the path's length and the role. */
-void nb_rest_serve_resource (NbRestCtx *ctx, const NbRestResource *resource, const char *id);
+/* Serves @ctx for @resource, an administrator's: ctx->segs[@id_seg] is
+ * the item's ID (absent: the collection); a longer path is left to the
+ * router's 404. */
+void nb_rest_serve_resource (NbRestCtx *ctx, const NbRestResource *resource, guint id_seg);
 
 /* Role checks: reply 403 and return FALSE when the caller may not. */
 gboolean nb_rest_require (NbRestCtx *ctx, NbMgmtPermission permission);

@@ -206,14 +206,19 @@ update_record (NbRestCtx            *ctx,
 void
 nb_rest_serve_resource (NbRestCtx            *ctx,
                         const NbRestResource *resource,
-                        const char           *id)
+                        guint                 id_seg)
 {
   g_autoptr(GError) error = NULL;
+  const char *id = ctx->n_segs > id_seg ? ctx->segs[id_seg] : NULL;
   gboolean is_get = g_str_equal (ctx->method, "GET");
   gboolean is_post = g_str_equal (ctx->method, "POST");
   gboolean is_put = g_str_equal (ctx->method, "PUT");
   gboolean is_delete = g_str_equal (ctx->method, "DELETE");
 
+  if (ctx->n_segs > id_seg + 1)
+    return;
+  if (!nb_rest_require_admin (ctx))
+    return;
   if (id == NULL && is_get)
     resource->list (ctx);
   else if (id == NULL && is_post && resource->create_handler != NULL)

