@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "nb-tun-private.h"
+#include "nb-wg-icmp.h"
 #include "nb-wg-internal.h"
 
 gboolean
@@ -390,11 +391,34 @@ destination_of (const guint8 *packet, gsize len, const guint8 **address, guint *
   return FALSE;
 }
 
+/* What a TUN reader keeps besides its packet buffers. */
+typedef struct {
+  guint queue;
+  NbWgIcmpRate icmp_rate;
+  guint8 icmp[NB_TUN_VNET_HDR_LEN + NB_WG_ICMP_ERROR_MAX];
+} TunReader;
+
+/* A packet for which no peer has an allowed IP: tell the sender at once,
+ * as Linux's WireGuard does, within a rate. */
+static void
+reply_unreachable (NbWgDevice *device, TunReader *reader, const guint8 *packet, gsize len)
+{
+  guint8 *error = reader->icmp + NB_TUN_VNET_HDR_LEN;
+  gsize error_len = nb_wg_icmp_build_unreachable (packet, len, error);
+
+  if (error_len == 0 || !nb_wg_icmp_rate_allow (&reader->icmp_rate, nb_wg_device_now (device)))
+    return;
+  if (nb_tun_write_packets (device->tun, reader->queue, &error, &error_len, 1) < 0)
+    g_debug ("Writing an ICMP error to the TUN failed: %s", g_strerror (errno));
+  else
+    nb_wg_device_count (device, NB_WG_COUNTER_TX_ICMP_UNREACHABLE, 1);
+}
+
 /* Routes a batch of IP packets (at bufs[i] + NB_WG_HEADROOM) to their peers
  * by destination (cryptokey routing, §2) and sends each peer's run. Config
  * lock held for reading. */
 static void
-route_and_send (NbWgDevice *device, guint8 **bufs, gsize *lens, guint n)
+route_and_send (NbWgDevice *device, TunReader *reader, guint8 **bufs, gsize *lens, guint n)
 {
   guint start = 0;
   NbWgPeer *run_peer = NULL;
@@ -411,7 +435,10 @@ route_and_send (NbWgDevice *device, guint8 **bufs, gsize *lens, guint n)
           if (destination_of (bufs[i] + NB_WG_HEADROOM, lens[i], &address, &address_len))
             peer = nb_wg_allowedips_lookup (&device->allowedips, address, address_len);
           if (peer == NULL)
-            nb_wg_device_count (device, NB_WG_COUNTER_TX_DROP_NO_PEER, 1);
+            {
+              nb_wg_device_count (device, NB_WG_COUNTER_TX_DROP_NO_PEER, 1);
+              reply_unreachable (device, reader, bufs[i] + NB_WG_HEADROOM, lens[i]);
+            }
         }
       if (i == n || peer != run_peer)
         {
@@ -437,8 +464,10 @@ nb_wg_tun_thread (gpointer user_data)
   guint8 *work[NB_TUN_MAX_SEGMENTS];
   gsize lens[NB_TUN_MAX_SEGMENTS];
   int tun_fd = nb_tun_get_queue_fd (device->tun, queue);
+  TunReader *reader = g_new0 (TunReader, 1);
 
   g_free (data);
+  reader->queue = queue;
   for (guint i = 0; i < NB_TUN_MAX_SEGMENTS; i++)
     bufs[i] = pool + (gsize) i * NB_WG_PACKET_BUFFER_SIZE;
 
@@ -483,10 +512,11 @@ nb_wg_tun_thread (gpointer user_data)
       memcpy (work, bufs, (gsize) n * sizeof work[0]);
       g_mutex_lock (lock);
       if (device->up)
-        route_and_send (device, work, lens, (guint) n);
+        route_and_send (device, reader, work, lens, (guint) n);
       g_mutex_unlock (lock);
     }
 
+  g_free (reader);
   g_free (pool);
   g_free (scratch);
   return NULL;
