@@ -13,8 +13,11 @@
 # all_maps_ms   time to compute every peer's map (M-A's map benchmark over
 #               the same shape of account), "n/a" when that program is absent
 # join_fanout_ms time from one more peer's login until the last peer whose
-#               map changed has received the new one, on the live channels
-# join_bytes    sealed bytes pushed for that join, join_receivers to how many
+#               map changed has received the new one, on the live channels:
+#               the median of three joins, each measured alone (one sample
+#               varies by a third with what else the machine does);
+#               join_fanout_ms_each lists the three
+# join_bytes    sealed bytes pushed for the last join, join_receivers to how many
 # rss_mb        the server's resident memory with N channels connected
 # rest_rps      GET /api/peers requests per second (wrk, 2 threads, 32 conns)
 #
@@ -124,6 +127,7 @@ PY
   fi
 
   echo "peers=$n all_maps_ms=$all_maps_ms join_fanout_ms=$(get join_fanout_ms)" \
+       "join_fanout_ms_each=$(get join_fanout_ms_each)" \
        "rss_mb=$(get rss_mb) join_bytes=$(get join_bytes) join_receivers=$(get join_receivers)" \
        "rest_rps=$rest_rps"
 
