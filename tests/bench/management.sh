@@ -17,6 +17,8 @@
 #               the median of three joins, each measured alone (one sample
 #               varies by a third with what else the machine does);
 #               join_fanout_ms_each lists the three
+# join_server_cpu_ms the server's CPU time (all threads) from one peer's
+#               login until the last update arrived (median of the three)
 # join_bytes    sealed bytes pushed for the last join, join_receivers to how many
 # rss_mb        the server's resident memory with N channels connected
 # rest_rps      GET /api/peers requests per second (wrk, 2 threads, 32 conns)
@@ -127,7 +129,7 @@ PY
   fi
 
   echo "peers=$n all_maps_ms=$all_maps_ms join_fanout_ms=$(get join_fanout_ms)" \
-       "join_fanout_ms_each=$(get join_fanout_ms_each)" \
+       "join_fanout_ms_each=$(get join_fanout_ms_each) join_server_cpu_ms=$(get join_server_cpu_ms)" \
        "rss_mb=$(get rss_mb) join_bytes=$(get join_bytes) join_receivers=$(get join_receivers)" \
        "rest_rps=$rest_rps"
 

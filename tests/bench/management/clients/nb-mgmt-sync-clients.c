@@ -16,6 +16,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libsoup/soup.h>
 #include <netbird.h>
@@ -56,6 +57,7 @@ struct Bench
   gboolean joined;
   gint64 join_start;
   gint64 last_update;
+  double last_update_cpu_ms;   /* the server's CPU time then */
   guint64 join_bytes;
   guint join_receivers;
   guint quiet_source;
@@ -93,6 +95,28 @@ login_message (Bench    *bench,
 }
 
 /* ---- phase 1: register ---- */
+
+/* CPU time (user + system, ms) a process has used, all its threads. */
+static double
+process_cpu_ms (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *end;
+
+  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  /* The command name may hold spaces: count fields after its ')'. */
+  end = strrchr (contents, ')');
+  if (end == NULL)
+    return 0;
+  fields = g_strsplit (end + 2, " ", 0);
+  if (g_strv_length (fields) < 13)
+    return 0;
+  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) * 1000.0 /
+         sysconf (_SC_CLK_TCK);
+}
 
 static void start_registrations (Bench *bench);
 static void start_connections (Bench *bench);
@@ -191,6 +215,7 @@ on_ws_message (SoupWebsocketConnection *ws,
       bench->join_receivers++;
       bench->join_bytes += g_bytes_get_size (message);
       bench->last_update = g_get_monotonic_time ();
+      bench->last_update_cpu_ms = process_cpu_ms (bench->server_pid);
     }
 }
 
@@ -356,6 +381,7 @@ main (int   argc,
   g_autoptr(SoupMessage) key_msg = NULL;
   g_autoptr(GBytes) key_body = NULL;
   g_autoptr(GArray) fanouts = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) server_cpu = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GString) fanout_list = g_string_new (NULL);
   guint64 join_bytes = 0;
   guint join_receivers = 0;
@@ -445,7 +471,7 @@ main (int   argc,
     {
       g_autoptr(NbKey) join_peer = nb_key_generate ();
       g_autoptr(SoupMessage) join_msg = login_message (&bench, join_peer, n_peers + j, join_key);
-      double ms;
+      double ms, cpu_start = process_cpu_ms (pid), cpu;
 
       bench.measuring = TRUE;
       bench.joined = FALSE;
@@ -459,17 +485,23 @@ main (int   argc,
       bench.measuring = FALSE;
 
       ms = bench.join_receivers > 0 ? (bench.last_update - bench.join_start) / 1000.0 : 0.0;
+      cpu = bench.join_receivers > 0 ? bench.last_update_cpu_ms - cpu_start : 0.0;
+      g_array_append_val (server_cpu, cpu);
       g_array_append_val (fanouts, ms);
       g_string_append_printf (fanout_list, "%s%.1f", j > 0 ? "," : "", ms);
       join_bytes = bench.join_bytes;
       join_receivers = bench.join_receivers;
     }
   g_array_sort (fanouts, compare_doubles);
+  g_array_sort (server_cpu, compare_doubles);
 
   g_print ("connected=%u rss_mb=%.1f join_fanout_ms=%.1f join_fanout_ms_each=%s"
+           " join_server_cpu_ms=%.0f"
            " join_bytes=%" G_GUINT64_FORMAT " join_receivers=%u register_s=%.1f connect_s=%.1f\n",
            bench.n_peers - bench.failed, rss,
            fanouts->len > 0 ? g_array_index (fanouts, double, fanouts->len / 2) : 0.0,
-           fanout_list->str, join_bytes, join_receivers, register_s, connect_s);
+           fanout_list->str,
+           server_cpu->len > 0 ? g_array_index (server_cpu, double, server_cpu->len / 2) : 0.0,
+           join_bytes, join_receivers, register_s, connect_s);
   return bench.failed == 0 ? 0 : 1;
 }
