@@ -12,6 +12,7 @@
  * the length checks.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nb-wg-device-private.h"
@@ -87,6 +88,28 @@ deliver_last (Side *from, Side *to)
   return last;
 }
 
+/* With NB_FUZZ_VERBOSE set: how far the inputs got, by B's counters. */
+static void
+print_reach (void)
+{
+  static const struct { NbWgCounter counter; const char *name; } shown[] = {
+    { NB_WG_COUNTER_RX_DATAGRAMS, "datagrams" },
+    { NB_WG_COUNTER_RX_DROP_MALFORMED, "malformed" },
+    { NB_WG_COUNTER_RX_DROP_MAC1, "bad mac1" },
+    { NB_WG_COUNTER_RX_DROP_HANDSHAKE, "handshake refused" },
+    { NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS, "initiations taken" },
+    { NB_WG_COUNTER_RX_DROP_UNKNOWN_INDEX, "unknown index" },
+    { NB_WG_COUNTER_RX_DROP_DECRYPT, "not authentic" },
+    { NB_WG_COUNTER_RX_DROP_REPLAY, "replayed" },
+    { NB_WG_COUNTER_RX_DATA_PACKETS, "data accepted" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    g_printerr ("%s=%" G_GUINT64_FORMAT "%s", shown[i].name,
+                nb_wg_device_get_counter (b.dev, shown[i].counter),
+                i + 1 < G_N_ELEMENTS (shown) ? ", " : "\n");
+}
+
 static void
 setup (void)
 {
@@ -109,6 +132,8 @@ setup (void)
   g_assert_true (nb_wg_device_inject_packet (a.dev, packet, sizeof packet));
   templates[3] = deliver_last (&a, &b);     /* data */
   g_assert_cmpuint (nb_wg_device_get_counter (b.dev, NB_WG_COUNTER_RX_DATA_PACKETS), >=, 1);
+  if (g_getenv ("NB_FUZZ_VERBOSE") != NULL)
+    atexit (print_reach);
 }
 
 int
@@ -140,8 +165,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       const guint8 *t = g_bytes_get_data (templates[which], &len);
 
       datagram = g_memdup2 (t, len);
+      /* Past the type and reserved bytes, which raw inputs cover: the
+       * mutations should reach what lies behind the message's framing. */
       for (gsize i = 1; i < size; i++)
-        datagram[(i - 1) % len] ^= data[i];
+        datagram[4 + (i - 1) % (len - 4)] ^= data[i];
       /* The high bit asks for a cut: every length below the template's. */
       if ((data[0] & 0x80) && size > 1)
         len = data[1] % len;
