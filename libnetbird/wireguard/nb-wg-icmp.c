@@ -180,3 +180,9 @@ nb_wg_icmp_rate_allow (NbWgIcmpRate *rate,
   rate->tokens--;
   return TRUE;
 }
+
+void
+nb_wg_icmp_rate_return (NbWgIcmpRate *rate)
+{
+  rate->tokens = MIN (rate->tokens + 1, (guint) RATE_BURST);
+}

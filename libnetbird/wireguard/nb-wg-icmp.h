@@ -37,5 +37,7 @@ gsize    nb_wg_icmp_build_unreachable (const guint8 *packet,
 /* Whether one more error may go at @now (100 a second, bursts of 10). */
 gboolean nb_wg_icmp_rate_allow        (NbWgIcmpRate *rate,
                                        gint64        now);
+/* Gives back what nb_wg_icmp_rate_allow() took, for an error not sent. */
+void     nb_wg_icmp_rate_return       (NbWgIcmpRate *rate);
 
 G_END_DECLS

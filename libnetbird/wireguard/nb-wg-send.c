@@ -404,10 +404,18 @@ static void
 reply_unreachable (NbWgDevice *device, TunReader *reader, const guint8 *packet, gsize len)
 {
   guint8 *error = reader->icmp + NB_TUN_VNET_HDR_LEN;
-  gsize error_len = nb_wg_icmp_build_unreachable (packet, len, error);
+  gsize error_len;
 
-  if (error_len == 0 || !nb_wg_icmp_rate_allow (&reader->icmp_rate, nb_wg_device_now (device)))
+  /* The rate first: under a flood of packets for nobody, most are over
+   * it and cost no copy. */
+  if (!nb_wg_icmp_rate_allow (&reader->icmp_rate, nb_wg_device_now (device)))
     return;
+  error_len = nb_wg_icmp_build_unreachable (packet, len, error);
+  if (error_len == 0)
+    {
+      nb_wg_icmp_rate_return (&reader->icmp_rate);
+      return;
+    }
   if (nb_tun_write_packets (device->tun, reader->queue, &error, &error_len, 1) < 0)
     g_debug ("Writing an ICMP error to the TUN failed: %s", g_strerror (errno));
   else

@@ -191,6 +191,10 @@ test_rate (void)
   g_assert_false (nb_wg_icmp_rate_allow (&rate, t + 5000));
   g_assert_true (nb_wg_icmp_rate_allow (&rate, t + 10000));
   g_assert_false (nb_wg_icmp_rate_allow (&rate, t + 10000));
+  /* A token given back (no error was sent) can be taken again. */
+  nb_wg_icmp_rate_return (&rate);
+  g_assert_true (nb_wg_icmp_rate_allow (&rate, t + 10000));
+  g_assert_false (nb_wg_icmp_rate_allow (&rate, t + 10000));
 
   /* A quiet second refills the burst, not more. */
   allowed = 0;
