@@ -715,7 +715,7 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
    * batch, empty between calls, so a datagram costs no allocation. */
   static GPrivate thread_batch = G_PRIVATE_INIT (g_free);
   NbWgRxBatch *batch;
-  gboolean borrowed;
+  gboolean reentered;
 
   g_return_if_fail (NB_IS_WG_DEVICE (device));
   batch = g_private_get (&thread_batch);
@@ -726,8 +726,8 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
     }
   /* Entered again from inside a receive (which the contract forbids, but
    * must not corrupt the batch): take a batch of its own. */
-  borrowed = !batch->busy;
-  if (!borrowed)
+  reentered = batch->busy;
+  if (reentered)
     batch = g_new0 (NbWgRxBatch, 1);
   batch->busy = TRUE;
   batch->device = device;
@@ -743,6 +743,6 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
 
   batch->device = NULL;
   batch->busy = FALSE;
-  if (!borrowed)
+  if (reentered)
     g_free (batch);
 }
