@@ -56,6 +56,7 @@ typedef enum {
   NB_WG_COUNTER_RX_DROP_RATELIMITED,   /* under load, too many from one address */
   NB_WG_COUNTER_CRYPT_OFFLOADED,       /* packets sealed or opened by a crypto worker */
   NB_WG_COUNTER_TX_ICMP_UNREACHABLE,   /* errors written back for TX_DROP_NO_PEER */
+  NB_WG_COUNTER_RX_DROP_WRONG_PEER,    /* came through one peer's transport, was another's */
   NB_WG_N_COUNTERS
 } NbWgCounter;
 

@@ -338,9 +338,7 @@ nb_wg_device_set_private_key (NbWgDevice  *self,
       NbWgPeer *peer = value;
 
       nb_wg_peer_zero_keys (peer);
-      g_mutex_lock (&peer->handshake.lock);
       nb_wg_handshake_precompute (&peer->handshake, &self->identity);
-      g_mutex_unlock (&peer->handshake.lock);
     }
   nb_wg_device_config_write_unlock (self);
   return TRUE;

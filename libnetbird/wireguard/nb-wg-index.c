@@ -29,12 +29,30 @@ nb_wg_index_table_new (void)
   return g_hash_table_new_full (NULL, NULL, NULL, index_entry_free);
 }
 
-static guint32
-index_insert (NbWgDevice *self, NbWgIndexEntry *entry)
+/* A fresh random index for @peer's handshake, in place of @old_index (0:
+ * none), both under one hold of the table lock. Called by the handshake
+ * with its lock held (nb-wg-noise.h), so the index changes hands with the
+ * state it names. */
+guint32
+nb_wg_device_index_add_handshake (NbWgDevice *self,
+                                  NbWgPeer   *peer,
+                                  guint32     old_index)
 {
+  NbWgIndexEntry *entry = g_new0 (NbWgIndexEntry, 1);
   guint32 index;
 
+  entry->kind = NB_WG_INDEX_HANDSHAKE;
+  entry->peer = peer;
   g_rw_lock_writer_lock (&self->index_lock);
+  if (old_index != 0)
+    {
+      NbWgIndexEntry *old = g_hash_table_lookup (self->index_table, GUINT_TO_POINTER (old_index));
+
+      /* Only ever the handshake's own entry: a keypair that took an index
+       * over is retired with its slot, not here. */
+      if (old != NULL && old->kind == NB_WG_INDEX_HANDSHAKE && old->peer == peer)
+        g_hash_table_remove (self->index_table, GUINT_TO_POINTER (old_index));
+    }
   do
     index = randombytes_random ();
   while (index == 0 || g_hash_table_contains (self->index_table, GUINT_TO_POINTER (index)));
@@ -43,22 +61,8 @@ index_insert (NbWgDevice *self, NbWgIndexEntry *entry)
   return index;
 }
 
-/* A fresh random index for @peer's handshake, replacing its previous one.
- * Caller holds the handshake lock. */
-guint32
-nb_wg_device_index_add_handshake (NbWgDevice *self,
-                                  NbWgPeer   *peer)
-{
-  NbWgIndexEntry *entry = g_new0 (NbWgIndexEntry, 1);
-
-  if (peer->handshake_index != 0)
-    nb_wg_device_index_remove (self, peer->handshake_index);
-  entry->kind = NB_WG_INDEX_HANDSHAKE;
-  entry->peer = peer;
-  peer->handshake_index = index_insert (self, entry);
-  return peer->handshake_index;
-}
-
+/* The keypair of a completed handshake takes over the handshake's index
+ * (replacing its entry); called by the handshake with its lock held. */
 guint32
 nb_wg_device_index_add_keypair (NbWgDevice  *self,
                                 NbWgKeypair *keypair,
@@ -81,6 +85,22 @@ nb_wg_device_index_remove (NbWgDevice *self,
 {
   g_rw_lock_writer_lock (&self->index_lock);
   g_hash_table_remove (self->index_table, GUINT_TO_POINTER (index));
+  g_rw_lock_writer_unlock (&self->index_lock);
+}
+
+/* Drops @index if it still names @peer's handshake (a keypair that took it
+ * over stays). Called by the handshake with its lock held. */
+void
+nb_wg_device_index_remove_handshake (NbWgDevice *self,
+                                     NbWgPeer   *peer,
+                                     guint32     index)
+{
+  NbWgIndexEntry *entry;
+
+  g_rw_lock_writer_lock (&self->index_lock);
+  entry = g_hash_table_lookup (self->index_table, GUINT_TO_POINTER (index));
+  if (entry != NULL && entry->kind == NB_WG_INDEX_HANDSHAKE && entry->peer == peer)
+    g_hash_table_remove (self->index_table, GUINT_TO_POINTER (index));
   g_rw_lock_writer_unlock (&self->index_lock);
 }
 

@@ -12,8 +12,13 @@
  *   channel transports) take device->config_lock for reading. A writer takes
  *   config_lock for writing and then every packet thread's mutex:
  *   nb_wg_device_config_write_lock().
- *   peer->lock: endpoint, timers, staged packets, flags.
- *   peer->handshake.lock, peer->cookie.lock, peer->keypairs_lock.
+ *   peer->lock: endpoint, timers, staged packets, flags. Never held
+ *   across a handshake step.
+ *   peer->handshake.lock: taken only inside nb-wg-noise.c, once per step
+ *   (nb-wg-noise.h); the step's hooks (nb-wg-peer.c) take the two below
+ *   under it, so an index changes hands with the state it names and
+ *   keypairs are slotted in the order their handshakes completed.
+ *   peer->cookie.lock, peer->keypairs_lock.
  *   device->index_lock: the receiver-index table.
  *   keypair->replay_lock: the receive window.
  */
@@ -129,8 +134,6 @@ struct _NbWgPeer
   NbWgTimers timers;
   gint64 last_sent_handshake; /* device clock, µs; 0 never */
   gboolean sent_lastminute_handshake;
-  gboolean has_preshared_key;
-  guint32 handshake_index; /* index registered for the handshake, 0 none */
   GQueue staged; /* of NbWgStagedPacket */
   GPtrArray *allowed_ips; /* of GInetAddressMask, in the order given */
 
@@ -212,9 +215,6 @@ nb_wg_device_count (NbWgDevice *device, NbWgCounter counter, guint64 n)
 NbWgPeer *nb_wg_peer_new_internal (NbWgDevice *device,
                                    NbKey      *public_key);
 void      nb_wg_peer_detach       (NbWgPeer *peer);
-void      nb_wg_peer_add_session (NbWgPeer              *peer,
-                                     const NbWgSessionKeys *keys,
-                                     gint64                 now);
 gboolean  nb_wg_peer_received_with_keypair (NbWgPeer    *peer,
                                             NbWgKeypair *keypair);
 NbWgKeypair *nb_wg_peer_get_current_keypair (NbWgPeer *peer);
@@ -231,7 +231,11 @@ void      nb_wg_peer_update_endpoint  (NbWgPeer           *peer,
 /* nb-wg-index.c: the index table */
 GHashTable *nb_wg_index_table_new (void);
 guint32   nb_wg_device_index_add_handshake (NbWgDevice *device,
-                                            NbWgPeer   *peer);
+                                            NbWgPeer   *peer,
+                                            guint32     old_index);
+void      nb_wg_device_index_remove_handshake (NbWgDevice *device,
+                                               NbWgPeer   *peer,
+                                               guint32     index);
 guint32   nb_wg_device_index_add_keypair   (NbWgDevice  *device,
                                             NbWgKeypair *keypair,
                                             guint32      reuse_index);
@@ -319,12 +323,15 @@ typedef struct _NbWgRxBatch NbWgRxBatch;
 NbWgRxBatch *nb_wg_rx_batch_new  (NbWgDevice *device);
 void         nb_wg_rx_batch_free (NbWgRxBatch *batch);
 /* Handles one datagram (decrypted in place); TUN writes are collected in
- * @batch until nb_wg_rx_batch_flush(). Caller holds the config lock (read). */
+ * @batch until nb_wg_rx_batch_flush(). @via is the peer whose transport
+ * brought it (its datagrams only are taken, and nothing roams), NULL for
+ * the device's own sockets (then @from is the source, for roaming). Caller
+ * holds the config lock (read). */
 void         nb_wg_receive_datagram (NbWgRxBatch        *batch,
                                      guint8             *data,
                                      gsize               len,
                                      const NbWgEndpoint *from,
-                                     gboolean            from_device_socket);
+                                     NbWgPeer           *via);
 void         nb_wg_rx_batch_flush   (NbWgRxBatch *batch);
 gpointer     nb_wg_rx_thread        (gpointer data);
 

@@ -289,9 +289,10 @@ nb_wg_static_identity_clear (NbWgStaticIdentity *identity)
   sodium_memzero (identity, sizeof *identity);
 }
 
-void
-nb_wg_handshake_precompute (NbWgHandshake            *handshake,
-                            const NbWgStaticIdentity *identity)
+/* Caller holds the lock, or nobody else sees the handshake yet. */
+static void
+precompute_locked (NbWgHandshake            *handshake,
+                   const NbWgStaticIdentity *identity)
 {
   if (identity == NULL || !identity->has_identity ||
       crypto_scalarmult (handshake->precomputed_static_static, identity->static_private,
@@ -300,23 +301,37 @@ nb_wg_handshake_precompute (NbWgHandshake            *handshake,
 }
 
 void
+nb_wg_handshake_precompute (NbWgHandshake            *handshake,
+                            const NbWgStaticIdentity *identity)
+{
+  g_mutex_lock (&handshake->lock);
+  precompute_locked (handshake, identity);
+  g_mutex_unlock (&handshake->lock);
+}
+
+void
 nb_wg_handshake_init (NbWgHandshake            *handshake,
                       const guint8             *remote_static,
                       const NbWgStaticIdentity *identity,
+                      const NbWgHandshakeOps   *ops,
                       gpointer                  owner)
 {
+  g_return_if_fail (ops != NULL && ops->index_insert != NULL && ops->index_remove != NULL &&
+                    ops->add_session != NULL);
+
   noise_ensure_init ();
   memset (handshake, 0, sizeof *handshake);
   g_mutex_init (&handshake->lock);
   memcpy (handshake->remote_static, remote_static, NB_WG_KEY_LEN);
+  handshake->ops = ops;
   handshake->owner = owner;
-  nb_wg_handshake_precompute (handshake, identity);
+  precompute_locked (handshake, identity);
 }
 
-/* Forgets the ephemeral state of a handshake under way; the peer's keys,
- * PSK and latest timestamp stay. */
-void
-nb_wg_handshake_clear (NbWgHandshake *handshake)
+/* Forgets the ephemeral state of a handshake under way; its index, the
+ * peer's keys, PSK and latest timestamp stay. Lock held. */
+static void
+handshake_zero (NbWgHandshake *handshake)
 {
   sodium_memzero (handshake->ephemeral_private, NB_WG_KEY_LEN);
   sodium_memzero (handshake->remote_ephemeral, NB_WG_KEY_LEN);
@@ -326,17 +341,73 @@ nb_wg_handshake_clear (NbWgHandshake *handshake)
   handshake->state = NB_WG_HANDSHAKE_ZEROED;
 }
 
+/* Registers a fresh index for the message being made, in place of the one
+ * the handshake had. Lock held. */
+static gboolean
+take_fresh_index (NbWgHandshake *handshake)
+{
+  guint32 index = handshake->ops->index_insert (handshake, handshake->local_index);
+
+  if (index == 0)
+    {
+      /* The owner dropped the old index and has no new one. */
+      handshake->local_index = 0;
+      return FALSE;
+    }
+  handshake->local_index = index;
+  return TRUE;
+}
+
+void
+nb_wg_handshake_clear (NbWgHandshake *handshake)
+{
+  g_mutex_lock (&handshake->lock);
+  if (handshake->local_index != 0)
+    handshake->ops->index_remove (handshake, handshake->local_index);
+  handshake->local_index = 0;
+  handshake_zero (handshake);
+  g_mutex_unlock (&handshake->lock);
+}
+
 void
 nb_wg_handshake_destroy (NbWgHandshake *handshake)
 {
+  /* Nobody else sees it any more: no lock. */
+  if (handshake->local_index != 0)
+    handshake->ops->index_remove (handshake, handshake->local_index);
   g_mutex_clear (&handshake->lock);
   sodium_memzero (handshake, sizeof *handshake);
 }
 
 gboolean
+nb_wg_handshake_set_preshared_key (NbWgHandshake *handshake,
+                                   const guint8  *psk)
+{
+  gboolean has;
+
+  g_mutex_lock (&handshake->lock);
+  if (psk != NULL)
+    memcpy (handshake->preshared_key, psk, NB_WG_KEY_LEN);
+  else
+    sodium_memzero (handshake->preshared_key, NB_WG_KEY_LEN);
+  has = !sodium_is_zero (handshake->preshared_key, NB_WG_KEY_LEN);
+  g_mutex_unlock (&handshake->lock);
+  return has;
+}
+
+gboolean
+nb_wg_handshake_copy_preshared_key (NbWgHandshake *handshake,
+                                    guint8        *out)
+{
+  g_mutex_lock (&handshake->lock);
+  memcpy (out, handshake->preshared_key, NB_WG_KEY_LEN);
+  g_mutex_unlock (&handshake->lock);
+  return !sodium_is_zero (out, NB_WG_KEY_LEN);
+}
+
+gboolean
 nb_wg_noise_create_initiation (NbWgHandshake            *handshake,
                                const NbWgStaticIdentity *identity,
-                               guint32                   local_index,
                                const guint8             *timestamp,
                                NbWgMessageInitiation    *msg)
 {
@@ -376,105 +447,30 @@ nb_wg_noise_create_initiation (NbWgHandshake            *handshake,
   encrypt_and_hash (msg->encrypted_timestamp, timestamp, NB_WG_TIMESTAMP_LEN, key,
                     handshake->hash);
 
-  msg->sender_index = GUINT32_TO_LE (local_index);
-  handshake->local_index = local_index;
+  /* The index goes in with the state it names: a response to it finds
+   * this initiation, never one made since. */
+  if (!take_fresh_index (handshake))
+    goto out;
+  msg->sender_index = GUINT32_TO_LE (handshake->local_index);
   handshake->state = NB_WG_HANDSHAKE_CREATED_INITIATION;
   ok = TRUE;
 
 out:
   if (!ok)
-    nb_wg_handshake_clear (handshake);
+    handshake_zero (handshake);
   g_mutex_unlock (&handshake->lock);
   sodium_memzero (key, sizeof key);
   return ok;
 }
 
-NbWgHandshake *
-nb_wg_noise_consume_initiation (const NbWgStaticIdentity    *identity,
-                                const NbWgMessageInitiation *msg,
-                                gint64                       now,
-                                NbWgHandshakeByStaticFunc    lookup,
-                                gpointer                     user_data)
-{
-  guint8 chaining_key[NB_WG_HASH_LEN];
-  guint8 hash[NB_WG_HASH_LEN];
-  guint8 key[NB_WG_KEY_LEN];
-  guint8 remote_static[NB_WG_KEY_LEN];
-  guint8 timestamp[NB_WG_TIMESTAMP_LEN];
-  NbWgHandshake *handshake = NULL;
-  gboolean replay, flood;
-
-  noise_ensure_init ();
-  if (!identity->has_identity)
-    return NULL;
-
-  memcpy (chaining_key, initial_chaining_key, NB_WG_HASH_LEN);
-  memcpy (hash, initial_hash, NB_WG_HASH_LEN);
-  mix_hash (hash, identity->static_public, NB_WG_KEY_LEN);
-
-  /* e */
-  mix_key (chaining_key, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
-  mix_hash (hash, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
-
-  /* es */
-  if (!mix_dh (chaining_key, key, identity->static_private, msg->unencrypted_ephemeral))
-    goto fail;
-  if (!decrypt_and_hash (remote_static, msg->encrypted_static,
-                         sizeof msg->encrypted_static, key, hash))
-    goto fail;
-
-  handshake = lookup (remote_static, user_data);
-  if (handshake == NULL)
-    goto fail;
-
-  g_mutex_lock (&handshake->lock);
-  /* ss */
-  if (!mix_precomputed_dh (chaining_key, key, handshake->precomputed_static_static))
-    goto fail_locked;
-  if (!decrypt_and_hash (timestamp, msg->encrypted_timestamp,
-                         sizeof msg->encrypted_timestamp, key, hash))
-    goto fail_locked;
-
-  /* §5.1: a timestamp not greater than the last one is a replay; initiations
-   * closer together than 1/INITIATIONS_PER_SECOND are a flood. */
-  replay = memcmp (timestamp, handshake->latest_timestamp, NB_WG_TIMESTAMP_LEN) <= 0;
-  flood = handshake->last_initiation_consumption != 0 &&
-          now - handshake->last_initiation_consumption <
-              G_USEC_PER_SEC / NB_WG_INITIATIONS_PER_SECOND;
-  if (replay || flood)
-    goto fail_locked;
-
-  memcpy (handshake->remote_ephemeral, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
-  memcpy (handshake->latest_timestamp, timestamp, NB_WG_TIMESTAMP_LEN);
-  memcpy (handshake->hash, hash, NB_WG_HASH_LEN);
-  memcpy (handshake->chaining_key, chaining_key, NB_WG_HASH_LEN);
-  handshake->remote_index = GUINT32_FROM_LE (msg->sender_index);
-  handshake->last_initiation_consumption = now;
-  handshake->state = NB_WG_HANDSHAKE_CONSUMED_INITIATION;
-  g_mutex_unlock (&handshake->lock);
-  sodium_memzero (chaining_key, sizeof chaining_key);
-  sodium_memzero (hash, sizeof hash);
-  sodium_memzero (key, sizeof key);
-  return handshake;
-
-fail_locked:
-  g_mutex_unlock (&handshake->lock);
-fail:
-  sodium_memzero (chaining_key, sizeof chaining_key);
-  sodium_memzero (hash, sizeof hash);
-  sodium_memzero (key, sizeof key);
-  return NULL;
-}
-
-gboolean
-nb_wg_noise_create_response (NbWgHandshake       *handshake,
-                             guint32              local_index,
-                             NbWgMessageResponse *msg)
+/* §5.4.3, lock held: from CONSUMED_INITIATION to CREATED_RESPONSE. */
+static gboolean
+create_response (NbWgHandshake       *handshake,
+                 NbWgMessageResponse *msg)
 {
   guint8 key[NB_WG_KEY_LEN];
   gboolean ok = FALSE;
 
-  g_mutex_lock (&handshake->lock);
   if (handshake->state != NB_WG_HANDSHAKE_CONSUMED_INITIATION)
     goto out;
 
@@ -503,30 +499,141 @@ nb_wg_noise_create_response (NbWgHandshake       *handshake,
   /* {} */
   encrypt_and_hash (msg->encrypted_nothing, NULL, 0, key, handshake->hash);
 
-  msg->sender_index = GUINT32_TO_LE (local_index);
-  handshake->local_index = local_index;
+  if (!take_fresh_index (handshake))
+    goto out;
+  msg->sender_index = GUINT32_TO_LE (handshake->local_index);
   handshake->state = NB_WG_HANDSHAKE_CREATED_RESPONSE;
   ok = TRUE;
 
 out:
   if (!ok)
-    nb_wg_handshake_clear (handshake);
-  g_mutex_unlock (&handshake->lock);
+    handshake_zero (handshake);
   sodium_memzero (key, sizeof key);
   return ok;
+}
+
+/* §5.4.5, lock held: derives the transport keys of a handshake in
+ * CREATED_RESPONSE (responder) or CONSUMED_RESPONSE (initiator) state,
+ * hands them to the owner, whose keypair takes the index over, and zeroes
+ * the handshake. */
+static gboolean
+begin_session (NbWgHandshake *handshake,
+               gint64         now)
+{
+  NbWgSessionKeys keys;
+  guint8 first[NB_WG_KEY_LEN];
+  guint8 second[NB_WG_KEY_LEN];
+
+  if (handshake->state != NB_WG_HANDSHAKE_CREATED_RESPONSE &&
+      handshake->state != NB_WG_HANDSHAKE_CONSUMED_RESPONSE)
+    return FALSE;
+
+  /* (T_send_i, T_recv_i) = (T_recv_r, T_send_r) = KDF2(C, ε), §5.4.5 */
+  nb_wg_kdf (first, second, NULL, handshake->chaining_key, NULL, 0);
+  keys.is_initiator = handshake->state == NB_WG_HANDSHAKE_CONSUMED_RESPONSE;
+  memcpy (keys.send_key, keys.is_initiator ? first : second, NB_WG_KEY_LEN);
+  memcpy (keys.receive_key, keys.is_initiator ? second : first, NB_WG_KEY_LEN);
+  keys.local_index = handshake->local_index;
+  keys.remote_index = handshake->remote_index;
+  handshake_zero (handshake);
+  handshake->ops->add_session (handshake, &keys, now);
+  handshake->local_index = 0;
+  sodium_memzero (&keys, sizeof keys);
+  sodium_memzero (first, sizeof first);
+  sodium_memzero (second, sizeof second);
+  return TRUE;
+}
+
+NbWgHandshake *
+nb_wg_noise_consume_initiation (const NbWgStaticIdentity    *identity,
+                                const NbWgMessageInitiation *msg,
+                                gint64                       now,
+                                NbWgHandshakeByStaticFunc    lookup,
+                                gpointer                     user_data,
+                                NbWgMessageResponse         *response)
+{
+  guint8 chaining_key[NB_WG_HASH_LEN];
+  guint8 hash[NB_WG_HASH_LEN];
+  guint8 key[NB_WG_KEY_LEN];
+  guint8 remote_static[NB_WG_KEY_LEN];
+  guint8 timestamp[NB_WG_TIMESTAMP_LEN];
+  NbWgHandshake *handshake = NULL;
+  gboolean replay, flood, ok = FALSE;
+
+  noise_ensure_init ();
+  if (!identity->has_identity)
+    return NULL;
+
+  /* Who sent it takes one DH and needs no peer state: done before the
+   * lock, so a flood of initiations does not hold it. */
+  memcpy (chaining_key, initial_chaining_key, NB_WG_HASH_LEN);
+  memcpy (hash, initial_hash, NB_WG_HASH_LEN);
+  mix_hash (hash, identity->static_public, NB_WG_KEY_LEN);
+
+  /* e */
+  mix_key (chaining_key, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
+  mix_hash (hash, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
+
+  /* es */
+  if (!mix_dh (chaining_key, key, identity->static_private, msg->unencrypted_ephemeral))
+    goto out;
+  if (!decrypt_and_hash (remote_static, msg->encrypted_static,
+                         sizeof msg->encrypted_static, key, hash))
+    goto out;
+
+  handshake = lookup (remote_static, user_data);
+  if (handshake == NULL)
+    goto out;
+
+  g_mutex_lock (&handshake->lock);
+  /* ss */
+  if (!mix_precomputed_dh (chaining_key, key, handshake->precomputed_static_static))
+    goto out_locked;
+  if (!decrypt_and_hash (timestamp, msg->encrypted_timestamp,
+                         sizeof msg->encrypted_timestamp, key, hash))
+    goto out_locked;
+
+  /* §5.1: a timestamp not greater than the last one is a replay; initiations
+   * closer together than 1/INITIATIONS_PER_SECOND are a flood. */
+  replay = memcmp (timestamp, handshake->latest_timestamp, NB_WG_TIMESTAMP_LEN) <= 0;
+  flood = handshake->last_initiation_consumption != 0 &&
+          now - handshake->last_initiation_consumption <
+              G_USEC_PER_SEC / NB_WG_INITIATIONS_PER_SECOND;
+  if (replay || flood)
+    goto out_locked;
+
+  memcpy (handshake->remote_ephemeral, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
+  memcpy (handshake->latest_timestamp, timestamp, NB_WG_TIMESTAMP_LEN);
+  memcpy (handshake->hash, hash, NB_WG_HASH_LEN);
+  memcpy (handshake->chaining_key, chaining_key, NB_WG_HASH_LEN);
+  handshake->remote_index = GUINT32_FROM_LE (msg->sender_index);
+  handshake->last_initiation_consumption = now;
+  handshake->state = NB_WG_HANDSHAKE_CONSUMED_INITIATION;
+
+  /* Answer in the same hold: nothing in between can replace the state the
+   * response is made of, nor the index it carries. */
+  ok = create_response (handshake, response) && begin_session (handshake, now);
+
+out_locked:
+  g_mutex_unlock (&handshake->lock);
+out:
+  sodium_memzero (chaining_key, sizeof chaining_key);
+  sodium_memzero (hash, sizeof hash);
+  sodium_memzero (key, sizeof key);
+  sodium_memzero (timestamp, sizeof timestamp);
+  return ok ? handshake : NULL;
 }
 
 NbWgHandshake *
 nb_wg_noise_consume_response (const NbWgStaticIdentity  *identity,
                               const NbWgMessageResponse *msg,
+                              gint64                     now,
                               NbWgHandshakeByIndexFunc   lookup,
                               gpointer                   user_data)
 {
   guint8 chaining_key[NB_WG_HASH_LEN];
   guint8 hash[NB_WG_HASH_LEN];
   guint8 key[NB_WG_KEY_LEN];
-  guint8 ephemeral_private[NB_WG_KEY_LEN];
-  guint8 dh[NB_WG_KEY_LEN];
   NbWgHandshake *handshake;
   gboolean ok = FALSE;
 
@@ -542,13 +649,12 @@ nb_wg_noise_consume_response (const NbWgStaticIdentity  *identity,
     goto out;
   memcpy (chaining_key, handshake->chaining_key, NB_WG_HASH_LEN);
   memcpy (hash, handshake->hash, NB_WG_HASH_LEN);
-  memcpy (ephemeral_private, handshake->ephemeral_private, NB_WG_KEY_LEN);
 
   /* e */
   mix_key (chaining_key, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
   mix_hash (hash, msg->unencrypted_ephemeral, NB_WG_KEY_LEN);
   /* ee */
-  if (!mix_dh (chaining_key, key, ephemeral_private, msg->unencrypted_ephemeral))
+  if (!mix_dh (chaining_key, key, handshake->ephemeral_private, msg->unencrypted_ephemeral))
     goto out;
   /* se */
   if (!mix_dh (chaining_key, key, identity->static_private, msg->unencrypted_ephemeral))
@@ -564,38 +670,12 @@ nb_wg_noise_consume_response (const NbWgStaticIdentity  *identity,
   memcpy (handshake->hash, hash, NB_WG_HASH_LEN);
   handshake->remote_index = GUINT32_FROM_LE (msg->sender_index);
   handshake->state = NB_WG_HANDSHAKE_CONSUMED_RESPONSE;
-  ok = TRUE;
+  ok = begin_session (handshake, now);
 
 out:
   g_mutex_unlock (&handshake->lock);
   sodium_memzero (chaining_key, sizeof chaining_key);
   sodium_memzero (hash, sizeof hash);
   sodium_memzero (key, sizeof key);
-  sodium_memzero (ephemeral_private, sizeof ephemeral_private);
-  sodium_memzero (dh, sizeof dh);
   return ok ? handshake : NULL;
-}
-
-gboolean
-nb_wg_noise_begin_session (NbWgHandshake   *handshake,
-                           NbWgSessionKeys *keys)
-{
-  guint8 first[NB_WG_KEY_LEN];
-  guint8 second[NB_WG_KEY_LEN];
-
-  if (handshake->state != NB_WG_HANDSHAKE_CREATED_RESPONSE &&
-      handshake->state != NB_WG_HANDSHAKE_CONSUMED_RESPONSE)
-    return FALSE;
-
-  /* (T_send_i, T_recv_i) = (T_recv_r, T_send_r) = KDF2(C, ε), §5.4.5 */
-  nb_wg_kdf (first, second, NULL, handshake->chaining_key, NULL, 0);
-  keys->is_initiator = handshake->state == NB_WG_HANDSHAKE_CONSUMED_RESPONSE;
-  memcpy (keys->send_key, keys->is_initiator ? first : second, NB_WG_KEY_LEN);
-  memcpy (keys->receive_key, keys->is_initiator ? second : first, NB_WG_KEY_LEN);
-  keys->local_index = handshake->local_index;
-  keys->remote_index = handshake->remote_index;
-  nb_wg_handshake_clear (handshake);
-  sodium_memzero (first, sizeof first);
-  sodium_memzero (second, sizeof second);
-  return TRUE;
 }

@@ -4,7 +4,23 @@
  *
  * WireGuard paper §5.4. This file knows nothing of GObject, sockets or
  * threads beyond the mutex that guards one handshake: the device and peer
- * code drive it.
+ * code drive it, and lend it their index table and keypair slots through
+ * the hooks of #NbWgHandshakeOps.
+ *
+ * Locking, one rule: the handshake lock is taken only inside the functions
+ * of this file, never by their callers. Each function that reads or writes
+ * a handshake takes its lock once and does its whole step under it, the
+ * hooks included, as Linux's noise.c does under its handshake semaphore:
+ *  - create_initiation: the initiation and a fresh receiver index;
+ *  - consume_initiation: opening the initiation, the response, a fresh
+ *    index, the session keys and their keypair (which takes the index over);
+ *  - consume_response: opening the response, the keys and their keypair.
+ * So no other thread sees a handshake between two parts of one step, and
+ * the index a message carries is always the one registered for the state
+ * that made it. The expensive part of an initiation that needs no peer (the
+ * ephemeral-static DH that reveals who sent it) runs before the lock.
+ * Hooks run with the lock held: they may take locks that come after it
+ * (keypair slots, index table), never the handshake lock again.
  */
 #pragma once
 
@@ -28,8 +44,38 @@ typedef enum {
   NB_WG_HANDSHAKE_CONSUMED_RESPONSE,
 } NbWgHandshakeState;
 
-/* The handshake state a peer keeps; every field is guarded by @lock. */
+typedef struct _NbWgHandshake NbWgHandshake;
+
+/* The transport keys one completed handshake yields (§5.4.5). */
 typedef struct {
+  guint8 send_key[NB_WG_KEY_LEN];
+  guint8 receive_key[NB_WG_KEY_LEN];
+  guint32 local_index;
+  guint32 remote_index;
+  gboolean is_initiator;
+} NbWgSessionKeys;
+
+/* What a handshake needs of its owner (a peer, and its device's index
+ * table). Called with the handshake lock held. */
+typedef struct {
+  /* Registers the handshake under a fresh random index in place of
+   * @old_index (0: none) and returns it; 0 if the owner cannot (the old
+   * index is gone then too). */
+  guint32 (*index_insert) (NbWgHandshake *handshake,
+                           guint32        old_index);
+  /* Drops the handshake's index @index. */
+  void    (*index_remove) (NbWgHandshake *handshake,
+                           guint32        index);
+  /* Makes a keypair of @keys and slots it; it takes over the handshake's
+   * index, keys->local_index. @now is monotonic µs. */
+  void    (*add_session)  (NbWgHandshake         *handshake,
+                           const NbWgSessionKeys *keys,
+                           gint64                 now);
+} NbWgHandshakeOps;
+
+/* The handshake state a peer keeps; every field but @ops and @owner (fixed
+ * at init) is guarded by @lock. */
+struct _NbWgHandshake {
   GMutex lock;
   NbWgHandshakeState state;
   guint8 remote_static[NB_WG_KEY_LEN];
@@ -41,28 +87,24 @@ typedef struct {
   guint8 remote_ephemeral[NB_WG_KEY_LEN];
   guint8 hash[NB_WG_HASH_LEN];
   guint8 chaining_key[NB_WG_HASH_LEN];
+  /* The index registered with the owner for this handshake (index_insert),
+   * 0 when none: a keypair took it over, or it was dropped. */
   guint32 local_index;
   guint32 remote_index;
   /* Greatest TAI64N timestamp accepted from this peer (replay, §5.1). */
   guint8 latest_timestamp[NB_WG_TIMESTAMP_LEN];
   /* Monotonic µs of the last initiation accepted (flood limit), or 0. */
   gint64 last_initiation_consumption;
+  const NbWgHandshakeOps *ops;
   gpointer owner;
-} NbWgHandshake;
+};
 
-/* The transport keys one completed handshake yields (§5.4.5). */
-typedef struct {
-  guint8 send_key[NB_WG_KEY_LEN];
-  guint8 receive_key[NB_WG_KEY_LEN];
-  guint32 local_index;
-  guint32 remote_index;
-  gboolean is_initiator;
-} NbWgSessionKeys;
-
-/* Returns the handshake of the peer with this static public key, or NULL. */
+/* Returns the handshake of the peer with this static public key, or NULL
+ * (also to refuse a peer). Called without any handshake lock. */
 typedef NbWgHandshake *(*NbWgHandshakeByStaticFunc) (const guint8 *remote_static,
                                                      gpointer      user_data);
-/* Returns the handshake that owns this local index, or NULL. */
+/* Returns the handshake that owns this local index, or NULL (also to refuse
+ * a peer). Called without any handshake lock. */
 typedef NbWgHandshake *(*NbWgHandshakeByIndexFunc) (guint32  local_index,
                                                     gpointer user_data);
 
@@ -89,42 +131,57 @@ gboolean nb_wg_static_identity_set (NbWgStaticIdentity *identity,
                                     const guint8       *private_key);
 void     nb_wg_static_identity_clear (NbWgStaticIdentity *identity);
 
-void nb_wg_handshake_init       (NbWgHandshake            *handshake,
-                                 const guint8             *remote_static,
-                                 const NbWgStaticIdentity *identity,
-                                 gpointer                  owner);
-void nb_wg_handshake_precompute (NbWgHandshake            *handshake,
-                                 const NbWgStaticIdentity *identity);
-void nb_wg_handshake_clear      (NbWgHandshake *handshake);
-void nb_wg_handshake_destroy    (NbWgHandshake *handshake);
+/* Sets a handshake up (no lock needed: nobody else sees it yet). */
+void     nb_wg_handshake_init       (NbWgHandshake            *handshake,
+                                     const guint8             *remote_static,
+                                     const NbWgStaticIdentity *identity,
+                                     const NbWgHandshakeOps   *ops,
+                                     gpointer                  owner);
+/* Recomputes the static-static DH for a new local identity. */
+void     nb_wg_handshake_precompute (NbWgHandshake            *handshake,
+                                     const NbWgStaticIdentity *identity);
+/* Forgets the handshake under way and drops its index; the peer's keys,
+ * PSK and latest timestamp stay (§6.3, and a peer leaving). */
+void     nb_wg_handshake_clear      (NbWgHandshake *handshake);
+/* Frees what init set up, and drops an index left (nobody else may use the
+ * handshake any more). */
+void     nb_wg_handshake_destroy    (NbWgHandshake *handshake);
+/* Sets (@psk 32 bytes) or removes (@psk %NULL) the preshared key; returns
+ * whether a non-zero key is now set. */
+gboolean nb_wg_handshake_set_preshared_key  (NbWgHandshake *handshake,
+                                             const guint8  *psk);
+/* Copies the preshared key into @out (32 bytes, all zero for none); returns
+ * whether it is non-zero. */
+gboolean nb_wg_handshake_copy_preshared_key (NbWgHandshake *handshake,
+                                             guint8        *out);
 
-/* Fills @msg (except its MACs) and moves @handshake to CREATED_INITIATION.
- * Takes the handshake lock. */
+/* Fills @msg (except its MACs) under a fresh index from the owner and moves
+ * @handshake to CREATED_INITIATION (§5.4.2). */
 gboolean nb_wg_noise_create_initiation (NbWgHandshake            *handshake,
                                         const NbWgStaticIdentity *identity,
-                                        guint32                   local_index,
                                         const guint8             *timestamp,
                                         NbWgMessageInitiation    *msg);
-/* Opens an initiation whose MACs were checked. @now is monotonic µs. Returns
- * the handshake of the sending peer, moved to CONSUMED_INITIATION, or NULL
- * (unknown peer, failed decryption, replayed or too frequent initiation). */
+/* The responder's step, whole: opens an initiation whose MACs were checked
+ * (§5.4.2), fills @response (except its MACs) under a fresh index (§5.4.3)
+ * and begins the session (§5.4.5), whose keypair the owner slots under that
+ * index. @now is monotonic µs. Returns the handshake of the sending peer,
+ * zeroed again, or NULL: unknown peer (or one @lookup refuses), failed
+ * decryption, replayed or too frequent initiation, no index. */
 NbWgHandshake *nb_wg_noise_consume_initiation (const NbWgStaticIdentity    *identity,
                                                const NbWgMessageInitiation *msg,
                                                gint64                       now,
                                                NbWgHandshakeByStaticFunc    lookup,
-                                               gpointer                     user_data);
-gboolean nb_wg_noise_create_response (NbWgHandshake            *handshake,
-                                      guint32                   local_index,
-                                      NbWgMessageResponse      *msg);
+                                               gpointer                     user_data,
+                                               NbWgMessageResponse         *response);
+/* The initiator's last step, whole: opens the response to the initiation
+ * @handshake sent (§5.4.3) and begins the session (§5.4.5), whose keypair
+ * the owner slots under the initiation's index. Returns the handshake,
+ * zeroed again, or NULL. */
 NbWgHandshake *nb_wg_noise_consume_response (const NbWgStaticIdentity  *identity,
                                              const NbWgMessageResponse *msg,
+                                             gint64                     now,
                                              NbWgHandshakeByIndexFunc   lookup,
                                              gpointer                   user_data);
-/* Derives the transport keys of a handshake in CREATED_RESPONSE (responder)
- * or CONSUMED_RESPONSE (initiator) state and zeroes the handshake. The
- * caller holds the handshake lock. */
-gboolean nb_wg_noise_begin_session (NbWgHandshake   *handshake,
-                                    NbWgSessionKeys *keys);
 
 /* Transport data AEAD (§5.4.6): ChaCha20-Poly1305 with a 64-bit counter. */
 void     nb_wg_aead_encrypt (guint8       *dst,

@@ -193,6 +193,41 @@ nb_wg_peer_init (NbWgPeer *self)
   nb_wg_timers_init (&self->timers);
 }
 
+/* -- the handshake's hooks (nb-wg-noise.h), run with its lock held ------- */
+
+static guint32
+handshake_index_insert (NbWgHandshake *handshake,
+                        guint32        old_index)
+{
+  NbWgPeer *self = handshake->owner;
+
+  /* Handshakes run under the config lock, which a peer leaving its device
+   * takes for writing: the device stays while the hook runs. */
+  if (self->device == NULL)
+    return 0;
+  return nb_wg_device_index_add_handshake (self->device, self, old_index);
+}
+
+static void
+handshake_index_remove (NbWgHandshake *handshake,
+                        guint32        index)
+{
+  NbWgPeer *self = handshake->owner;
+
+  if (self->device != NULL)
+    nb_wg_device_index_remove_handshake (self->device, self, index);
+}
+
+static void add_session (NbWgHandshake         *handshake,
+                         const NbWgSessionKeys *keys,
+                         gint64                 now);
+
+static const NbWgHandshakeOps handshake_ops = {
+  .index_insert = handshake_index_insert,
+  .index_remove = handshake_index_remove,
+  .add_session = add_session,
+};
+
 NbWgPeer *
 nb_wg_peer_new_internal (NbWgDevice *device,
                          NbKey      *public_key)
@@ -203,7 +238,7 @@ nb_wg_peer_new_internal (NbWgDevice *device,
   self->device = device;
   self->public_key = nb_key_dup_public (public_key);
   memcpy (self->public_key_bytes, bytes, NB_KEY_LEN);
-  nb_wg_handshake_init (&self->handshake, bytes, &device->identity, self);
+  nb_wg_handshake_init (&self->handshake, bytes, &device->identity, &handshake_ops, self);
   nb_wg_cookie_init (&self->cookie, bytes);
   return self;
 }
@@ -241,18 +276,23 @@ keypair_retire (NbWgPeer *self, NbWgKeypair *keypair)
   nb_wg_keypair_unref (keypair);
 }
 
-/* Makes a keypair of a completed handshake and slots it (§5.4.5, and the
- * rotation the kernel does: an initiator uses new keys at once, a responder
- * only once the initiator has used them, so they wait in "next"). Caller
- * holds the handshake lock; @keys came from nb_wg_noise_begin_session(). */
-void
-nb_wg_peer_add_session (NbWgPeer              *self,
-                        const NbWgSessionKeys *keys,
-                        gint64                 now)
+/* The add_session hook: makes a keypair of a completed handshake and slots
+ * it (§5.4.5, and the rotation the kernel does: an initiator uses new keys
+ * at once, a responder only once the initiator has used them, so they wait
+ * in "next"). Runs with the handshake lock held, so keypairs are slotted in
+ * the order their handshakes completed. */
+static void
+add_session (NbWgHandshake         *handshake,
+             const NbWgSessionKeys *keys,
+             gint64                 now)
 {
-  NbWgKeypair *keypair = g_new0 (NbWgKeypair, 1);
+  NbWgPeer *self = handshake->owner;
+  NbWgKeypair *keypair;
   NbWgKeypair *drop1 = NULL, *drop2 = NULL;
 
+  if (self->device == NULL)
+    return;
+  keypair = g_new0 (NbWgKeypair, 1);
   keypair->ref_count = 1;
   keypair->keys = *keys;
   keypair->birthdate = now;
@@ -263,8 +303,6 @@ nb_wg_peer_add_session (NbWgPeer              *self,
 
   /* The index the handshake used now names the keypair. */
   nb_wg_device_index_add_keypair (self->device, keypair, keys->local_index);
-  if (self->handshake_index == keys->local_index)
-    self->handshake_index = 0;
 
   g_mutex_lock (&self->keypairs_lock);
   if (keys->is_initiator)
@@ -350,12 +388,7 @@ nb_wg_peer_zero_keys (NbWgPeer *self)
   keypair_retire (self, b);
   keypair_retire (self, c);
 
-  g_mutex_lock (&self->handshake.lock);
   nb_wg_handshake_clear (&self->handshake);
-  if (self->handshake_index != 0 && self->device != NULL)
-    nb_wg_device_index_remove (self->device, self->handshake_index);
-  self->handshake_index = 0;
-  g_mutex_unlock (&self->handshake.lock);
 }
 
 void
@@ -496,13 +529,7 @@ nb_wg_peer_set_preshared_key (NbWgPeer      *self,
                    length);
       return FALSE;
     }
-  g_mutex_lock (&self->handshake.lock);
-  if (key != NULL)
-    memcpy (self->handshake.preshared_key, key, NB_WG_KEY_LEN);
-  else
-    sodium_memzero (self->handshake.preshared_key, NB_WG_KEY_LEN);
-  self->has_preshared_key = !sodium_is_zero (self->handshake.preshared_key, NB_WG_KEY_LEN);
-  g_mutex_unlock (&self->handshake.lock);
+  nb_wg_handshake_set_preshared_key (&self->handshake, key);
   return TRUE;
 }
 
@@ -515,12 +542,12 @@ nb_wg_peer_set_preshared_key (NbWgPeer      *self,
 gboolean
 nb_wg_peer_has_preshared_key (NbWgPeer *self)
 {
+  guint8 psk[NB_WG_KEY_LEN];
   gboolean has;
 
   g_return_val_if_fail (NB_IS_WG_PEER (self), FALSE);
-  g_mutex_lock (&self->handshake.lock);
-  has = self->has_preshared_key;
-  g_mutex_unlock (&self->handshake.lock);
+  has = nb_wg_handshake_copy_preshared_key (&self->handshake, psk);
+  sodium_memzero (psk, sizeof psk);
   return has;
 }
 
@@ -832,14 +859,8 @@ gboolean
 nb_wg_peer_copy_preshared_key (NbWgPeer *peer,
                                guint8   *out)
 {
-  gboolean has;
-
   g_return_val_if_fail (NB_IS_WG_PEER (peer), FALSE);
-  g_mutex_lock (&peer->handshake.lock);
-  memcpy (out, peer->handshake.preshared_key, NB_WG_KEY_LEN);
-  has = peer->has_preshared_key;
-  g_mutex_unlock (&peer->handshake.lock);
-  return has;
+  return nb_wg_handshake_copy_preshared_key (&peer->handshake, out);
 }
 
 /*

@@ -8,6 +8,16 @@
  * replay window and the inner source against the sending peer's allowed IPs
  * (§2), and writes the packets to the TUN in one batch. Handshake messages
  * are handled inline, behind mac1/mac2 and the under-load check (§5.3).
+ *
+ * A datagram that came through a peer's transport (a handed-over socket or
+ * a channel) belongs to that peer: one that authenticates as another peer's
+ * (its keypair, the static key of its initiation, the index a response or
+ * cookie names) is dropped and counted as rx_drop_wrong_peer, before it is
+ * decrypted or touches that peer's handshake, replay window or timers.
+ * Roaming cannot follow it there (answers would go down the first peer's
+ * transport), and taking it in would let the transport's other end (a
+ * relay) spend the second peer's counters or keep its session looking
+ * alive with copies of its packets.
  */
 #define G_LOG_DOMAIN "netbird-wg"
 
@@ -44,6 +54,7 @@ struct _NbWgRxBatch
   NbWgDevice *device;
   gint64 now;
   gboolean busy;       /* a channel thread's batch, in use */
+  NbWgPeer *via;       /* the peer whose transport the datagram came through */
 
   NbWgRxPending pending[MAX_PENDING];
   guint n_pending;
@@ -222,6 +233,11 @@ receive_data (NbWgRxBatch        *batch,
       nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_UNKNOWN_INDEX, 1);
       return;
     }
+  if (batch->via != NULL && keypair->peer != batch->via)
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_WRONG_PEER, 1);
+      return;
+    }
   if (!__atomic_load_n (&keypair->is_valid, __ATOMIC_ACQUIRE) ||
       batch->now - keypair->birthdate >= NB_WG_REJECT_AFTER_TIME * G_USEC_PER_SEC)
     {
@@ -370,56 +386,51 @@ process_pending (NbWgRxBatch *batch)
     }
 }
 
+/* What the handshake lookups need: the device, and the peer whose
+ * transport the message came through (NULL: the device's sockets). */
+typedef struct {
+  NbWgDevice *device;
+  NbWgPeer *via;
+  gboolean wrong_peer; /* set when a lookup refused another peer */
+} HandshakeLookup;
+
+static NbWgHandshake *
+lookup_refusing_others (HandshakeLookup *lookup, NbWgPeer *peer)
+{
+  if (peer == NULL)
+    return NULL;
+  if (lookup->via != NULL && peer != lookup->via)
+    {
+      lookup->wrong_peer = TRUE;
+      return NULL;
+    }
+  return &peer->handshake;
+}
+
 static NbWgHandshake *
 handshake_by_static (const guint8 *remote_static, gpointer user_data)
 {
-  NbWgDevice *device = user_data;
-  NbWgPeer *peer = nb_wg_device_lookup_peer_raw (device, remote_static);
+  HandshakeLookup *lookup = user_data;
 
-  return peer != NULL ? &peer->handshake : NULL;
+  return lookup_refusing_others (lookup,
+                                 nb_wg_device_lookup_peer_raw (lookup->device, remote_static));
 }
 
 static NbWgHandshake *
 handshake_by_index (guint32 index, gpointer user_data)
 {
-  NbWgPeer *peer = nb_wg_device_index_lookup_peer (user_data, index);
+  HandshakeLookup *lookup = user_data;
 
-  return peer != NULL ? &peer->handshake : NULL;
+  return lookup_refusing_others (lookup, nb_wg_device_index_lookup_peer (lookup->device, index));
 }
 
 static void
-send_response (NbWgDevice *device, NbWgPeer *peer, gint64 now)
+count_refused (NbWgDevice *device, const HandshakeLookup *lookup)
 {
-  NbWgMessageResponse msg;
-  struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
-  NbWgSessionKeys keys;
-  guint32 index;
-  gboolean ok;
-
-  g_mutex_lock (&peer->handshake.lock);
-  index = nb_wg_device_index_add_handshake (device, peer);
-  g_mutex_unlock (&peer->handshake.lock);
-  if (!nb_wg_noise_create_response (&peer->handshake, index, &msg))
-    return;
-  nb_wg_cookie_add_macs (&peer->cookie, (guint8 *) &msg, sizeof msg, now);
-
-  /* The keys exist before the response leaves, so the initiator's first
-   * data packet finds them. */
-  g_mutex_lock (&peer->handshake.lock);
-  ok = nb_wg_noise_begin_session (&peer->handshake, &keys);
-  if (ok)
-    nb_wg_peer_add_session (peer, &keys, now);
-  g_mutex_unlock (&peer->handshake.lock);
-  memset (&keys, 0, sizeof keys);
-  if (!ok)
-    return;
-
-  g_mutex_lock (&peer->lock);
-  nb_wg_timers_session_derived (&peer->timers, now);
-  nb_wg_timers_any_authenticated_packet_traversal (&peer->timers, now);
-  nb_wg_timers_any_authenticated_packet_sent (&peer->timers);
-  g_mutex_unlock (&peer->lock);
-  nb_wg_send_datagrams (peer, &iov, 1, 0);
+  nb_wg_device_count (device,
+                      lookup->wrong_peer ? NB_WG_COUNTER_RX_DROP_WRONG_PEER
+                                         : NB_WG_COUNTER_RX_DROP_HANDSHAKE,
+                      1);
 }
 
 static void
@@ -431,6 +442,7 @@ receive_handshake (NbWgRxBatch        *batch,
                    gboolean            roam)
 {
   NbWgDevice *device = batch->device;
+  HandshakeLookup lookup = { .device = device, .via = batch->via };
   guint8 source[18];
   gsize source_len = 0;
   gboolean under_load;
@@ -446,10 +458,11 @@ receive_handshake (NbWgRxBatch        *batch,
     {
       const NbWgMessageCookieReply *reply = (const NbWgMessageCookieReply *) (const void *) data;
 
-      peer = nb_wg_device_index_lookup_peer (device, GUINT32_FROM_LE (reply->receiver_index));
+      handshake = handshake_by_index (GUINT32_FROM_LE (reply->receiver_index), &lookup);
+      peer = handshake != NULL ? handshake->owner : NULL;
       if (peer == NULL || !nb_wg_cookie_consume_reply (&peer->cookie, reply, now))
         {
-          nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_HANDSHAKE, 1);
+          count_refused (device, &lookup);
           return;
         }
       nb_wg_device_count (device, NB_WG_COUNTER_RX_COOKIE_REPLIES, 1);
@@ -491,12 +504,17 @@ receive_handshake (NbWgRxBatch        *batch,
 
   if (type == NB_WG_MESSAGE_HANDSHAKE_INITIATION)
     {
+      NbWgMessageResponse response;
+      struct iovec iov = { .iov_base = &response, .iov_len = sizeof response };
+
+      /* One step under the handshake lock: the initiation, our response
+       * and the keys the initiator's first data packet will find. */
       handshake = nb_wg_noise_consume_initiation (&device->identity,
                                                   (const NbWgMessageInitiation *) (void *) data,
-                                                  now, handshake_by_static, device);
+                                                  now, handshake_by_static, &lookup, &response);
       if (handshake == NULL)
         {
-          nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_HANDSHAKE, 1);
+          count_refused (device, &lookup);
           return;
         }
       peer = handshake->owner;
@@ -504,39 +522,30 @@ receive_handshake (NbWgRxBatch        *batch,
       if (roam && from != NULL)
         nb_wg_peer_update_endpoint (peer, from);
       __atomic_fetch_add (&peer->rx_bytes, len, __ATOMIC_RELAXED);
+      nb_wg_cookie_add_macs (&peer->cookie, (guint8 *) &response, sizeof response, now);
       g_mutex_lock (&peer->lock);
       nb_wg_timers_any_authenticated_packet_received (&peer->timers);
+      nb_wg_timers_session_derived (&peer->timers, now);
       nb_wg_timers_any_authenticated_packet_traversal (&peer->timers, now);
+      nb_wg_timers_any_authenticated_packet_sent (&peer->timers);
       g_mutex_unlock (&peer->lock);
       g_debug ("Handshake initiation from peer %s", nb_key_get_public_base64 (peer->public_key));
-      send_response (device, peer, now);
+      nb_wg_send_datagrams (peer, &iov, 1, 0);
       return;
     }
 
-  /* NB_WG_MESSAGE_HANDSHAKE_RESPONSE */
+  /* NB_WG_MESSAGE_HANDSHAKE_RESPONSE: one step too, the response and the
+   * keypair that replaces the initiation's index. */
   handshake = nb_wg_noise_consume_response (&device->identity,
-                                            (const NbWgMessageResponse *) (void *) data,
-                                            handshake_by_index, device);
+                                            (const NbWgMessageResponse *) (void *) data, now,
+                                            handshake_by_index, &lookup);
   if (handshake == NULL)
     {
-      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_HANDSHAKE, 1);
+      count_refused (device, &lookup);
       return;
     }
   peer = handshake->owner;
   nb_wg_device_count (device, NB_WG_COUNTER_RX_HANDSHAKE_RESPONSES, 1);
-  {
-    NbWgSessionKeys keys;
-    gboolean ok;
-
-    g_mutex_lock (&handshake->lock);
-    ok = nb_wg_noise_begin_session (handshake, &keys);
-    if (ok)
-      nb_wg_peer_add_session (peer, &keys, now);
-    g_mutex_unlock (&handshake->lock);
-    memset (&keys, 0, sizeof keys);
-    if (!ok)
-      return;
-  }
   if (roam && from != NULL)
     nb_wg_peer_update_endpoint (peer, from);
   __atomic_fetch_add (&peer->rx_bytes, len, __ATOMIC_RELAXED);
@@ -558,16 +567,19 @@ nb_wg_receive_datagram (NbWgRxBatch        *batch,
                         guint8             *data,
                         gsize               len,
                         const NbWgEndpoint *from,
-                        gboolean            from_device_socket)
+                        NbWgPeer           *via)
 {
   NbWgDevice *device = batch->device;
   NbWgMessageType type = nb_wg_message_classify (data, len);
+  /* Only the device's own sockets roam: a transport's remote is fixed. */
+  gboolean roam = via == NULL;
 
   batch->n_datagrams++;
+  batch->via = via;
   switch (type)
     {
     case NB_WG_MESSAGE_DATA:
-      receive_data (batch, data, len, from_device_socket ? from : NULL);
+      receive_data (batch, data, len, roam ? from : NULL);
       break;
     case NB_WG_MESSAGE_HANDSHAKE_INITIATION:
     case NB_WG_MESSAGE_HANDSHAKE_RESPONSE:
@@ -576,7 +588,7 @@ nb_wg_receive_datagram (NbWgRxBatch        *batch,
         return;
       /* Handshakes may send: let queued TUN writes go first. */
       nb_wg_rx_batch_flush (batch);
-      receive_handshake (batch, type, data, len, from, from_device_socket);
+      receive_handshake (batch, type, data, len, from, roam);
       break;
     case NB_WG_MESSAGE_INVALID:
     default:
@@ -646,7 +658,7 @@ drain_socket (NbWgRxBatch *batch, GMutex *lock, int fd, NbWgTransport *transport
               }
             for (gsize off = 0; off < len; off += segment)
               nb_wg_receive_datagram (batch, batch->buffers[i] + off, MIN (segment, len - off),
-                                      from, transport == NULL);
+                                      from, transport != NULL ? transport->peer : NULL);
           }
       nb_wg_rx_batch_flush (batch);
       g_mutex_unlock (lock);
@@ -703,7 +715,9 @@ out:
  * @data: (array length=len): a WireGuard datagram, decrypted in place
  * @len: its length
  *
- * Private API (nb-wg-transport.h).
+ * Private API (nb-wg-transport.h). The datagram is @peer's: one that
+ * authenticates as another peer's is dropped (rx_drop_wrong_peer), and so
+ * is every datagram once @peer has left @device.
  */
 void
 nb_wg_device_receive_from_transport (NbWgDevice *device,
@@ -718,6 +732,7 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
   gboolean reentered;
 
   g_return_if_fail (NB_IS_WG_DEVICE (device));
+  g_return_if_fail (NB_IS_WG_PEER (peer));
   batch = g_private_get (&thread_batch);
   if (batch == NULL)
     {
@@ -733,15 +748,20 @@ nb_wg_device_receive_from_transport (NbWgDevice *device,
   batch->device = device;
 
   g_rw_lock_reader_lock (&device->config_lock);
-  if (device->up)
+  /* A peer leaves its device under the config lock (written), so it is
+   * either still the device's here or gone for good. */
+  if (device->up && peer->device != device)
+    nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_WRONG_PEER, 1);
+  else if (device->up)
     {
       batch->now = nb_wg_device_now (device);
-      nb_wg_receive_datagram (batch, data, len, NULL, FALSE);
+      nb_wg_receive_datagram (batch, data, len, NULL, peer);
       nb_wg_rx_batch_flush (batch);
     }
   g_rw_lock_reader_unlock (&device->config_lock);
 
   batch->device = NULL;
+  batch->via = NULL;
   batch->busy = FALSE;
   if (reentered)
     g_free (batch);

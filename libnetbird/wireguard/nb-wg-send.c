@@ -87,8 +87,6 @@ nb_wg_send_handshake_initiation (NbWgPeer *peer,
   struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
   guint8 timestamp[NB_WG_TIMESTAMP_LEN];
   gint64 now;
-  guint32 index;
-  gboolean ok;
 
   if (device == NULL || !device->up || !device->identity.has_identity)
     return;
@@ -117,11 +115,7 @@ nb_wg_send_handshake_initiation (NbWgPeer *peer,
     }
 
   nb_wg_tai64n_now (timestamp);
-  g_mutex_lock (&peer->handshake.lock);
-  index = nb_wg_device_index_add_handshake (device, peer);
-  g_mutex_unlock (&peer->handshake.lock);
-  ok = nb_wg_noise_create_initiation (&peer->handshake, &device->identity, index, timestamp, &msg);
-  if (!ok)
+  if (!nb_wg_noise_create_initiation (&peer->handshake, &device->identity, timestamp, &msg))
     {
       g_debug ("Could not create a handshake initiation for peer %s",
                nb_key_get_public_base64 (peer->public_key));

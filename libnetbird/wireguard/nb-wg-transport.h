@@ -47,8 +47,10 @@ void     nb_wg_peer_set_transport            (NbWgPeer      *peer,
                                               NbWgTransport *transport);
 /* A datagram that arrived through @peer's channel transport enters the same
  * receive path as the device's UDP datagrams. @data is decrypted in place.
- * Call it from the channel's own thread or context (any thread works), not
- * from inside a send_func. */
+ * It is @peer's: one that authenticates as another peer's (or arrives after
+ * @peer left the device) is dropped and counted as rx_drop_wrong_peer,
+ * untouched by the other peer's state. Call it from the channel's own
+ * thread or context (any thread works), not from inside a send_func. */
 void     nb_wg_device_receive_from_transport (NbWgDevice    *device,
                                               NbWgPeer      *peer,
                                               guint8        *data,

@@ -186,6 +186,7 @@ static const struct {
   { NB_WG_COUNTER_RX_DROP_RATELIMITED, "rx_drop_ratelimited" },
   { NB_WG_COUNTER_CRYPT_OFFLOADED, "crypt_offloaded" },
   { NB_WG_COUNTER_TX_ICMP_UNREACHABLE, "tx_icmp_unreachable" },
+  { NB_WG_COUNTER_RX_DROP_WRONG_PEER, "rx_drop_wrong_peer" },
 };
 
 static void
