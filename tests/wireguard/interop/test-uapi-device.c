@@ -225,6 +225,13 @@ test_socket_get_set (void)
   g_assert_cmpstr (reply, ==, "errno=-71\n\n");
   g_clear_pointer (&reply, g_free);
 
+  /* The counters, by the names tools read (tests/lib/nbt.sh). */
+  reply = exchange (path, "stats=1\n\n");
+  assert_contains (reply, "rx_drop_handshake=0\n");
+  assert_contains (reply, "rx_drop_wrong_peer=0\n");
+  g_assert_true (g_str_has_suffix (reply, "\nerrno=0\n\n"));
+  g_clear_pointer (&reply, g_free);
+
   /* Two operations on one connection. */
   reply = exchange (path, "set=1\nfwmark=3\n\nget=1\n\n");
   assert_contains (reply, "errno=0\n\n");
