@@ -226,7 +226,8 @@ test_unknown_peer (void)
   randombytes_buf (f.responder.remote_static, 32);
   nb_wg_tai64n_now (ts);
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, ts, &init));
-  g_assert_null (nb_wg_noise_consume_initiation (&f.responder_id, &init, 1, lookup_static, &f, &resp));
+  g_assert_null (
+      nb_wg_noise_consume_initiation (&f.responder_id, &init, 1, lookup_static, &f, &resp));
   fixture_teardown (&f);
 }
 
@@ -260,7 +261,8 @@ test_tampered_initiation (void)
   nb_wg_tai64n_now (ts);
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, ts, &init));
   init.encrypted_timestamp[3] ^= 1;
-  g_assert_null (nb_wg_noise_consume_initiation (&f.responder_id, &init, 1, lookup_static, &f, &resp));
+  g_assert_null (
+      nb_wg_noise_consume_initiation (&f.responder_id, &init, 1, lookup_static, &f, &resp));
   fixture_teardown (&f);
 }
 
@@ -277,16 +279,18 @@ test_initiation_replay_refused (void)
   fixture_setup (&f);
   nb_wg_tai64n_now (ts);
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, ts, &init));
-  g_assert_true (nb_wg_noise_consume_initiation (&f.responder_id, &init, now, lookup_static, &f, &resp) ==
-                 &f.responder);
+  g_assert_true (nb_wg_noise_consume_initiation (&f.responder_id, &init, now, lookup_static, &f,
+                                                 &resp) == &f.responder);
   /* The same message a minute later: not a flood, still a replay. */
   g_assert_null (nb_wg_noise_consume_initiation (&f.responder_id, &init,
-                                                 now + 60 * G_USEC_PER_SEC, lookup_static, &f, &resp));
+                                                 now + 60 * G_USEC_PER_SEC, lookup_static, &f,
+                                                 &resp));
   /* An older timestamp too. */
   ts[7] -= 1;
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, ts, &init));
   g_assert_null (nb_wg_noise_consume_initiation (&f.responder_id, &init,
-                                                 now + 120 * G_USEC_PER_SEC, lookup_static, &f, &resp));
+                                                 now + 120 * G_USEC_PER_SEC, lookup_static, &f,
+                                                 &resp));
   fixture_teardown (&f);
 }
 
@@ -310,7 +314,8 @@ test_initiation_flood_refused (void)
   g_assert_null (nb_wg_noise_consume_initiation (&f.responder_id, &init, now + 1000,
                                                  lookup_static, &f, &resp));
   g_assert_nonnull (nb_wg_noise_consume_initiation (&f.responder_id, &init,
-                                                    now + G_USEC_PER_SEC / 50, lookup_static, &f, &resp));
+                                                    now + G_USEC_PER_SEC / 50, lookup_static, &f,
+                                                    &resp));
   fixture_teardown (&f);
 }
 
@@ -328,7 +333,8 @@ test_response_to_unknown_index (void)
   g_assert_true (nb_wg_noise_create_initiation (&f.initiator, &f.initiator_id, ts, &init));
   f.responder_owner.next_index = 10;
   /* Consumed, and answered in the same step. */
-  g_assert_nonnull (nb_wg_noise_consume_initiation (&f.responder_id, &init, 1, lookup_static, &f, &resp));
+  g_assert_nonnull (
+      nb_wg_noise_consume_initiation (&f.responder_id, &init, 1, lookup_static, &f, &resp));
   g_assert_cmpuint (GUINT32_FROM_LE (resp.sender_index), ==, 10);
   resp.receiver_index = GUINT32_TO_LE (12345);
   g_assert_null (nb_wg_noise_consume_response (&f.initiator_id, &resp, 1, lookup_index, &f));
