@@ -173,10 +173,12 @@ NbWgHandshake *nb_wg_noise_consume_initiation (const NbWgStaticIdentity    *iden
                                                NbWgHandshakeByStaticFunc    lookup,
                                                gpointer                     user_data,
                                                NbWgMessageResponse         *response);
-/* The initiator's last step, whole: opens the response to the initiation
- * @handshake sent (§5.4.3) and begins the session (§5.4.5), whose keypair
- * the owner slots under the initiation's index. Returns the handshake,
- * zeroed again, or NULL. */
+/* The initiator's last step, whole: opens a response (§5.4.3) to the
+ * initiation of the handshake @lookup finds by its receiver index, and
+ * begins the session (§5.4.5), whose keypair the owner slots under the
+ * initiation's index. @now is monotonic µs. Returns the handshake, zeroed
+ * again, or NULL: no such initiation under way (or a peer @lookup refuses),
+ * failed decryption. */
 NbWgHandshake *nb_wg_noise_consume_response (const NbWgStaticIdentity  *identity,
                                              const NbWgMessageResponse *msg,
                                              gint64                     now,
