@@ -953,6 +953,73 @@ test_changed_signal (StoreFixture *f,
   g_ptr_array_unref (seen.ids);
 }
 
+static gboolean
+group_exists (StoreFixture *f,
+              const char   *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) g = nb_mgmt_store_get_group (f->store, f->account->id, id, &error);
+
+  return g != NULL;
+}
+
+/* Store calls inside an outer transaction: a failed one undoes only its own
+ * work, nothing is announced before the outer commit, and an outer
+ * rollback undoes every call (the first start's all or nothing). */
+static void
+test_transaction_nested (StoreFixture *f,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) a = NULL;
+  g_autoptr(NbMgmtGroup) b = NULL;
+  g_autoptr(NbMgmtGroup) c = NULL;
+  g_autoptr(NbMgmtGroup) dup = NULL;
+  Seen seen = { g_ptr_array_new (), g_ptr_array_new_with_free_func (g_free), FALSE };
+  NbMgmtGroup tmpl_a = { .name = (char *) "nested-a" };
+  NbMgmtGroup tmpl_b = { .name = (char *) "nested-b" };
+  NbMgmtGroup tmpl_c = { .name = (char *) "nested-c" };
+  gulong id = g_signal_connect (f->store, "changed", G_CALLBACK (on_changed), &seen);
+
+  {
+    g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+
+    g_assert_true (nb_mgmt_transaction_begin (&tx, f->store, &error));
+    a = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_a, &error);
+    g_assert_no_error (error);
+    /* Fails at its INSERT (the name is taken), inside its savepoint. */
+    dup = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_a, &error);
+    g_assert_null (dup);
+    g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS);
+    g_clear_error (&error);
+    b = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_b, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (seen.kinds->len, ==, 0);
+    g_assert_true (nb_mgmt_transaction_commit (&tx, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (group_exists (f, a->id));
+  g_assert_true (group_exists (f, b->id));
+  /* Announced once committed, the failed call not at all. */
+  g_assert_cmpuint (seen.kinds->len, ==, 2);
+
+  {
+    g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+
+    g_assert_true (nb_mgmt_transaction_begin (&tx, f->store, &error));
+    c = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_c, &error);
+    g_assert_no_error (error);
+    g_assert_true (group_exists (f, c->id));
+    /* Leaves scope uncommitted: rolled back. */
+  }
+  g_assert_false (group_exists (f, c->id));
+  g_assert_cmpuint (seen.kinds->len, ==, 2);
+
+  g_signal_handler_disconnect (f->store, id);
+  g_ptr_array_unref (seen.kinds);
+  g_ptr_array_unref (seen.ids);
+}
+
 /* Empty, missing, huge and malformed fields: a clear error each time, no
  * crash, nothing written. */
 static void
@@ -1176,6 +1243,7 @@ main (int   argc,
   ADD ("/mgmt/store/sql-metacharacters-verbatim", test_sql_metacharacters_verbatim);
   ADD ("/mgmt/store/failed-change-leaves-nothing", test_failed_change_leaves_nothing);
   ADD ("/mgmt/store/changed-signal", test_changed_signal);
+  ADD ("/mgmt/store/transaction-nested", test_transaction_nested);
   ADD ("/mgmt/store/runtime-state-relaxed", test_runtime_state_relaxed);
   ADD ("/mgmt/store/hostile-input", test_hostile_input);
   ADD ("/mgmt/store/groups-propagation-and-membership-events", test_groups_propagation_and_membership_events);

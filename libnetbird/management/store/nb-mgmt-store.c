@@ -405,6 +405,57 @@ nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
   return TRUE;
 }
 
+/* A transaction begun inside another is a savepoint (SQLite's SAVEPOINT
+ * nests; RELEASE and ROLLBACK TO act on the innermost of that name). */
+static gboolean
+savepoint_begin (NbMgmtTransaction *tx,
+                 NbMgmtStore       *store,
+                 GError           **error)
+{
+  sqlite3_stmt *stmt = nb_mgmt_store_prepare (store, "SAVEPOINT nb_nested", error);
+
+  if (stmt == NULL || !nb_mgmt_store_step_done (store, stmt, "starting a savepoint", error))
+    return FALSE;
+  tx->store = store;
+  tx->nested = TRUE;
+  tx->n_pending = store->pending_changes->len;
+  return TRUE;
+}
+
+static gboolean
+savepoint_release (NbMgmtTransaction *tx,
+                   GError           **error)
+{
+  NbMgmtStore *store = tx->store;
+  sqlite3_stmt *stmt = nb_mgmt_store_prepare (store, "RELEASE nb_nested", error);
+
+  if (stmt != NULL && nb_mgmt_store_step_done (store, stmt, "releasing a savepoint", error))
+    {
+      tx->store = NULL;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+savepoint_rollback (NbMgmtTransaction *tx)
+{
+  NbMgmtStore *store = g_steal_pointer (&tx->store);
+  sqlite3_stmt *stmt;
+
+  if (!store->in_transaction)
+    return;                     /* the outer transaction already ended */
+  /* Its changes were never made: they must not be announced either. */
+  if (store->pending_changes->len > tx->n_pending)
+    g_ptr_array_set_size (store->pending_changes, tx->n_pending);
+  stmt = nb_mgmt_store_prepare (store, "ROLLBACK TO nb_nested", NULL);
+  if (stmt == NULL || !nb_mgmt_store_step_done (store, stmt, "rolling back a savepoint", NULL))
+    g_warning ("rollback to a savepoint failed: %s", sqlite3_errmsg (store->db));
+  stmt = nb_mgmt_store_prepare (store, "RELEASE nb_nested", NULL);
+  if (stmt != NULL)
+    nb_mgmt_store_step_done (store, stmt, "releasing a savepoint", NULL);
+}
+
 gboolean
 nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
                            NbMgmtStore       *store,
@@ -412,9 +463,12 @@ nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
 {
   g_return_val_if_fail (tx->store == NULL, FALSE);
 
+  if (store->in_transaction)
+    return savepoint_begin (tx, store, error);
   if (!nb_mgmt_store_begin (store, error))
     return FALSE;
   tx->store = store;
+  tx->nested = FALSE;
   return TRUE;
 }
 
@@ -425,9 +479,13 @@ nb_mgmt_transaction_begin_relaxed (NbMgmtTransaction *tx,
 {
   g_return_val_if_fail (tx->store == NULL, FALSE);
 
+  /* Inside another transaction its sync mode decides. */
+  if (store->in_transaction)
+    return savepoint_begin (tx, store, error);
   if (!nb_mgmt_store_begin_relaxed (store, error))
     return FALSE;
   tx->store = store;
+  tx->nested = FALSE;
   return TRUE;
 }
 
@@ -435,19 +493,33 @@ gboolean
 nb_mgmt_transaction_commit (NbMgmtTransaction *tx,
                             GError           **error)
 {
-  NbMgmtStore *store = g_steal_pointer (&tx->store);
+  NbMgmtStore *store;
 
-  g_return_val_if_fail (store != NULL, FALSE);
+  g_return_val_if_fail (tx->store != NULL, FALSE);
 
+  if (tx->nested)
+    {
+      if (savepoint_release (tx, error))
+        return TRUE;
+      savepoint_rollback (tx);
+      return FALSE;
+    }
   /* A failed COMMIT rolls back by itself. */
+  store = g_steal_pointer (&tx->store);
   return nb_mgmt_store_commit (store, error);
 }
 
 void
 nb_mgmt_transaction_clear (NbMgmtTransaction *tx)
 {
-  NbMgmtStore *store = g_steal_pointer (&tx->store);
+  NbMgmtStore *store;
 
+  if (tx->store != NULL && tx->nested)
+    {
+      savepoint_rollback (tx);
+      return;
+    }
+  store = g_steal_pointer (&tx->store);
   if (store != NULL)
     nb_mgmt_store_rollback (store);
 }
