@@ -104,6 +104,9 @@ struct _NbManagementServer
 /* nb-mgmt-bootstrap.c */
 gboolean nb_mgmt_server_bootstrap             (NbManagementServer *self,
                                                GError            **error);
+char    *nb_mgmt_server_new_admin_token       (NbMgmtStore        *store,
+                                               char              **out_account_id,
+                                               GError            **error);
 
 /* nb-mgmt-client-protocol.c: server key and login */
 void     nb_mgmt_server_add_client_handlers   (NbManagementServer *self);
