@@ -38,6 +38,9 @@
  * nb_management_server_reset_admin_token() (`netbird-management
  * --reset-admin-token`) makes a new admin token.
  *
+ * The data directory is the owner's only (0700, tightened when found
+ * wider), and so are the files in it (0600).
+ *
  * ```c
  * g_autoptr(NbManagementServer) server = nb_management_server_new (dir, NULL, &error);
  * if (server == NULL || !nb_management_server_listen (server, "127.0.0.1:33073", &error))
@@ -275,10 +278,15 @@ on_request_read (SoupServer        *server,
                                 "Connection", "close");
 }
 
+/* The data directory holds the server key, the store and the initial
+ * credentials: the owner's only (0700). One that exists with wider modes
+ * (made by hand, by an older server) is tightened, and the log says so. */
 static gboolean
 ensure_data_dir (const char  *path,
                  GError     **error)
 {
+  GStatBuf st;
+
   if (g_mkdir_with_parents (path, 0700) != 0)
     {
       int saved = errno;
@@ -286,6 +294,20 @@ ensure_data_dir (const char  *path,
       g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
                    "Cannot create the data directory %s: %s", path, g_strerror (saved));
       return FALSE;
+    }
+  if (g_stat (path, &st) == 0 && (st.st_mode & 077) != 0)
+    {
+      if (g_chmod (path, 0700) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                       "The data directory %s is open to others (mode %04o) and cannot be "
+                       "made private: %s", path, (guint) (st.st_mode & 07777), g_strerror (saved));
+          return FALSE;
+        }
+      g_message ("Made the data directory %s private: mode %04o -> 0700", path,
+                 (guint) (st.st_mode & 07777));
     }
   if (g_access (path, R_OK | W_OK | X_OK) != 0)
     {

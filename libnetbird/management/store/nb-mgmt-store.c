@@ -4,7 +4,11 @@
  */
 #define G_LOG_DOMAIN "netbird-mgmt-store"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "nb-mgmt-store-private.h"
 
@@ -600,6 +604,64 @@ nb_mgmt_store_open (const char *path,
   return nb_mgmt_store_open_at_version (path, NB_MGMT_STORE_SCHEMA_VERSION, error);
 }
 
+/* The database holds hashed secrets, peer keys and addresses: the file and
+ * SQLite's -wal and -shm files beside it are the owner's only (0600),
+ * whatever the umask and whatever modes an older server left. SQLite
+ * creates the -wal and -shm files with the database file's mode, so a
+ * database created 0600 keeps them 0600 when they come back. */
+#define STORE_FILE_MODE 0600
+
+static gboolean
+is_file_path (const char *path)
+{
+  return !g_str_equal (path, ":memory:") && !g_str_has_prefix (path, "file:");
+}
+
+static gboolean
+create_private (const char  *path,
+                GError     **error)
+{
+  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_FILE_MODE);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL,
+                   "Cannot create the management database %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  g_close (fd, NULL);
+  return TRUE;
+}
+
+static gboolean
+make_private (const char  *path,
+              GError     **error)
+{
+  const char *const suffixes[] = { "", "-wal", "-shm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+      GStatBuf st;
+
+      if (g_stat (file, &st) != 0 || (st.st_mode & 07777) == STORE_FILE_MODE)
+        continue;
+      if (g_chmod (file, STORE_FILE_MODE) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL,
+                       "Cannot make %s private (mode 0600): %s", file, g_strerror (saved));
+          return FALSE;
+        }
+      g_message ("Made %s private: mode %04o -> %04o", file, (guint) (st.st_mode & 07777),
+                 (guint) STORE_FILE_MODE);
+    }
+  return TRUE;
+}
+
 /* Opens and migrates up to @version only: tests make old files with it. */
 NbMgmtStore *
 nb_mgmt_store_open_at_version (const char *path,
@@ -613,6 +675,9 @@ nb_mgmt_store_open_at_version (const char *path,
 
   store = g_object_new (NB_TYPE_MGMT_STORE, NULL);
   store->path = g_strdup (path);
+
+  if (is_file_path (path) && (!create_private (path, error) || !make_private (path, error)))
+    return NULL;
 
   rc = sqlite3_open_v2 (path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -647,6 +712,9 @@ nb_mgmt_store_open_at_version (const char *path,
       g_prefix_error (error, "%s: ", path);
       return NULL;
     }
+  /* The -wal and -shm files an older server left 0644 exist now. */
+  if (is_file_path (path) && !make_private (path, error))
+    return NULL;
   g_debug ("opened %s at schema version %d", path, store->schema_version);
   return g_steal_pointer (&store);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# test_mgmt_first_start.py: the first start is all or nothing, and lost
-# credentials are recoverable
+# test_mgmt_first_start.py: the first start is all or nothing, lost
+# credentials are recoverable, and the data files are the owner's only
 #
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -171,6 +171,43 @@ class ResetAdminToken(DaemonTestCase):
         r = requests.get(self.daemon.url + '/api/users',
                          headers={'Authorization': 'Token ' + token[:-1] + 'x'}, timeout=5)
         self.assertEqual(r.status_code, 401)
+
+
+class FileModes(DaemonTestCase):
+
+    def store_files(self):
+        base = os.path.join(self.data_dir, 'management.db')
+        return [p for p in (base, base + '-wal', base + '-shm') if os.path.exists(p)]
+
+    def test_files_private_after_start_and_writes(self):
+        self.assertEqual(mode(self.data_dir), 0o700)
+        files = self.store_files()
+        self.assertEqual(len(files), 3, files)  # WAL and SHM exist while the server runs
+        for p in files:
+            self.assertEqual(mode(p), 0o600, p)
+        for i in range(5):
+            self.api.post('/groups', {'name': 'g%d' % i, 'peers': []})
+        self.registered_peer('p')
+        for p in self.store_files():
+            self.assertEqual(mode(p), 0o600, p)
+        for name in ('server.key', CREDENTIALS):
+            self.assertEqual(mode(os.path.join(self.data_dir, name)), 0o600)
+
+    def test_existing_open_files_and_folder_tightened(self):
+        self.daemon.stop()
+        os.chmod(self.data_dir, 0o755)
+        for p in self.store_files():
+            os.chmod(p, 0o644)
+        self.daemon.start()
+        self.assertEqual(mode(self.data_dir), 0o700)
+        for p in self.store_files():
+            self.assertEqual(mode(p), 0o600, p)
+        with open(self.daemon.log_path, errors='replace') as f:
+            log = f.read()
+        self.assertIn('Made the data directory %s private: mode 0755 -> 0700' % self.data_dir,
+                      log)
+        self.assertIn('management.db private: mode 0644 -> 0600', log)
+        self.assertEqual(self.api.get('/peers'), [])
 
 
 if __name__ == '__main__':
