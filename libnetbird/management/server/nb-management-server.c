@@ -101,6 +101,7 @@ nb_management_server_finalize (GObject *object)
   g_clear_pointer (&self->pending_channels, g_hash_table_unref);
   g_clear_pointer (&self->dirty_accounts, g_hash_table_unref);
   g_clear_pointer (&self->account_channels, g_hash_table_unref);
+  g_clear_pointer (&self->login_replay, nb_mgmt_login_replay_free);
   g_clear_object (&self->store);
   g_clear_object (&self->key);
   g_clear_pointer (&self->config, nb_mgmt_server_config_free);
@@ -251,6 +252,8 @@ nb_management_server_init (NbManagementServer *self)
   self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->account_channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->scratch = g_string_sized_new (4096);
+  self->login_replay = nb_mgmt_login_replay_new (NB_MGMT_PROTO_LOGIN_WINDOW,
+                                                 NB_MGMT_LOGIN_REPLAY_CAPACITY);
 }
 
 /* libsoup before 3.3 never notices that a client closed an idle keep-alive

@@ -16,6 +16,7 @@
 #include "nb-management-server.h"
 #include "nb-mgmt-store.h"
 #include "nb-mgmt-proto-private.h"
+#include "nb-mgmt-login-replay-private.h"
 
 G_BEGIN_DECLS
 
@@ -85,6 +86,9 @@ struct _NbManagementServer
   char *listen_address;
   guint16 port;
   char *credentials_file;
+
+  /* Login requests taken in the last window (nb-mgmt-login-replay.c). */
+  NbMgmtLoginReplay *login_replay;
 
   /* Authenticated sync channels by peer public key (base64); channels
    * waiting for their first message are in @pending_channels. */
