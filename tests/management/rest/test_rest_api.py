@@ -1033,6 +1033,39 @@ class HostileInputTest(RestCase):
                                    "Content-Type": "application/json"}, timeout=30)
         self.assertError(r, 413)
 
+    def test_integer_out_of_range_is_422(self):
+        # json-glib reads integers past 64 bits as other numbers (the huge
+        # expires_in below was -1, a key that never expires).
+        keys_before = len(self.ok(owner().get("/api/setup-keys")))
+        for literal in ("99999999999999999999999", "-99999999999999999999999",
+                        "9223372036854775808", "18446744073709551615", "-9223372036854775809"):
+            with self.subTest(literal=literal):
+                raw = '{"name": "k", "type": "reusable", "expires_in": %s}' % literal
+                message = self.assertError(owner().post("/api/setup-keys", raw=raw), 422)
+                self.assertIn("expires_in", message)
+                self.assertIn("out of range", message)
+                self.assertIn(literal[:20], message)
+        for path, raw, field in (
+                ("/api/setup-keys", '{"name": "k", "type": "reusable", "expires_in": 60, '
+                                    '"usage_limit": 99999999999999999999999}', "usage_limit"),
+                ("/api/routes", '{"description": "r", "network_id": "n", "enabled": true, '
+                                '"network": "10.9.0.0/16", "metric": 18446744073709551617, '
+                                '"groups": []}', "metric"),
+                ("/api/setup-keys", '{"name": "k", "type": "reusable", "expires_in": 1e400}',
+                 "expires_in")):
+            with self.subTest(path=path, field=field):
+                message = self.assertError(owner().post(path, raw=raw), 422)
+                self.assertIn(field, message)
+        self.assertEqual(len(self.ok(owner().get("/api/setup-keys"))), keys_before)
+        # The largest 64-bit value is read as itself, and refused by the rule.
+        message = self.assertError(owner().post(
+            "/api/setup-keys", raw='{"name": "k", "type": "reusable", '
+                                   '"expires_in": 9223372036854775807}'), 422)
+        self.assertIn("at most", message)
+        # Numbers inside strings are text.
+        group = self.make_group(name="99999999999999999999999")
+        self.assertEqual(group["name"], "99999999999999999999999")
+
     def test_wrong_types(self):
         for body in ({"name": 5}, {"name": ["x"]}, {"name": {"a": 1}}, {"name": True},
                      {"name": "x", "peers": "p"}, {"name": "x", "peers": [None]}):
