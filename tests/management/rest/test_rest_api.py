@@ -976,6 +976,44 @@ class EventsTest(RestCase):
         page2 = self.ok(owner().get("/api/events/audit?page=2&page_size=2"))
         self.assertNotEqual([e["id"] for e in page2], [e["id"] for e in r.json()])
 
+    def test_paginated_by_default(self):
+        # Without page, this answered every event of the account at once.
+        total = int(owner().get("/api/events/audit").headers["X-Total-Count"])
+        for _ in range(max(1, 230 - total)):
+            self.make_group()
+        r = owner().get("/api/events/audit")
+        total = int(r.headers["X-Total-Count"])
+        self.assertGreaterEqual(total, 230)
+        first = [e["id"] for e in self.ok(r)]
+        self.assertEqual(len(first), 100)
+        second = [e["id"] for e in self.ok(owner().get("/api/events/audit?page=2"))]
+        self.assertEqual(len(second), 100)
+        self.assertFalse(set(first) & set(second))
+        # Newest first across pages.
+        self.assertGreater(int(first[-1]), int(second[0]))
+        last_page = (total + 99) // 100
+        rest = self.ok(owner().get("/api/events/audit?page=%d" % last_page))
+        self.assertEqual(len(rest), total - (last_page - 1) * 100)
+        self.assertEqual(self.ok(owner().get("/api/events/audit?page=%d" % (last_page + 1))), [])
+        self.assertEqual(self.ok(owner().get("/api/events/audit?page=4294967295")), [])
+        everything = self.ok(owner().get("/api/events/audit?page_size=1000"))
+        self.assertEqual(len(everything), min(total, 1000))
+        self.assertEqual([e["id"] for e in everything[:200]], first + second)
+
+    def test_bad_page_values_are_400(self):
+        for query in ("page=0", "page=-1", "page=1.5", "page=", "page=4294967296",
+                      "page_size=0", "page_size=1001", "page_size=-5", "page_size=x"):
+            with self.subTest(query=query):
+                message = self.assertError(owner().get("/api/events/audit?" + query), 400)
+                self.assertIn(query.split("=")[0], message)
+
+    def test_search(self):
+        name = unique("searchable")
+        g = self.make_group(name=name)
+        events = self.ok(owner().get("/api/events/audit?search=" + name.upper()))
+        self.assertEqual([e["target_id"] for e in events], [g["id"]])
+        self.assertEqual(self.ok(owner().get("/api/events/audit?search=" + unique("none"))), [])
+
     def test_filter_by_initiator(self):
         self.ok(admin().post("/api/groups", {"name": unique("by-admin")}))
         events = self.ok(owner().get("/api/events/audit?user_id=" + SERVER.info["admin_id"]))
