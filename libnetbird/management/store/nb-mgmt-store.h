@@ -98,7 +98,7 @@ guint  nb_mgmt_error_to_http_status (const GError *error);
  * The schema version this code writes; older files are migrated on open,
  * newer ones are refused.
  */
-#define NB_MGMT_STORE_SCHEMA_VERSION 3
+#define NB_MGMT_STORE_SCHEMA_VERSION 4
 
 /**
  * NbMgmtChangeKind:

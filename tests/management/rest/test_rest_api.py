@@ -267,6 +267,22 @@ class UsersTest(RestCase):
         self.assertEqual(u["role"], "user")
         self.assertFalse(u["is_service_user"])
 
+    def test_email_unique_whatever_its_case(self):
+        local = unique("Casey")
+        email = local + "@Example.com"
+        body = {"name": "Casey", "role": "user", "auto_groups": [], "is_service_user": False}
+        first = self.ok(owner().post("/api/users", dict(body, email=email)))
+        self.assertEqual(first["email"], email)  # kept as given
+        for variant in (email, email.lower(), email.upper(), local.lower() + "@EXAMPLE.COM"):
+            with self.subTest(variant=variant):
+                message = self.assertError(owner().post("/api/users", dict(body, email=variant)),
+                                           409)
+                self.assertIn("email", message)
+        emails = [u["email"].lower() for u in self.ok(owner().get("/api/users"))]
+        self.assertEqual(emails.count(email.lower()), 1)
+        # Another account may have the address.
+        self.ok(other().post("/api/users", dict(body, email=email.upper())))
+
     def test_create_user_invalid_role_is_422(self):
         self.assertError(owner().post("/api/users", {"role": "emperor", "auto_groups": [],
                                                      "is_service_user": True}), 422)
