@@ -89,7 +89,13 @@ typedef struct
 } NbMgmtMsgPeerMeta;
 
 /* POST /management/v1/login: register with a setup key (or a JWT), or log
- * in again with a key the server knows (both absent). */
+ * in again with a key the server knows (both absent).
+ *
+ * @timestamp and @nonce make each sealed request usable once: the server
+ * takes a request only within NB_MGMT_PROTO_LOGIN_WINDOW seconds of its
+ * clock and only once (see nb-mgmt-login-replay.c), so a captured request
+ * cannot register its peer again later. Optional in the codec (0 and NULL
+ * when absent); the server requires them. */
 typedef struct
 {
   char *setup_key;
@@ -97,7 +103,16 @@ typedef struct
   NbMgmtMsgPeerMeta *meta;   /* required */
   char *ssh_pub_key;
   GPtrArray *dns_labels;  /* char *, extra labels the peer asks for */
+  gint64 timestamp;       /* unix seconds when the peer made it; 0: absent */
+  char *nonce;            /* NB_MGMT_PROTO_NONCE_MIN..MAX URL-safe base64 characters, fresh per request */
 } NbMgmtMsgLoginRequest;
+
+/* How far a login request's timestamp may be from the server's clock, either
+ * way, in seconds; and the length of its nonce (16 random bytes are 22
+ * characters of unpadded base64). */
+#define NB_MGMT_PROTO_LOGIN_WINDOW 300
+#define NB_MGMT_PROTO_NONCE_MIN 16
+#define NB_MGMT_PROTO_NONCE_MAX 64
 
 typedef struct
 {

@@ -4,6 +4,8 @@
  */
 #define G_LOG_DOMAIN "netbird-proto"
 
+#include <string.h>
+
 #include "nb-mgmt-proto-private.h"
 #include "nb-key.h"
 
@@ -74,12 +76,41 @@ check_peer_meta (gconstpointer message,
 DESC (peer_meta_desc, NbMgmtMsgPeerMeta, peer_meta_fields, check_peer_meta);
 
 /* LoginRequest */
+
+/* Base64 (standard or URL-safe, padding allowed): a nonce is compared as
+ * text, so any fixed alphabet does; this one needs no escaping anywhere. */
+static gboolean
+validate_nonce (const char  *value,
+                const char  *what,
+                GError     **error)
+{
+  gsize len = strlen (value);
+
+  if (len < NB_MGMT_PROTO_NONCE_MIN)
+    {
+      g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_INVALID_VALUE,
+                   "Field “%s” is %" G_GSIZE_FORMAT " characters long, at least %d are needed",
+                   what, len, NB_MGMT_PROTO_NONCE_MIN);
+      return FALSE;
+    }
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (value[i]) && strchr ("+/-_=", value[i]) == NULL)
+      {
+        g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_INVALID_VALUE,
+                     "Field “%s” holds a character that is not base64", what);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static const NbProtoField login_request_fields[] = {
   F_STRING (NbMgmtMsgLoginRequest, setup_key, "setup_key", OPT, SHORT, NULL),
   F_STRING (NbMgmtMsgLoginRequest, jwt_token, "jwt_token", OPT, 16 * 1024, NULL),
   F_MESSAGE (NbMgmtMsgLoginRequest, meta, "meta", REQ, peer_meta_desc),
   F_STRING (NbMgmtMsgLoginRequest, ssh_pub_key, "ssh_pub_key", OPT, LONG, NULL),
   F_STRV (NbMgmtMsgLoginRequest, dns_labels, "dns_labels", 32, 63, nb_proto_validate_dns_name),
+  F_INT (NbMgmtMsgLoginRequest, timestamp, "timestamp", OPT, 0, G_MAXINT64),
+  F_STRING (NbMgmtMsgLoginRequest, nonce, "nonce", OPT, NB_MGMT_PROTO_NONCE_MAX, validate_nonce),
 };
 
 static gboolean

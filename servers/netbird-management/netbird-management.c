@@ -28,6 +28,7 @@ main (int   argc,
   g_autofree char *data_dir = NULL;
   g_autofree char *config_file = NULL;
   gboolean version = FALSE;
+  gboolean reset_admin_token = FALSE;
   const GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
       "Address to listen on (default: the configuration's, else 0.0.0.0:33073)", "HOST:PORT" },
@@ -35,6 +36,9 @@ main (int   argc,
       "Folder for the store, the server key and the initial credentials", "DIR" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
       "JSON configuration file (TLS, DNS domain, Signal/Relay/STUN/TURN)", "FILE" },
+    { "reset-admin-token", 0, 0, G_OPTION_ARG_NONE, &reset_admin_token,
+      "Print a new admin token for the owner of an existing store and exit "
+      "(the other tokens keep working)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -62,6 +66,22 @@ main (int   argc,
     {
       g_printerr ("netbird-management: give --data-dir DIR (or a --config with data_dir)\n");
       return 2;
+    }
+
+  if (reset_admin_token)
+    {
+      g_autofree char *account_id = NULL;
+      g_autofree char *token = nb_management_server_reset_admin_token (data_dir, config_file,
+                                                                        &account_id, &error);
+
+      if (token == NULL)
+        {
+          g_printerr ("netbird-management: %s\n", error->message);
+          return 1;
+        }
+      g_printerr ("New admin token for the owner of account %s:\n", account_id);
+      g_print ("%s\n", token);
+      return 0;
     }
 
   /* Signals are caught from the start: one that arrives while the store

@@ -82,6 +82,95 @@ test_schema_migrate_existing (void)
 }
 
 static void
+insert_user (sqlite3    *db,
+             const char *account_id,
+             const char *id,
+             const char *email,
+             gint64      created_at)
+{
+  char *sql = sqlite3_mprintf ("INSERT INTO users (id, account_id, name, email, role, "
+                               "created_at) VALUES (%Q, %Q, %Q, %Q, 2, %lld)",
+                               id, account_id, id, email, (long long) created_at);
+
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_free (sql);
+}
+
+/* Version 4 makes e-mail addresses unique whatever their case: of the case
+ * variants an older file holds, the oldest user keeps the address, the
+ * others are kept without it, and an event records what each had. */
+static void
+test_schema_email_case_variants (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("nb-mgmt-test-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "v3.db", NULL);
+  g_autoptr(NbMgmtStore) store = NULL;
+  g_autoptr(NbMgmtAccount) account = NULL;
+  g_autoptr(NbMgmtAccount) other = NULL;
+  g_autoptr(NbMgmtUser) oldest = NULL;
+  g_autoptr(NbMgmtUser) younger = NULL;
+  g_autoptr(NbMgmtUser) youngest = NULL;
+  g_autoptr(NbMgmtUser) elsewhere = NULL;
+  g_autoptr(NbMgmtUser) dup = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  NbMgmtEventFilter filter = { .activity_code = "user.email.clear" };
+  NbMgmtUser tmpl = { .name = (char *) "x", .email = (char *) "ALICE@example.COM",
+                      .role = NB_MGMT_ROLE_USER };
+  sqlite3 *db = NULL;
+
+  store = nb_mgmt_store_open_at_version (path, 3, &error);
+  g_assert_no_error (error);
+  account = nb_mgmt_store_create_account (store, "Old", "owner@example.com", NULL, NULL, &error);
+  g_assert_no_error (error);
+  other = nb_mgmt_store_create_account (store, "Other", "owner@example.org", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&store);
+
+  /* What version 3 let in. */
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  insert_user (db, account->id, "u-younger", "Alice@Example.com", 2000);
+  insert_user (db, account->id, "u-oldest", "alice@example.com", 1000);
+  insert_user (db, account->id, "u-youngest", "ALICE@EXAMPLE.COM", 3000);
+  insert_user (db, other->id, "u-elsewhere", "alice@EXAMPLE.com", 500);
+  sqlite3_close (db);
+
+  store = nb_mgmt_store_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (nb_mgmt_store_get_schema_version (store), ==, 4);
+  oldest = nb_mgmt_store_get_user (store, account->id, "u-oldest", &error);
+  younger = nb_mgmt_store_get_user (store, account->id, "u-younger", &error);
+  youngest = nb_mgmt_store_get_user (store, account->id, "u-youngest", &error);
+  elsewhere = nb_mgmt_store_get_user (store, other->id, "u-elsewhere", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (oldest->email, ==, "alice@example.com");
+  g_assert_null (younger->email);
+  g_assert_null (youngest->email);
+  g_assert_cmpstr (elsewhere->email, ==, "alice@EXAMPLE.com");
+
+  events = nb_mgmt_store_list_events (store, account->id, &filter, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 2);
+  for (guint i = 0; i < events->len; i++)
+    {
+      const NbMgmtEvent *event = g_ptr_array_index (events, i);
+
+      g_assert_true (g_str_equal (event->target_id, "u-younger") ||
+                     g_str_equal (event->target_id, "u-youngest"));
+      g_assert_cmpstr (g_hash_table_lookup (event->meta, "email"), ==,
+                       g_str_equal (event->target_id, "u-younger") ? "Alice@Example.com"
+                                                                   : "ALICE@EXAMPLE.COM");
+    }
+
+  /* And from now on a case variant is refused. */
+  dup = nb_mgmt_store_create_user (store, account->id, NULL, &tmpl, &error);
+  g_assert_null (dup);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS);
+  g_clear_object (&store);
+  rm_rf (dir);
+}
+
+static void
 test_schema_newer_refused (void)
 {
   g_autoptr(GError) error = NULL;
@@ -953,6 +1042,73 @@ test_changed_signal (StoreFixture *f,
   g_ptr_array_unref (seen.ids);
 }
 
+static gboolean
+group_exists (StoreFixture *f,
+              const char   *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) g = nb_mgmt_store_get_group (f->store, f->account->id, id, &error);
+
+  return g != NULL;
+}
+
+/* Store calls inside an outer transaction: a failed one undoes only its own
+ * work, nothing is announced before the outer commit, and an outer
+ * rollback undoes every call (the first start's all or nothing). */
+static void
+test_transaction_nested (StoreFixture *f,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtGroup) a = NULL;
+  g_autoptr(NbMgmtGroup) b = NULL;
+  g_autoptr(NbMgmtGroup) c = NULL;
+  g_autoptr(NbMgmtGroup) dup = NULL;
+  Seen seen = { g_ptr_array_new (), g_ptr_array_new_with_free_func (g_free), FALSE };
+  NbMgmtGroup tmpl_a = { .name = (char *) "nested-a" };
+  NbMgmtGroup tmpl_b = { .name = (char *) "nested-b" };
+  NbMgmtGroup tmpl_c = { .name = (char *) "nested-c" };
+  gulong id = g_signal_connect (f->store, "changed", G_CALLBACK (on_changed), &seen);
+
+  {
+    g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+
+    g_assert_true (nb_mgmt_transaction_begin (&tx, f->store, &error));
+    a = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_a, &error);
+    g_assert_no_error (error);
+    /* Fails at its INSERT (the name is taken), inside its savepoint. */
+    dup = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_a, &error);
+    g_assert_null (dup);
+    g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS);
+    g_clear_error (&error);
+    b = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_b, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (seen.kinds->len, ==, 0);
+    g_assert_true (nb_mgmt_transaction_commit (&tx, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (group_exists (f, a->id));
+  g_assert_true (group_exists (f, b->id));
+  /* Announced once committed, the failed call not at all. */
+  g_assert_cmpuint (seen.kinds->len, ==, 2);
+
+  {
+    g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+
+    g_assert_true (nb_mgmt_transaction_begin (&tx, f->store, &error));
+    c = nb_mgmt_store_create_group (f->store, f->account->id, NULL, &tmpl_c, &error);
+    g_assert_no_error (error);
+    g_assert_true (group_exists (f, c->id));
+    /* Leaves scope uncommitted: rolled back. */
+  }
+  g_assert_false (group_exists (f, c->id));
+  g_assert_cmpuint (seen.kinds->len, ==, 2);
+
+  g_signal_handler_disconnect (f->store, id);
+  g_ptr_array_unref (seen.kinds);
+  g_ptr_array_unref (seen.ids);
+}
+
 /* Empty, missing, huge and malformed fields: a clear error each time, no
  * crash, nothing written. */
 static void
@@ -1156,6 +1312,7 @@ main (int   argc,
   g_test_add_func ("/mgmt/store/schema-fresh", test_schema_fresh);
   g_test_add_func ("/mgmt/store/schema-migrate-existing", test_schema_migrate_existing);
   g_test_add_func ("/mgmt/store/schema-newer-refused", test_schema_newer_refused);
+  g_test_add_func ("/mgmt/store/schema-email-case-variants", test_schema_email_case_variants);
   g_test_add_func ("/mgmt/store/schema-not-a-database", test_schema_not_a_database);
   ADD ("/mgmt/store/account-defaults", test_account_defaults);
   ADD ("/mgmt/store/account-settings", test_account_settings);
@@ -1176,6 +1333,7 @@ main (int   argc,
   ADD ("/mgmt/store/sql-metacharacters-verbatim", test_sql_metacharacters_verbatim);
   ADD ("/mgmt/store/failed-change-leaves-nothing", test_failed_change_leaves_nothing);
   ADD ("/mgmt/store/changed-signal", test_changed_signal);
+  ADD ("/mgmt/store/transaction-nested", test_transaction_nested);
   ADD ("/mgmt/store/runtime-state-relaxed", test_runtime_state_relaxed);
   ADD ("/mgmt/store/hostile-input", test_hostile_input);
   ADD ("/mgmt/store/groups-propagation-and-membership-events", test_groups_propagation_and_membership_events);

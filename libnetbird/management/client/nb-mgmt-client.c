@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include <libsoup/soup.h>
+#include <sodium.h>
+
+#include "nb-sodium-private.h"
 
 #include "nb-envelope.h"
 #include "nb-mgmt-client.h"
@@ -267,6 +270,23 @@ on_login_reply (GObject      *source,
     g_task_return_pointer (task, response, (GDestroyNotify) nb_mgmt_msg_login_response_free);
 }
 
+/* 16 random bytes, base64 without padding. */
+static char *
+new_nonce (void)
+{
+  guint8 bytes[16];
+  char *text;
+  gsize len;
+
+  nb_sodium_ensure_init ();
+  randombytes_buf (bytes, sizeof bytes);
+  text = g_base64_encode (bytes, sizeof bytes);
+  len = strlen (text);
+  while (len > 0 && text[len - 1] == '=')
+    text[--len] = '\0';
+  return text;
+}
+
 static void
 login_with_key (GObject      *source,
                 GAsyncResult *result,
@@ -293,6 +313,10 @@ login_with_key (GObject      *source,
   request = nb_mgmt_msg_login_request_new ();
   request->setup_key = g_strdup (data->setup_key);
   request->meta = g_steal_pointer (&data->meta);
+  /* The server takes each sealed request once, within a window of its
+   * clock (NB_MGMT_PROTO_LOGIN_WINDOW). */
+  request->timestamp = g_get_real_time () / G_USEC_PER_SEC;
+  request->nonce = new_nonce ();
   plain = nb_mgmt_msg_login_request_to_bytes (request);
   sealed = nb_envelope_seal (self->key, server_key, plain, &error);
   if (sealed == NULL)

@@ -3,15 +3,24 @@
  * GET /api/events/audit: the account's activity events, newest first, as
  * NetBird's Event objects. Optional filters (NetBird cloud's names):
  * `page` and `page_size`, `user_id` (initiator), `target_id`,
- * `activity_code`, `search`, `start_date` and `end_date` (RFC 3339).
- * With `page` the answer is the plain list still, and the total is in the
- * `X-Total-Count` header, so that a script written for the plain list works.
+ * `activity_code`, `search` (as NetBird's, a term looked up across fields:
+ * here a case-insensitive substring of the initiator's name or e-mail or
+ * of the event's details), `start_date` and `end_date` (RFC 3339).
+ *
+ * Always one page, as NetBird's paginated event lists: `page` counts from 1
+ * (default 1), `page_size` is 1..1000 (default 100); out of range or not a
+ * number is 400. A page past the end is an empty list. The answer is the
+ * plain list still, so that a script written for the plain list works, and
+ * the count of all matching events is in the `X-Total-Count` header.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #define G_LOG_DOMAIN "netbird-mgmt-rest"
 
 #include "nb-mgmt-rest-private.h"
+
+#define DEFAULT_PAGE_SIZE 100
+#define MAX_PAGE_SIZE 1000
 
 static void
 build_event (NbJsonWriter      *b,
@@ -113,7 +122,7 @@ nb_mgmt_rest_handle_events (NbRestCtx *ctx)
     return;
 
   if (!query_uint (ctx, "page", 1, G_MAXUINT32, &page) ||
-      !query_uint (ctx, "page_size", 1, 10000, &page_size) ||
+      !query_uint (ctx, "page_size", 1, MAX_PAGE_SIZE, &page_size) ||
       !query_time (ctx, "start_date", &filter.start) ||
       !query_time (ctx, "end_date", &filter.end))
     return;
@@ -121,15 +130,13 @@ nb_mgmt_rest_handle_events (NbRestCtx *ctx)
   filter.target_id = nb_rest_query (ctx, "target_id");
   filter.activity_code = nb_rest_query (ctx, "activity_code");
   filter.search = nb_rest_query (ctx, "search");
-  if (page > 0 || page_size > 0)
-    {
-      if (page == 0)
-        page = 1;
-      if (page_size == 0)
-        page_size = 50;
-      filter.limit = (guint) page_size;
-      filter.offset = (guint) MIN ((page - 1) * page_size, G_MAXUINT);
-    }
+  /* Without `page` this was every event of the account in one answer. */
+  if (page == 0)
+    page = 1;
+  if (page_size == 0)
+    page_size = DEFAULT_PAGE_SIZE;
+  filter.limit = (guint) page_size;
+  filter.offset = (guint) MIN ((page - 1) * page_size, G_MAXUINT);
 
   events = nb_mgmt_store_list_events (ctx->store, ctx->account_id, &filter, &total, &error);
   if (events == NULL)

@@ -9,6 +9,7 @@
  */
 #define G_LOG_DOMAIN "netbird-mgmt-rest"
 
+#include <math.h>
 #include <string.h>
 
 #include "nb-mgmt-rest-private.h"
@@ -19,9 +20,47 @@ G_DEFINE_QUARK (nb-mgmt-rest-error-quark, nb_mgmt_rest_error)
  * levels; a hostile body of a million '[' must not recurse that deep. */
 #define MAX_JSON_DEPTH 32
 
-/* Checks the raw text before it reaches the parser: nesting depth, and no
- * NUL escape (\u0000), which would cut a string short once it becomes a C
- * string, so that "a\u0000b" could pass for "a". */
+/* json-glib reads an integer literal beyond 64 bits without an error, as
+ * the bits strtoull() leaves (99999999999999999999999 becomes -1,
+ * 9223372036854775808 becomes G_MININT64), so a parsed value cannot tell
+ * an overflow from a real -1. The literal is checked in the text instead:
+ * an integer must fit in 64 bits, a number with a fraction or an exponent
+ * must be finite. Either breaks a rule of the value, not of JSON: 422, as
+ * NetBird answers a value out of range. @key is the member the number is
+ * the value of (or in), for the message. */
+static gboolean
+json_number_check (const char  *number,
+                   gsize        len,
+                   const char  *key,
+                   gsize        key_len,
+                   GError     **error)
+{
+  g_autofree char *text = g_strndup (number, len);
+  gboolean integer = strpbrk (text, ".eE") == NULL;
+  gboolean ok;
+
+  if (integer)
+    ok = g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+  else
+    ok = isfinite (g_ascii_strtod (text, NULL));
+  if (ok)
+    return TRUE;
+
+  g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+               "%s%.*s%s%.*s%s is out of range: %s",
+               key != NULL ? "“" : "", key != NULL ? (int) MIN (key_len, 64) : 0,
+               key != NULL ? key : "", key != NULL ? "”: " : "",
+               (int) MIN (len, 32), text, len > 32 ? "…" : "",
+               integer ? "an integer must be between -9223372036854775808 and "
+                         "9223372036854775807"
+                       : "a number must be finite");
+  return FALSE;
+}
+
+/* Checks the raw text before it reaches the parser: nesting depth, no NUL
+ * escape (\u0000), which would cut a string short once it becomes a C
+ * string, so that "a\u0000b" could pass for "a", and numbers in range
+ * (json_number_check()). */
 static gboolean
 json_text_check (const char *data,
                  gsize       len,
@@ -29,11 +68,25 @@ json_text_check (const char *data,
 {
   int depth = 0;
   gboolean in_string = FALSE;
+  gsize string_start = 0;
+  const char *key = NULL;       /* the last member name seen */
+  gsize key_len = 0;
 
   for (gsize i = 0; i < len; i++)
     {
       char c = data[i];
 
+      if (!in_string && (c == '-' || g_ascii_isdigit (c)))
+        {
+          gsize end = i + 1;
+
+          while (end < len && (g_ascii_isdigit (data[end]) || strchr (".eE+-", data[end]) != NULL))
+            end++;
+          if (!json_number_check (data + i, end - i, key, key_len, error))
+            return FALSE;
+          i = end - 1;
+          continue;
+        }
       if (in_string)
         {
           if (c == '\\')
@@ -49,11 +102,25 @@ json_text_check (const char *data,
               i++;
             }
           else if (c == '"')
-            in_string = FALSE;
+            {
+              gsize next = i + 1;
+
+              in_string = FALSE;
+              while (next < len && g_ascii_isspace (data[next]))
+                next++;
+              if (next < len && data[next] == ':')
+                {
+                  key = data + string_start;
+                  key_len = i - string_start;
+                }
+            }
           continue;
         }
       if (c == '"')
-        in_string = TRUE;
+        {
+          in_string = TRUE;
+          string_start = i + 1;
+        }
       else if (c == '[' || c == '{')
         {
           if (++depth > MAX_JSON_DEPTH)

@@ -31,7 +31,15 @@
  *
  * On its first start the server creates an account with an owner, an admin
  * token and a reusable setup key, and writes them once to
- * `initial-credentials.json` (mode 0600) in the data directory.
+ * `initial-credentials.json` (mode 0600) in the data directory. That first
+ * start is all or nothing: a start that fails half-way leaves no account
+ * behind, and one that dies between storing the account and naming the
+ * file is finished by the next start. For credentials lost later,
+ * nb_management_server_reset_admin_token() (`netbird-management
+ * --reset-admin-token`) makes a new admin token.
+ *
+ * The data directory is the owner's only (0700, tightened when found
+ * wider), and so are the files in it (0600).
  *
  * ```c
  * g_autoptr(NbManagementServer) server = nb_management_server_new (dir, NULL, &error);
@@ -93,6 +101,7 @@ nb_management_server_finalize (GObject *object)
   g_clear_pointer (&self->pending_channels, g_hash_table_unref);
   g_clear_pointer (&self->dirty_accounts, g_hash_table_unref);
   g_clear_pointer (&self->account_channels, g_hash_table_unref);
+  g_clear_pointer (&self->login_replay, nb_mgmt_login_replay_free);
   g_clear_object (&self->store);
   g_clear_object (&self->key);
   g_clear_pointer (&self->config, nb_mgmt_server_config_free);
@@ -243,6 +252,8 @@ nb_management_server_init (NbManagementServer *self)
   self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->account_channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->scratch = g_string_sized_new (4096);
+  self->login_replay = nb_mgmt_login_replay_new (NB_MGMT_PROTO_LOGIN_WINDOW,
+                                                 NB_MGMT_LOGIN_REPLAY_CAPACITY);
 }
 
 /* libsoup before 3.3 never notices that a client closed an idle keep-alive
@@ -270,10 +281,15 @@ on_request_read (SoupServer        *server,
                                 "Connection", "close");
 }
 
+/* The data directory holds the server key, the store and the initial
+ * credentials: the owner's only (0700). One that exists with wider modes
+ * (made by hand, by an older server) is tightened, and the log says so. */
 static gboolean
 ensure_data_dir (const char  *path,
                  GError     **error)
 {
+  GStatBuf st;
+
   if (g_mkdir_with_parents (path, 0700) != 0)
     {
       int saved = errno;
@@ -281,6 +297,20 @@ ensure_data_dir (const char  *path,
       g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
                    "Cannot create the data directory %s: %s", path, g_strerror (saved));
       return FALSE;
+    }
+  if (g_stat (path, &st) == 0 && (st.st_mode & 077) != 0)
+    {
+      if (g_chmod (path, 0700) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                       "The data directory %s is open to others (mode %04o) and cannot be "
+                       "made private: %s", path, (guint) (st.st_mode & 07777), g_strerror (saved));
+          return FALSE;
+        }
+      g_message ("Made the data directory %s private: mode %04o -> 0700", path,
+                 (guint) (st.st_mode & 07777));
     }
   if (g_access (path, R_OK | W_OK | X_OK) != 0)
     {
@@ -724,4 +754,73 @@ nb_management_server_get_n_sync_channels (NbManagementServer *self)
 {
   g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), 0);
   return g_hash_table_size (self->channels);
+}
+
+/**
+ * nb_management_server_reset_admin_token:
+ * @data_dir: (type filename) (nullable): the data directory of an existing
+ *   server; %NULL to take `data_dir` from @config_file
+ * @config_file: (type filename) (nullable): its configuration file
+ * @out_account_id: (out) (optional) (transfer full): the account the token
+ *   is for
+ * @error: return location for a #GError
+ *
+ * Makes a new admin token (a personal access token of the owner, valid for
+ * a year) for the account the server's first start created, for when its
+ * initial credentials were lost. The owner's other tokens keep working;
+ * revoke them over the REST API with the new one if they leaked. The new
+ * token shows in the token list as "admin token reset" with its date, and
+ * in the activity log.
+ *
+ * This opens the store only: no server key is made, nothing listens, and it
+ * can run beside a running server of the same data directory.
+ *
+ * Returns: (transfer full): the new token (shown only now), or %NULL with
+ *   @error set (no store in @data_dir, a store without accounts)
+ */
+char *
+nb_management_server_reset_admin_token (const char  *data_dir,
+                                        const char  *config_file,
+                                        char       **out_account_id,
+                                        GError     **error)
+{
+  g_autoptr(NbMgmtServerConfig) config = NULL;
+  g_autoptr(NbMgmtStore) store = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *store_path = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  config = config_file != NULL ? nb_mgmt_server_config_load (config_file, error)
+                               : nb_mgmt_server_config_new ();
+  if (config == NULL)
+    return NULL;
+  if (data_dir == NULL)
+    data_dir = config->data_dir;
+  if (data_dir == NULL || data_dir[0] == '\0')
+    {
+      g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                           NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                           "No data directory given: pass one, or set “data_dir” in the "
+                           "configuration file");
+      return NULL;
+    }
+
+  /* Never a new, empty store: that is a first start's job. */
+  store_path = g_build_filename (data_dir, STORE_FILE, NULL);
+  if (!g_file_test (store_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "No store in %s (%s is missing): start the server once, it writes the "
+                   "initial credentials", data_dir, STORE_FILE);
+      return NULL;
+    }
+  store = nb_mgmt_store_open (store_path, &local_error);
+  if (store == NULL)
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
+                   "Cannot open the store %s: %s", store_path, local_error->message);
+      return NULL;
+    }
+  return nb_mgmt_server_new_admin_token (store, out_account_id, error);
 }

@@ -92,4 +92,10 @@ const char         *nb_management_server_get_credentials_file (NbManagementServe
 NB_AVAILABLE_IN_ALL
 guint               nb_management_server_get_n_sync_channels (NbManagementServer *self);
 
+NB_AVAILABLE_IN_ALL
+char               *nb_management_server_reset_admin_token (const char  *data_dir,
+                                                            const char  *config_file,
+                                                            char       **out_account_id,
+                                                            GError     **error);
+
 G_END_DECLS

@@ -182,6 +182,54 @@ address_with_prefix (const char *ip,
   return g_strconcat (ip, slash != NULL ? slash : "/32", NULL);
 }
 
+/* A sealed request is taken once and only while fresh (see
+ * nb-mgmt-login-replay.c): a captured one cannot register its peer again
+ * after it was deleted. Checked once the envelope is open (the time and
+ * nonce are under its seal) and before the store sees the request. */
+static gboolean
+login_is_fresh (NbManagementServer          *self,
+                SoupServerMessage           *msg,
+                NbKey                       *peer_key,
+                const NbMgmtMsgLoginRequest *request)
+{
+  const char *peer = nb_key_get_public_base64 (peer_key);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *message = NULL;
+
+  if (request->timestamp == 0 || request->nonce == NULL)
+    {
+      nb_mgmt_server_reply_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_request",
+                                  "A login request carries the time it was made (“timestamp”, "
+                                  "unix seconds) and a fresh random “nonce”");
+      return FALSE;
+    }
+
+  switch (nb_mgmt_login_replay_check (self->login_replay, peer, request->timestamp,
+                                      request->nonce, now))
+    {
+    case NB_MGMT_LOGIN_FRESH:
+      return TRUE;
+    case NB_MGMT_LOGIN_STALE:
+      message = g_strdup_printf ("The login request was made %" G_GINT64_FORMAT " s %s the "
+                                 "server's clock, which takes requests made within %d s (and "
+                                 "each once): check the peer's clock and log in again",
+                                 ABS (now - request->timestamp),
+                                 request->timestamp > now ? "ahead of" : "behind",
+                                 NB_MGMT_PROTO_LOGIN_WINDOW);
+      g_info ("Login of peer %s refused: stale request (%" G_GINT64_FORMAT " s off)", peer,
+              request->timestamp - now);
+      nb_mgmt_server_reply_error (msg, SOUP_STATUS_BAD_REQUEST, "stale_request", message);
+      return FALSE;
+    case NB_MGMT_LOGIN_REPLAYED:
+    default:
+      g_info ("Login of peer %s refused: the request was replayed", peer);
+      nb_mgmt_server_reply_error (msg, SOUP_STATUS_UNAUTHORIZED, "replayed_request",
+                                  "This login request was taken before: each request is "
+                                  "taken once, log in again with a new one");
+      return FALSE;
+    }
+}
+
 static void
 handle_login (SoupServer        *server,
               SoupServerMessage *msg,
@@ -233,6 +281,9 @@ handle_login (SoupServer        *server,
                                   error->message);
       return;
     }
+
+  if (!login_is_fresh (self, msg, peer_key, request))
+    return;
 
   if (request->jwt_token != NULL && request->jwt_token[0] != '\0')
     {

@@ -16,6 +16,7 @@
 #include "nb-management-server.h"
 #include "nb-mgmt-store.h"
 #include "nb-mgmt-proto-private.h"
+#include "nb-mgmt-login-replay-private.h"
 
 G_BEGIN_DECLS
 
@@ -86,6 +87,9 @@ struct _NbManagementServer
   guint16 port;
   char *credentials_file;
 
+  /* Login requests taken in the last window (nb-mgmt-login-replay.c). */
+  NbMgmtLoginReplay *login_replay;
+
   /* Authenticated sync channels by peer public key (base64); channels
    * waiting for their first message are in @pending_channels. */
   GHashTable *channels;
@@ -103,6 +107,9 @@ struct _NbManagementServer
 
 /* nb-mgmt-bootstrap.c */
 gboolean nb_mgmt_server_bootstrap             (NbManagementServer *self,
+                                               GError            **error);
+char    *nb_mgmt_server_new_admin_token       (NbMgmtStore        *store,
+                                               char              **out_account_id,
                                                GError            **error);
 
 /* nb-mgmt-client-protocol.c: server key and login */

@@ -634,6 +634,7 @@ static const struct {
   { "user.unblock", "User unblocked" },
   { "user.delete", "User deleted" },
   { "user.update", "User updated" },
+  { "user.email.clear", "User's e-mail cleared (a case variant of an older user's)" },
   { "user.peer.login", "User logged in peer" },
   { "peer.meta.update", "Peer system information updated" },
   { "peer.login.expire", "Peer login expired" },

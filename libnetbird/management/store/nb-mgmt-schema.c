@@ -192,11 +192,38 @@ static const char migration_2[] =
 static const char migration_3[] =
   "ALTER TABLE peers ADD COLUMN login_expired INTEGER NOT NULL DEFAULT 0;";
 
+/* Version 4: e-mail addresses are unique per account whatever their case
+ * (Alice@Example.com is alice@example.com), ASCII letters folded as
+ * SQLite's NOCASE does. Users the old index let in as case variants of one
+ * address are all kept, with their roles, tokens and peers; the oldest of
+ * them (by creation, then ID) keeps the address, the others lose it (NULL,
+ * as a service user has none), and an activity event of each, by the
+ * system, records the address it had, for an admin to sort out. */
+static const char migration_4[] =
+  "CREATE TEMP TABLE email_variants AS"
+  "  SELECT u.id, u.account_id, u.email FROM users u"
+  "  WHERE u.email IS NOT NULL AND u.email <> '' AND EXISTS ("
+  "    SELECT 1 FROM users o"
+  "    WHERE o.account_id = u.account_id AND o.id <> u.id"
+  "      AND o.email = u.email COLLATE NOCASE"
+  "      AND (o.created_at < u.created_at OR (o.created_at = u.created_at AND o.id < u.id)));"
+  "INSERT INTO events (account_id, timestamp, activity_code, initiator_id, target_id, meta)"
+  "  SELECT account_id, CAST(strftime('%s', 'now') AS INTEGER), 'user.email.clear', NULL, id,"
+  "         json_object('email', email, 'reason',"
+  "                     'an older user of the account has this address in another case')"
+  "  FROM email_variants;"
+  "UPDATE users SET email = NULL WHERE id IN (SELECT id FROM email_variants);"
+  "DROP TABLE email_variants;"
+  "DROP INDEX users_email;"
+  "CREATE UNIQUE INDEX users_email ON users(account_id, email COLLATE NOCASE)"
+  "  WHERE email IS NOT NULL AND email <> '';";
+
 static const char *const migrations[] = {
   NULL,
   migration_1,
   migration_2,
   migration_3,
+  migration_4,
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NB_MGMT_STORE_SCHEMA_VERSION + 1);

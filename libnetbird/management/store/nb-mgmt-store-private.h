@@ -71,38 +71,7 @@ void          nb_mgmt_store_rollback   (NbMgmtStore   *store);
 gboolean      nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
                                            GError     **error);
 
-/* A transaction that rolls back when it leaves scope uncommitted, so an
- * error path is a plain return:
- *
- *   g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
- *   if (!nb_mgmt_transaction_begin (&tx, store, error))
- *     return FALSE;
- *   if (!write_something (store, error))
- *     return FALSE;                      (rolled back here)
- *   return nb_mgmt_transaction_commit (&tx, error);
- */
-typedef struct
-{
-  NbMgmtStore *store;           /* NULL: nothing to roll back */
-} NbMgmtTransaction;
-
-#define NB_MGMT_TRANSACTION_INIT { NULL }
-
-gboolean      nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
-                                         NbMgmtStore       *store,
-                                         GError           **error);
-/* Runtime state: commits without fsync (nb_mgmt_store_begin_relaxed()). */
-gboolean      nb_mgmt_transaction_begin_relaxed (NbMgmtTransaction *tx,
-                                                 NbMgmtStore       *store,
-                                                 GError           **error);
-/* Commits; on failure the transaction is rolled back. Either way @tx is
- * ended. */
-gboolean      nb_mgmt_transaction_commit (NbMgmtTransaction *tx,
-                                          GError           **error);
-/* Rolls back unless committed; for g_auto(). */
-void          nb_mgmt_transaction_clear (NbMgmtTransaction *tx);
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NbMgmtTransaction, nb_mgmt_transaction_clear)
+/* NbMgmtTransaction and its calls are in nb-mgmt-store.h. */
 
 /* Binding and reading. Text binds are copied (SQLITE_TRANSIENT); NULL binds
  * SQL NULL. */

@@ -4,7 +4,11 @@
  */
 #define G_LOG_DOMAIN "netbird-mgmt-store"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "nb-mgmt-store-private.h"
 
@@ -405,6 +409,57 @@ nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
   return TRUE;
 }
 
+/* A transaction begun inside another is a savepoint (SQLite's SAVEPOINT
+ * nests; RELEASE and ROLLBACK TO act on the innermost of that name). */
+static gboolean
+savepoint_begin (NbMgmtTransaction *tx,
+                 NbMgmtStore       *store,
+                 GError           **error)
+{
+  sqlite3_stmt *stmt = nb_mgmt_store_prepare (store, "SAVEPOINT nb_nested", error);
+
+  if (stmt == NULL || !nb_mgmt_store_step_done (store, stmt, "starting a savepoint", error))
+    return FALSE;
+  tx->store = store;
+  tx->nested = TRUE;
+  tx->n_pending = store->pending_changes->len;
+  return TRUE;
+}
+
+static gboolean
+savepoint_release (NbMgmtTransaction *tx,
+                   GError           **error)
+{
+  NbMgmtStore *store = tx->store;
+  sqlite3_stmt *stmt = nb_mgmt_store_prepare (store, "RELEASE nb_nested", error);
+
+  if (stmt != NULL && nb_mgmt_store_step_done (store, stmt, "releasing a savepoint", error))
+    {
+      tx->store = NULL;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+savepoint_rollback (NbMgmtTransaction *tx)
+{
+  NbMgmtStore *store = g_steal_pointer (&tx->store);
+  sqlite3_stmt *stmt;
+
+  if (!store->in_transaction)
+    return;                     /* the outer transaction already ended */
+  /* Its changes were never made: they must not be announced either. */
+  if (store->pending_changes->len > tx->n_pending)
+    g_ptr_array_set_size (store->pending_changes, tx->n_pending);
+  stmt = nb_mgmt_store_prepare (store, "ROLLBACK TO nb_nested", NULL);
+  if (stmt == NULL || !nb_mgmt_store_step_done (store, stmt, "rolling back a savepoint", NULL))
+    g_warning ("rollback to a savepoint failed: %s", sqlite3_errmsg (store->db));
+  stmt = nb_mgmt_store_prepare (store, "RELEASE nb_nested", NULL);
+  if (stmt != NULL)
+    nb_mgmt_store_step_done (store, stmt, "releasing a savepoint", NULL);
+}
+
 gboolean
 nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
                            NbMgmtStore       *store,
@@ -412,9 +467,12 @@ nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
 {
   g_return_val_if_fail (tx->store == NULL, FALSE);
 
+  if (store->in_transaction)
+    return savepoint_begin (tx, store, error);
   if (!nb_mgmt_store_begin (store, error))
     return FALSE;
   tx->store = store;
+  tx->nested = FALSE;
   return TRUE;
 }
 
@@ -425,9 +483,13 @@ nb_mgmt_transaction_begin_relaxed (NbMgmtTransaction *tx,
 {
   g_return_val_if_fail (tx->store == NULL, FALSE);
 
+  /* Inside another transaction its sync mode decides. */
+  if (store->in_transaction)
+    return savepoint_begin (tx, store, error);
   if (!nb_mgmt_store_begin_relaxed (store, error))
     return FALSE;
   tx->store = store;
+  tx->nested = FALSE;
   return TRUE;
 }
 
@@ -435,19 +497,33 @@ gboolean
 nb_mgmt_transaction_commit (NbMgmtTransaction *tx,
                             GError           **error)
 {
-  NbMgmtStore *store = g_steal_pointer (&tx->store);
+  NbMgmtStore *store;
 
-  g_return_val_if_fail (store != NULL, FALSE);
+  g_return_val_if_fail (tx->store != NULL, FALSE);
 
+  if (tx->nested)
+    {
+      if (savepoint_release (tx, error))
+        return TRUE;
+      savepoint_rollback (tx);
+      return FALSE;
+    }
   /* A failed COMMIT rolls back by itself. */
+  store = g_steal_pointer (&tx->store);
   return nb_mgmt_store_commit (store, error);
 }
 
 void
 nb_mgmt_transaction_clear (NbMgmtTransaction *tx)
 {
-  NbMgmtStore *store = g_steal_pointer (&tx->store);
+  NbMgmtStore *store;
 
+  if (tx->store != NULL && tx->nested)
+    {
+      savepoint_rollback (tx);
+      return;
+    }
+  store = g_steal_pointer (&tx->store);
   if (store != NULL)
     nb_mgmt_store_rollback (store);
 }
@@ -528,6 +604,64 @@ nb_mgmt_store_open (const char *path,
   return nb_mgmt_store_open_at_version (path, NB_MGMT_STORE_SCHEMA_VERSION, error);
 }
 
+/* The database holds hashed secrets, peer keys and addresses: the file and
+ * SQLite's -wal and -shm files beside it are the owner's only (0600),
+ * whatever the umask and whatever modes an older server left. SQLite
+ * creates the -wal and -shm files with the database file's mode, so a
+ * database created 0600 keeps them 0600 when they come back. */
+#define STORE_FILE_MODE 0600
+
+static gboolean
+is_file_path (const char *path)
+{
+  return !g_str_equal (path, ":memory:") && !g_str_has_prefix (path, "file:");
+}
+
+static gboolean
+create_private (const char  *path,
+                GError     **error)
+{
+  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_FILE_MODE);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL,
+                   "Cannot create the management database %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  g_close (fd, NULL);
+  return TRUE;
+}
+
+static gboolean
+make_private (const char  *path,
+              GError     **error)
+{
+  const char *const suffixes[] = { "", "-wal", "-shm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+      GStatBuf st;
+
+      if (g_stat (file, &st) != 0 || (st.st_mode & 07777) == STORE_FILE_MODE)
+        continue;
+      if (g_chmod (file, STORE_FILE_MODE) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL,
+                       "Cannot make %s private (mode 0600): %s", file, g_strerror (saved));
+          return FALSE;
+        }
+      g_message ("Made %s private: mode %04o -> %04o", file, (guint) (st.st_mode & 07777),
+                 (guint) STORE_FILE_MODE);
+    }
+  return TRUE;
+}
+
 /* Opens and migrates up to @version only: tests make old files with it. */
 NbMgmtStore *
 nb_mgmt_store_open_at_version (const char *path,
@@ -541,6 +675,9 @@ nb_mgmt_store_open_at_version (const char *path,
 
   store = g_object_new (NB_TYPE_MGMT_STORE, NULL);
   store->path = g_strdup (path);
+
+  if (is_file_path (path) && (!create_private (path, error) || !make_private (path, error)))
+    return NULL;
 
   rc = sqlite3_open_v2 (path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -575,6 +712,9 @@ nb_mgmt_store_open_at_version (const char *path,
       g_prefix_error (error, "%s: ", path);
       return NULL;
     }
+  /* The -wal and -shm files an older server left 0644 exist now. */
+  if (is_file_path (path) && !make_private (path, error))
+    return NULL;
   g_debug ("opened %s at schema version %d", path, store->schema_version);
   return g_steal_pointer (&store);
 }

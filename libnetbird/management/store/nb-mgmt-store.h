@@ -98,7 +98,7 @@ guint  nb_mgmt_error_to_http_status (const GError *error);
  * The schema version this code writes; older files are migrated on open,
  * newer ones are refused.
  */
-#define NB_MGMT_STORE_SCHEMA_VERSION 3
+#define NB_MGMT_STORE_SCHEMA_VERSION 4
 
 /**
  * NbMgmtChangeKind:
@@ -663,5 +663,47 @@ void              nb_mgmt_store_forget_network_map (NbMgmtStore *store,
  * "changed" (NbMgmtStore *store, const NbMgmtChange *change, gpointer data):
  * run after every committed change, on the calling thread.
  */
+
+/* A transaction that rolls back when it leaves scope uncommitted, so an
+ * error path is a plain return:
+ *
+ *   g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
+ *   if (!nb_mgmt_transaction_begin (&tx, store, error))
+ *     return FALSE;
+ *   if (!write_something (store, error))
+ *     return FALSE;                      (rolled back here)
+ *   return nb_mgmt_transaction_commit (&tx, error);
+ *
+ * Transactions nest: one begun while another is open is a savepoint of
+ * it. Its commit keeps its work for the outer commit, its rollback undoes
+ * only its own work, and nothing is durable or announced (::changed)
+ * before the outermost commit. So several store calls, each one
+ * transaction on its own, become one by running inside an outer one (the
+ * first start's account, token and setup key: all or nothing).
+ */
+typedef struct
+{
+  NbMgmtStore *store;           /* NULL: nothing to roll back */
+  gboolean nested;              /* a savepoint inside an open transaction */
+  guint n_pending;              /* changes queued before the savepoint */
+} NbMgmtTransaction;
+
+#define NB_MGMT_TRANSACTION_INIT { NULL, FALSE, 0 }
+
+gboolean      nb_mgmt_transaction_begin (NbMgmtTransaction *tx,
+                                         NbMgmtStore       *store,
+                                         GError           **error);
+/* Runtime state: commits without fsync (nb_mgmt_store_begin_relaxed()). */
+gboolean      nb_mgmt_transaction_begin_relaxed (NbMgmtTransaction *tx,
+                                                 NbMgmtStore       *store,
+                                                 GError           **error);
+/* Commits; on failure the transaction is rolled back. Either way @tx is
+ * ended. */
+gboolean      nb_mgmt_transaction_commit (NbMgmtTransaction *tx,
+                                          GError           **error);
+/* Rolls back unless committed; for g_auto(). */
+void          nb_mgmt_transaction_clear (NbMgmtTransaction *tx);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NbMgmtTransaction, nb_mgmt_transaction_clear)
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 # data directory; peers are NbKeys (through the typelib) that seal their
 # messages as a client would. Everything is torn down even when a test fails.
 
+import base64
 import json
 import os
 import shutil
@@ -141,11 +142,22 @@ class Peer:
     def public_key(self):
         return self.key.get_public_base64()
 
-    def login_raw(self, body, server_key=None, sender=None):
+    def seal_login(self, body, server_key=None, sender=None, fresh=True):
+        """A sealed login request; @fresh adds the time and a new nonce
+        unless @body has them (the server takes each request once)."""
+        if fresh and isinstance(body, dict):
+            body = dict(body)
+            body.setdefault('timestamp', int(time.time()))
+            body.setdefault('nonce', base64.urlsafe_b64encode(os.urandom(16)).decode())
         server_key = server_key or self.daemon.server_key()
-        sealed = seal(sender or self.key, server_key, json.dumps(body))
+        return seal(sender or self.key, server_key, json.dumps(body))
+
+    def post_login(self, sealed):
         return requests.post(self.daemon.url + '/management/v1/login', data=sealed,
                              headers={'Content-Type': 'application/octet-stream'}, timeout=10)
+
+    def login_raw(self, body, server_key=None, sender=None, fresh=True):
+        return self.post_login(self.seal_login(body, server_key, sender, fresh))
 
     def login(self, setup_key=None, expect=200, **meta):
         meta.setdefault('hostname', self.hostname)

@@ -173,10 +173,15 @@ login (Fixture    *f,
   g_autoptr(GError) error = NULL;
   guint local_status = 0;
 
+  g_autofree char *nonce = g_uuid_string_random ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
   body = setup_key != NULL
-           ? g_strdup_printf ("{\"setup_key\":\"%s\",\"meta\":{\"hostname\":\"%s\"}}",
-                              setup_key, hostname)
-           : g_strdup_printf ("{\"meta\":{\"hostname\":\"%s\"}}", hostname);
+           ? g_strdup_printf ("{\"setup_key\":\"%s\",\"meta\":{\"hostname\":\"%s\"},"
+                              "\"timestamp\":%" G_GINT64_FORMAT ",\"nonce\":\"%s\"}",
+                              setup_key, hostname, now, nonce)
+           : g_strdup_printf ("{\"meta\":{\"hostname\":\"%s\"},\"timestamp\":%"
+                              G_GINT64_FORMAT ",\"nonce\":\"%s\"}", hostname, now, nonce);
   sealed = seal_text (peer, skey, body);
   reply = send (f, "POST", "/management/v1/login", sealed, status ? status : &local_status);
   if ((status ? *status : local_status) != 200)

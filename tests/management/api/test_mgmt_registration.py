@@ -5,6 +5,7 @@
 
 import ipaddress
 import os
+import signal
 import sys
 import time
 
@@ -121,6 +122,92 @@ class Ephemeral(DaemonTestCase):
             time.sleep(0.5)
         self.assertIsNone(self.api.peer_by_ip(address_ip(eph_config)))
         self.assertIsNotNone(self.api.peer_by_ip(address_ip(stay_config)))
+
+
+
+class LoginReplay(DaemonTestCase):
+    """Each sealed login request is taken once, within 300 s of the server's
+    clock: a captured one cannot register its peer again."""
+
+    def body(self, **extra):
+        body = {'setup_key': self.creds['setup_key'], 'meta': {'hostname': 'replayed'}}
+        body.update(extra)
+        return body
+
+    def log(self):
+        """What the daemon logged (info lines go to its stdout); stops it."""
+        self.daemon.proc.send_signal(signal.SIGTERM)
+        out = self.daemon.proc.stdout.read().decode(errors='replace')
+        self.daemon.stop()
+        return ''.join(self.daemon.stdout_lines) + out
+
+    def test_replay_after_delete_refused(self):
+        p = self.peer('replayed')
+        captured = p.seal_login(self.body())
+        r = p.post_login(captured)
+        self.assertEqual(r.status_code, 200, r.text)
+        listed = self.api.get('/peers')
+        self.assertEqual(len(listed), 1)
+        self.api.delete('/peers/' + listed[0]['id'])
+        self.assertEqual(self.api.get('/peers'), [])
+
+        # Before, this registered the deleted peer again.
+        r = p.post_login(captured)
+        self.assertEqual(r.status_code, 401, r.text)
+        self.assertEqual(r.json()['code'], 'replayed_request')
+        self.assertIn('taken once', r.json()['message'])
+        self.assertEqual(self.api.get('/peers'), [])
+
+        # The peer itself, with a new request, registers again.
+        config = p.login(self.creds['setup_key'])
+        self.assertEqual(len(self.api.get('/peers')), 1)
+        self.assertTrue(config['peer_config']['address'])
+        self.assertIn('refused: the request was replayed', self.log())
+
+    def test_replay_of_a_refused_request_refused(self):
+        # Taken once whatever its outcome: a request refused for a revoked
+        # key stays refused after the key is made valid again.
+        p = self.peer()
+        captured = p.seal_login({'meta': {'hostname': 'x'}})
+        self.assertEqual(p.post_login(captured).json()['code'], 'peer_not_registered')
+        p.login(self.creds['setup_key'])
+        self.assertEqual(p.post_login(captured).json()['code'], 'replayed_request')
+
+    def test_timestamp_outside_window_refused(self):
+        p = self.peer('clock')
+        now = int(time.time())
+        for ts, side in ((now - 3600, 'behind'), (now + 3600, 'ahead of'),
+                         (now - 301 - 5, 'behind')):
+            r = p.login_raw(self.body(timestamp=ts))
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertEqual(r.json()['code'], 'stale_request')
+            self.assertIn(side, r.json()['message'])
+            self.assertIn('300 s', r.json()['message'])
+        self.assertEqual(self.api.get('/peers'), [])
+        # Within the window, either way, it is taken.
+        r = p.login_raw(self.body(timestamp=now - 240))
+        self.assertEqual(r.status_code, 200, r.text)
+        r = p.login_raw(self.body(timestamp=now + 240))
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(len(self.api.get('/peers')), 1)
+        self.assertIn('refused: stale request (-3600 s off)', self.log())
+
+    def test_time_and_nonce_required(self):
+        p = self.peer()
+        for body in ({'meta': {'hostname': 'x'}},
+                     {'meta': {'hostname': 'x'}, 'timestamp': int(time.time())},
+                     {'meta': {'hostname': 'x'}, 'nonce': 'A' * 22}):
+            r = p.login_raw(dict(body, setup_key=self.creds['setup_key']), fresh=False)
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertEqual(r.json()['code'], 'invalid_request')
+            self.assertIn('nonce', r.json()['message'])
+        for nonce in ('short', 'A' * 65, 'not base64 at all!!!!!'):
+            r = p.login_raw(self.body(nonce=nonce))
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertIn('nonce', r.json()['message'])
+        r = p.login_raw(self.body(timestamp='now'))
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(self.api.get('/peers'), [])
 
 
 if __name__ == '__main__':

@@ -267,6 +267,22 @@ class UsersTest(RestCase):
         self.assertEqual(u["role"], "user")
         self.assertFalse(u["is_service_user"])
 
+    def test_email_unique_whatever_its_case(self):
+        local = unique("Casey")
+        email = local + "@Example.com"
+        body = {"name": "Casey", "role": "user", "auto_groups": [], "is_service_user": False}
+        first = self.ok(owner().post("/api/users", dict(body, email=email)))
+        self.assertEqual(first["email"], email)  # kept as given
+        for variant in (email, email.lower(), email.upper(), local.lower() + "@EXAMPLE.COM"):
+            with self.subTest(variant=variant):
+                message = self.assertError(owner().post("/api/users", dict(body, email=variant)),
+                                           409)
+                self.assertIn("email", message)
+        emails = [u["email"].lower() for u in self.ok(owner().get("/api/users"))]
+        self.assertEqual(emails.count(email.lower()), 1)
+        # Another account may have the address.
+        self.ok(other().post("/api/users", dict(body, email=email.upper())))
+
     def test_create_user_invalid_role_is_422(self):
         self.assertError(owner().post("/api/users", {"role": "emperor", "auto_groups": [],
                                                      "is_service_user": True}), 422)
@@ -976,6 +992,44 @@ class EventsTest(RestCase):
         page2 = self.ok(owner().get("/api/events/audit?page=2&page_size=2"))
         self.assertNotEqual([e["id"] for e in page2], [e["id"] for e in r.json()])
 
+    def test_paginated_by_default(self):
+        # Without page, this answered every event of the account at once.
+        total = int(owner().get("/api/events/audit").headers["X-Total-Count"])
+        for _ in range(max(1, 230 - total)):
+            self.make_group()
+        r = owner().get("/api/events/audit")
+        total = int(r.headers["X-Total-Count"])
+        self.assertGreaterEqual(total, 230)
+        first = [e["id"] for e in self.ok(r)]
+        self.assertEqual(len(first), 100)
+        second = [e["id"] for e in self.ok(owner().get("/api/events/audit?page=2"))]
+        self.assertEqual(len(second), 100)
+        self.assertFalse(set(first) & set(second))
+        # Newest first across pages.
+        self.assertGreater(int(first[-1]), int(second[0]))
+        last_page = (total + 99) // 100
+        rest = self.ok(owner().get("/api/events/audit?page=%d" % last_page))
+        self.assertEqual(len(rest), total - (last_page - 1) * 100)
+        self.assertEqual(self.ok(owner().get("/api/events/audit?page=%d" % (last_page + 1))), [])
+        self.assertEqual(self.ok(owner().get("/api/events/audit?page=4294967295")), [])
+        everything = self.ok(owner().get("/api/events/audit?page_size=1000"))
+        self.assertEqual(len(everything), min(total, 1000))
+        self.assertEqual([e["id"] for e in everything[:200]], first + second)
+
+    def test_bad_page_values_are_400(self):
+        for query in ("page=0", "page=-1", "page=1.5", "page=", "page=4294967296",
+                      "page_size=0", "page_size=1001", "page_size=-5", "page_size=x"):
+            with self.subTest(query=query):
+                message = self.assertError(owner().get("/api/events/audit?" + query), 400)
+                self.assertIn(query.split("=")[0], message)
+
+    def test_search(self):
+        name = unique("searchable")
+        g = self.make_group(name=name)
+        events = self.ok(owner().get("/api/events/audit?search=" + name.upper()))
+        self.assertEqual([e["target_id"] for e in events], [g["id"]])
+        self.assertEqual(self.ok(owner().get("/api/events/audit?search=" + unique("none"))), [])
+
     def test_filter_by_initiator(self):
         self.ok(admin().post("/api/groups", {"name": unique("by-admin")}))
         events = self.ok(owner().get("/api/events/audit?user_id=" + SERVER.info["admin_id"]))
@@ -1032,6 +1086,39 @@ class HostileInputTest(RestCase):
                           headers={"Authorization": "Token " + SERVER.info["owner_token"],
                                    "Content-Type": "application/json"}, timeout=30)
         self.assertError(r, 413)
+
+    def test_integer_out_of_range_is_422(self):
+        # json-glib reads integers past 64 bits as other numbers (the huge
+        # expires_in below was -1, a key that never expires).
+        keys_before = len(self.ok(owner().get("/api/setup-keys")))
+        for literal in ("99999999999999999999999", "-99999999999999999999999",
+                        "9223372036854775808", "18446744073709551615", "-9223372036854775809"):
+            with self.subTest(literal=literal):
+                raw = '{"name": "k", "type": "reusable", "expires_in": %s}' % literal
+                message = self.assertError(owner().post("/api/setup-keys", raw=raw), 422)
+                self.assertIn("expires_in", message)
+                self.assertIn("out of range", message)
+                self.assertIn(literal[:20], message)
+        for path, raw, field in (
+                ("/api/setup-keys", '{"name": "k", "type": "reusable", "expires_in": 60, '
+                                    '"usage_limit": 99999999999999999999999}', "usage_limit"),
+                ("/api/routes", '{"description": "r", "network_id": "n", "enabled": true, '
+                                '"network": "10.9.0.0/16", "metric": 18446744073709551617, '
+                                '"groups": []}', "metric"),
+                ("/api/setup-keys", '{"name": "k", "type": "reusable", "expires_in": 1e400}',
+                 "expires_in")):
+            with self.subTest(path=path, field=field):
+                message = self.assertError(owner().post(path, raw=raw), 422)
+                self.assertIn(field, message)
+        self.assertEqual(len(self.ok(owner().get("/api/setup-keys"))), keys_before)
+        # The largest 64-bit value is read as itself, and refused by the rule.
+        message = self.assertError(owner().post(
+            "/api/setup-keys", raw='{"name": "k", "type": "reusable", '
+                                   '"expires_in": 9223372036854775807}'), 422)
+        self.assertIn("at most", message)
+        # Numbers inside strings are text.
+        group = self.make_group(name="99999999999999999999999")
+        self.assertEqual(group["name"], "99999999999999999999999")
 
     def test_wrong_types(self):
         for body in ({"name": 5}, {"name": ["x"]}, {"name": {"a": 1}}, {"name": True},

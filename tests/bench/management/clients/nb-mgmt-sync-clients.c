@@ -84,9 +84,14 @@ login_message (Bench    *bench,
                const char *setup_key)
 {
   g_autofree char *url = g_strconcat (bench->base_url, "/management/v1/login", NULL);
+  g_autofree char *nonce = g_uuid_string_random ();
+  /* Each sealed login is taken once, within minutes of its time. */
   g_autofree char *body = g_strdup_printf ("{\"setup_key\":\"%s\",\"meta\":{\"hostname\":"
-                                           "\"bench-%u\",\"go_os\":\"linux\"}}",
-                                           setup_key, index);
+                                           "\"bench-%u\",\"go_os\":\"linux\"},"
+                                           "\"timestamp\":%" G_GINT64_FORMAT ","
+                                           "\"nonce\":\"%s\"}",
+                                           setup_key, index,
+                                           g_get_real_time () / G_USEC_PER_SEC, nonce);
   g_autoptr(GBytes) sealed = seal_text (bench, key, body);
   SoupMessage *msg = soup_message_new ("POST", url);
 
