@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nb-mgmt-rest-private.h"
+#include "nb-proto-codec-private.h"
 
 G_DEFINE_QUARK (nb-mgmt-rest-error-quark, nb_mgmt_rest_error)
 
@@ -19,53 +20,23 @@ G_DEFINE_QUARK (nb-mgmt-rest-error-quark, nb_mgmt_rest_error)
  * levels; a hostile body of a million '[' must not recurse that deep. */
 #define MAX_JSON_DEPTH 32
 
-/* Checks the raw text before it reaches the parser: nesting depth, and no
- * NUL escape (\u0000), which would cut a string short once it becomes a C
- * string, so that "a\u0000b" could pass for "a". */
+/* Checks the raw text before it reaches the parser, as the client
+ * protocol's codec does: nesting depth, and escapes json-glib would decode
+ * to a NUL (\u0000, or one of the malformed escapes its scanner takes),
+ * which would cut a string short once it becomes a C string, so that
+ * "a\u0000b" could pass for "a". */
 static gboolean
 json_text_check (const char *data,
                  gsize       len,
                  GError    **error)
 {
-  int depth = 0;
-  gboolean in_string = FALSE;
+  g_autoptr(GError) local_error = NULL;
 
-  for (gsize i = 0; i < len; i++)
+  if (!nb_proto_json_check_text (data, len, MAX_JSON_DEPTH, "the request", &local_error))
     {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            {
-              if (i + 5 < len && data[i + 1] == 'u' && data[i + 2] == '0' &&
-                  data[i + 3] == '0' && data[i + 4] == '0' && data[i + 5] == '0')
-                {
-                  g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
-                               "couldn't parse JSON request: strings may not contain NUL "
-                               "(\\u0000)");
-                  return FALSE;
-                }
-              i++;
-            }
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_JSON_DEPTH)
-            {
-              g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
-                           "couldn't parse JSON request: nested deeper than %d levels",
-                           MAX_JSON_DEPTH);
-              return FALSE;
-            }
-        }
-      else if (c == ']' || c == '}')
-        depth--;
+      g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                   "couldn't parse JSON request: %s", local_error->message);
+      return FALSE;
     }
   return TRUE;
 }
@@ -211,6 +182,27 @@ lookup_typed (JsonObject   *obj,
   return TRUE;
 }
 
+/* json-glib decodes an unpaired surrogate escape ("\ud800") to bytes that
+ * are not UTF-8, though the body itself was. */
+static gboolean
+check_decoded (const char *value,
+               const char *field,
+               guint       index,
+               gboolean    in_array,
+               GError    **error)
+{
+  if (g_utf8_validate (value, -1, NULL))
+    return TRUE;
+  if (in_array)
+    g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                 "couldn't parse JSON request: %s[%u] is not valid UTF-8 (an unpaired surrogate?)",
+                 field, index);
+  else
+    g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                 "couldn't parse JSON request: %s is not valid UTF-8 (an unpaired surrogate?)", field);
+  return FALSE;
+}
+
 gboolean
 nb_rest_json_get_string (JsonObject  *obj,
                          const char  *field,
@@ -224,7 +216,11 @@ nb_rest_json_get_string (JsonObject  *obj,
   if (!lookup_typed (obj, field, required, JSON_NODE_VALUE, G_TYPE_STRING, "a string", &n, NULL, error))
     return FALSE;
   if (n != NULL)
-    *out = json_node_get_string (n);
+    {
+      if (!check_decoded (json_node_get_string (n), field, 0, FALSE, error))
+        return FALSE;
+      *out = json_node_get_string (n);
+    }
   return TRUE;
 }
 
@@ -295,6 +291,8 @@ nb_rest_json_get_string_array (JsonObject *obj,
                        field, i, json_type_name (e));
           return FALSE;
         }
+      if (!check_decoded (json_node_get_string (e), field, i, TRUE, error))
+        return FALSE;
       g_ptr_array_add (strings, g_strdup (json_node_get_string (e)));
     }
   *out = g_steal_pointer (&strings);

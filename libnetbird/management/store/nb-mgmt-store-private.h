@@ -186,9 +186,23 @@ gboolean      nb_mgmt_cidr_parse       (const char    *text,
  * trailing '-', at most 63 characters; "peer" when nothing is left. */
 char         *nb_mgmt_dns_label_from_name (const char *name);
 gboolean      nb_mgmt_dns_domain_is_valid (const char *domain);
-gboolean      nb_mgmt_name_is_valid    (const char    *name,
-                                        gsize          max_len);
-/* Truncates to @max bytes on a UTF-8 boundary, replacing invalid UTF-8. */
+/* Checks a name given from outside (@what names it in the message, as in
+ * "name of the group"): valid UTF-8, not blank, at most @max_chars
+ * characters, and none that nb_text_char_class() refuses (controls, line
+ * breaks, bidirectional and invisible format characters). Fails with
+ * INVALID_ARGUMENT (422) saying which rule it broke. */
+gboolean      nb_mgmt_check_name       (const char    *name,
+                                        const char    *what,
+                                        gsize          max_chars,
+                                        GError       **error);
+/* The same for free text (a description): %NULL and empty are fine. */
+gboolean      nb_mgmt_check_text       (const char    *text,
+                                        const char    *what,
+                                        gsize          max_chars,
+                                        GError       **error);
+/* Text a peer reports about itself (system meta): invalid UTF-8 replaced,
+ * the characters nb_text_char_class() refuses dropped, cut to @max bytes
+ * on a character boundary. */
 char         *nb_mgmt_clean_text       (const char    *text,
                                         gsize          max);
 
