@@ -33,9 +33,23 @@ struct _NbMgmtStore
   GHashTable *snapshots;        /* account id -> NbMgmtSnapshot */
   GHashTable *given_hashes;     /* account id -> GHashTable */
   GHashTable *dirty;            /* account id -> what changed since the last collect */
+
+  /* nb_mgmt_store_refuse_for_testing() */
+  char *refused_name;
+  char *refused_detail;
 };
 
 /* ---- SQLite helpers (nb-mgmt-store.c) ----------------------------------- */
+
+/* Tests only: from now on SQLite itself refuses ("not authorized") every
+ * statement that reads, inserts into, updates or deletes from the table
+ * @name (a column @detail of it, if not %NULL), or runs PRAGMA @name (set
+ * to @detail, if not %NULL). Statements prepared before are prepared again
+ * and refused too. %NULL @name lifts the refusal. This is how tests make a
+ * real database error happen in the middle of a real operation. */
+void          nb_mgmt_store_refuse_for_testing (NbMgmtStore *store,
+                                                const char  *name,
+                                                const char  *detail);
 
 /* A cached prepared statement for @sql (a string literal: the cache keys on
  * its address), reset and with bindings cleared. */
@@ -61,8 +75,12 @@ void          nb_mgmt_store_set_db_error (NbMgmtStore *store,
                                           const char  *what,
                                           GError     **error);
 
-void          nb_mgmt_store_set_relaxed (NbMgmtStore  *store,
-                                         gboolean      relaxed);
+/* synchronous=NORMAL (runtime state) or FULL; FALSE with @error when
+ * SQLite refuses. Until FULL is set again, nb_mgmt_store_begin() refuses
+ * to start a durable change. */
+gboolean      nb_mgmt_store_set_relaxed (NbMgmtStore  *store,
+                                         gboolean      relaxed,
+                                         GError      **error);
 gboolean      nb_mgmt_store_begin      (NbMgmtStore   *store,
                                         GError       **error);
 gboolean      nb_mgmt_store_commit     (NbMgmtStore   *store,
