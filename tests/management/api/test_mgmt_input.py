@@ -87,9 +87,12 @@ class LoggedDaemonTestCase(DaemonTestCase):
     def _cleanup(self):
         for p in self.peers:
             p.close()
-        self.daemon.stop()
+        rc = self.daemon.stop()
+        log = self.daemon.text()
         if os.environ.get('NB_KEEP_TEST_DIRS') is None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        # A clean exit: under the sanitizers a leak or an error shows here.
+        self.assertEqual(rc, 0, log[-3000:])
 
     def wait_for_log(self, needle, timeout=5):
         deadline = time.time() + timeout
