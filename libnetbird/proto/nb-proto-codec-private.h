@@ -21,7 +21,8 @@ G_BEGIN_DECLS
  *
  * - the whole text is bounded before anything is parsed, and so is its
  *   nesting depth (json-glib's parser recurses);
- * - every string has a maximum length, is valid UTF-8 without NUL;
+ * - every string has a maximum length, is valid UTF-8 without NUL (raw or
+ *   escaped), control, bidirectional or invisible format characters;
  * - every array has a maximum count;
  * - integers are JSON integers inside [min, max];
  * - enumerations are names from a fixed table;
@@ -80,6 +81,19 @@ struct _NbProtoMessageDesc
   /* Checks that span fields, after every field was read (may be NULL). */
   gboolean (*check) (gconstpointer message, GError **error);
 };
+
+/* Checks JSON text before json-glib parses it: nesting no deeper than
+ * @max_depth (NB_PROTO_ERROR_TOO_LARGE), and no escaped NUL (\u0000) in
+ * a string or member name (NB_PROTO_ERROR_INVALID_VALUE), which json-glib
+ * would cut the string at, and every number within 64 bits or finite
+ * (NB_PROTO_ERROR_OUT_OF_RANGE), which json-glib would read as another
+ * number. @what ("Message", "The request") begins the
+ * error's message. The REST API's reader uses it too. */
+gboolean    nb_proto_json_check_text    (const char               *data,
+                                         gsize                     length,
+                                         guint                     max_depth,
+                                         const char               *what,
+                                         GError                  **error);
 
 gpointer    nb_proto_message_new        (const NbProtoMessageDesc *desc);
 void        nb_proto_message_free       (const NbProtoMessageDesc *desc,

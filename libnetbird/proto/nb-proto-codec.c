@@ -4,6 +4,7 @@
  */
 #define G_LOG_DOMAIN "netbird-proto"
 
+#include <math.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -11,6 +12,7 @@
 
 #include "nb-proto-codec-private.h"
 #include "nb-key.h"
+#include "nb-text-private.h"
 
 #define FIELD_PTR(message, field) ((guint8 *) (message) + (field)->offset)
 
@@ -82,15 +84,76 @@ nb_proto_message_free (const NbProtoMessageDesc *desc,
 
 /* ---- reading ---- */
 
-/* json-glib's parser recurses once per nesting level: refuse deep nesting
- * before it sees the text, so no input can exhaust the stack. */
+/* Checks JSON text before json-glib parses it.
+ *
+ * Depth: json-glib's parser recurses once per nesting level, so deep
+ * nesting is refused before it sees the text, and no input can exhaust the
+ * stack.
+ *
+ * Escapes: json-glib decodes a string into a C string and gives no length,
+ * so a string that decodes to a NUL ends there: "abc\u0000def" would read
+ * as "abc", and a member named "hostname\u0000x" as "hostname". Its
+ * scanner is also lenient: "\u000g" decodes to a NUL as well, "\q" to "q".
+ * Only the text can tell, so the text is where both are refused: every
+ * escape must be one of RFC 8259 §7, and none may be \u0000.
+ *
+ * Numbers: json-glib reads an integer literal beyond 64 bits without an
+ * error, as the bits strtoull() leaves (99999999999999999999999 becomes
+ * -1, 9223372036854775808 becomes G_MININT64), so a parsed value cannot
+ * tell an overflow from a real -1. An integer must fit in 64 bits and a
+ * number with a fraction or an exponent must be finite; the error names
+ * the member the number belongs to. */
 static gboolean
-check_depth (const char  *data,
-             gsize        length,
-             GError     **error)
+check_number (const char  *number,
+              gsize        len,
+              const char  *key,
+              gsize        key_len,
+              const char  *what,
+              GError     **error)
+{
+  char text[64];
+  gboolean integer;
+  gboolean ok;
+
+  /* Longer than any 64-bit integer or double needs: out of range or
+   * absurd either way (json-glib refuses what is not a number). */
+  if (len >= sizeof text)
+    ok = FALSE, integer = memchr (number, '.', len) == NULL;
+  else
+    {
+      memcpy (text, number, len);
+      text[len] = '\0';
+      integer = strpbrk (text, ".eE") == NULL;
+      if (integer)
+        ok = g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+      else
+        ok = isfinite (g_ascii_strtod (text, NULL));
+    }
+  if (ok)
+    return TRUE;
+
+  g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_OUT_OF_RANGE,
+               "%s%s%.*s%s%.*s%s is out of range: %s", what,
+               key != NULL ? ", “" : ": ", key != NULL ? (int) MIN (key_len, 64) : 0,
+               key != NULL ? key : "", key != NULL ? "”: " : "",
+               (int) MIN (len, 32), number, len > 32 ? "…" : "",
+               integer ? "an integer must be between -9223372036854775808 and "
+                         "9223372036854775807"
+                       : "a number must be finite");
+  return FALSE;
+}
+
+gboolean
+nb_proto_json_check_text (const char  *data,
+                          gsize        length,
+                          guint        max_depth,
+                          const char  *what,
+                          GError     **error)
 {
   gboolean in_string = FALSE;
-  gboolean escaped = FALSE;
+  gsize string_start = 0;
+  const char *key = NULL;       /* the last member name seen */
+  gsize key_len = 0;
   guint depth = 0;
 
   for (gsize i = 0; i < length; i++)
@@ -99,12 +162,61 @@ check_depth (const char  *data,
 
       if (in_string)
         {
-          if (escaped)
-            escaped = FALSE;
-          else if (c == '\\')
-            escaped = TRUE;
-          else if (c == '"')
-            in_string = FALSE;
+          if (c == '"')
+            {
+              gsize next = i + 1;
+
+              in_string = FALSE;
+              while (next < length && g_ascii_isspace (data[next]))
+                next++;
+              if (next < length && data[next] == ':')
+                {
+                  key = data + string_start;
+                  key_len = i - string_start;
+                }
+            }
+          if (c != '\\' || i + 1 == length)
+            continue; /* a lone backslash at the end: the parser says so */
+
+          switch (data[i + 1])
+            {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+              i++;
+              continue;
+            case 'u':
+              if (i + 5 < length && g_ascii_isxdigit (data[i + 2]) && g_ascii_isxdigit (data[i + 3]) &&
+                  g_ascii_isxdigit (data[i + 4]) && g_ascii_isxdigit (data[i + 5]))
+                {
+                  if (memcmp (data + i + 2, "0000", 4) == 0)
+                    {
+                      g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_INVALID_VALUE,
+                                   "%s holds an escaped NUL character (\\u0000) at byte %"
+                                   G_GSIZE_FORMAT ": no name or value may hold one", what, i);
+                      return FALSE;
+                    }
+                  i += 5;
+                  continue;
+                }
+              break;
+            default:
+              break;
+            }
+          g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_MALFORMED,
+                       "%s holds an invalid escape sequence at byte %" G_GSIZE_FORMAT
+                       " (JSON has \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\u with four hex digits)",
+                       what, i);
+          return FALSE;
+        }
+
+      if (c == '-' || g_ascii_isdigit (c))
+        {
+          gsize end = i + 1;
+
+          while (end < length && (g_ascii_isdigit (data[end]) || strchr (".eE+-", data[end]) != NULL))
+            end++;
+          if (!check_number (data + i, end - i, key, key_len, what, error))
+            return FALSE;
+          i = end - 1;
           continue;
         }
 
@@ -112,13 +224,14 @@ check_depth (const char  *data,
         {
         case '"':
           in_string = TRUE;
+          string_start = i + 1;
           break;
         case '{':
         case '[':
-          if (++depth > NB_PROTO_MAX_DEPTH)
+          if (++depth > max_depth)
             {
               g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_TOO_LARGE,
-                           "Message nests deeper than %d levels", NB_PROTO_MAX_DEPTH);
+                           "%s nests deeper than %u levels", what, max_depth);
               return FALSE;
             }
           break;
@@ -184,12 +297,16 @@ read_string (JsonNode            *node,
 {
   const char *value;
   gsize len;
+  gssize unsafe_at;
+  gunichar unsafe = 0;
 
   if (json_node_get_node_type (node) != JSON_NODE_VALUE ||
       json_node_get_value_type (node) != G_TYPE_STRING)
     return wrong_type (node, path, "a string", error);
 
   value = json_node_get_string (node);
+  /* The whole string: nb_proto_json_check_text() refused an escaped NUL,
+   * the one thing that would make strlen() stop short of its end. */
   len = strlen (value);
   if (len > field->max_len)
     {
@@ -204,13 +321,19 @@ read_string (JsonNode            *node,
                    "Field “%s” is not valid UTF-8", path);
       return FALSE;
     }
-  for (gsize i = 0; i < len; i++)
-    if ((guchar) value[i] < 0x20 || value[i] == 0x7f)
-      {
-        g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_INVALID_VALUE,
-                     "Field “%s” contains a control character", path);
-        return FALSE;
-      }
+  /* No string of the protocol (names, keys, versions, addresses, URIs)
+   * needs a control, a line break, a bidirectional or an invisible format
+   * character, and each of them can make a name shown to people lie. */
+  unsafe_at = nb_text_find_unsafe (value, len, &unsafe);
+  if (unsafe_at >= 0)
+    {
+      g_autofree char *what = nb_text_describe_char (unsafe);
+
+      g_set_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_INVALID_VALUE,
+                   "Field “%s” holds %s at byte %" G_GSSIZE_FORMAT ", which no field may hold",
+                   path, what, unsafe_at);
+      return FALSE;
+    }
   if (field->validate != NULL && !(len == 0 && (field->flags & NB_PROTO_FIELD_EMPTY_OK)) &&
       !field->validate (value, path, error))
     return FALSE;
@@ -411,6 +534,7 @@ nb_proto_message_from_data (const NbProtoMessageDesc *desc,
   g_autoptr(GString) path = NULL;
   gpointer message = NULL;
   JsonNode *root;
+  char what[96];
 
   g_return_val_if_fail (desc != NULL, NULL);
   g_return_val_if_fail (data != NULL || length == 0, NULL);
@@ -435,7 +559,8 @@ nb_proto_message_from_data (const NbProtoMessageDesc *desc,
                    "A %s must be JSON text, and this one holds a NUL byte", desc->name);
       return NULL;
     }
-  if (!check_depth (data, length, error))
+  g_snprintf (what, sizeof what, "A %s", desc->name);
+  if (!nb_proto_json_check_text (data, length, NB_PROTO_MAX_DEPTH, what, error))
     return NULL;
 
   parser = json_parser_new_immutable ();

@@ -34,6 +34,8 @@ G_BEGIN_DECLS
  * @NB_PROTO_ERROR_INVALID_VALUE: a field has the right type but a value out
  *   of its range or form (a key that is not 32 bytes of base64, an address
  *   that is not an IP address, an unknown enumeration name...)
+ * @NB_PROTO_ERROR_OUT_OF_RANGE: a number in the text is an integer that
+ *   does not fit in 64 bits, or a fraction that is not finite
  *
  * Errors of the wire-message codecs.
  */
@@ -43,6 +45,7 @@ typedef enum {
   NB_PROTO_ERROR_MISSING_FIELD,
   NB_PROTO_ERROR_WRONG_TYPE,
   NB_PROTO_ERROR_INVALID_VALUE,
+  NB_PROTO_ERROR_OUT_OF_RANGE,
 } NbProtoError;
 
 NB_AVAILABLE_IN_ALL

@@ -430,7 +430,7 @@ test_map_routes (NetFixture   *n,
   g_autoptr(NbMgmtNetworkMap) ma = NULL;
   g_autoptr(NbMgmtNetworkMap) mr = NULL;
   g_autoptr(NbMgmtNetworkMap) mc = NULL;
-  NbMgmtRoute tmpl = { .network_id = (char *) "lan \"a\\b\"\t", .enabled = TRUE,
+  NbMgmtRoute tmpl = { .network_id = (char *) "lan \"a\\b\" ✓", .enabled = TRUE,
                        .network = (char *) "192.168.1.0/24",
                        .metric = 9999, .masquerade = TRUE };
   const NbMgmtRouteEntry *e;
@@ -455,7 +455,7 @@ test_map_routes (NetFixture   *n,
 
     g_assert_no_error (error);
     jr = json_array_get_object_element (json_object_get_array_member (json_node_get_object (root), "routes"), 0);
-    g_assert_cmpstr (json_object_get_string_member (jr, "net_id"), ==, "lan \"a\\b\"\t");
+    g_assert_cmpstr (json_object_get_string_member (jr, "net_id"), ==, "lan \"a\\b\" ✓");
   }
   g_assert_cmpstr (e->peer_key, ==, r->key);
   g_assert_true (e->masquerade);

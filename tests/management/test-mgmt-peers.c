@@ -473,6 +473,182 @@ test_login_expiry_job (StoreFixture *f,
   g_assert_cmpuint (((NbMgmtNetworkMap *) back->pdata[0])->remote_peers->len, ==, 1);
 }
 
+/* A user's peer logging in again reports its whole system, as a peer's
+ * own login does: every field of the meta is updated, not only four. */
+static void
+test_user_relogin_updates_all_meta (StoreFixture *f,
+                                    gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtPeer) first = NULL;
+  g_autoptr(NbMgmtPeer) again = NULL;
+  g_autoptr(NbMgmtPeer) stored = NULL;
+  NbMgmtPeerMeta before = {
+    .hostname = (char *) "laptop", .goos = (char *) "linux", .kernel = (char *) "Linux",
+    .kernel_version = (char *) "6.1.0", .core = (char *) "12", .platform = (char *) "x86_64",
+    .os = (char *) "Debian GNU/Linux", .os_version = (char *) "12",
+    .netbird_version = (char *) "0.1.0", .ui_version = (char *) "0.1.0",
+  };
+  NbMgmtPeerMeta after = {
+    .hostname = (char *) "laptop-2", .goos = (char *) "darwin", .kernel = (char *) "Darwin",
+    .kernel_version = (char *) "23.4.0", .core = (char *) "14.4", .platform = (char *) "arm64",
+    .os = (char *) "macOS", .os_version = (char *) "14.4",
+    .netbird_version = (char *) "0.2.0", .ui_version = (char *) "0.2.1",
+  };
+
+  first = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &before,
+                                                &error);
+  g_assert_no_error (error);
+  again = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &after,
+                                                &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again->id, ==, first->id);
+
+  stored = nb_mgmt_store_get_peer (f->store, f->account->id, first->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stored->meta.hostname, ==, "laptop-2");
+  g_assert_cmpstr (stored->meta.goos, ==, "darwin");
+  g_assert_cmpstr (stored->meta.kernel, ==, "Darwin");
+  g_assert_cmpstr (stored->meta.kernel_version, ==, "23.4.0");
+  g_assert_cmpstr (stored->meta.core, ==, "14.4");
+  g_assert_cmpstr (stored->meta.platform, ==, "arm64");
+  g_assert_cmpstr (stored->meta.os, ==, "macOS");
+  g_assert_cmpstr (stored->meta.os_version, ==, "14.4");
+  g_assert_cmpstr (stored->meta.netbird_version, ==, "0.2.0");
+  g_assert_cmpstr (stored->meta.ui_version, ==, "0.2.1");
+  /* The name and address a user gave the peer stay. */
+  g_assert_cmpstr (stored->name, ==, first->name);
+  g_assert_cmpstr (stored->ip, ==, first->ip);
+}
+
+static NbMgmtUser *
+add_user (StoreFixture *f,
+          const char   *email)
+{
+  g_autoptr(GError) error = NULL;
+  NbMgmtUser tmpl = { .name = (char *) "Dev", .email = (char *) email, .role = NB_MGMT_ROLE_ADMIN };
+  NbMgmtUser *user = nb_mgmt_store_create_user (f->store, f->account->id, f->owner->id, &tmpl, &error);
+
+  g_assert_no_error (error);
+  return user;
+}
+
+static void
+set_blocked (StoreFixture *f,
+             NbMgmtUser   *user,
+             gboolean      blocked)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtUser) done = NULL;
+
+  user->is_blocked = blocked;
+  done = nb_mgmt_store_update_user (f->store, f->account->id, f->owner->id, user, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (done->is_blocked, ==, blocked);
+}
+
+/* A blocked user's peer must not log in because its user could not be
+ * read: the database error is the answer, and the peer stays out. */
+static void
+test_login_fails_closed_when_user_unreadable (StoreFixture *f,
+                                              gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtUser) dev = add_user (f, "dev@example.com");
+  g_autoptr(NbMgmtPeer) peer = NULL;
+  g_autoptr(NbMgmtPeer) refused = NULL;
+  g_autoptr(NbMgmtPeer) blocked = NULL;
+  g_autoptr(NbMgmtPeer) back = NULL;
+  NbMgmtPeerMeta meta = { .hostname = (char *) "devbox" };
+  gboolean registered = TRUE;
+
+  peer = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, dev->id, pub, &meta, &error);
+  g_assert_no_error (error);
+  set_blocked (f, dev, TRUE);
+
+  nb_mgmt_store_refuse_for_testing (f->store, "users", NULL);
+  refused = nb_mgmt_store_login (f->store, pub, f->setup_key, &meta, &registered, &error);
+  g_assert_null (refused);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL);
+  g_assert_nonnull (strstr (error->message, "Cannot check the user"));
+  g_assert_nonnull (strstr (error->message, "Database error"));
+  g_assert_false (registered);
+  g_clear_error (&error);
+
+  /* With the database readable again, the block is what refuses it. */
+  nb_mgmt_store_refuse_for_testing (f->store, NULL, NULL);
+  blocked = nb_mgmt_store_login (f->store, pub, NULL, &meta, NULL, &error);
+  g_assert_null (blocked);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED);
+  g_assert_nonnull (strstr (error->message, "blocked"));
+  g_clear_error (&error);
+
+  set_blocked (f, dev, FALSE);
+  back = nb_mgmt_store_login (f->store, pub, NULL, &meta, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->id, ==, peer->id);
+}
+
+/* A user's login looks its key up inside its transaction, and only "not
+ * found" means a new peer: a database error there is reported as one, not
+ * taken for an unknown key (whose insert then met the existing key). */
+static void
+test_user_login_lookup_error_is_not_unknown_key (StoreFixture *f,
+                                                 gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub = new_peer_key ();
+  g_autoptr(NbMgmtPeer) peer = NULL;
+  g_autoptr(NbMgmtPeer) failed = NULL;
+  g_autoptr(NbMgmtPeer) renewed = NULL;
+  g_autoptr(GPtrArray) events_before = NULL;
+  g_autoptr(GPtrArray) events_after = NULL;
+  NbMgmtPeerMeta meta = { .hostname = (char *) "workstation" };
+  NbMgmtPeerMeta newer = { .hostname = (char *) "workstation", .os_version = (char *) "13" };
+
+  peer = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &meta, &error);
+  g_assert_no_error (error);
+  events_before = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  nb_mgmt_store_refuse_for_testing (f->store, "peers", "key");
+  failed = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &newer,
+                                                 &error);
+  g_assert_null (failed);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL);
+  g_assert_nonnull (strstr (error->message, "Database error"));
+  g_clear_error (&error);
+  nb_mgmt_store_refuse_for_testing (f->store, NULL, NULL);
+
+  /* Nothing was written: no event, the old meta. */
+  events_after = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
+  g_assert_cmpuint (events_after->len, ==, events_before->len);
+  renewed = nb_mgmt_store_get_peer (f->store, f->account->id, peer->id, &error);
+  g_assert_null (renewed->meta.os_version);
+  g_clear_pointer (&renewed, nb_mgmt_peer_free);
+
+  renewed = nb_mgmt_store_register_peer_for_user (f->store, f->account->id, f->owner->id, pub, &newer,
+                                                  &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (renewed->id, ==, peer->id);
+  g_assert_cmpstr (renewed->meta.os_version, ==, "13");
+}
+
+/* What a peer reports about itself is kept without the characters a name
+ * may not hold (the client protocol refuses them; the store cleans what
+ * reaches it another way). */
+static void
+test_meta_cleaned_of_unsafe_characters (StoreFixture *f,
+                                        gconstpointer data)
+{
+  g_autoptr(NbMgmtPeer) peer = add_peer (f, "lap\xe2\x80\xaetop\n\xe2\x80\x8b");
+
+  g_assert_cmpstr (peer->name, ==, "laptop");
+  g_assert_cmpstr (peer->meta.hostname, ==, "laptop");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -498,6 +674,12 @@ main (int   argc,
   ADD ("/mgmt/peers/labels-many-same-host", test_labels_many_same_host);
   ADD ("/mgmt/peers/user-peer-login-expiry", test_user_peer_login_expiry);
   ADD ("/mgmt/peers/login-expiry-job", test_login_expiry_job);
+  ADD ("/mgmt/peers/user-relogin-updates-all-meta", test_user_relogin_updates_all_meta);
+  ADD ("/mgmt/peers/login-fails-closed-when-user-unreadable",
+       test_login_fails_closed_when_user_unreadable);
+  ADD ("/mgmt/peers/user-login-lookup-error-is-not-unknown-key",
+       test_user_login_lookup_error_is_not_unknown_key);
+  ADD ("/mgmt/peers/meta-cleaned-of-unsafe-characters", test_meta_cleaned_of_unsafe_characters);
 
   return g_test_run ();
 }

@@ -1300,6 +1300,56 @@ test_runtime_state_relaxed (StoreFixture *f,
   g_assert_cmpint (synchronous_mode (f->store), ==, 2);
 }
 
+/* When synchronous=FULL cannot be set back after a runtime-state write,
+ * the store says so and refuses durable changes until it can, rather than
+ * commit them without fsync. SQLite itself refuses the pragma here. */
+static void
+test_durability_restored_or_changes_refused (StoreFixture *f,
+                                             gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtPeer) p = add_peer (f, "runtime");
+  g_autoptr(NbMgmtGroup) refused = NULL;
+  g_autoptr(NbMgmtGroup) created = NULL;
+  g_autoptr(GPtrArray) groups_before = NULL;
+  g_autoptr(GPtrArray) groups_after = NULL;
+  NbMgmtGroup tmpl = { .name = (char *) "durable" };
+
+  groups_before = nb_mgmt_store_list_groups (f->store, f->account->id, &error);
+  g_assert_no_error (error);
+  nb_mgmt_store_refuse_for_testing (f->store, "synchronous", "FULL");
+
+  /* The runtime-state write itself is done; restoring FULL after it fails. */
+  g_test_expect_message ("netbird-mgmt-store", G_LOG_LEVEL_WARNING,
+                         "cannot prepare \"PRAGMA synchronous = FULL\": not authorized");
+  g_test_expect_message ("netbird-mgmt-store", G_LOG_LEVEL_WARNING,
+                         "Cannot make the database durable again (synchronous=FULL): *; changes are "
+                         "refused until it can");
+  g_assert_true (nb_mgmt_store_set_peer_connected (f->store, p->key, TRUE, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (synchronous_mode (f->store), ==, 1);
+
+  /* A change that must be durable is not made at all. */
+  g_test_expect_message ("netbird-mgmt-store", G_LOG_LEVEL_WARNING,
+                         "cannot prepare \"PRAGMA synchronous = FULL\": not authorized");
+  refused = nb_mgmt_store_create_group (f->store, f->account->id, f->owner->id, &tmpl, &error);
+  g_test_assert_expected_messages ();
+  g_assert_null (refused);
+  g_assert_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL);
+  g_assert_nonnull (strstr (error->message, "durable"));
+  g_clear_error (&error);
+  groups_after = nb_mgmt_store_list_groups (f->store, f->account->id, &error);
+  g_assert_cmpuint (groups_after->len, ==, groups_before->len);
+
+  /* Once FULL can be set, changes are made again, durably. */
+  nb_mgmt_store_refuse_for_testing (f->store, NULL, NULL);
+  created = nb_mgmt_store_create_group (f->store, f->account->id, f->owner->id, &tmpl, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (created);
+  g_assert_cmpint (synchronous_mode (f->store), ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1335,6 +1385,7 @@ main (int   argc,
   ADD ("/mgmt/store/changed-signal", test_changed_signal);
   ADD ("/mgmt/store/transaction-nested", test_transaction_nested);
   ADD ("/mgmt/store/runtime-state-relaxed", test_runtime_state_relaxed);
+  ADD ("/mgmt/store/durability-restored-or-changes-refused", test_durability_restored_or_changes_refused);
   ADD ("/mgmt/store/hostile-input", test_hostile_input);
   ADD ("/mgmt/store/groups-propagation-and-membership-events", test_groups_propagation_and_membership_events);
 

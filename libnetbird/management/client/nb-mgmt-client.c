@@ -13,6 +13,7 @@
 
 #include "nb-envelope.h"
 #include "nb-mgmt-client.h"
+#include "nb-text-private.h"
 
 /* Bound on what the client reads from the server: a network map. */
 #define MAX_MAP_MESSAGE (NB_MGMT_PROTO_MAX_MAP_SIZE + NB_ENVELOPE_OVERHEAD)
@@ -402,7 +403,9 @@ on_ws_message (SoupWebsocketConnection *ws,
   response = nb_mgmt_msg_sync_response_from_bytes (plain, &error);
   if (response == NULL)
     {
-      g_message ("Dropping an invalid network map: %s", error->message);
+      g_autofree char *reason = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
+
+      g_message ("Dropping an invalid network map: %s", reason);
       return;
     }
   g_signal_emit (self, signals[SIGNAL_NETWORK_MAP], 0, response);

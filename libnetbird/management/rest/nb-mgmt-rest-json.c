@@ -9,10 +9,10 @@
  */
 #define G_LOG_DOMAIN "netbird-mgmt-rest"
 
-#include <math.h>
 #include <string.h>
 
 #include "nb-mgmt-rest-private.h"
+#include "nb-proto-codec-private.h"
 
 G_DEFINE_QUARK (nb-mgmt-rest-error-quark, nb_mgmt_rest_error)
 
@@ -20,119 +20,29 @@ G_DEFINE_QUARK (nb-mgmt-rest-error-quark, nb_mgmt_rest_error)
  * levels; a hostile body of a million '[' must not recurse that deep. */
 #define MAX_JSON_DEPTH 32
 
-/* json-glib reads an integer literal beyond 64 bits without an error, as
- * the bits strtoull() leaves (99999999999999999999999 becomes -1,
- * 9223372036854775808 becomes G_MININT64), so a parsed value cannot tell
- * an overflow from a real -1. The literal is checked in the text instead:
- * an integer must fit in 64 bits, a number with a fraction or an exponent
- * must be finite. Either breaks a rule of the value, not of JSON: 422, as
- * NetBird answers a value out of range. @key is the member the number is
- * the value of (or in), for the message. */
-static gboolean
-json_number_check (const char  *number,
-                   gsize        len,
-                   const char  *key,
-                   gsize        key_len,
-                   GError     **error)
-{
-  g_autofree char *text = g_strndup (number, len);
-  gboolean integer = strpbrk (text, ".eE") == NULL;
-  gboolean ok;
-
-  if (integer)
-    ok = g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, NULL, NULL);
-  else
-    ok = isfinite (g_ascii_strtod (text, NULL));
-  if (ok)
-    return TRUE;
-
-  g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_UNPROCESSABLE_ENTITY,
-               "%s%.*s%s%.*s%s is out of range: %s",
-               key != NULL ? "“" : "", key != NULL ? (int) MIN (key_len, 64) : 0,
-               key != NULL ? key : "", key != NULL ? "”: " : "",
-               (int) MIN (len, 32), text, len > 32 ? "…" : "",
-               integer ? "an integer must be between -9223372036854775808 and "
-                         "9223372036854775807"
-                       : "a number must be finite");
-  return FALSE;
-}
-
-/* Checks the raw text before it reaches the parser: nesting depth, no NUL
- * escape (\u0000), which would cut a string short once it becomes a C
- * string, so that "a\u0000b" could pass for "a", and numbers in range
- * (json_number_check()). */
+/* Checks the raw text before it reaches the parser, as the client
+ * protocol's codec does: nesting depth, escapes json-glib would decode to a
+ * NUL (\u0000, or one of the malformed escapes its scanner takes), which
+ * would cut a string short once it becomes a C string, so that "a\u0000b"
+ * could pass for "a", and numbers json-glib would read as other numbers.
+ * A number out of range breaks a rule of the value, not of JSON: 422, as
+ * NetBird answers a value out of range; the rest is 400. */
 static gboolean
 json_text_check (const char *data,
                  gsize       len,
                  GError    **error)
 {
-  int depth = 0;
-  gboolean in_string = FALSE;
-  gsize string_start = 0;
-  const char *key = NULL;       /* the last member name seen */
-  gsize key_len = 0;
+  g_autoptr(GError) local_error = NULL;
 
-  for (gsize i = 0; i < len; i++)
+  if (!nb_proto_json_check_text (data, len, MAX_JSON_DEPTH, "the request", &local_error))
     {
-      char c = data[i];
-
-      if (!in_string && (c == '-' || g_ascii_isdigit (c)))
-        {
-          gsize end = i + 1;
-
-          while (end < len && (g_ascii_isdigit (data[end]) || strchr (".eE+-", data[end]) != NULL))
-            end++;
-          if (!json_number_check (data + i, end - i, key, key_len, error))
-            return FALSE;
-          i = end - 1;
-          continue;
-        }
-      if (in_string)
-        {
-          if (c == '\\')
-            {
-              if (i + 5 < len && data[i + 1] == 'u' && data[i + 2] == '0' &&
-                  data[i + 3] == '0' && data[i + 4] == '0' && data[i + 5] == '0')
-                {
-                  g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
-                               "couldn't parse JSON request: strings may not contain NUL "
-                               "(\\u0000)");
-                  return FALSE;
-                }
-              i++;
-            }
-          else if (c == '"')
-            {
-              gsize next = i + 1;
-
-              in_string = FALSE;
-              while (next < len && g_ascii_isspace (data[next]))
-                next++;
-              if (next < len && data[next] == ':')
-                {
-                  key = data + string_start;
-                  key_len = i - string_start;
-                }
-            }
-          continue;
-        }
-      if (c == '"')
-        {
-          in_string = TRUE;
-          string_start = i + 1;
-        }
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_JSON_DEPTH)
-            {
-              g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
-                           "couldn't parse JSON request: nested deeper than %d levels",
-                           MAX_JSON_DEPTH);
-              return FALSE;
-            }
-        }
-      else if (c == ']' || c == '}')
-        depth--;
+      if (g_error_matches (local_error, NB_PROTO_ERROR, NB_PROTO_ERROR_OUT_OF_RANGE))
+        g_set_error_literal (error, NB_MGMT_REST_ERROR, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                             local_error->message);
+      else
+        g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                     "couldn't parse JSON request: %s", local_error->message);
+      return FALSE;
     }
   return TRUE;
 }
@@ -278,6 +188,27 @@ lookup_typed (JsonObject   *obj,
   return TRUE;
 }
 
+/* json-glib decodes an unpaired surrogate escape ("\ud800") to bytes that
+ * are not UTF-8, though the body itself was. */
+static gboolean
+check_decoded (const char *value,
+               const char *field,
+               guint       index,
+               gboolean    in_array,
+               GError    **error)
+{
+  if (g_utf8_validate (value, -1, NULL))
+    return TRUE;
+  if (in_array)
+    g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                 "couldn't parse JSON request: %s[%u] is not valid UTF-8 (an unpaired surrogate?)",
+                 field, index);
+  else
+    g_set_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST,
+                 "couldn't parse JSON request: %s is not valid UTF-8 (an unpaired surrogate?)", field);
+  return FALSE;
+}
+
 gboolean
 nb_rest_json_get_string (JsonObject  *obj,
                          const char  *field,
@@ -291,7 +222,11 @@ nb_rest_json_get_string (JsonObject  *obj,
   if (!lookup_typed (obj, field, required, JSON_NODE_VALUE, G_TYPE_STRING, "a string", &n, NULL, error))
     return FALSE;
   if (n != NULL)
-    *out = json_node_get_string (n);
+    {
+      if (!check_decoded (json_node_get_string (n), field, 0, FALSE, error))
+        return FALSE;
+      *out = json_node_get_string (n);
+    }
   return TRUE;
 }
 
@@ -362,6 +297,8 @@ nb_rest_json_get_string_array (JsonObject *obj,
                        field, i, json_type_name (e));
           return FALSE;
         }
+      if (!check_decoded (json_node_get_string (e), field, i, TRUE, error))
+        return FALSE;
       g_ptr_array_add (strings, g_strdup (json_node_get_string (e)));
     }
   *out = g_steal_pointer (&strings);

@@ -11,6 +11,27 @@
 
 #include "nb-mgmt-rest-private.h"
 #include "nb-mgmt-store.h"
+#include "nb-text-private.h"
+
+/* Logs "METHOD PATH<suffix>" at @level, with every part that came from the
+ * client quoted by nb_text_escape(): a path with %0A in it, or a message
+ * that repeats a name, must not start a line of its own in the log. */
+static void
+log_request (NbRestCtx      *ctx,
+             GLogLevelFlags  level,
+             const char     *suffix)
+{
+  g_autofree char *method = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *quoted = NULL;
+
+  if (g_log_writer_default_would_drop (level, G_LOG_DOMAIN))
+    return;
+  method = nb_text_escape (ctx->method, -1, 32);
+  path = nb_text_escape (g_uri_get_path (soup_server_message_get_uri (ctx->msg)), -1, NB_TEXT_LOG_MAX);
+  quoted = nb_text_escape (suffix, -1, NB_TEXT_LOG_MAX);
+  g_log (G_LOG_DOMAIN, level, "%s %s%s", method, path, quoted);
+}
 
 static void
 set_json_body (SoupServerMessage *msg,
@@ -86,8 +107,12 @@ nb_rest_reply_error (NbRestCtx  *ctx,
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  g_debug ("%s %s -> %u %s", ctx->method,
-           g_uri_get_path (soup_server_message_get_uri (ctx->msg)), status, message);
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree char *suffix = g_strdup_printf (" -> %u %s", status, message);
+
+      log_request (ctx, G_LOG_LEVEL_DEBUG, suffix);
+    }
   reply_error_text (ctx->msg, status, message);
   ctx->replied = TRUE;
 }
@@ -108,8 +133,9 @@ nb_rest_reply_gerror (NbRestCtx    *ctx,
       /* Don't hand internals (SQL, paths) to the client; log them. Not
        * g_warning(): a client must not be able to abort a server that runs
        * with fatal warnings. */
-      g_message ("%s %s: %s", ctx->method,
-                 g_uri_get_path (soup_server_message_get_uri (ctx->msg)), error->message);
+      g_autofree char *suffix = g_strconcat (": ", error->message, NULL);
+
+      log_request (ctx, G_LOG_LEVEL_MESSAGE, suffix);
       nb_rest_reply_error (ctx, status, "internal server error");
       return;
     }

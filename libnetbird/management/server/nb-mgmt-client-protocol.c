@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "nb-mgmt-server-private.h"
+#include "nb-text-private.h"
 
 /* Errors are answered in clear JSON ({"code", "message"}): they name no
  * secret, and a peer whose envelope we could not open cannot read a sealed
@@ -300,8 +301,9 @@ handle_login (SoupServer        *server,
                               &meta, &registered, &error);
   if (peer == NULL)
     {
-      g_info ("Login of peer %s refused: %s", nb_key_get_public_base64 (peer_key),
-              error->message);
+      g_autofree char *reason = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
+
+      g_info ("Login of peer %s refused: %s", nb_key_get_public_base64 (peer_key), reason);
       reply_store_error (msg, error);
       return;
     }
@@ -315,8 +317,12 @@ handle_login (SoupServer        *server,
       return;
     }
 
-  g_info ("Peer %s (%s) %s with address %s", peer->name, nb_key_get_public_base64 (peer_key),
-          registered ? "registered" : "logged in", peer->ip);
+  {
+    g_autofree char *name = nb_text_escape (peer->name, -1, NB_TEXT_LOG_MAX);
+
+    g_info ("Peer \"%s\" (%s) %s with address %s", name, nb_key_get_public_base64 (peer_key),
+            registered ? "registered" : "logged in", peer->ip);
+  }
 
   address = address_with_prefix (peer->ip, account->network_cidr);
   fqdn = g_strconcat (peer->dns_label, ".", domain, NULL);

@@ -8,6 +8,7 @@
 
 #include "nb-mgmt-server-private.h"
 #include "nb-mgmt-netmap-private.h"
+#include "nb-text-private.h"
 
 /* A peer opens a WebSocket on /management/v1/sync and sends one sealed
  * SyncRequest; that authenticates it (only the holder of the private key
@@ -87,7 +88,13 @@ close_channel (NbMgmtSyncChannel *channel,
 {
   char truncated[MAX_CLOSE_REASON + 1];
 
-  g_debug ("Closing sync channel of %s: %u %s", channel_name (channel), code, reason);
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      /* The reason may repeat what the peer sent (a parse error). */
+      g_autofree char *quoted = nb_text_escape (reason, -1, NB_TEXT_LOG_MAX);
+
+      g_debug ("Closing sync channel of %s: %u %s", channel_name (channel), code, quoted);
+    }
   if (soup_websocket_connection_get_state (channel->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   if (strlen (reason) > MAX_CLOSE_REASON)
@@ -198,7 +205,9 @@ authenticate (NbMgmtSyncChannel *channel,
   plaintext = nb_envelope_open (self->key, message, &peer_key, &error);
   if (plaintext == NULL)
     {
-      g_info ("Sync channel refused: %s", error->message);
+      g_autofree char *reason = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
+
+      g_info ("Sync channel refused: %s", reason);
       if (g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_WRONG_RECIPIENT) ||
           g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_AUTHENTICATION_FAILED))
         close_channel (channel, NB_MGMT_SYNC_CLOSE_UNAUTHENTICATED, error->message);

@@ -272,12 +272,8 @@ nb_mgmt_store_update_account_settings (NbMgmtStore                 *store,
                    "dns_domain \"%s\" is not a valid domain name", settings->dns_domain);
       return NULL;
     }
-  if (settings->jwt_groups_claim_name != NULL && strlen (settings->jwt_groups_claim_name) > 255)
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
-                   "jwt_groups_claim_name is longer than 255 characters");
-      return NULL;
-    }
+  if (!nb_mgmt_check_text (settings->jwt_groups_claim_name, "jwt_groups_claim_name", 255, error))
+    return NULL;
 
   old = nb_mgmt_store_get_account (store, account_id, error);
   if (old == NULL)

@@ -136,11 +136,9 @@ validate_ns_group (const NbMgmtNameserverGroup *group,
 {
   gboolean has_domains = group->domains != NULL && group->domains[0] != NULL;
 
-  if (group->name == NULL || *group->name == '\0' || g_utf8_strlen (group->name, -1) > 40 ||
-      !g_utf8_validate (group->name, -1, NULL))
-    return nb_mgmt_fail_invalid (error, "name of the nameserver group must be 1..40 characters");
-  if (group->description != NULL && strlen (group->description) > 1024)
-    return nb_mgmt_fail_invalid (error, "description is longer than 1024 characters");
+  if (!nb_mgmt_check_name (group->name, "name of the nameserver group", 40, error) ||
+      !nb_mgmt_check_text (group->description, "description", 1024, error))
+    return FALSE;
   if (group->nameservers == NULL || group->nameservers->len < 1 || group->nameservers->len > 3)
     return nb_mgmt_fail_invalid (error, "nameservers: between 1 and 3 nameservers are required");
   for (guint i = 0; i < group->nameservers->len; i++)

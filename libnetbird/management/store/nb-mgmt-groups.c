@@ -138,8 +138,8 @@ static gboolean
 validate_group_name (const char *name,
                      GError    **error)
 {
-  if (!nb_mgmt_name_is_valid (name, 255))
-    return nb_mgmt_fail_invalid (error, "name of the group is required (1..255 characters)");
+  if (!nb_mgmt_check_name (name, "name of the group", 255, error))
+    return FALSE;
   if (strcmp (name, NB_MGMT_ALL_GROUP_NAME) == 0)
     return nb_mgmt_fail_invalid (error, "The name \"All\" is reserved for the built-in group");
   return TRUE;

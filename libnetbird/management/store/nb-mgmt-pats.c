@@ -130,12 +130,8 @@ insert_pat (NbMgmtStore *store,
   sqlite3_stmt *stmt;
   gint64 now = nb_mgmt_store_now (store);
 
-  if (!nb_mgmt_name_is_valid (name, 255))
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
-                   "name of the token is required (1..255 characters)");
-      return NULL;
-    }
+  if (!nb_mgmt_check_name (name, "name of the token", 255, error))
+    return NULL;
   if (expires_in_days < 1 || expires_in_days > 365)
     {
       g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,

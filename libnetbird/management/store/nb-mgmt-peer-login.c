@@ -260,47 +260,36 @@ nb_mgmt_store_register_peer (NbMgmtStore          *store,
   return nb_mgmt_store_get_peer (store, account_id, peer_id, error);
 }
 
-/* Interactive re-login of a user's peer: fresh login time, expiry cleared,
- * meta updated; address and label stay. */
-static NbMgmtPeer *
+/* Interactive re-login of a user's peer, inside the caller's transaction:
+ * fresh login time, expiry cleared, the whole system meta updated as
+ * nb_mgmt_store_login_peer() does; address and label stay. */
+static gboolean
 renew_user_login (NbMgmtStore          *store,
                   const NbMgmtPeer     *peer,
                   const NbMgmtPeerMeta *meta,
                   GError              **error)
 {
-  g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   sqlite3_stmt *stmt;
 
-  if (!nb_mgmt_transaction_begin (&tx, store, error))
-    return NULL;
   stmt = nb_mgmt_store_prepare (store,
-                                "UPDATE peers SET last_login = ?2, login_expired = 0, "
-                                "hostname = coalesce(?3, hostname), os = coalesce(?4, os), "
-                                "os_version = coalesce(?5, os_version), "
-                                "netbird_version = coalesce(?6, netbird_version) WHERE id = ?1", error);
+                                "UPDATE peers SET hostname = coalesce(?2, hostname), goos = coalesce(?3, goos), "
+                                "kernel = coalesce(?4, kernel), kernel_version = coalesce(?5, kernel_version), "
+                                "core = coalesce(?6, core), platform = coalesce(?7, platform), "
+                                "os = coalesce(?8, os), os_version = coalesce(?9, os_version), "
+                                "netbird_version = coalesce(?10, netbird_version), "
+                                "ui_version = coalesce(?11, ui_version), last_login = ?12, login_expired = 0 "
+                                "WHERE id = ?1", error);
   if (stmt == NULL)
-    return NULL;
+    return FALSE;
   nb_mgmt_bind_text (stmt, 1, peer->id);
-  nb_mgmt_bind_int64 (stmt, 2, nb_mgmt_store_now (store));
   if (meta != NULL)
-    {
-      g_autofree char *hostname = nb_mgmt_clean_text (meta->hostname, NB_MGMT_PEER_META_MAX);
-      g_autofree char *os = nb_mgmt_clean_text (meta->os, NB_MGMT_PEER_META_MAX);
-      g_autofree char *os_version = nb_mgmt_clean_text (meta->os_version, NB_MGMT_PEER_META_MAX);
-      g_autofree char *version = nb_mgmt_clean_text (meta->netbird_version, NB_MGMT_PEER_META_MAX);
-      nb_mgmt_bind_text (stmt, 3, hostname);
-      nb_mgmt_bind_text (stmt, 4, os);
-      nb_mgmt_bind_text (stmt, 5, os_version);
-      nb_mgmt_bind_text (stmt, 6, version);
-    }
-  if (!nb_mgmt_store_step_done (store, stmt, "peer", error) ||
-      !nb_mgmt_store_add_event (store, peer->account_id, peer->user_id, "user.peer.login", peer->id, error,
-                                "name", peer->name, NULL) ||
-      !nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id, peer->key,
-                                  peer->login_expired, error) ||
-      !nb_mgmt_transaction_commit (&tx, error))
-    return NULL;
-  return nb_mgmt_store_get_peer (store, peer->account_id, peer->id, error);
+    bind_peer_meta (stmt, 2, meta);
+  nb_mgmt_bind_int64 (stmt, 12, nb_mgmt_store_now (store));
+  return nb_mgmt_store_step_done (store, stmt, "peer", error) &&
+         nb_mgmt_store_add_event (store, peer->account_id, peer->user_id, "user.peer.login", peer->id, error,
+                                  "name", peer->name, NULL) &&
+         nb_mgmt_store_note_change (store, peer->account_id, NB_MGMT_CHANGE_PEER_UPDATED, peer->id, peer->key,
+                                    peer->login_expired, error);
 }
 
 /**
@@ -324,11 +313,18 @@ nb_mgmt_store_register_peer_for_user (NbMgmtStore          *store,
 {
   g_auto(NbMgmtTransaction) tx = NB_MGMT_TRANSACTION_INIT;
   g_autoptr(NbMgmtUser) user = NULL;
+  g_autoptr(NbMgmtPeer) known = NULL;
+  g_autoptr(GError) local_error = NULL;
   g_autofree char *peer_id = NULL;
 
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
 
   if (!validate_peer_key (peer_key, error))
+    return NULL;
+  /* The user's state, whether the key is known and what is written all in
+   * one transaction: a user blocked meanwhile, or the same key registered
+   * twice at once, cannot slip between the check and the write. */
+  if (!nb_mgmt_transaction_begin (&tx, store, error))
     return NULL;
   user = nb_mgmt_store_get_user (store, account_id, user_id, error);
   if (user == NULL)
@@ -345,22 +341,28 @@ nb_mgmt_store_register_peer_for_user (NbMgmtStore          *store,
                    "A service user cannot add peers");
       return NULL;
     }
-  {
-    /* The same user logging the same machine in again renews it. */
-    g_autoptr(NbMgmtPeer) known = nb_mgmt_store_get_peer_by_key (store, peer_key, NULL);
-    if (known != NULL)
-      {
-        if (g_strcmp0 (known->account_id, account_id) != 0 || g_strcmp0 (known->user_id, user_id) != 0)
-          {
-            g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS,
-                         "A peer with this WireGuard key is already registered by someone else");
-            return NULL;
-          }
-        return renew_user_login (store, known, meta, error);
-      }
-  }
-  if (!nb_mgmt_transaction_begin (&tx, store, error))
-    return NULL;
+
+  /* The same user logging the same machine in again renews it. Only "not
+   * found" means a new peer: any other error is the answer. */
+  known = nb_mgmt_store_get_peer_by_key (store, peer_key, &local_error);
+  if (known == NULL && !g_error_matches (local_error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (known != NULL)
+    {
+      if (g_strcmp0 (known->account_id, account_id) != 0 || g_strcmp0 (known->user_id, user_id) != 0)
+        {
+          g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_ALREADY_EXISTS,
+                       "A peer with this WireGuard key is already registered by someone else");
+          return NULL;
+        }
+      if (!renew_user_login (store, known, meta, error) || !nb_mgmt_transaction_commit (&tx, error))
+        return NULL;
+      return nb_mgmt_store_get_peer (store, known->account_id, known->id, error);
+    }
+
   peer_id = insert_peer (store, account_id, peer_key, meta, user_id, NULL, FALSE, TRUE,
                          user->auto_groups, user_id, "user.peer.add", error);
   if (peer_id == NULL || !nb_mgmt_transaction_commit (&tx, error))
@@ -426,8 +428,26 @@ nb_mgmt_store_login_peer (NbMgmtStore          *store,
     }
   if (peer->user_id != NULL)
     {
-      g_autoptr(NbMgmtUser) user = nb_mgmt_store_get_user (store, peer->account_id, peer->user_id, NULL);
-      if (user != NULL && user->is_blocked)
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(NbMgmtUser) user = nb_mgmt_store_get_user (store, peer->account_id, peer->user_id,
+                                                           &local_error);
+
+      /* Fail closed: a peer logs in only when its user was read and is not
+       * blocked. A database error is the error (not "not registered", which
+       * would send the caller to register it again). */
+      if (user == NULL && g_error_matches (local_error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+        {
+          g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED,
+                       "The user that added this peer no longer exists");
+          return NULL;
+        }
+      if (user == NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                      "Cannot check the user that added this peer: ");
+          return NULL;
+        }
+      if (user->is_blocked)
         {
           g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_PRECONDITION_FAILED,
                        "The user that added this peer is blocked");

@@ -489,12 +489,8 @@ nb_mgmt_store_update_peer (NbMgmtStore      *store,
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
   g_return_val_if_fail (peer != NULL, NULL);
 
-  if (peer->name != NULL && !nb_mgmt_name_is_valid (peer->name, NB_MGMT_PEER_META_MAX))
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
-                   "name of the peer must be 1..%d characters of valid UTF-8", NB_MGMT_PEER_META_MAX);
-      return NULL;
-    }
+  if (peer->name != NULL && !nb_mgmt_check_name (peer->name, "name of the peer", NB_MGMT_PEER_META_MAX, error))
+    return NULL;
   old = nb_mgmt_store_get_peer (store, account_id, peer->id, error);
   if (old == NULL)
     return NULL;

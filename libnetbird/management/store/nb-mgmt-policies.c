@@ -83,8 +83,9 @@ static gboolean
 validate_policy (const NbMgmtPolicy *policy,
                  GError            **error)
 {
-  if (!nb_mgmt_name_is_valid (policy->name, 255))
-    return nb_mgmt_fail_invalid (error, "name of the policy is required (1..255 characters)");
+  if (!nb_mgmt_check_name (policy->name, "name of the policy", 255, error) ||
+      !nb_mgmt_check_text (policy->description, "description of the policy", 1024, error))
+    return FALSE;
   if (policy->rules == NULL || policy->rules->len == 0)
     return nb_mgmt_fail_invalid (error, "rules: a policy needs at least one rule");
   for (guint i = 0; i < policy->rules->len; i++)
@@ -93,8 +94,13 @@ validate_policy (const NbMgmtPolicy *policy,
       gboolean has_ports = (rule->ports != NULL && rule->ports->len > 0) ||
                            (rule->port_ranges != NULL && rule->port_ranges->len > 0);
 
-      if (rule->name != NULL && strlen (rule->name) > 255)
-        return nb_mgmt_fail_invalid (error, "rules[%u].name is longer than 255 characters", i);
+      g_autofree char *rule_name = g_strdup_printf ("rules[%u].name", i);
+      g_autofree char *rule_description = g_strdup_printf ("rules[%u].description", i);
+
+      /* A rule's name may be empty: NetBird's API gives it none by default. */
+      if (!nb_mgmt_check_text (rule->name, rule_name, 255, error) ||
+          !nb_mgmt_check_text (rule->description, rule_description, 1024, error))
+        return FALSE;
       if (rule->action != NB_MGMT_RULE_ACTION_ACCEPT && rule->action != NB_MGMT_RULE_ACTION_DROP)
         return nb_mgmt_fail_invalid (error, "rules[%u].action must be \"accept\" or \"drop\"", i);
       if (rule->protocol > NB_MGMT_PROTOCOL_ICMP)

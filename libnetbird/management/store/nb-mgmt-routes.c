@@ -99,11 +99,9 @@ validate_route (NbMgmtStore       *store,
   gboolean has_network = route->network != NULL && *route->network != '\0';
   gboolean has_domains = route->domains != NULL && route->domains[0] != NULL;
 
-  if (route->network_id == NULL || *route->network_id == '\0' ||
-      g_utf8_strlen (route->network_id, -1) > 40 || !g_utf8_validate (route->network_id, -1, NULL))
-    return nb_mgmt_fail_invalid (error, "network_id must be 1..40 characters");
-  if (route->description != NULL && strlen (route->description) > 1024)
-    return nb_mgmt_fail_invalid (error, "description is longer than 1024 characters");
+  if (!nb_mgmt_check_name (route->network_id, "network_id", 40, error) ||
+      !nb_mgmt_check_text (route->description, "description", 1024, error))
+    return FALSE;
   if (has_peer == has_peer_groups)
     return nb_mgmt_fail_invalid (error, "Exactly one of peer and peer_groups must be set");
   if (has_network == has_domains)

@@ -134,12 +134,8 @@ nb_mgmt_store_create_setup_key (NbMgmtStore          *store,
   g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
   g_return_val_if_fail (tmpl != NULL, NULL);
 
-  if (!nb_mgmt_name_is_valid (tmpl->name, 255))
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
-                   "name of the setup key is required (1..255 characters)");
-      return NULL;
-    }
+  if (!nb_mgmt_check_name (tmpl->name, "name of the setup key", 255, error))
+    return NULL;
   if (tmpl->type != NB_MGMT_SETUP_KEY_ONE_OFF && tmpl->type != NB_MGMT_SETUP_KEY_REUSABLE)
     {
       g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
@@ -250,12 +246,8 @@ nb_mgmt_store_update_setup_key (NbMgmtStore          *store,
                    "A revoked setup key cannot be reactivated: create a new one");
       return NULL;
     }
-  if (key->name != NULL && !nb_mgmt_name_is_valid (key->name, 255))
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
-                   "name of the setup key must be 1..255 characters");
-      return NULL;
-    }
+  if (key->name != NULL && !nb_mgmt_check_name (key->name, "name of the setup key", 255, error))
+    return NULL;
   if (nb_mgmt_strv_has_duplicates (key->auto_groups))
     {
       g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,

@@ -33,9 +33,23 @@ struct _NbMgmtStore
   GHashTable *snapshots;        /* account id -> NbMgmtSnapshot */
   GHashTable *given_hashes;     /* account id -> GHashTable */
   GHashTable *dirty;            /* account id -> what changed since the last collect */
+
+  /* nb_mgmt_store_refuse_for_testing() */
+  char *refused_name;
+  char *refused_detail;
 };
 
 /* ---- SQLite helpers (nb-mgmt-store.c) ----------------------------------- */
+
+/* Tests only: from now on SQLite itself refuses ("not authorized") every
+ * statement that reads, inserts into, updates or deletes from the table
+ * @name (a column @detail of it, if not %NULL), or runs PRAGMA @name (set
+ * to @detail, if not %NULL). Statements prepared before are prepared again
+ * and refused too. %NULL @name lifts the refusal. This is how tests make a
+ * real database error happen in the middle of a real operation. */
+void          nb_mgmt_store_refuse_for_testing (NbMgmtStore *store,
+                                                const char  *name,
+                                                const char  *detail);
 
 /* A cached prepared statement for @sql (a string literal: the cache keys on
  * its address), reset and with bindings cleared. */
@@ -61,8 +75,12 @@ void          nb_mgmt_store_set_db_error (NbMgmtStore *store,
                                           const char  *what,
                                           GError     **error);
 
-void          nb_mgmt_store_set_relaxed (NbMgmtStore  *store,
-                                         gboolean      relaxed);
+/* synchronous=NORMAL (runtime state) or FULL; FALSE with @error when
+ * SQLite refuses. Until FULL is set again, nb_mgmt_store_begin() refuses
+ * to start a durable change. */
+gboolean      nb_mgmt_store_set_relaxed (NbMgmtStore  *store,
+                                         gboolean      relaxed,
+                                         GError      **error);
 gboolean      nb_mgmt_store_begin      (NbMgmtStore   *store,
                                         GError       **error);
 gboolean      nb_mgmt_store_commit     (NbMgmtStore   *store,
@@ -155,9 +173,23 @@ gboolean      nb_mgmt_cidr_parse       (const char    *text,
  * trailing '-', at most 63 characters; "peer" when nothing is left. */
 char         *nb_mgmt_dns_label_from_name (const char *name);
 gboolean      nb_mgmt_dns_domain_is_valid (const char *domain);
-gboolean      nb_mgmt_name_is_valid    (const char    *name,
-                                        gsize          max_len);
-/* Truncates to @max bytes on a UTF-8 boundary, replacing invalid UTF-8. */
+/* Checks a name given from outside (@what names it in the message, as in
+ * "name of the group"): valid UTF-8, not blank, at most @max_chars
+ * characters, and none that nb_text_char_class() refuses (controls, line
+ * breaks, bidirectional and invisible format characters). Fails with
+ * INVALID_ARGUMENT (422) saying which rule it broke. */
+gboolean      nb_mgmt_check_name       (const char    *name,
+                                        const char    *what,
+                                        gsize          max_chars,
+                                        GError       **error);
+/* The same for free text (a description): %NULL and empty are fine. */
+gboolean      nb_mgmt_check_text       (const char    *text,
+                                        const char    *what,
+                                        gsize          max_chars,
+                                        GError       **error);
+/* Text a peer reports about itself (system meta): invalid UTF-8 replaced,
+ * the characters nb_text_char_class() refuses dropped, cut to @max bytes
+ * on a character boundary. */
 char         *nb_mgmt_clean_text       (const char    *text,
                                         gsize          max);
 

@@ -107,6 +107,8 @@ nb_mgmt_store_finalize (GObject *object)
     }
   g_free (store->path);
   g_free (store->default_dns_domain);
+  g_free (store->refused_name);
+  g_free (store->refused_detail);
 
   G_OBJECT_CLASS (nb_mgmt_store_parent_class)->finalize (object);
 }
@@ -169,6 +171,52 @@ nb_mgmt_store_set_db_error (NbMgmtStore *store,
     }
   g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL,
                "Database error (%s): %s", what, msg);
+}
+
+static int
+refuse_authorizer (void       *data,
+                   int         action,
+                   const char *what,
+                   const char *detail,
+                   const char *database,
+                   const char *trigger)
+{
+  NbMgmtStore *store = data;
+
+  switch (action)
+    {
+    case SQLITE_READ:
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+    case SQLITE_PRAGMA:
+      if (what != NULL && g_ascii_strcasecmp (what, store->refused_name) == 0 &&
+          (store->refused_detail == NULL ||
+           (detail != NULL && g_ascii_strcasecmp (detail, store->refused_detail) == 0)))
+        return SQLITE_DENY;
+      return SQLITE_OK;
+    default:
+      return SQLITE_OK;
+    }
+}
+
+void
+nb_mgmt_store_refuse_for_testing (NbMgmtStore *store,
+                                  const char  *name,
+                                  const char  *detail)
+{
+  g_return_if_fail (NB_IS_MGMT_STORE (store));
+
+  g_free (store->refused_name);
+  g_free (store->refused_detail);
+  store->refused_name = g_strdup (name);
+  store->refused_detail = g_strdup (detail);
+  /* Setting an authorizer expires every prepared statement, so the cached
+   * ones are checked again when they next run. */
+  if (name != NULL)
+    sqlite3_set_authorizer (store->db, refuse_authorizer, store);
+  else
+    sqlite3_set_authorizer (store->db, NULL, NULL);
 }
 
 sqlite3_stmt *
@@ -295,23 +343,29 @@ nb_mgmt_column_dup (sqlite3_stmt *stmt,
 /* Runtime state (connected, last seen, token last use) changes with every
  * connection and request; losing its last seconds on a power cut costs
  * nothing, so those writes skip the fsync. In WAL mode a killed process
- * still loses none of them; the next durable commit syncs them too. */
-void
+ * still loses none of them; the next durable commit syncs them too.
+ *
+ * store->relaxed is TRUE unless synchronous=FULL is known to be in force:
+ * when setting it back fails, it stays TRUE, and nb_mgmt_store_begin()
+ * tries again and refuses to start a change that would not be durable. */
+gboolean
 nb_mgmt_store_set_relaxed (NbMgmtStore *store,
-                           gboolean     relaxed)
+                           gboolean     relaxed,
+                           GError     **error)
 {
+  const char *sql = relaxed ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL";
   sqlite3_stmt *stmt;
 
-  stmt = nb_mgmt_store_prepare (store, relaxed ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
-                                NULL);
-  if (stmt != NULL)
-    nb_mgmt_store_step_done (store, stmt, "synchronous", NULL);
+  stmt = nb_mgmt_store_prepare (store, sql, error);
+  if (stmt == NULL || !nb_mgmt_store_step_done (store, stmt, sql, error))
+    return FALSE;
   store->relaxed = relaxed;
+  return TRUE;
 }
 
-gboolean
-nb_mgmt_store_begin (NbMgmtStore *store,
-                     GError     **error)
+static gboolean
+begin_transaction (NbMgmtStore *store,
+                   GError     **error)
 {
   sqlite3_stmt *stmt;
 
@@ -327,6 +381,38 @@ nb_mgmt_store_begin (NbMgmtStore *store,
   return TRUE;
 }
 
+gboolean
+nb_mgmt_store_begin (NbMgmtStore *store,
+                     GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (!store->in_transaction, FALSE);
+
+  /* A durable change is made under synchronous=FULL or not at all: the
+   * class promises that a change is on disk once the call returns. */
+  if (store->relaxed && !nb_mgmt_store_set_relaxed (store, FALSE, &local_error))
+    {
+      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INTERNAL,
+                   "The database cannot be made durable again (synchronous=FULL), so no change "
+                   "is made: %s", local_error->message);
+      return FALSE;
+    }
+  return begin_transaction (store, error);
+}
+
+/* After a transaction of runtime state: durable again for the next one.
+ * A failure is said here and acted on by the next nb_mgmt_store_begin(). */
+static void
+restore_durability (NbMgmtStore *store)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (store->relaxed && !nb_mgmt_store_set_relaxed (store, FALSE, &local_error))
+    g_warning ("Cannot make the database durable again (synchronous=FULL): %s; changes are "
+               "refused until it can", local_error->message);
+}
+
 void
 nb_mgmt_store_rollback (NbMgmtStore *store)
 {
@@ -339,8 +425,7 @@ nb_mgmt_store_rollback (NbMgmtStore *store)
   stmt = nb_mgmt_store_prepare (store, "ROLLBACK", NULL);
   if (stmt != NULL && !nb_mgmt_store_step_done (store, stmt, "rolling back", NULL))
     g_warning ("rollback failed: %s", sqlite3_errmsg (store->db));
-  if (store->relaxed)
-    nb_mgmt_store_set_relaxed (store, FALSE);
+  restore_durability (store);
 }
 
 static gboolean
@@ -362,8 +447,7 @@ commit_full (NbMgmtStore *store,
     }
   store->in_transaction = FALSE;
   /* Durable again before any handler writes. */
-  if (store->relaxed)
-    nb_mgmt_store_set_relaxed (store, FALSE);
+  restore_durability (store);
 
   /* Emit after COMMIT: a handler sees the committed state and may call the
    * store again. */
@@ -400,10 +484,13 @@ gboolean
 nb_mgmt_store_begin_relaxed (NbMgmtStore *store,
                              GError     **error)
 {
-  nb_mgmt_store_set_relaxed (store, TRUE);
-  if (!nb_mgmt_store_begin (store, error))
+  g_return_val_if_fail (!store->in_transaction, FALSE);
+
+  /* A store that cannot relax stays durable: the change is only slower. */
+  nb_mgmt_store_set_relaxed (store, TRUE, NULL);
+  if (!begin_transaction (store, error))
     {
-      nb_mgmt_store_set_relaxed (store, FALSE);
+      restore_durability (store);
       return FALSE;
     }
   return TRUE;

@@ -132,12 +132,11 @@ static gboolean
 validate_user_fields (const NbMgmtUser *user,
                       GError          **error)
 {
-  if (user->name != NULL && (strlen (user->name) > 255 || !g_utf8_validate (user->name, -1, NULL)))
-    {
-      g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,
-                   "name must be valid UTF-8 of at most 255 bytes");
-      return FALSE;
-    }
+  /* A user's name may be empty (NetBird's service users often have none);
+   * an e-mail address is a name too, shown where the user is. */
+  if (!nb_mgmt_check_text (user->name, "name of the user", 255, error) ||
+      !nb_mgmt_check_text (user->email, "email of the user", 255, error))
+    return FALSE;
   if (user->role < NB_MGMT_ROLE_USER || user->role > NB_MGMT_ROLE_OWNER)
     {
       g_set_error (error, NB_MGMT_ERROR, NB_MGMT_ERROR_INVALID_ARGUMENT,

@@ -12,6 +12,7 @@
 
 #include "nb-mgmt-store-private.h"
 #include "nb-sodium-private.h"
+#include "nb-text-private.h"
 
 /* xid-like IDs: 12 bytes (4 of big-endian time, 8 random) in lower-case
  * base32hex, 20 characters. Sorting them sorts by creation second. */
@@ -207,16 +208,63 @@ nb_mgmt_dns_domain_is_valid (const char *domain)
   return TRUE;
 }
 
-gboolean
-nb_mgmt_name_is_valid (const char *name,
-                       gsize       max_len)
+static gboolean
+check_text (const char  *text,
+            const char  *what,
+            gsize        max_chars,
+            gboolean     is_name,
+            GError     **error)
 {
-  g_autofree char *stripped = NULL;
+  gsize len = strlen (text);
+  gssize unsafe_at;
+  gunichar unsafe = 0;
 
-  if (name == NULL || !g_utf8_validate (name, -1, NULL))
-    return FALSE;
-  stripped = g_strstrip (g_strdup (name));
-  return *stripped != '\0' && g_utf8_strlen (name, -1) <= (glong) max_len;
+  if (!g_utf8_validate (text, len, NULL))
+    return nb_mgmt_fail_invalid (error, "%s is not valid UTF-8", what);
+  if (g_utf8_strlen (text, len) > (glong) max_chars)
+    return nb_mgmt_fail_invalid (error, "%s is longer than %" G_GSIZE_FORMAT " characters", what,
+                                 max_chars);
+  unsafe_at = nb_text_find_unsafe (text, len, &unsafe);
+  if (unsafe_at >= 0)
+    {
+      g_autofree char *described = nb_text_describe_char (unsafe);
+
+      return nb_mgmt_fail_invalid (error, "%s holds %s (character %ld): control, line break, "
+                                   "bidirectional and invisible characters are not allowed", what,
+                                   described, g_utf8_pointer_to_offset (text, text + unsafe_at) + 1);
+    }
+  if (is_name)
+    {
+      const char *p = text;
+
+      while (*p != '\0' && g_unichar_isspace (g_utf8_get_char (p)))
+        p = g_utf8_next_char (p);
+      if (*p == '\0')
+        return nb_mgmt_fail_invalid (error, "%s is required (1..%" G_GSIZE_FORMAT " characters)", what,
+                                     max_chars);
+    }
+  return TRUE;
+}
+
+gboolean
+nb_mgmt_check_name (const char  *name,
+                    const char  *what,
+                    gsize        max_chars,
+                    GError     **error)
+{
+  if (name == NULL)
+    return nb_mgmt_fail_invalid (error, "%s is required (1..%" G_GSIZE_FORMAT " characters)", what,
+                                 max_chars);
+  return check_text (name, what, max_chars, TRUE, error);
+}
+
+gboolean
+nb_mgmt_check_text (const char  *text,
+                    const char  *what,
+                    gsize        max_chars,
+                    GError     **error)
+{
+  return text == NULL || check_text (text, what, max_chars, FALSE, error);
 }
 
 char *
@@ -224,18 +272,29 @@ nb_mgmt_clean_text (const char *text,
                     gsize       max)
 {
   g_autofree char *valid = NULL;
-  const char *end;
+  GString *out;
+  gsize len;
 
   if (text == NULL)
     return NULL;
   valid = g_utf8_make_valid (text, -1);
-  if (strlen (valid) <= max)
+  len = strlen (valid);
+  if (nb_text_find_unsafe (valid, len, NULL) < 0 && len <= max)
     return g_steal_pointer (&valid);
-  end = valid + max;
-  /* Back up to a character boundary. */
-  while (end > valid && ((guchar) *end & 0xc0) == 0x80)
-    end--;
-  return g_strndup (valid, end - valid);
+
+  /* Whole characters only, and none a name may not hold. */
+  out = g_string_sized_new (MIN (len, max));
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      const char *next = g_utf8_next_char (p);
+
+      if (nb_text_char_class (g_utf8_get_char (p)) != NB_TEXT_CHAR_OK)
+        continue;
+      if (out->len + (next - p) > max)
+        break;
+      g_string_append_len (out, p, next - p);
+    }
+  return g_string_free (out, FALSE);
 }
 
 char **

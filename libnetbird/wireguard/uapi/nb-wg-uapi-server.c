@@ -19,6 +19,7 @@
 
 #include "nb-wg-device-private.h"
 #include "nb-wg-uapi-private.h"
+#include "nb-text-private.h"
 
 #define UAPI_DIR "/var/run/wireguard"
 /* A "set" for thousands of peers is a few MiB; anything past this is not a
@@ -287,8 +288,13 @@ client_handle_request (Client *client)
 
       if (nb_wg_uapi_apply_config (client->server->device, body, end - body, &error))
         g_signal_emit (client->server, signals[SIGNAL_CHANGED], 0);
-      else
-        g_debug ("UAPI set on %s rejected: %s", client->server->path, error->message);
+      else if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+        {
+          /* The message may quote the configuration line it refused. */
+          g_autofree char *reason = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
+
+          g_debug ("UAPI set on %s rejected: %s", client->server->path, reason);
+        }
 
       reply = g_string_new (NULL);
       append_errno (reply, error);

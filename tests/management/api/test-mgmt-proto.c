@@ -127,6 +127,95 @@ test_login_request_control_characters (void)
                       "control");
 }
 
+/* json-glib decodes strings into C strings: an escaped NUL would cut one
+ * short ("abc\u0000def" read as "abc"), and so would the escapes its
+ * lenient scanner takes for one ("\u000g"). Each is refused, in values and
+ * in member names alike. */
+static void
+test_login_request_escaped_nul (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtMsgLoginRequest) request = NULL;
+
+  assert_login_fails ("{\"setup_key\":\"abc\\u0000def\",\"meta\":{\"hostname\":\"a\"}}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "NUL");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"x\\u0000y\"}}", NB_PROTO_ERROR_INVALID_VALUE,
+                      "NUL");
+  assert_login_fails ("{\"meta\":{\"hostname\\u0000x\":\"y\",\"hostname\":\"z\"}}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "NUL");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"x\\u000gy\"}}", NB_PROTO_ERROR_MALFORMED,
+                      "invalid escape");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"x\\u00:0y\"}}", NB_PROTO_ERROR_MALFORMED,
+                      "invalid escape");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"x\\qy\"}}", NB_PROTO_ERROR_MALFORMED,
+                      "invalid escape");
+
+  /* An escaped backslash before "u0000" is six plain characters. */
+  request = parse_login ("{\"meta\":{\"hostname\":\"a\\\\u0000b\"}}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->meta->hostname, ==, "a\\u0000b");
+  g_clear_pointer (&request, nb_mgmt_msg_login_request_free);
+  /* Escapes that decode to what a name may hold still read. */
+  request = parse_login ("{\"meta\":{\"hostname\":\"Zo\\u00eb-\\u4e2d\"}}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->meta->hostname, ==, "Zo\xc3\xab-\xe4\xb8\xad");
+}
+
+/* json-glib reads integers past 64 bits as other numbers without an error
+ * (-99999999999999999999999 as 1, which passes a field with a minimum of
+ * 0): the text is checked, and the error names the member. */
+static void
+test_login_request_number_out_of_range (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtMsgLoginRequest) request = NULL;
+
+  assert_login_fails ("{\"timestamp\":99999999999999999999999,\"meta\":{\"hostname\":\"a\"}}",
+                      NB_PROTO_ERROR_OUT_OF_RANGE, "timestamp");
+  assert_login_fails ("{\"timestamp\":-99999999999999999999999,\"meta\":{\"hostname\":\"a\"}}",
+                      NB_PROTO_ERROR_OUT_OF_RANGE, "out of range");
+  assert_login_fails ("{\"timestamp\":9223372036854775808,\"meta\":{\"hostname\":\"a\"}}",
+                      NB_PROTO_ERROR_OUT_OF_RANGE, "9223372036854775808");
+  assert_login_fails ("{\"timestamp\":1e999,\"meta\":{\"hostname\":\"a\"}}",
+                      NB_PROTO_ERROR_OUT_OF_RANGE, "finite");
+
+  /* The bounds themselves, and digits inside strings, are not numbers out
+   * of range. */
+  request = parse_login ("{\"timestamp\":9223372036854775807,"
+                         "\"meta\":{\"hostname\":\"99999999999999999999999\"}}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (request->timestamp, ==, G_MAXINT64);
+  g_assert_cmpstr (request->meta->hostname, ==, "99999999999999999999999");
+}
+
+/* Bidirectional controls reorder how a name reads ("laptop\u202egpj.exe"
+ * shows as "laptopexe.jpg"); line breaks and invisible characters hide
+ * what it is. No string of the protocol needs one. */
+static void
+test_login_request_format_characters (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtMsgLoginRequest) request = NULL;
+
+  assert_login_fails ("{\"meta\":{\"hostname\":\"laptop\xe2\x80\xaegpj.exe\"}}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "bidirectional control U+202E");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"laptop\\u2067x\"}}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "bidirectional control U+2067");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"a\\u2028b\"}}", NB_PROTO_ERROR_INVALID_VALUE,
+                      "line break U+2028");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"a\\u200bb\"}}", NB_PROTO_ERROR_INVALID_VALUE,
+                      "invisible format character U+200B");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"a\\u0085b\"}}", NB_PROTO_ERROR_INVALID_VALUE,
+                      "control character U+0085");
+  assert_login_fails ("{\"meta\":{\"hostname\":\"a\",\"os\":\"Debian\\u202e\"}}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "meta.os");
+
+  /* ZWJ joins an emoji sequence; it moves nothing. */
+  request = parse_login ("{\"meta\":{\"hostname\":\"\\ud83d\\udc69\\u200d\\ud83d\\udcbb\"}}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->meta->hostname, ==, "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb");
+}
+
 static void
 test_login_request_both_credentials (void)
 {
@@ -446,6 +535,11 @@ main (int   argc,
   g_test_add_func ("/proto/mgmt/login-request/bounds", test_login_request_bounds);
   g_test_add_func ("/proto/mgmt/login-request/control-characters",
                    test_login_request_control_characters);
+  g_test_add_func ("/proto/mgmt/login-request/escaped-nul", test_login_request_escaped_nul);
+  g_test_add_func ("/proto/mgmt/login-request/number-out-of-range",
+                   test_login_request_number_out_of_range);
+  g_test_add_func ("/proto/mgmt/login-request/format-characters",
+                   test_login_request_format_characters);
   g_test_add_func ("/proto/mgmt/login-request/both-credentials",
                    test_login_request_both_credentials);
   g_test_add_func ("/proto/mgmt/sync-response/roundtrip", test_sync_response_roundtrip);

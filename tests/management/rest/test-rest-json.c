@@ -216,6 +216,28 @@ test_writer_escapes_and_nests (void)
   g_assert_true (g_utf8_validate (json_object_get_string_member (root, "bad"), -1, NULL));
 }
 
+/* json-glib decodes an unpaired surrogate escape to bytes that are not
+ * UTF-8: the readers refuse them, in strings and in string arrays. */
+static void
+test_unpaired_surrogate_is_400 (void)
+{
+  g_autoptr(JsonObject) obj = parse ("{\"name\": \"x\\ud800y\", \"peers\": [\"a\", \"x\\udc00y\"]}");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+  const char *value = NULL;
+
+  g_assert_false (nb_rest_json_get_string (obj, "name", TRUE, &value, &error));
+  g_assert_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST);
+  g_assert_nonnull (strstr (error->message, "name is not valid UTF-8"));
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  g_assert_false (nb_rest_json_get_string_array (obj, "peers", TRUE, &peers, &error));
+  g_assert_error (error, NB_MGMT_REST_ERROR, SOUP_STATUS_BAD_REQUEST);
+  g_assert_nonnull (strstr (error->message, "peers[1] is not valid UTF-8"));
+  g_assert_null (peers);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -224,6 +246,7 @@ main (int   argc,
 
   g_test_add_func ("/mgmt/rest/json/string-ok", test_string_ok);
   g_test_add_func ("/mgmt/rest/json/string-wrong-type", test_string_wrong_type);
+  g_test_add_func ("/mgmt/rest/json/unpaired-surrogate-is-400", test_unpaired_surrogate_is_400);
   g_test_add_func ("/mgmt/rest/json/missing-required", test_missing_required);
   g_test_add_func ("/mgmt/rest/json/null-is-absent", test_null_is_absent);
   g_test_add_func ("/mgmt/rest/json/int-rejects-fraction-and-string",

@@ -1137,10 +1137,105 @@ class HostileInputTest(RestCase):
     def test_too_deep_path_is_404(self):
         self.assertError(owner().get("/api/users/a/tokens/b/c"), 404)
 
-    def test_unicode_and_control_characters_round_trip(self):
-        name = "tab\there\nnew line ✓ \u202e"
+    def test_unicode_and_json_escapes_round_trip(self):
+        name = "quote \" backslash \\ slash / ✓ Zoë 中文 \U0001f469\u200d\U0001f4bb"
         g = self.make_group(name=name)
         self.assertEqual(self.ok(owner().get("/api/groups/" + g["id"]))["name"], name)
+
+    # Each character a name may not hold, and the words the 422 uses for it.
+    REFUSED_CHARACTERS = [
+        ("\t", "control character U+0009"),
+        ("\n", "control character U+000A"),
+        ("\x1b", "control character U+001B"),
+        ("\x85", "control character U+0085"),
+        ("\u2028", "line break U+2028"),
+        ("\u202e", "bidirectional control U+202E"),
+        ("\u2066", "bidirectional control U+2066"),
+        ("\u200f", "bidirectional control U+200F"),
+        ("\u200b", "invisible format character U+200B"),
+        ("\ufeff", "invisible format character U+FEFF"),
+    ]
+
+    def test_names_refuse_control_bidi_and_invisible_characters(self):
+        """Every name and description the API takes, with each refused
+        character: 422 naming it, and nothing stored."""
+        g = self.make_group()
+        pid = SERVER.info["peer1_id"]
+        uid = SERVER.info["owner_id"]
+        rule = {"name": "r", "enabled": True, "action": "accept", "bidirectional": True,
+                "protocol": "all", "sources": [g["id"]], "destinations": [g["id"]]}
+
+        def policy(name="p", description="", rule_fields=None):
+            return {"name": name, "description": description, "enabled": True,
+                    "rules": [dict(rule, **(rule_fields or {}))]}
+
+        def route(**fields):
+            b = {"description": "d", "network_id": "n", "enabled": True, "peer": pid,
+                 "network": "10.30.0.0/24", "metric": 1, "masquerade": False,
+                 "groups": [g["id"]], "keep_route": False}
+            b.update(fields)
+            return b
+
+        def nameservers(**fields):
+            b = {"name": "n", "description": "", "enabled": True,
+                 "nameservers": [{"ip": "10.0.0.53", "ns_type": "udp", "port": 53}],
+                 "groups": [g["id"]], "primary": True, "domains": [],
+                 "search_domains_enabled": False}
+            b.update(fields)
+            return b
+
+        before = {path: len(self.ok(owner().get(path)))
+                  for path in ("/api/groups", "/api/setup-keys", "/api/policies", "/api/users",
+                               "/api/routes", "/api/dns/nameservers",
+                               "/api/users/%s/tokens" % uid)}
+        for char, words in self.REFUSED_CHARACTERS:
+            bad = "name" + char + "x"
+            writes = [
+                ("POST", "/api/groups", {"name": bad, "peers": []}),
+                ("PUT", "/api/groups/" + g["id"], {"name": bad, "peers": []}),
+                ("POST", "/api/setup-keys", {"name": bad, "type": "reusable", "expires_in": 86400,
+                                             "auto_groups": [], "usage_limit": 0}),
+                ("POST", "/api/policies", policy(name=bad)),
+                ("POST", "/api/policies", policy(description=bad)),
+                ("POST", "/api/policies", policy(rule_fields={"name": bad})),
+                ("POST", "/api/policies", policy(rule_fields={"description": bad})),
+                ("POST", "/api/users", {"name": bad, "role": "user", "auto_groups": [],
+                                        "is_service_user": True}),
+                ("POST", "/api/users", {"email": "a%sb@example.com" % char, "name": "n",
+                                        "role": "user", "auto_groups": [],
+                                        "is_service_user": False}),
+                ("POST", "/api/users/%s/tokens" % uid, {"name": bad, "expires_in": 30}),
+                ("PUT", "/api/peers/" + pid, {"name": bad}),
+                ("POST", "/api/routes", route(network_id=bad)),
+                ("POST", "/api/routes", route(description=bad)),
+                ("POST", "/api/dns/nameservers", nameservers(name=bad)),
+                ("POST", "/api/dns/nameservers", nameservers(description=bad)),
+            ]
+            for method, path, body in writes:
+                with self.subTest(char=repr(char), method=method, path=path):
+                    message = self.assertError(owner().call(method, path, body), 422)
+                    self.assertIn(words, message)
+        for path, count in before.items():
+            self.assertEqual(len(self.ok(owner().get(path))), count, path)
+        self.assertNotIn("\n", self.ok(owner().get("/api/groups/" + g["id"]))["name"])
+
+    def test_escapes_json_glib_would_cut_are_400(self):
+        """json-glib decodes strings into C strings: an escaped NUL, or an
+        escape its lenient scanner reads as one ("\\u000g"), would store
+        "abc" for "abc\\u0000def". Each is a 400, and nothing is stored."""
+        before = len(self.ok(owner().get("/api/groups")))
+        for raw, words in [('{"name": "abc\\u0000def"}', "NUL"),
+                           ('{"name\\u0000x": "y", "name": "abc"}', "NUL"),
+                           ('{"name": "abc\\u000gdef"}', "invalid escape"),
+                           ('{"name": "abc\\u00:0def"}', "invalid escape"),
+                           ('{"name": "abc\\qdef"}', "invalid escape"),
+                           ('{"name": "abc\\ud800def"}', "not valid UTF-8"),
+                           ('{"name": "ok", "peers": ["x\\udc00y"]}', "peers[0] is not valid UTF-8")]:
+            with self.subTest(body=raw):
+                r = owner().post("/api/groups", raw=raw.encode(),
+                                 headers={"Content-Type": "application/json"})
+                self.assertIn(words, self.assertError(r, 400))
+        self.assertEqual(len(self.ok(owner().get("/api/groups"))), before)
 
     def test_sql_metacharacters_in_every_name(self):
         nasty = "x'; DELETE FROM users; --\" OR \"1\"=\"1 %_ \\ `$(id)`"
