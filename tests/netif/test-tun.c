@@ -19,6 +19,7 @@
 #include "nb-tun-offload-private.h"
 
 static gboolean in_netns;
+static int netns_errno;
 
 static char *
 run_ip (const char *args)
@@ -34,15 +35,21 @@ run_ip (const char *args)
   return out;
 }
 
+/* Without root, unshare() says EPERM and the test cannot run: a skip. As
+ * root, or on any other error, a namespace that cannot be made is a failure. */
 static gboolean
 need_netns (void)
 {
-  if (!in_netns)
+  if (in_netns)
+    return TRUE;
+  if (geteuid () != 0 && netns_errno == EPERM)
     {
       g_test_skip ("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for a network namespace");
       return FALSE;
     }
-  return TRUE;
+  g_test_fail_printf ("cannot make a network namespace as uid %u: unshare: %s",
+                      (guint) geteuid (), g_strerror (netns_errno));
+  return FALSE;
 }
 
 static void
@@ -345,8 +352,10 @@ main (int argc, char **argv)
 
   /* Every process of the test (g_test_trap_subprocess() children too)
    * moves to a namespace of its own. */
-  if (getuid () == 0 && unshare (CLONE_NEWNET) == 0)
+  if (unshare (CLONE_NEWNET) == 0)
     in_netns = TRUE;
+  else
+    netns_errno = errno;
 
   g_test_add_func ("/netif/tun/create-and-configure", test_create_and_configure);
   g_test_add_func ("/netif/tun/gone-when-finalized", test_gone_when_finalized);
