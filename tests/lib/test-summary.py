@@ -6,8 +6,9 @@
 #   test-summary.py [--allow FILE] TESTLOG.json...
 #
 # Reads meson's testlog.json files (one JSON object a line, with the test's
-# stdout and stderr) and prints one line per skip that was not allowed, then
-# the closing line 'N passed, N failed, N skipped' that other tools read.
+# stdout and stderr) and prints one line per failed test (with the line of
+# its output that says why) and per skip that was not allowed, then the
+# closing line 'N passed, N failed, N skipped' that other tools read.
 # Exits 1 if any test failed or skipped without an entry in the allowlist
 # (tests/allowed-skips.txt), 0 otherwise.
 #
@@ -93,6 +94,20 @@ def skips_in(result):
     return found
 
 
+FAIL_LINE = re.compile(r'^(FAIL:|not ok\b|Bail out!|ERROR:|error:|Traceback|\S+Error:)')
+
+
+def failure_of(result):
+    """One line saying why a test failed: its last line of the usual failure
+    forms, else its exit status."""
+    why = None
+    for stream in ('stdout', 'stderr'):
+        for line in (result.get(stream) or '').splitlines():
+            if FAIL_LINE.match(line.strip()):
+                why = line.strip()
+    return why or '%s, exit status %s' % (result['result'], result.get('returncode', '?'))
+
+
 def main(argv):
     allow_path = None
     if len(argv) > 1 and argv[0] == '--allow':
@@ -114,6 +129,7 @@ def main(argv):
             r = json.loads(line)
             name = short_name(r.get('name', '?'))
             if r['result'] not in ('OK', 'EXPECTEDFAIL', 'SKIP'):
+                print('%s failed: %s' % (name, failure_of(r)))
                 failed += 1
                 continue
             bad = []

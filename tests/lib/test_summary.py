@@ -93,9 +93,14 @@ class Summary(unittest.TestCase):
         self.assertIn('python skipped: 22 unittest test(s) skipped', out[0])
 
     def test_failure_counts(self):
-        rc, out = self.run_summary([entry('a'), entry('b', 'FAIL'), entry('c', 'TIMEOUT')])
+        rc, out = self.run_summary([
+            entry('a'),
+            entry('b', 'FAIL', stderr='# setting up\nFAIL: needs wireguard-go\n# cleaning\n'),
+            entry('c', 'TIMEOUT')])
         self.assertEqual(rc, 1)
-        self.assertEqual(out, ['1 passed, 2 failed, 0 skipped'])
+        self.assertEqual(out, ['b failed: FAIL: needs wireguard-go',
+                               'c failed: TIMEOUT, exit status 0',
+                               '1 passed, 2 failed, 0 skipped'])
 
     def test_allowlist(self):
         allow = ('# comment\n\n'
