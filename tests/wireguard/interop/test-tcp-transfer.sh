@@ -57,7 +57,16 @@ fi
 UDP="$PY $(cd "$(dirname "$0")" && pwd)/udp-gso.py"
 SENDS=100
 uso_kernel=true
-[ "$OURS" = netbird ] && uso_kernel=$(ours_stat tun_uso)
+if [ "$OURS" = netbird ]; then
+  uso_kernel=$(ours_stat tun_uso)
+  # Linux 6.2 has TUN_F_USO4/6: from there on a device without them is ours
+  # to blame, not the kernel's.
+  IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
+  if [ "$kmajor" -gt 6 ] || { [ "$kmajor" = 6 ] && [ "${kminor%%[!0-9]*}" -ge 2 ]; }; then
+    [ "$uso_kernel" = true ] ||
+      nbt_fail "Linux $(uname -r) offers USO to a TUN but the device did not enable it"
+  fi
+fi
 for dst in "$NBT_OVER_B" "$NBT_OVER6_B"; do
   out=$NBT_TMP/udp-$dst
   uso0=$(ours_stat tun_rx_uso_frames)
