@@ -26,6 +26,9 @@ guint    nb_tun_get_n_queues    (NbTun *self);
 int      nb_tun_get_queue_fd    (NbTun *self,
                                  guint  queue);
 gboolean nb_tun_has_vnet_hdr    (NbTun *self);
+/* Whether the kernel hands us UDP_SEGMENT sends whole (USO, Linux 6.2 on);
+ * older kernels segment them before the TUN. */
+gboolean nb_tun_has_uso         (NbTun *self);
 
 /* Reads one frame from @queue's fd (blocking or not, as the fd was set) and
  * turns it into plain IP packets with complete checksums: a GSO frame
@@ -50,6 +53,17 @@ int      nb_tun_read_packets    (NbTun   *self,
                                  gsize    out_headroom,
                                  gsize    out_tailroom,
                                  gsize    out_size);
+
+/* Counters of nb_tun_read_packets(), over all queues. */
+typedef enum
+{
+  NB_TUN_COUNTER_RX_TSO_FRAMES, /* TCP frames the kernel left for us to segment */
+  NB_TUN_COUNTER_RX_USO_FRAMES, /* UDP frames (UDP_SEGMENT) left for us to segment */
+  NB_TUN_N_COUNTERS
+} NbTunCounter;
+
+guint64  nb_tun_get_counter     (NbTun        *self,
+                                 NbTunCounter  counter);
 
 /* Writes @n IP packets to @queue. packets[i] points at the IP header of a
  * packet of lens[i] bytes; the NB_TUN_VNET_HDR_LEN bytes before each

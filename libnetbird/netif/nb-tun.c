@@ -67,6 +67,7 @@ struct _NbTun
   gboolean vnet_hdr;
   gboolean removed;
   GSource *monitor;
+  guint64 counters[NB_TUN_N_COUNTERS]; /* atomic: the queues' threads add */
 };
 
 G_DEFINE_TYPE (NbTun, nb_tun, G_TYPE_OBJECT)
@@ -589,6 +590,12 @@ nb_tun_has_vnet_hdr (NbTun *self)
   return self->vnet_hdr;
 }
 
+gboolean
+nb_tun_has_uso (NbTun *self)
+{
+  return (self->offloads & (TUN_F_USO4 | TUN_F_USO6)) == (TUN_F_USO4 | TUN_F_USO6);
+}
+
 int
 nb_tun_read_packets (NbTun   *self,
                      guint    queue,
@@ -602,6 +609,7 @@ nb_tun_read_packets (NbTun   *self,
                      gsize    out_size)
 {
   ssize_t n;
+  int packets;
 
   if (queue >= self->n_queues)
     {
@@ -621,8 +629,38 @@ nb_tun_read_packets (NbTun   *self,
       out_len[0] = (gsize) n;
       return 1;
     }
-  return nb_tun_offload_split (scratch, (gsize) n, out, out_len, max_out,
-                               out_headroom, out_tailroom, out_size);
+  packets = nb_tun_offload_split (scratch, (gsize) n, out, out_len, max_out,
+                                  out_headroom, out_tailroom, out_size);
+  /* One add per frame the kernel segmented for us, none per packet: what
+   * shows that TSO/USO were on and used (UAPI stats=1). */
+  if (packets > 0 && n > NB_TUN_VNET_HDR_LEN)
+    {
+      NbVnetHdr hdr;
+
+      nb_vnet_hdr_decode (scratch, &hdr);
+      switch (hdr.gso_type & ~NB_VNET_HDR_GSO_ECN)
+        {
+        case NB_VNET_HDR_GSO_TCPV4:
+        case NB_VNET_HDR_GSO_TCPV6:
+          __atomic_fetch_add (&self->counters[NB_TUN_COUNTER_RX_TSO_FRAMES], 1, __ATOMIC_RELAXED);
+          break;
+        case NB_VNET_HDR_GSO_UDP_L4:
+          __atomic_fetch_add (&self->counters[NB_TUN_COUNTER_RX_USO_FRAMES], 1, __ATOMIC_RELAXED);
+          break;
+        default:
+          break;
+        }
+    }
+  return packets;
+}
+
+guint64
+nb_tun_get_counter (NbTun        *self,
+                    NbTunCounter  counter)
+{
+  g_return_val_if_fail (NB_IS_TUN (self), 0);
+  g_return_val_if_fail (counter < NB_TUN_N_COUNTERS, 0);
+  return __atomic_load_n (&self->counters[counter], __ATOMIC_RELAXED);
 }
 
 /* Returns FALSE if the fd cannot take more (the caller stops there). A frame

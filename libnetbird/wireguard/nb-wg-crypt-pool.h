@@ -39,5 +39,8 @@ void           nb_wg_crypt_pool_run       (NbWgCryptPool *pool,
  * environment if set (0 turns them off), else none on up to 3 cores and
  * two less than the cores the process may use above that, at most 7. */
 guint          nb_wg_crypt_pool_default_workers (void);
+/* The default without NB_WG_CRYPT_WORKERS, for a process that may use
+ * @cores cores. */
+guint          nb_wg_crypt_pool_workers_for_cores (guint cores);
 
 G_END_DECLS

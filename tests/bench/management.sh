@@ -23,6 +23,11 @@
 # rss_mb        the server's resident memory with N channels connected
 # rest_rps      GET /api/peers requests per second (wrk, 2 threads, 32 conns)
 #
+# A measurement that fails (a peer that cannot register or connect, a join
+# whose fan-out does not finish, the map benchmark or wrk failing) prints
+# "management.sh: error: ..." and the script exits 1: no figure is printed
+# for it, so a failure never reads as a result.
+#
 # Usage: tests/bench/management.sh [BUILD_DIR] [SIZES...]   (default: build 1000 10000)
 
 set -euo pipefail
@@ -65,6 +70,11 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
+
+fail() {
+  echo "management.sh: error: $*" >&2
+  exit 1
+}
 
 free_port() {
   $python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -113,19 +123,36 @@ PY
 
   all_maps_ms=n/a
   if [ -n "$mapbench" ] && [ -x "$mapbench" ]; then
-    line=$("$mapbench" --peers "$n" --groups 100 --policies 200 2>/dev/null | grep -o 'all_maps_ms=[0-9.]*' | head -n1 || true)
-    [ -n "$line" ] && all_maps_ms=${line#all_maps_ms=}
+    rc=0
+    mapout=$("$mapbench" --peers "$n" --groups 100 --policies 200 2>"$tmp/mapbench.err") || rc=$?
+    [ "$rc" = 0 ] || fail "$n peers: $mapbench exited with $rc: $(tail -n 3 "$tmp/mapbench.err")"
+    line=$(echo "$mapout" | grep -o 'all_maps_ms=[0-9.]*' | head -n1) ||
+      fail "$n peers: $mapbench printed no all_maps_ms"
+    all_maps_ms=${line#all_maps_ms=}
   fi
 
+  rc=0
   out=$("$clients" --url "$url" --setup-keys "$tmp/keys" --join-key "$join_key" \
-         -n "$n" -c 64 --server-pid "$pid") || true
+         -n "$n" -c 64 --server-pid "$pid") || rc=$?
+  [ "$rc" = 0 ] || fail "$n peers: the sync-channel load ($clients) exited with $rc; see its errors above"
   echo "# $out" >&2
-  get() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+  get() {
+    local v
+    v=$(echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p")
+    [ -n "$v" ] || fail "$n peers: no $1 in '$out'"
+    echo "$v"
+  }
+  for f in join_fanout_ms join_fanout_ms_each join_server_cpu_ms rss_mb join_bytes join_receivers; do
+    get "$f" >/dev/null
+  done
 
   rest_rps=n/a
   if command -v wrk >/dev/null; then
-    rest_rps=$(wrk -t2 -c32 -d5s -H "Authorization: Token $token" "$url/api/peers" 2>/dev/null |
-               sed -n 's/^Requests\/sec: *//p')
+    rest_rps=$(wrk -t2 -c32 -d5s -H "Authorization: Token $token" "$url/api/peers" 2>&1 |
+               tee "$tmp/wrk.out" | sed -n 's/^Requests\/sec: *//p')
+    [ -n "$rest_rps" ] || fail "$n peers: wrk measured nothing: $(tail -n 3 "$tmp/wrk.out")"
+    ! grep -q 'Non-2xx' "$tmp/wrk.out" ||
+      fail "$n peers: GET /api/peers failed under wrk: $(grep 'Non-2xx' "$tmp/wrk.out")"
   fi
 
   echo "peers=$n all_maps_ms=$all_maps_ms join_fanout_ms=$(get join_fanout_ms)" \

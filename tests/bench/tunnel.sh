@@ -14,6 +14,11 @@
 #   raw_gbps=X wireguard_go_gbps=Y netbird_gbps=Z   (single stream)
 # Needs root, iperf3, wireguard-go, wg. Everything is removed on exit.
 # Don't run it in a loop on a shared machine: DURATION=3 for a quick look.
+#
+# A measurement that fails (iperf3 exits non-zero, reports an error or
+# carries no bytes; a device that does not hold the peers it was given)
+# prints "FAIL: ..." with iperf3's own words and the script exits 1; no
+# figure is printed for it, so a failure never reads as 0 Gbit/s.
 
 NB_BUILD_DIR=${1:-${NB_BUILD_DIR:-./build}}
 NB_BUILD_DIR=$(cd "$NB_BUILD_DIR" 2>/dev/null && pwd) || { echo "no build directory $1" >&2; exit 2; }
@@ -23,8 +28,8 @@ PEERS=${PEERS:-1000}
 NBT_NAME=bench
 . "$(dirname "$0")/../lib/nbt.sh"
 nbt_require_root
-command -v iperf3 >/dev/null || nbt_skip "needs iperf3"
-NETBIRD_WG=$(nbt_netbird_wg) || nbt_skip "no netbird-wg in $NB_BUILD_DIR/servers/netbird-wg"
+command -v iperf3 >/dev/null || nbt_fail "needs iperf3 (./dev installs it)"
+NETBIRD_WG=$(nbt_netbird_wg) || nbt_fail "no netbird-wg in $NB_BUILD_DIR/servers/netbird-wg"
 export NETBIRD_WG
 
 nbt_pair
@@ -34,28 +39,42 @@ cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
-# iperf3 A -> B; prints "gbps cpu_client% cpu_server%".
+# iperf3 A -> B; prints "gbps cpu_client% cpu_server%", or says why there is
+# no figure (on stderr) and returns 1.
 iperf() {
-  local addr=$1 streams=$2 out=$NBT_TMP/iperf.json
-  (nbt_exec b iperf3 -s -1 -B "$addr") >/dev/null 2>&1 &
+  local addr=$1 streams=$2 out=$NBT_TMP/iperf.json rc=0
+  (nbt_exec b iperf3 -s -1 -B "$addr") >"$NBT_TMP/iperf-server.log" 2>&1 &
   local spid=$!
   NBT_PIDS+=("$spid")
   for _ in $(seq 1 50); do
     nbt_in b ss -ltn 2>/dev/null | grep -q ":5201 " && break
     sleep 0.1
   done
-  nbt_in a iperf3 -c "$addr" -t "$DURATION" -P "$streams" -J >"$out" 2>/dev/null || true
+  nbt_in a iperf3 -c "$addr" -t "$DURATION" -P "$streams" -J >"$out" 2>"$NBT_TMP/iperf.err" || rc=$?
   wait "$spid" 2>/dev/null || true
-  "$PY" - "$out" <<'EOF'
+  "$PY" - "$out" "$rc" "$NBT_TMP/iperf.err" <<'EOF'
 import json, sys
+out, rc, err = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 try:
-    r = json.load(open(sys.argv[1]))
+    r = json.load(open(out))
+except (OSError, ValueError) as e:
+    r = {"error": "no JSON from the client (%s): %s" % (e, open(err).read().strip())}
+why = r.get("error")
+if why is None and rc != 0:
+    why = "client exited with %d: %s" % (rc, open(err).read().strip())
+try:
     e = r["end"]
-    print("%.3f %.0f %.0f" % (e["sum_received"]["bits_per_second"] / 1e9,
-                              e["cpu_utilization_percent"]["host_total"],
-                              e["cpu_utilization_percent"]["remote_total"]))
-except Exception as exc:
-    print("0 0 0")
+    bps = e["sum_received"]["bits_per_second"]
+    received = e["sum_received"]["bytes"]
+    cpu = e["cpu_utilization_percent"]
+except (KeyError, TypeError):
+    why = why or "no end-of-test summary"
+if why is None and (received <= 0 or bps <= 0):
+    why = "no bytes received"
+if why is not None:
+    sys.stderr.write("iperf3: %s\n" % why)
+    sys.exit(1)
+print("%.3f %.0f %.0f" % (bps / 1e9, cpu["host_total"], cpu["remote_total"]))
 EOF
 }
 
@@ -65,7 +84,8 @@ report() {
   local streams result gbps cpu_c cpu_s a0 b0 a1 b1
   for streams in 1 4; do
     [ -n "$pid_a" ] && a0=$(cpu_seconds "$pid_a") && b0=$(cpu_seconds "$pid_b")
-    result=$(iperf "$addr" "$streams")
+    result=$(iperf "$addr" "$streams" 2>"$NBT_TMP/iperf.why") ||
+      nbt_fail "$label, $streams stream(s) to $addr: no measurement: $(cat "$NBT_TMP/iperf.why")"
     read -r gbps cpu_c cpu_s <<<"$result"
     local suffix=""
     [ "$streams" = 4 ] && suffix="_p4"
@@ -138,9 +158,10 @@ for impl in netbird wireguard-go; do
   n=$(nbt_in a wg show "$ifname" peers | wc -l)
   key=${impl//-/_}
   [ "$key" = netbird ] || key=wireguard_go
+  [ -n "$idle" ] && [ -n "$loaded" ] || nbt_fail "$impl: cannot read the daemon's memory"
+  [ "$n" = "$PEERS" ] || nbt_fail "$impl shows $n peers, not $PEERS: no memory figure"
   echo "${key}_rss_kib_idle=$idle"
   echo "${key}_rss_kib_${PEERS}_peers=$loaded"
-  echo "${key}_bytes_per_peer=$(( (loaded - idle) * 1024 / (n > 0 ? n : 1) ))"
-  [ "$n" = "$PEERS" ] || echo "# warning: $impl shows $n peers, not $PEERS"
+  echo "${key}_bytes_per_peer=$(( (loaded - idle) * 1024 / n ))"
   nbt_stop_daemons
 done

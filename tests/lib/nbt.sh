@@ -52,12 +52,20 @@ nbt_skip() {
   exit 77
 }
 
+# Without root the tests cannot run at all: they skip (exit 77), which a
+# developer's `meson test` shows as SKIP. As root they run, and a missing tool
+# is a failure: ./dev installs every one of them (.ci/debian-packages.txt).
+# WG_GO names the reference implementation (WG_GO=/nonexistent shows what a
+# machine without it gets).
 nbt_require_root() {
   [ "$(id -u)" = 0 ] || nbt_skip "needs root (network namespaces, TUN devices)"
-  command -v ip >/dev/null || nbt_skip "needs iproute2"
-  command -v wg >/dev/null || nbt_skip "needs wg (wireguard-tools)"
-  command -v "$WG_GO" >/dev/null || nbt_skip "needs wireguard-go"
-  command -v nsenter >/dev/null || nbt_skip "needs nsenter (util-linux)"
+  local missing=""
+  command -v ip >/dev/null || missing+=" ip (iproute2)"
+  command -v wg >/dev/null || missing+=" wg (wireguard-tools)"
+  command -v "$WG_GO" >/dev/null || missing+=" wireguard-go (WG_GO=$WG_GO)"
+  command -v nsenter >/dev/null || missing+=" nsenter (util-linux)"
+  [ -z "$missing" ] ||
+    nbt_fail "needs$missing; ./dev installs it (as root a missing tool is a failure, not a skip)"
 }
 
 # Stops every daemon started so far (their interfaces go with them).
@@ -130,7 +138,7 @@ nbt_netbird_wg() {
 nbt_ours() {
   local ours=${NBT_OURS:-netbird}
   if [ "$ours" = netbird ] && ! nbt_netbird_wg >/dev/null; then
-    nbt_skip "netbird-wg is not built (set NETBIRD_WG or NB_BUILD_DIR)"
+    nbt_fail "netbird-wg is not built (set NETBIRD_WG or NB_BUILD_DIR)"
   fi
   echo "$ours"
 }

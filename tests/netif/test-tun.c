@@ -19,6 +19,7 @@
 #include "nb-tun-offload-private.h"
 
 static gboolean in_netns;
+static int netns_errno;
 
 static char *
 run_ip (const char *args)
@@ -34,15 +35,21 @@ run_ip (const char *args)
   return out;
 }
 
+/* Without root, unshare() says EPERM and the test cannot run: a skip. As
+ * root, or on any other error, a namespace that cannot be made is a failure. */
 static gboolean
 need_netns (void)
 {
-  if (!in_netns)
+  if (in_netns)
+    return TRUE;
+  if (geteuid () != 0 && netns_errno == EPERM)
     {
       g_test_skip ("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for a network namespace");
       return FALSE;
     }
-  return TRUE;
+  g_test_fail_printf ("cannot make a network namespace as uid %u: unshare: %s",
+                      (guint) geteuid (), g_strerror (netns_errno));
+  return FALSE;
 }
 
 static void
@@ -338,6 +345,106 @@ test_read_and_write_packets (void)
   close (sock);
 }
 
+/* Reads the TUN's queues until a UDP packet of IPv4 comes, skipping the
+ * kernel's own IPv6 traffic; returns the number of packets of that frame. */
+static int
+read_udp_frame (NbTun *tun, guint8 *scratch, guint8 **out, gsize *out_len, guint max_out)
+{
+  struct pollfd pfd[16];
+  guint n_queues = nb_tun_get_n_queues (tun), queue;
+
+  g_assert_cmpuint (n_queues, <=, G_N_ELEMENTS (pfd));
+
+  for (int tries = 0; tries < 10; tries++)
+    {
+      int n;
+
+      for (queue = 0; queue < n_queues; queue++)
+        {
+          pfd[queue].fd = nb_tun_get_queue_fd (tun, queue);
+          pfd[queue].events = POLLIN;
+        }
+      g_assert_cmpint (poll (pfd, n_queues, 2000), >, 0);
+      for (queue = 0; queue < n_queues; queue++)
+        if (pfd[queue].revents & POLLIN)
+          break;
+      n = nb_tun_read_packets (tun, queue, scratch, 65536 + NB_TUN_VNET_HDR_LEN,
+                               out, out_len, max_out, 16, 16, 2048);
+      g_assert_cmpint (n, >=, 0);
+      if (n >= 1 && out[0][16] >> 4 == 4 && out[0][16 + 9] == IPPROTO_UDP)
+        return n;
+    }
+  g_error ("no UDP packet came out of the TUN");
+}
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* One UDP_SEGMENT send of four datagrams reaches the TUN as one USO frame
+ * (Linux 6.2 on), is cut into the four, and is counted once; a plain
+ * datagram is not counted. */
+static void
+test_uso_frame_counted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbTun) tun = NULL;
+  g_autoptr(GInetAddressMask) host = g_inet_address_mask_new_from_string ("100.64.0.1/32", NULL);
+  g_autoptr(GInetAddressMask) net = g_inet_address_mask_new_from_string ("100.64.0.0/10", NULL);
+  g_autofree guint8 *scratch = g_malloc (65536 + NB_TUN_VNET_HDR_LEN);
+  guint8 storage[8][2048];
+  guint8 *out[8];
+  gsize out_len[8] = { 0 };
+  guint8 payload[4 * 500];
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (4000) };
+  int sock, seg = 500, n;
+
+  if (!need_netns ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (out); i++)
+    out[i] = storage[i];
+  for (guint i = 0; i < sizeof payload; i++)
+    payload[i] = (guint8) (i / 500 + i);
+
+  tun = nb_tun_new ("nbtest4", &error);
+  g_assert_no_error (error);
+  g_assert_true (nb_tun_set_up (tun, TRUE, &error));
+  g_assert_true (nb_tun_add_address (tun, host, &error));
+  g_assert_true (nb_tun_add_route (tun, net, &error));
+  g_assert_no_error (error);
+
+  sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (sock, >=, 0);
+  to.sin_addr.s_addr = htonl (0x64400002);     /* 100.64.0.2, through the TUN */
+  g_assert_cmpint (sendto (sock, payload, 100, 0, (struct sockaddr *) &to, sizeof to), ==, 100);
+  g_assert_cmpint (read_udp_frame (tun, scratch, out, out_len, 8), ==, 1);
+  g_assert_cmpuint (nb_tun_get_counter (tun, NB_TUN_COUNTER_RX_USO_FRAMES), ==, 0);
+
+  g_assert_cmpint (setsockopt (sock, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof seg), ==, 0);
+  g_assert_cmpint (sendto (sock, payload, sizeof payload, 0, (struct sockaddr *) &to, sizeof to),
+                   ==, sizeof payload);
+  n = read_udp_frame (tun, scratch, out, out_len, 8);
+  if (nb_tun_has_uso (tun))
+    {
+      g_assert_cmpint (n, ==, 4);
+      g_assert_cmpuint (nb_tun_get_counter (tun, NB_TUN_COUNTER_RX_USO_FRAMES), ==, 1);
+      for (int i = 0; i < n; i++)
+        {
+          g_assert_cmpuint (out_len[i], ==, 20 + 8 + 500);
+          g_assert_cmpmem (out[i] + 16 + 28, 500, payload + 500 * i, 500);
+        }
+    }
+  else
+    {
+      /* The kernel cut it before the TUN: nothing of ours to count. */
+      g_test_message ("this kernel gives the TUN no USO frames");
+      g_assert_cmpint (n, ==, 1);
+      g_assert_cmpuint (nb_tun_get_counter (tun, NB_TUN_COUNTER_RX_USO_FRAMES), ==, 0);
+    }
+  g_assert_cmpuint (nb_tun_get_counter (tun, NB_TUN_COUNTER_RX_TSO_FRAMES), ==, 0);
+  close (sock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -345,8 +452,10 @@ main (int argc, char **argv)
 
   /* Every process of the test (g_test_trap_subprocess() children too)
    * moves to a namespace of its own. */
-  if (getuid () == 0 && unshare (CLONE_NEWNET) == 0)
+  if (unshare (CLONE_NEWNET) == 0)
     in_netns = TRUE;
+  else
+    netns_errno = errno;
 
   g_test_add_func ("/netif/tun/create-and-configure", test_create_and_configure);
   g_test_add_func ("/netif/tun/gone-when-finalized", test_gone_when_finalized);
@@ -354,6 +463,7 @@ main (int argc, char **argv)
   g_test_add_func ("/netif/tun/bad-name-rejected", test_bad_name_rejected);
   g_test_add_func ("/netif/tun/needs-cap-net-admin", test_needs_cap_net_admin);
   g_test_add_func ("/netif/tun/read-and-write-packets", test_read_and_write_packets);
+  g_test_add_func ("/netif/tun/uso-frame-counted", test_uso_frame_counted);
 
   return g_test_run ();
 }

@@ -133,12 +133,19 @@ test_concurrent_callers (void)
   nb_wg_crypt_pool_free (pool);
 }
 
-/* NB_WG_CRYPT_WORKERS sets the count; nonsense in it is ignored. */
+/* NB_WG_CRYPT_WORKERS sets the count; nonsense in it is ignored. Without
+ * it: none up to 3 cores, then two less than the cores, at most 7. */
 static void
 test_default_workers (void)
 {
-  guint cores = g_get_num_processors ();
-  guint expected = cores > 3 ? MIN (cores - 2, 7) : 0;
+  static const struct { guint cores, workers; } known[] = {
+    { 0, 0 }, { 1, 0 }, { 2, 0 }, { 3, 0 }, { 4, 2 }, { 5, 3 }, { 8, 6 }, { 9, 7 },
+    { 10, 7 }, { 64, 7 }, { 1024, 7 },
+  };
+  guint expected = nb_wg_crypt_pool_workers_for_cores (g_get_num_processors ());
+
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    g_assert_cmpuint (nb_wg_crypt_pool_workers_for_cores (known[i].cores), ==, known[i].workers);
 
   g_setenv ("NB_WG_CRYPT_WORKERS", "0", TRUE);
   g_assert_cmpuint (nb_wg_crypt_pool_default_workers (), ==, 0);

@@ -277,10 +277,14 @@ test_mutated_datagrams (void)
         case 1: /* truncation */
           len = g_rand_int_range (rand, 0, (gint32) len);
           break;
-        case 2: /* extension */
-          for (gsize k = len, end = len + g_rand_int_range (rand, 1, 100); k < end; k++)
-            buf[k] = (guint8) g_rand_int (rand);
-          len += g_rand_int_range (rand, 1, 100);
+        case 2: /* extension: random bytes after the seed, all of them sent */
+          {
+            gsize extra = (gsize) g_rand_int_range (rand, 1, 100);
+
+            for (gsize k = len; k < len + extra; k++)
+              buf[k] = (guint8) g_rand_int (rand);
+            len += extra;
+          }
           break;
         default: /* a byte of the header or index */
           buf[g_rand_int_range (rand, 0, 16)] = (guint8) g_rand_int (rand);

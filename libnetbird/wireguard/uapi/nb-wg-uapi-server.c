@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
+#include "nb-tun-private.h"
 #include "nb-wg-device-private.h"
 #include "nb-wg-uapi-private.h"
 #include "nb-text-private.h"
@@ -48,7 +49,10 @@
  * Besides `get=1` and `set=1` it answers one operation of its own,
  * `stats=1` (framed as `get=1`): the packet path's counters, one
  * `name=value` line each (`rx_drop_malformed`, `rx_drop_replay`,
- * `tx_cookie_replies`, `under_load`...), for operators and tests. wg(8)
+ * `tx_cookie_replies`, `under_load`...), for operators and tests; with a
+ * TUN also the offloaded frames read from it (`tun_rx_tso_frames`,
+ * `tun_rx_uso_frames`, and `tun_uso`: whether the kernel gives UDP ones),
+ * which show that segmentation offload is used. wg(8)
  * never sends it; wireguard-go hangs up on it.
  */
 struct _NbWgUapiServer
@@ -194,11 +198,22 @@ static void
 append_statistics (GString    *reply,
                    NbWgDevice *device)
 {
+  NbTun *tun;
+
   for (guint i = 0; i < G_N_ELEMENTS (counter_names); i++)
     g_string_append_printf (reply, "%s=%" G_GUINT64_FORMAT "\n", counter_names[i].name,
                             nb_wg_device_get_counter (device, counter_names[i].counter));
   g_string_append_printf (reply, "under_load=%s\n",
                           nb_wg_device_get_under_load (device) ? "true" : "false");
+  tun = nb_wg_device_get_tun (device);
+  if (tun != NULL)
+    g_string_append_printf (reply,
+                            "tun_uso=%s\n"
+                            "tun_rx_tso_frames=%" G_GUINT64_FORMAT "\n"
+                            "tun_rx_uso_frames=%" G_GUINT64_FORMAT "\n",
+                            nb_tun_has_uso (tun) ? "true" : "false",
+                            nb_tun_get_counter (tun, NB_TUN_COUNTER_RX_TSO_FRAMES),
+                            nb_tun_get_counter (tun, NB_TUN_COUNTER_RX_USO_FRAMES));
 }
 
 /* Handles one complete request at the start of the buffer, if there is

@@ -265,8 +265,10 @@ class DaemonTestCase(unittest.TestCase):
     config = None
 
     def setUp(self):
-        if not DAEMON or not os.path.exists(DAEMON):
-            self.skipTest('NETBIRD_MANAGEMENT is not set to the daemon')
+        # main() has checked it; a test run by other means must not pass
+        # without a daemon either.
+        if not daemon_usable(DAEMON):
+            self.fail('no netbird-management daemon to test (got %r)' % DAEMON)
         self.tmp = tempfile.mkdtemp(prefix='nb-mgmt-test-')
         self.data_dir = os.path.join(self.tmp, 'data')
         self.daemon = Daemon(self.data_dir, self.config)
@@ -306,10 +308,24 @@ def address_ip(config):
     return config['peer_config']['address'].split('/')[0]
 
 
+def daemon_usable(path):
+    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+
+
 def main():
+    """Runs the suite against the daemon named by the first argument (as
+    meson and ./dev pass it) or $NETBIRD_MANAGEMENT. Without one, nothing
+    could run: that is an error (exit 2), not a suite of skipped tests."""
     global DAEMON
     import sys
-    # meson passes the daemon as the first argument
-    if len(sys.argv) > 1 and not sys.argv[1].startswith('-') and os.path.exists(sys.argv[1]):
+    if len(sys.argv) > 1 and not sys.argv[1].startswith('-'):
         DAEMON = sys.argv.pop(1)
+    if not daemon_usable(DAEMON):
+        sys.stderr.write('%s: no netbird-management daemon to test: %s\n'
+                         'usage: %s NETBIRD_MANAGEMENT [unittest options] '
+                         '(or set NETBIRD_MANAGEMENT)\n'
+                         % (os.path.basename(sys.argv[0]),
+                            '%r is not an executable file' % DAEMON if DAEMON
+                            else 'none given', sys.argv[0]))
+        sys.exit(2)
     unittest.main(verbosity=2)

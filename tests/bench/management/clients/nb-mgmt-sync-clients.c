@@ -13,6 +13,11 @@
  * Output, one line: connected=N rss_mb=Z join_fanout_ms=Y (the median of
  * --joins joins, each measured alone) join_fanout_ms_each=A,B,C join_bytes=B
  * join_receivers=R register_s=S connect_s=C
+ *
+ * A measurement that fails (a peer that cannot register or connect, a join
+ * the server refuses, a fan-out that does not finish within a minute, a
+ * server whose memory cannot be read) prints what failed on stderr and
+ * exits 1 without the line: no figure stands for a run that did not happen.
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +60,8 @@ struct Bench
   /* join measurement */
   gboolean measuring;
   gboolean joined;
+  gboolean join_failed;  /* the server did not accept the login */
+  gboolean timed_out;    /* a minute passed before updates stopped */
   gint64 join_start;
   gint64 last_update;
   double last_update_cpu_ms;   /* the server's CPU time then */
@@ -184,11 +191,13 @@ on_quiet (gpointer user_data)
   gint64 now = g_get_monotonic_time ();
 
   /* Done once updates have stopped for a while after the join's answer,
-   * or when none came at all within a minute. */
-  if (now - bench->join_start < 60 * G_USEC_PER_SEC &&
+   * at once when the join failed, and given up after a minute (when no
+   * update came or they did not stop: the fan-out did not finish). */
+  if (!bench->join_failed && now - bench->join_start < 60 * G_USEC_PER_SEC &&
       (!bench->joined || bench->join_receivers == 0 ||
        now - bench->last_update < bench->quiet_seconds * G_USEC_PER_SEC))
     return G_SOURCE_CONTINUE;
+  bench->timed_out = !bench->join_failed && now - bench->join_start >= 60 * G_USEC_PER_SEC;
   bench->quiet_source = 0;
   g_main_loop_quit (bench->loop);
   return G_SOURCE_REMOVE;
@@ -300,7 +309,11 @@ on_joined (GObject      *source,
   SoupMessage *msg = soup_session_get_async_result_message (bench->session, result);
 
   if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK)
-    g_printerr ("join: %s\n", error != NULL ? error->message : soup_message_get_reason_phrase (msg));
+    {
+      g_printerr ("join: %s\n",
+                  error != NULL ? error->message : soup_message_get_reason_phrase (msg));
+      bench->join_failed = TRUE;
+    }
   else
     g_printerr ("joined after %.1f ms\n",
                 (g_get_monotonic_time () - bench->join_start) / 1000.0);
@@ -398,7 +411,7 @@ main (int   argc,
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || url == NULL ||
-      keys_file == NULL || join_key == NULL || n_peers <= 0 || concurrency <= 0)
+      keys_file == NULL || join_key == NULL || n_peers <= 0 || concurrency <= 0 || joins <= 0)
     {
       g_printerr ("usage: %s --url URL --setup-keys FILE --join-key KEY [-n N]\n", argv[0]);
       return 2;
@@ -438,8 +451,11 @@ main (int   argc,
     }
   key_text = g_strndup (g_bytes_get_data (key_body, NULL), g_bytes_get_size (key_body));
   k = strstr (key_text, "\"key\":\"");
-  if (k == NULL)
-    return 1;
+  if (k == NULL || strlen (k + 7) < NB_KEY_BASE64_LEN)
+    {
+      g_printerr ("server key: no key in the answer '%s'\n", key_text);
+      return 1;
+    }
   k += 7;
   key_text[k - key_text + NB_KEY_BASE64_LEN] = '\0';
   bench.server_key = nb_key_new_public_from_base64 (k, &error);
@@ -455,6 +471,12 @@ main (int   argc,
   register_s = seconds_since (t);
   g_printerr ("registered %u peers in %.1f s (%u failed)\n", bench.n_peers, register_s,
               bench.failed);
+  if (bench.failed > 0)
+    {
+      g_printerr ("error: %u of %u peers could not register: no figures\n", bench.failed,
+                  bench.n_peers);
+      return 1;
+    }
 
   t = g_get_monotonic_time ();
   bench.failed = 0;
@@ -463,11 +485,22 @@ main (int   argc,
   connect_s = seconds_since (t);
   g_printerr ("connected %u sync channels in %.1f s (%u failed)\n", bench.n_peers - bench.failed,
               connect_s, bench.failed);
+  if (bench.failed > 0)
+    {
+      g_printerr ("error: %u of %u sync channels did not get their first map: no figures\n",
+                  bench.failed, bench.n_peers);
+      return 1;
+    }
 
   /* Let the server settle, then weigh it. */
   g_timeout_add_seconds (1, quit_loop, bench.loop);
   g_main_loop_run (bench.loop);
   rss = server_rss_mb (pid);
+  if (pid > 0 && rss < 0)
+    {
+      g_printerr ("error: cannot read the memory of server process %d: no figures\n", pid);
+      return 1;
+    }
   g_printerr ("server: rss %.1f MB, %u open files\n", rss, count_fds (pid));
 
   /* Each join is measured alone, after the last one's updates stopped;
@@ -480,6 +513,8 @@ main (int   argc,
 
       bench.measuring = TRUE;
       bench.joined = FALSE;
+      bench.join_failed = FALSE;
+      bench.timed_out = FALSE;
       bench.join_bytes = 0;
       bench.join_receivers = 0;
       bench.join_start = bench.last_update = g_get_monotonic_time ();
@@ -489,8 +524,25 @@ main (int   argc,
       g_main_loop_run (bench.loop);
       bench.measuring = FALSE;
 
-      ms = bench.join_receivers > 0 ? (bench.last_update - bench.join_start) / 1000.0 : 0.0;
-      cpu = bench.join_receivers > 0 ? bench.last_update_cpu_ms - cpu_start : 0.0;
+      if (bench.join_failed)
+        {
+          g_printerr ("error: join %d: the login failed: no figures\n", j + 1);
+          return 1;
+        }
+      if (bench.join_receivers == 0)
+        {
+          g_printerr ("error: join %d: no peer received an update within 60 s: no figures\n",
+                      j + 1);
+          return 1;
+        }
+      if (bench.timed_out)
+        {
+          g_printerr ("error: join %d: updates still arriving after 60 s (%u so far): the "
+                      "fan-out did not finish, no figures\n", j + 1, bench.join_receivers);
+          return 1;
+        }
+      ms = (bench.last_update - bench.join_start) / 1000.0;
+      cpu = bench.last_update_cpu_ms - cpu_start;
       g_array_append_val (server_cpu, cpu);
       g_array_append_val (fanouts, ms);
       g_string_append_printf (fanout_list, "%s%.1f", j > 0 ? "," : "", ms);
@@ -503,10 +555,10 @@ main (int   argc,
   g_print ("connected=%u rss_mb=%.1f join_fanout_ms=%.1f join_fanout_ms_each=%s"
            " join_server_cpu_ms=%.0f"
            " join_bytes=%" G_GUINT64_FORMAT " join_receivers=%u register_s=%.1f connect_s=%.1f\n",
-           bench.n_peers - bench.failed, rss,
-           fanouts->len > 0 ? g_array_index (fanouts, double, fanouts->len / 2) : 0.0,
+           bench.n_peers, rss,
+           g_array_index (fanouts, double, fanouts->len / 2),
            fanout_list->str,
-           server_cpu->len > 0 ? g_array_index (server_cpu, double, server_cpu->len / 2) : 0.0,
+           g_array_index (server_cpu, double, server_cpu->len / 2),
            join_bytes, join_receivers, register_s, connect_s);
-  return bench.failed == 0 ? 0 : 1;
+  return 0;
 }
