@@ -45,6 +45,7 @@
 #define COMPONENT_ID 1
 #define RESTART_DELAY_MIN_MS 1000
 #define RESTART_DELAY_MAX_MS 32000
+#define CLOSE_TIMEOUT_MS 2000
 /* The largest datagram the receive callback copies (libnice's own buffer
  * is 64 KiB too). */
 #define RX_BUFFER_SIZE 65536
@@ -100,6 +101,7 @@ struct _NbIceSession
   NbKey *remote_key;
   gboolean controlling;
   gboolean auto_restart;
+  gboolean relay_only;
 
   GMainContext *owner_context;
   GMainContext *worker_context;
@@ -157,6 +159,7 @@ enum {
   PROP_SESSION_ID,
   PROP_AUTO_RESTART,
   PROP_TRANSPORT_KIND,
+  PROP_RELAY_ONLY,
   N_PROPS
 };
 
@@ -426,6 +429,24 @@ static gboolean
 quit_worker (gpointer user_data)
 {
   g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+agent_closed_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_main_loop_quit (user_data);
+}
+
+/* On the session's thread, so that the callback comes back to it. */
+static gboolean
+close_agent (gpointer user_data)
+{
+  NbIceSession *self = user_data;
+
+  nice_agent_close_async (self->agent, agent_closed_cb, self->worker_loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -802,6 +823,9 @@ nb_ice_session_get_property (GObject    *object,
     case PROP_TRANSPORT_KIND:
       g_value_set_enum (value, self->transport_kind);
       break;
+    case PROP_RELAY_ONLY:
+      g_value_set_boolean (value, self->relay_only);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -825,6 +849,9 @@ nb_ice_session_set_property (GObject      *object,
       break;
     case PROP_AUTO_RESTART:
       self->auto_restart = g_value_get_boolean (value);
+      break;
+    case PROP_RELAY_ONLY:
+      nb_ice_session_set_relay_only (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -904,6 +931,16 @@ nb_ice_session_class_init (NbIceSessionClass *klass)
     g_param_spec_enum ("transport-kind", NULL, NULL, NB_TYPE_ICE_TRANSPORT_KIND,
                        NB_ICE_TRANSPORT_NONE,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbIceSession:relay-only:
+   *
+   * Whether only relayed candidates are offered and used, so that packets
+   * always go through a TURN server (for networks that must not be
+   * reached directly, and for tests). Set before nb_ice_session_start().
+   */
+  properties[PROP_RELAY_ONLY] =
+    g_param_spec_boolean ("relay-only", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1154,6 +1191,27 @@ nb_ice_session_add_local_address (NbIceSession *self,
 }
 
 /**
+ * nb_ice_session_set_relay_only:
+ * @self: a #NbIceSession
+ * @relay_only: whether to use relayed candidates only
+ *
+ * Sets #NbIceSession:relay-only, before nb_ice_session_start().
+ */
+void
+nb_ice_session_set_relay_only (NbIceSession *self,
+                               gboolean      relay_only)
+{
+  g_return_if_fail (NB_IS_ICE_SESSION (self));
+  g_return_if_fail (self->state == NB_ICE_SESSION_STATE_NEW);
+
+  relay_only = !!relay_only;
+  if (self->relay_only == relay_only)
+    return;
+  self->relay_only = relay_only;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELAY_ONLY]);
+}
+
+/**
  * nb_ice_session_set_wg_peer:
  * @self: a #NbIceSession
  * @device: (nullable): the device @peer belongs to
@@ -1344,6 +1402,7 @@ nb_ice_session_start (NbIceSession  *self,
                               "ice-udp", TRUE,
                               "ice-tcp", FALSE,
                               "upnp", FALSE,
+                              "force-relay", self->relay_only,
                               NULL);
   self->stream_id = nice_agent_add_stream (self->agent, 1);
   if (self->stream_id == 0)
@@ -1658,18 +1717,23 @@ nb_ice_session_close (NbIceSession *self)
   g_clear_object (&peer);
   set_transport_kind (self, NB_ICE_TRANSPORT_NONE);
 
+  if (self->agent != NULL)
+    g_signal_handlers_disconnect_by_data (self->agent, self);
   if (self->worker != NULL)
     {
-      GSource *source = g_idle_source_new ();
+      GSource *source = g_timeout_source_new (CLOSE_TIMEOUT_MS);
 
+      /* TURN allocations are released (a refresh with lifetime 0, RFC 8656
+       * §7) before the agent goes; their answers come on the session's
+       * thread, which stops when they did, or after a bound. */
       g_source_set_callback (source, quit_worker, self->worker_loop, NULL);
       g_source_attach (source, self->worker_context);
       g_source_unref (source);
+      g_main_context_invoke (self->worker_context, close_agent, self);
       g_thread_join (g_steal_pointer (&self->worker));
     }
   if (self->agent != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->agent, self);
       nice_agent_attach_recv (self->agent, self->stream_id, COMPONENT_ID, self->worker_context,
                               NULL, NULL);
       nice_agent_remove_stream (self->agent, self->stream_id);

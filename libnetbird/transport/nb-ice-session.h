@@ -128,6 +128,9 @@ NB_AVAILABLE_IN_ALL
 void               nb_ice_session_add_local_address     (NbIceSession         *self,
                                                          GInetAddress         *address);
 NB_AVAILABLE_IN_ALL
+void               nb_ice_session_set_relay_only        (NbIceSession         *self,
+                                                         gboolean              relay_only);
+NB_AVAILABLE_IN_ALL
 void               nb_ice_session_set_wg_peer           (NbIceSession         *self,
                                                          NbWgDevice           *device,
                                                          NbWgPeer             *peer);

@@ -7,7 +7,11 @@
  * host/host on loopback. The WireGuard devices are real devices without a
  * TUN: the packets they decrypt land in a test hook (wg-test-pair.c).
  */
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+
+#include <glib/gstdio.h>
 
 #include "nb-ice-session.h"
 #include "nb-transport-enum-types.h"
@@ -344,6 +348,21 @@ exchange (Tunnel *t,
     }
 }
 
+/* One packet from a to b: a initiates the handshake alone. Packets both
+ * ways at once would make both sides initiate, and WireGuard settles
+ * crossed initiations only at the next retry, 5 s later (each side's
+ * response finds the other past its own initiation). */
+static void
+first_packet (Tunnel *t)
+{
+  guint8 packet[1500];
+  gsize len = make_ipv4 (packet, "100.64.0.1", "100.64.0.2", 100);
+  PacketWait to_b = { &t->b, side_packets (&t->b) + 1 };
+
+  g_assert_true (nb_wg_device_inject_packet (t->a.dev, packet, len));
+  g_assert_true (run_until (got_packets, &to_b));
+}
+
 /* Gets the tunnel from nothing to packets flowing on the handed-over
  * sockets. */
 static void
@@ -358,7 +377,7 @@ bring_up (Tunnel *t)
   /* The first packets start the handshake through the agent (the channel);
    * each side hands the socket over once the other's WireGuard came
    * through. Packets keep flowing until both are on their sockets. */
-  exchange (t, 1);
+  first_packet (t);
   while (!both_on_socket (t))
     {
       gint64 deadline = g_get_monotonic_time () + TIMEOUT_S * G_USEC_PER_SEC;
@@ -471,6 +490,255 @@ test_restart (void)
   tunnel_teardown (&t);
 }
 
+
+/* ---- TURN: a real coturn on loopback ---- */
+
+#define TURN_SECRET "h7-test-secret-not-for-production"
+
+typedef struct
+{
+  GSubprocess *process;
+  guint16 port;
+  char *uri;
+  char *log_path;
+} Coturn;
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GSocketAddress) any = G_SOCKET_ADDRESS (loopback (0));
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* coturn goes when the test process goes, even when an assertion aborts it. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Ready once it answers a STUN Binding request (RFC 5389 §6). */
+static gboolean
+coturn_answers (guint16 port)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GSocketAddress) to = G_SOCKET_ADDRESS (loopback (port));
+  guint8 request[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+                         'n', 'b', '-', 'h', '7', '-', 'r', 'e', 'a', 'd', 'y', '!' };
+  guint8 answer[512];
+  gssize n;
+
+  g_socket_set_timeout (socket, 1);
+  if (g_socket_send_to (socket, to, (const char *) request, sizeof request, NULL, NULL) < 0)
+    return FALSE;
+  n = g_socket_receive (socket, (char *) answer, sizeof answer, NULL, NULL);
+  return n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 && memcmp (answer + 8, request + 8, 12) == 0;
+}
+
+static void
+coturn_start (Coturn *turn)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port = NULL, *min_port = NULL, *max_port = NULL;
+  g_autofree char *dir = NULL;
+  guint base = 40000 + g_random_int_range (0, 100) * 200;
+  gint64 deadline;
+
+  turn->port = free_udp_port ();
+  port = g_strdup_printf ("%u", turn->port);
+  min_port = g_strdup_printf ("%u", base);
+  max_port = g_strdup_printf ("%u", base + 199);
+  dir = g_dir_make_tmp ("nb-coturn-XXXXXX", &error);
+  g_assert_no_error (error);
+  turn->log_path = g_build_filename (dir, "turnserver.log", NULL);
+  turn->uri = g_strdup_printf ("turn:127.0.0.1:%u?transport=udp", turn->port);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  turn->process = g_subprocess_launcher_spawn (
+      launcher, &error, "turnserver", "-n",
+      "--listening-ip", "127.0.0.1", "--listening-port", port,
+      "--relay-ip", "127.0.0.1", "--min-port", min_port, "--max-port", max_port,
+      "--use-auth-secret", "--static-auth-secret", TURN_SECRET, "--realm", "netbird.test",
+      "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--no-tcp-relay",
+      "--simple-log", "--log-file", turn->log_path, "--pidfile", "",
+      NULL);
+  if (turn->process == NULL)
+    g_error ("coturn (Debian's coturn package) could not start: %s", error->message);
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!coturn_answers (turn->port))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_assert_nonnull (g_subprocess_get_identifier (turn->process));
+    }
+}
+
+static void
+coturn_stop (Coturn *turn)
+{
+  g_autofree char *dir = g_path_get_dirname (turn->log_path);
+  GDir *listing;
+  const char *name;
+
+  g_subprocess_force_exit (turn->process);
+  g_subprocess_wait (turn->process, NULL, NULL);
+  g_clear_object (&turn->process);
+  listing = g_dir_open (dir, 0, NULL);
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  if (listing != NULL)
+    g_dir_close (listing);
+  g_rmdir (dir);
+  g_clear_pointer (&turn->uri, g_free);
+  g_clear_pointer (&turn->log_path, g_free);
+}
+
+/* The credentials Management hands out for coturn's use-auth-secret
+ * (nb-mgmt-netmap-wire.c): user "EXPIRY:PEER_KEY", password the base64
+ * HMAC-SHA1 of the user under the shared secret. */
+static void
+turn_credentials (const char  *secret,
+                  NbKey       *key,
+                  char       **user,
+                  char       **password)
+{
+  guint8 digest[20];
+  gsize digest_len = sizeof digest;
+  g_autoptr(GHmac) hmac = g_hmac_new (G_CHECKSUM_SHA1, (const guchar *) secret, strlen (secret));
+
+  *user = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", g_get_real_time () / G_USEC_PER_SEC + 3600,
+                           nb_key_get_public_base64 (key));
+  g_hmac_update (hmac, (const guchar *) *user, -1);
+  g_hmac_get_digest (hmac, digest, &digest_len);
+  *password = g_base64_encode (digest, digest_len);
+}
+
+static void
+add_turn (NbIceSession *session,
+          Coturn       *turn,
+          const char   *secret,
+          NbKey        *key)
+{
+  g_autofree char *user = NULL, *password = NULL;
+  g_autoptr(GError) error = NULL;
+
+  turn_credentials (secret, key, &user, &password);
+  g_assert_true (nb_ice_session_add_turn_server (session, turn->uri, user, password, &error));
+  g_assert_no_error (error);
+}
+
+static void
+count_relay_candidate (NbIceSession *session,
+                       const char   *candidate,
+                       guint        *n)
+{
+  if (strstr (candidate, " typ relay") != NULL)
+    (*n)++;
+}
+
+static gboolean
+gathered (gpointer data)
+{
+  return ((End *) data)->gathering_done;
+}
+
+/* Both sides relay-only through coturn: the pair is relayed on both ends,
+ * WireGuard stays on the channel through the agent, and its packets are
+ * counted there. */
+static void
+test_wireguard_over_turn (void)
+{
+  Coturn turn = { 0 };
+  Tunnel t = { 0 };
+  g_autoptr(GError) error = NULL;
+  NbIceCandidateType local_type = -1, remote_type = -1;
+  guint relay_a = 0;
+  guint64 rx_b, tx_a;
+
+  coturn_start (&turn);
+
+  side_init (&t.a);
+  side_init (&t.b);
+  t.a.peer = nb_wg_device_add_peer (t.a.dev, t.b.key, &error);
+  t.b.peer = nb_wg_device_add_peer (t.b.dev, t.a.key, &error);
+  g_assert_no_error (error);
+  add_prefix (t.a.peer, "100.64.0.2/32");
+  add_prefix (t.b.peer, "100.64.0.1/32");
+  link_init (&t.link, t.a.key, t.b.key);
+  nb_ice_session_set_relay_only (t.link.a.session, TRUE);
+  nb_ice_session_set_relay_only (t.link.b.session, TRUE);
+  add_turn (t.link.a.session, &turn, TURN_SECRET, t.a.key);
+  add_turn (t.link.b.session, &turn, TURN_SECRET, t.b.key);
+  g_signal_connect (t.link.a.session, "local-candidate", G_CALLBACK (count_relay_candidate),
+                    &relay_a);
+  nb_ice_session_set_wg_peer (t.link.a.session, t.a.dev, t.a.peer);
+  nb_ice_session_set_wg_peer (t.link.b.session, t.b.dev, t.b.peer);
+  link_start (&t.link);
+
+  g_assert_true (run_until (both_connected, &t.link));
+  g_assert_cmpuint (relay_a, >=, 1);
+  g_assert_true (nb_ice_session_get_selected_pair (t.link.a.session, &local_type, NULL,
+                                                   &remote_type, NULL));
+  g_assert_cmpint (local_type, ==, NB_ICE_CANDIDATE_TYPE_RELAYED);
+  g_assert_cmpint (remote_type, ==, NB_ICE_CANDIDATE_TYPE_RELAYED);
+
+  first_packet (&t);
+  exchange (&t, 1);
+  rx_b = nb_ice_session_get_channel_rx_datagrams (t.link.b.session);
+  tx_a = nb_ice_session_get_channel_tx_datagrams (t.link.a.session);
+  exchange (&t, 100);
+  /* Every packet went through the agent and coturn, none on a socket of
+   * its own. */
+  g_assert_cmpint (nb_ice_session_get_transport_kind (t.link.a.session), ==,
+                   NB_ICE_TRANSPORT_CHANNEL);
+  g_assert_cmpint (nb_ice_session_get_transport_kind (t.link.b.session), ==,
+                   NB_ICE_TRANSPORT_CHANNEL);
+  g_assert_cmpuint (nb_ice_session_get_channel_rx_datagrams (t.link.b.session), >=, rx_b + 100);
+  g_assert_cmpuint (nb_ice_session_get_channel_tx_datagrams (t.link.a.session), >=, tx_a + 100);
+  g_test_message ("through coturn: %" G_GUINT64_FORMAT " datagrams out of a, %" G_GUINT64_FORMAT
+                  " into b", nb_ice_session_get_channel_tx_datagrams (t.link.a.session),
+                  nb_ice_session_get_channel_rx_datagrams (t.link.b.session));
+
+  tunnel_teardown (&t);
+  coturn_stop (&turn);
+}
+
+/* Credentials made with another secret get no allocation: no relayed
+ * candidate, and gathering still ends. */
+static void
+test_turn_wrong_secret (void)
+{
+  Coturn turn = { 0 };
+  g_autoptr(NbKey) key_a = nb_key_generate ();
+  g_autoptr(NbKey) key_b = nb_key_generate ();
+  Link link = { 0 };
+  guint relay = 0;
+
+  coturn_start (&turn);
+  link_init (&link, key_a, key_b);
+  nb_ice_session_set_relay_only (link.a.session, TRUE);
+  add_turn (link.a.session, &turn, "not-the-secret", key_a);
+  g_signal_connect (link.a.session, "local-candidate", G_CALLBACK (count_relay_candidate), &relay);
+  link_start (&link);
+  g_assert_true (run_until (gathered, &link.a));
+  g_assert_cmpuint (relay, ==, 0);
+  link_clear (&link);
+  coturn_stop (&turn);
+}
+
 /* Bad input is refused with a clear error, and the session stays usable. */
 static void
 test_invalid_input (void)
@@ -506,6 +774,11 @@ test_invalid_input (void)
   g_assert_true (nb_ice_session_add_turn_server (session, "turn:127.0.0.1?transport=tcp", "u",
                                                  "p", &error));
   g_assert_no_error (error);
+
+  /* The rest on a session without servers (libnice would still be asking
+   * the STUN server above when the test closes it). */
+  g_clear_object (&session);
+  session = nb_ice_session_new (key_a, key_b);
 
   /* Not started yet. */
   g_assert_false (nb_ice_session_set_remote_credentials (session, "abcd", "abcdefghijklmnopqrstuv",
@@ -559,6 +832,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/transport/ice/host-pair", test_host_pair);
   g_test_add_func ("/transport/ice/wireguard-over-socket", test_wireguard_over_socket);
   g_test_add_func ("/transport/ice/restart", test_restart);
+  g_test_add_func ("/transport/ice/wireguard-over-turn", test_wireguard_over_turn);
+  g_test_add_func ("/transport/ice/turn-wrong-secret", test_turn_wrong_secret);
   g_test_add_func ("/transport/ice/invalid-input", test_invalid_input);
 
   return g_test_run ();
