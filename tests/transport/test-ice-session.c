@@ -548,7 +548,6 @@ coturn_start (Coturn *turn)
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *port = NULL, *min_port = NULL, *max_port = NULL;
-  g_autofree char *dir = NULL;
   guint base = 40000 + g_random_int_range (0, 100) * 200;
   gint64 deadline;
 
@@ -556,9 +555,8 @@ coturn_start (Coturn *turn)
   port = g_strdup_printf ("%u", turn->port);
   min_port = g_strdup_printf ("%u", base);
   max_port = g_strdup_printf ("%u", base + 199);
-  dir = g_dir_make_tmp ("nb-coturn-XXXXXX", &error);
-  g_assert_no_error (error);
-  turn->log_path = g_build_filename (dir, "turnserver.log", NULL);
+  /* The log stays in the build directory when the test fails. */
+  turn->log_path = g_strdup_printf ("%s/coturn-%u.log", g_test_get_dir (G_TEST_BUILT), turn->port);
   turn->uri = g_strdup_printf ("turn:127.0.0.1:%u?transport=udp", turn->port);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
@@ -569,7 +567,8 @@ coturn_start (Coturn *turn)
       "--listening-ip", "127.0.0.1", "--listening-port", port,
       "--relay-ip", "127.0.0.1", "--min-port", min_port, "--max-port", max_port,
       "--use-auth-secret", "--static-auth-secret", TURN_SECRET, "--realm", "netbird.test",
-      "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--no-tcp-relay",
+      "--allow-loopback-peers", "--no-tcp", "--no-tls", "--no-dtls", "--no-cli",
+      "--no-tcp-relay",
       "--simple-log", "--log-file", turn->log_path, "--pidfile", "",
       NULL);
   if (turn->process == NULL)
@@ -586,22 +585,10 @@ coturn_start (Coturn *turn)
 static void
 coturn_stop (Coturn *turn)
 {
-  g_autofree char *dir = g_path_get_dirname (turn->log_path);
-  GDir *listing;
-  const char *name;
-
   g_subprocess_force_exit (turn->process);
   g_subprocess_wait (turn->process, NULL, NULL);
   g_clear_object (&turn->process);
-  listing = g_dir_open (dir, 0, NULL);
-  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  if (listing != NULL)
-    g_dir_close (listing);
-  g_rmdir (dir);
+  g_unlink (turn->log_path);
   g_clear_pointer (&turn->uri, g_free);
   g_clear_pointer (&turn->log_path, g_free);
 }
