@@ -46,6 +46,9 @@
 #define RESTART_DELAY_MIN_MS 1000
 #define RESTART_DELAY_MAX_MS 32000
 #define CLOSE_TIMEOUT_MS 2000
+/* Remote candidates one round takes: a peer has a few per interface and
+ * server; more would only make check lists grow. */
+#define MAX_REMOTE_CANDIDATES 64
 /* The largest datagram the receive callback copies (libnice's own buffer
  * is 64 KiB too). */
 #define RX_BUFFER_SIZE 65536
@@ -125,7 +128,7 @@ struct _NbIceSession
   char *remote_ufrag;
   char *remote_pwd;
   GPtrArray *pending_candidates; /* char *, until the remote credentials */
-  gboolean ever_connected;
+  guint n_remote_candidates;     /* taken this round */
   gboolean nice_ready;
   guint restart_source;
   guint restart_delay_ms;
@@ -394,19 +397,32 @@ on_receive (NiceAgent *agent,
             gpointer   user_data)
 {
   NbIceSession *self = user_data;
+  NbWgDevice *device = NULL;
+  NbWgPeer *peer = NULL;
   gboolean first;
 
+  /* Only this thread runs the agent's receive callback, so the buffer is
+   * its own; the lock is not held into WireGuard, whose sends may come back
+   * into libnice and from there into this session's handlers. */
   g_mutex_lock (&self->lock);
   self->rx++;
   first = !self->wg_seen;
   self->wg_seen = TRUE;
-  if (self->device != NULL && self->peer != NULL && len <= RX_BUFFER_SIZE)
+  if (self->device != NULL && self->peer != NULL)
+    {
+      device = g_object_ref (self->device);
+      peer = g_object_ref (self->peer);
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (peer != NULL && len <= RX_BUFFER_SIZE)
     {
       /* The receive path decrypts in place: into a buffer of ours. */
       memcpy (self->rx_buffer, buf, len);
-      nb_wg_device_receive_from_transport (self->device, self->peer, self->rx_buffer, len);
+      nb_wg_device_receive_from_transport (device, peer, self->rx_buffer, len);
     }
-  g_mutex_unlock (&self->lock);
+  g_clear_object (&peer);
+  g_clear_object (&device);
 
   if (first)
     push_event (self, event_new (EVENT_WG_SEEN));
@@ -543,7 +559,6 @@ handle_state (NbIceSession       *self,
       break;
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
-      self->ever_connected = TRUE;
       self->restart_delay_ms = RESTART_DELAY_MIN_MS;
       set_state (self, NB_ICE_SESSION_STATE_CONNECTED);
       update_transport (self);
@@ -1517,6 +1532,7 @@ restart_agent (NbIceSession *self)
   g_clear_pointer (&self->remote_ufrag, g_free);
   g_clear_pointer (&self->remote_pwd, g_free);
   g_ptr_array_set_size (self->pending_candidates, 0);
+  self->n_remote_candidates = 0;
   new_session_id (self);
 
   /* Back on the agent before it checks again: the packet threads would eat
@@ -1616,7 +1632,7 @@ nb_ice_session_set_remote_credentials (NbIceSession  *self,
  * @error: return location for a #GError
  *
  * Takes one trickled candidate of the other peer. Candidates that arrive
- * before the remote credentials wait for them.
+ * before the remote credentials wait for them. A round takes at most 64.
  *
  * Returns: %TRUE, or %FALSE with an #NbIceSessionError
  */
@@ -1643,14 +1659,15 @@ nb_ice_session_add_remote_candidate (NbIceSession  *self,
                    local_error != NULL ? local_error->message : "longer than 512 bytes");
       return FALSE;
     }
+  if (self->n_remote_candidates >= MAX_REMOTE_CANDIDATES)
+    {
+      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
+                   "The other peer sent more than %d candidates", MAX_REMOTE_CANDIDATES);
+      return FALSE;
+    }
+  self->n_remote_candidates++;
   if (self->remote_ufrag == NULL)
     {
-      if (self->pending_candidates->len >= 64)
-        {
-          g_set_error_literal (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
-                               "64 remote candidates already wait for the remote credentials");
-          return FALSE;
-        }
       g_ptr_array_add (self->pending_candidates, g_strdup (candidate));
       return TRUE;
     }

@@ -54,8 +54,8 @@ typedef enum {
  * @NB_ICE_SESSION_STATE_CONNECTING: connectivity checks are running
  * @NB_ICE_SESSION_STATE_CONNECTED: a pair is selected and carries packets
  * @NB_ICE_SESSION_STATE_FAILED: every pair failed; nb_ice_session_restart()
- *   starts a new round (the session does so by itself once it was
- *   connected, see #NbIceSession:auto-restart)
+ *   starts a new round (the session does so by itself after a delay, see
+ *   #NbIceSession:auto-restart)
  * @NB_ICE_SESSION_STATE_CLOSED: nb_ice_session_close() was called
  *
  * Where an ICE session stands.

@@ -806,6 +806,25 @@ test_invalid_input (void)
       session, "a=candidate:1 1 UDP 2013266431 127.0.0.1 9 typ host", &error));
   g_assert_no_error (error);
 
+  /* A round takes so many candidates, then refuses more. */
+  {
+    guint taken = 0;
+
+    for (guint i = 0; i < 100; i++)
+      {
+        g_autofree char *candidate = g_strdup_printf ("candidate:%u 1 UDP 1 127.0.0.1 %u typ host",
+                                                      i + 10, 1000 + i);
+        if (!nb_ice_session_add_remote_candidate (session, candidate, &error))
+          break;
+        taken++;
+      }
+    g_assert_cmpuint (taken, >, 50);
+    g_assert_cmpuint (taken, <, 64);
+    g_assert_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE);
+    g_assert_nonnull (strstr (error->message, "more than 64"));
+    g_clear_error (&error);
+  }
+
   nb_ice_session_close (session);
   g_assert_false (nb_ice_session_restart (session, &error));
   g_assert_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_WRONG_STATE);
