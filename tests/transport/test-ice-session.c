@@ -726,6 +726,57 @@ test_turn_wrong_secret (void)
   coturn_stop (&turn);
 }
 
+static gboolean
+failed_then_restarted (gpointer data)
+{
+  End *end = data;
+  gboolean failed = FALSE;
+
+  for (guint i = 0; i < end->states->len; i++)
+    failed |= GPOINTER_TO_UINT (g_ptr_array_index (end->states, i)) == NB_ICE_SESSION_STATE_FAILED;
+  return failed && end->n_credentials >= 2;
+}
+
+static void
+on_credentials_count (NbIceSession *session,
+                      const char   *ufrag,
+                      const char   *pwd,
+                      End          *end)
+{
+  end->n_credentials++;
+}
+
+/* Checks toward a port nobody answers on fail; the session starts a new
+ * round by itself, with new credentials, a second later. */
+static void
+test_restart_after_failure (void)
+{
+  g_autoptr(NbKey) key_a = nb_key_generate ();
+  g_autoptr(NbKey) key_b = nb_key_generate ();
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first_session = NULL;
+  End end = { 0 };
+
+  end.states = g_ptr_array_new ();
+  end.session = nb_ice_session_new (key_a, key_b);
+  nb_ice_session_add_local_address (end.session, lo);
+  g_signal_connect (end.session, "local-credentials", G_CALLBACK (on_credentials_count), &end);
+  g_signal_connect (end.session, "notify::state", G_CALLBACK (on_state), &end);
+  g_assert_true (nb_ice_session_start (end.session, &error));
+  first_session = g_strdup (nb_ice_session_get_session_id (end.session));
+  g_assert_true (nb_ice_session_set_remote_credentials (end.session, "abcd",
+                                                        "abcdefghijklmnopqrstuv", &error));
+  g_assert_true (nb_ice_session_add_remote_candidate (
+      end.session, "candidate:1 1 UDP 2015364095 127.0.0.1 9 typ host", &error));
+  g_assert_no_error (error);
+
+  g_assert_true (run_until (failed_then_restarted, &end));
+  g_assert_cmpstr (nb_ice_session_get_session_id (end.session), !=, first_session);
+  g_assert_cmpint (nb_ice_session_get_state (end.session), !=, NB_ICE_SESSION_STATE_FAILED);
+  end_clear (&end);
+}
+
 /* Bad input is refused with a clear error, and the session stays usable. */
 static void
 test_invalid_input (void)
@@ -838,6 +889,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/transport/ice/host-pair", test_host_pair);
   g_test_add_func ("/transport/ice/wireguard-over-socket", test_wireguard_over_socket);
   g_test_add_func ("/transport/ice/restart", test_restart);
+  g_test_add_func ("/transport/ice/restart-after-failure", test_restart_after_failure);
   g_test_add_func ("/transport/ice/wireguard-over-turn", test_wireguard_over_turn);
   g_test_add_func ("/transport/ice/turn-wrong-secret", test_turn_wrong_secret);
   g_test_add_func ("/transport/ice/invalid-input", test_invalid_input);
