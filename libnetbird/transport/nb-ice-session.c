@@ -24,6 +24,11 @@
  * nobody runs ("parked"), so every datagram goes to the packet threads; a
  * restart moves the peer back to the channel and the sockets back to the
  * session's thread before new checks start.
+ *
+ * After a restart the proof is weaker: the old pair stays selected (RFC
+ * 8445 §9) and keeps carrying the other side's WireGuard while it checks,
+ * so this side may park while the other still has checks in flight. Those
+ * it loses fail on its side; it keeps its pair or, failing, restarts.
  */
 #define G_LOG_DOMAIN "netbird-ice"
 
@@ -54,6 +59,32 @@
 #define RX_BUFFER_SIZE 65536
 
 G_DEFINE_QUARK (nb-ice-session-error-quark, nb_ice_session_error)
+
+/**
+ * NbIceSession:
+ *
+ * One ICE session (RFC 8445, in libnice's RFC 5245 mode) between this peer
+ * and another, to find a UDP path between them through NATs, and the path
+ * the attached WireGuard peer's packets then take.
+ *
+ * The two peers exchange what a session emits through a signalling channel
+ * (Signal, sealed between their keys): #NbIceSession::local-credentials
+ * goes into an offer or answer, each #NbIceSession::local-candidate into a
+ * candidate message; what arrives goes into
+ * nb_ice_session_set_remote_credentials() and
+ * nb_ice_session_add_remote_candidate(). The side whose public key is the
+ * greater takes the controlling role.
+ *
+ * Once a pair is selected, the peer attached with
+ * nb_ice_session_set_wg_peer() gets the path: the selected socket itself
+ * for a host, server-reflexive or peer-reflexive pair (the WireGuard packet
+ * threads read and write it), a channel through the agent for a relayed
+ * pair.
+ *
+ * The agent runs on a thread of the session's own. Signals and property
+ * notifications are emitted on the thread-default main context of the
+ * thread that created the session, and methods are called from it.
+ */
 
 typedef struct
 {
