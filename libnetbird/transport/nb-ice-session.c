@@ -6,57 +6,23 @@
  * GMainContext of its own: its timers, its STUN/TURN traffic and the
  * WireGuard datagrams it receives on a relayed pair never touch the
  * caller's main loop. libnice emits its signals on whichever thread runs
- * it (that thread, or the caller's during a nice_agent_*() call); the
- * handlers here only queue an event, and the session's own signals and
+ * it (that thread, or the caller's during a nice_agent_*() call); its
+ * handlers (nb-ice-agent.c) only queue an event, and the session's own signals and
  * property changes are emitted from that queue on the context the session
  * was created in.
  *
- * The hand-over. Once a pair is selected the attached WireGuard peer gets a
- * channel transport that sends with nice_agent_send() and receives from the
- * agent's receive callback (on the session's thread). For a host, server-
- * or peer-reflexive pair, the selected socket is then duplicated and handed
- * to the peer with nb_wg_transport_new_socket(), so the packet threads read
- * and write it directly. Two things must hold first, or the packet threads
- * would eat connectivity checks that libnice still needs: this side's
- * checks are done (libnice's READY), and the other side's are too, which
- * its first WireGuard datagram proves (a peer sends WireGuard on a pair only
- * once it selected it). From then on the agent's sockets wait on a context
- * nobody runs ("parked"), so every datagram goes to the packet threads; a
- * restart moves the peer back to the channel and the sockets back to the
- * session's thread before new checks start.
- *
- * After a restart the proof is weaker: the old pair stays selected (RFC
- * 8445 §9) and keeps carrying the other side's WireGuard while it checks,
- * so this side may park while the other still has checks in flight. Those
- * it loses fail on its side; it keeps its pair or, failing, restarts.
+ * The files: this one holds the object, its state and its public face;
+ * nb-ice-agent.c the agent's thread and libnice's callbacks;
+ * nb-ice-negotiation.c what comes from the other peer; nb-ice-wg-path.c
+ * the WireGuard peer's transport (the socket hand-over); nb-ice-servers.c
+ * the STUN and TURN servers.
  */
 #define G_LOG_DOMAIN "netbird-ice"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
 
-#include <nice/agent.h>
-#include <sodium.h>
-
-#include "nb-ice-session.h"
+#include "nb-ice-session-private.h"
 #include "nb-transport-enum-types.h"
-#include "nb-wg-transport.h"
-#include "nb-proto-error.h"
-#include "nb-signal-proto-private.h"
-
-#define COMPONENT_ID 1
-#define RESTART_DELAY_MIN_MS 1000
-#define RESTART_DELAY_MAX_MS 32000
-#define CLOSE_TIMEOUT_MS 2000
-/* Remote candidates one round takes: a peer has a few per interface and
- * server; more would only make check lists grow. */
-#define MAX_REMOTE_CANDIDATES 64
-/* The largest datagram the receive callback copies (libnice's own buffer
- * is 64 KiB too). */
-#define RX_BUFFER_SIZE 65536
 
 G_DEFINE_QUARK (nb-ice-session-error-quark, nb_ice_session_error)
 
@@ -86,102 +52,6 @@ G_DEFINE_QUARK (nb-ice-session-error-quark, nb_ice_session_error)
  * thread that created the session, and methods are called from it.
  */
 
-typedef struct
-{
-  char *host;
-  guint16 port;
-  NiceRelayType relay_type;
-  char *username;
-  char *password;
-} Server;
-
-/* What a channel transport needs: shared by the session and every channel
- * transport it handed out, which may outlive it briefly. */
-typedef struct
-{
-  gatomicrefcount ref;
-  NiceAgent *agent;
-  guint stream_id;
-  guint64 tx;             /* atomic */
-} Channel;
-
-typedef enum {
-  EVENT_CREDENTIALS,
-  EVENT_CANDIDATE,
-  EVENT_GATHERING_DONE,
-  EVENT_STATE,
-  EVENT_SELECTED_PAIR,
-  EVENT_WG_SEEN,
-} EventKind;
-
-typedef struct
-{
-  EventKind kind;
-  guint generation;
-  char *text;             /* candidate, or ufrag */
-  char *text2;            /* pwd */
-  NiceComponentState nice_state;
-  NbIceCandidateType local_type;
-  NbIceCandidateType remote_type;
-  GInetSocketAddress *local;
-  GInetSocketAddress *remote;
-} Event;
-
-struct _NbIceSession
-{
-  GObject parent_instance;
-
-  NbKey *local_key;
-  NbKey *remote_key;
-  gboolean controlling;
-  gboolean auto_restart;
-  gboolean relay_only;
-
-  GMainContext *owner_context;
-  GMainContext *worker_context;
-  GMainLoop *worker_loop;
-  GThread *worker;
-  GMainContext *park_context;
-  gboolean parked;
-
-  NiceAgent *agent;
-  guint stream_id;
-  Channel *channel;
-  GPtrArray *stun_servers;   /* Server */
-  GPtrArray *turn_servers;   /* Server */
-  GPtrArray *local_addresses; /* GInetAddress */
-  GCancellable *cancellable;
-  guint n_resolving;
-
-  NbIceSessionState state;
-  guint generation;          /* bumped by every restart */
-  char *session_id;
-  char *remote_ufrag;
-  char *remote_pwd;
-  GPtrArray *pending_candidates; /* char *, until the remote credentials */
-  guint n_remote_candidates;     /* taken this round */
-  gboolean nice_ready;
-  guint restart_source;
-  guint restart_delay_ms;
-
-  gboolean have_pair;
-  NbIceCandidateType local_type;
-  NbIceCandidateType remote_type;
-  GInetSocketAddress *local_address;
-  GInetSocketAddress *remote_address;
-  NbIceTransportKind transport_kind;
-
-  /* Shared with the session's thread and libnice's callbacks. */
-  GMutex lock;
-  NbWgDevice *device;
-  NbWgPeer *peer;
-  gboolean wg_seen;          /* a WireGuard datagram came through the agent */
-  guint64 rx;
-  guint8 *rx_buffer;
-  GQueue events;
-  GSource *event_source;
-};
-
 G_DEFINE_FINAL_TYPE (NbIceSession, nb_ice_session, G_TYPE_OBJECT)
 
 enum {
@@ -209,314 +79,13 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static void update_transport (NbIceSession *self);
-
 /* -- small pieces --------------------------------------------------------- */
-
-static void
-server_free (gpointer data)
-{
-  Server *server = data;
-
-  g_free (server->host);
-  g_free (server->username);
-  if (server->password != NULL)
-    sodium_memzero (server->password, strlen (server->password));
-  g_free (server->password);
-  g_free (server);
-}
-
-static Channel *
-channel_ref (Channel *channel)
-{
-  g_atomic_ref_count_inc (&channel->ref);
-  return channel;
-}
-
-static void
-channel_unref (gpointer data)
-{
-  Channel *channel = data;
-
-  if (g_atomic_ref_count_dec (&channel->ref))
-    {
-      g_object_unref (channel->agent);
-      g_free (channel);
-    }
-}
-
-/* Runs on a WireGuard packet thread. */
-static gboolean
-channel_send (const guint8 *data,
-              gsize         len,
-              gpointer      user_data)
-{
-  Channel *channel = user_data;
-  gint sent;
-
-  sent = nice_agent_send (channel->agent, channel->stream_id, COMPONENT_ID, (guint) len,
-                          (const gchar *) data);
-  if (sent < 0 || (gsize) sent != len)
-    return FALSE;
-  __atomic_add_fetch (&channel->tx, 1, __ATOMIC_RELAXED);
-  return TRUE;
-}
-
-static void
-event_free (gpointer data)
-{
-  Event *event = data;
-
-  g_free (event->text);
-  g_free (event->text2);
-  g_clear_object (&event->local);
-  g_clear_object (&event->remote);
-  g_free (event);
-}
-
-static NbIceCandidateType
-candidate_type_from_nice (NiceCandidateType type)
-{
-  switch (type)
-    {
-    case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
-      return NB_ICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
-    case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
-      return NB_ICE_CANDIDATE_TYPE_PEER_REFLEXIVE;
-    case NICE_CANDIDATE_TYPE_RELAYED:
-      return NB_ICE_CANDIDATE_TYPE_RELAYED;
-    case NICE_CANDIDATE_TYPE_HOST:
-    default:
-      return NB_ICE_CANDIDATE_TYPE_HOST;
-    }
-}
-
-static GInetSocketAddress *
-socket_address_from_nice (const NiceAddress *address)
-{
-  struct sockaddr_storage native;
-
-  memset (&native, 0, sizeof native);
-  nice_address_copy_to_sockaddr (address, (struct sockaddr *) &native);
-  return G_INET_SOCKET_ADDRESS (g_socket_address_new_from_native (
-      &native, native.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6)
-                                            : sizeof (struct sockaddr_in)));
-}
-
-/* "candidate:..." from libnice's "a=candidate:..." */
-static char *
-candidate_to_attribute (NiceAgent     *agent,
-                        NiceCandidate *candidate)
-{
-  g_autofree char *sdp = nice_agent_generate_local_candidate_sdp (agent, candidate);
-
-  if (sdp == NULL)
-    return NULL;
-  return g_strdup (g_str_has_prefix (sdp, "a=") ? sdp + 2 : sdp);
-}
-
-/* -- the event queue: any thread in, the owner's context out -------------- */
-
-static gboolean dispatch_events (gpointer user_data);
-
-static void
-push_event (NbIceSession *self,
-            Event        *event)
-{
-  g_mutex_lock (&self->lock);
-  event->generation = event->generation != 0 ? event->generation : self->generation;
-  g_queue_push_tail (&self->events, event);
-  if (self->event_source == NULL)
-    {
-      self->event_source = g_idle_source_new ();
-      g_source_set_priority (self->event_source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (self->event_source, dispatch_events, g_object_ref (self),
-                             g_object_unref);
-      g_source_set_static_name (self->event_source, "[netbird] ICE session events");
-      g_source_attach (self->event_source, self->owner_context);
-    }
-  g_mutex_unlock (&self->lock);
-}
-
-static Event *
-event_new (EventKind kind)
-{
-  Event *event = g_new0 (Event, 1);
-
-  event->kind = kind;
-  return event;
-}
-
-/* -- libnice's callbacks (any thread) -------------------------------------- */
-
-static void
-on_new_candidate (NiceAgent     *agent,
-                  NiceCandidate *candidate,
-                  gpointer       user_data)
-{
-  NbIceSession *self = user_data;
-  Event *event;
-  char *text;
-
-  if (candidate->stream_id != self->stream_id || candidate->component_id != COMPONENT_ID)
-    return;
-  text = candidate_to_attribute (agent, candidate);
-  if (text == NULL)
-    return;
-  event = event_new (EVENT_CANDIDATE);
-  event->text = text;
-  push_event (self, event);
-}
-
-static void
-on_gathering_done (NiceAgent *agent,
-                   guint      stream_id,
-                   gpointer   user_data)
-{
-  NbIceSession *self = user_data;
-
-  if (stream_id == self->stream_id)
-    push_event (self, event_new (EVENT_GATHERING_DONE));
-}
-
-static void
-on_component_state (NiceAgent *agent,
-                    guint      stream_id,
-                    guint      component_id,
-                    guint      state,
-                    gpointer   user_data)
-{
-  NbIceSession *self = user_data;
-  Event *event;
-
-  if (stream_id != self->stream_id || component_id != COMPONENT_ID)
-    return;
-  event = event_new (EVENT_STATE);
-  event->nice_state = state;
-  push_event (self, event);
-}
-
-static void
-on_selected_pair (NiceAgent     *agent,
-                  guint          stream_id,
-                  guint          component_id,
-                  NiceCandidate *local,
-                  NiceCandidate *remote,
-                  gpointer       user_data)
-{
-  NbIceSession *self = user_data;
-  Event *event;
-
-  if (stream_id != self->stream_id || component_id != COMPONENT_ID)
-    return;
-  event = event_new (EVENT_SELECTED_PAIR);
-  event->local_type = candidate_type_from_nice (local->type);
-  event->remote_type = candidate_type_from_nice (remote->type);
-  event->local = socket_address_from_nice (&local->addr);
-  event->remote = socket_address_from_nice (&remote->addr);
-  push_event (self, event);
-}
-
-/* A datagram that is not STUN came through the agent: WireGuard from the
- * other peer. Runs on the session's thread. */
-static void
-on_receive (NiceAgent *agent,
-            guint      stream_id,
-            guint      component_id,
-            guint      len,
-            gchar     *buf,
-            gpointer   user_data)
-{
-  NbIceSession *self = user_data;
-  NbWgDevice *device = NULL;
-  NbWgPeer *peer = NULL;
-  gboolean first;
-
-  /* Only this thread runs the agent's receive callback, so the buffer is
-   * its own; the lock is not held into WireGuard, whose sends may come back
-   * into libnice and from there into this session's handlers. */
-  g_mutex_lock (&self->lock);
-  self->rx++;
-  first = !self->wg_seen;
-  self->wg_seen = TRUE;
-  if (self->device != NULL && self->peer != NULL)
-    {
-      device = g_object_ref (self->device);
-      peer = g_object_ref (self->peer);
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (peer != NULL && len <= RX_BUFFER_SIZE)
-    {
-      /* The receive path decrypts in place: into a buffer of ours. */
-      memcpy (self->rx_buffer, buf, len);
-      nb_wg_device_receive_from_transport (device, peer, self->rx_buffer, len);
-    }
-  g_clear_object (&peer);
-  g_clear_object (&device);
-
-  if (first)
-    push_event (self, event_new (EVENT_WG_SEEN));
-}
-
-/* -- the session's thread ---------------------------------------------------- */
-
-static gpointer
-worker_main (gpointer user_data)
-{
-  NbIceSession *self = user_data;
-
-  g_main_context_push_thread_default (self->worker_context);
-  g_main_loop_run (self->worker_loop);
-  g_main_context_pop_thread_default (self->worker_context);
-  return NULL;
-}
-
-static gboolean
-quit_worker (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-agent_closed_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_main_loop_quit (user_data);
-}
-
-/* On the session's thread, so that the callback comes back to it. */
-static gboolean
-close_agent (gpointer user_data)
-{
-  NbIceSession *self = user_data;
-
-  nice_agent_close_async (self->agent, agent_closed_cb, self->worker_loop);
-  return G_SOURCE_REMOVE;
-}
-
-/* Where the agent's sockets are watched: the session's thread, or nowhere
- * while the packet threads own the selected socket. */
-static void
-set_parked (NbIceSession *self,
-            gboolean      parked)
-{
-  if (self->parked == parked || self->agent == NULL)
-    return;
-  self->parked = parked;
-  nice_agent_attach_recv (self->agent, self->stream_id, COMPONENT_ID,
-                          parked ? self->park_context : self->worker_context, on_receive, self);
-  g_debug ("ICE session %s: the agent's sockets are %s", self->session_id,
-           parked ? "parked, WireGuard reads the selected one" : "read by the agent");
-}
 
 /* -- state ---------------------------------------------------------------- */
 
-static void
-set_state (NbIceSession      *self,
-           NbIceSessionState  state)
+void
+nb_ice_session_set_state (NbIceSession      *self,
+                          NbIceSessionState  state)
 {
   if (self->state == state)
     return;
@@ -529,8 +98,8 @@ set_state (NbIceSession      *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
-static void
-new_session_id (NbIceSession *self)
+void
+nb_ice_session_new_session_id (NbIceSession *self)
 {
   guint8 bytes[8];
 
@@ -572,7 +141,7 @@ schedule_restart (NbIceSession *self)
   g_source_set_static_name (source, "[netbird] ICE restart");
   self->restart_source = g_source_attach (source, self->owner_context);
   g_source_unref (source);
-  self->restart_delay_ms = MIN (self->restart_delay_ms * 2, RESTART_DELAY_MAX_MS);
+  self->restart_delay_ms = MIN (self->restart_delay_ms * 2, NB_ICE_RESTART_DELAY_MAX_MS);
 }
 
 static void
@@ -583,19 +152,19 @@ handle_state (NbIceSession       *self,
   switch (nice_state)
     {
     case NICE_COMPONENT_STATE_GATHERING:
-      set_state (self, NB_ICE_SESSION_STATE_GATHERING);
+      nb_ice_session_set_state (self, NB_ICE_SESSION_STATE_GATHERING);
       break;
     case NICE_COMPONENT_STATE_CONNECTING:
-      set_state (self, NB_ICE_SESSION_STATE_CONNECTING);
+      nb_ice_session_set_state (self, NB_ICE_SESSION_STATE_CONNECTING);
       break;
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
-      self->restart_delay_ms = RESTART_DELAY_MIN_MS;
-      set_state (self, NB_ICE_SESSION_STATE_CONNECTED);
-      update_transport (self);
+      self->restart_delay_ms = NB_ICE_RESTART_DELAY_MIN_MS;
+      nb_ice_session_set_state (self, NB_ICE_SESSION_STATE_CONNECTED);
+      nb_ice_session_update_transport (self);
       break;
     case NICE_COMPONENT_STATE_FAILED:
-      set_state (self, NB_ICE_SESSION_STATE_FAILED);
+      nb_ice_session_set_state (self, NB_ICE_SESSION_STATE_FAILED);
       schedule_restart (self);
       break;
     case NICE_COMPONENT_STATE_DISCONNECTED:
@@ -605,11 +174,11 @@ handle_state (NbIceSession       *self,
     }
 }
 
-static gboolean
-dispatch_events (gpointer user_data)
+gboolean
+nb_ice_session_dispatch_events (gpointer user_data)
 {
   NbIceSession *self = user_data;
-  Event *event;
+  NbIceEvent *event;
 
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->event_source, g_source_unref);
@@ -624,28 +193,28 @@ dispatch_events (gpointer user_data)
         break;
       if (self->state == NB_ICE_SESSION_STATE_CLOSED)
         {
-          event_free (event);
+          nb_ice_event_free (event);
           continue;
         }
 
       switch (event->kind)
         {
-        case EVENT_CREDENTIALS:
+        case NB_ICE_EVENT_CREDENTIALS:
           if (event->generation == self->generation)
             g_signal_emit (self, signals[SIGNAL_LOCAL_CREDENTIALS], 0, event->text, event->text2);
           break;
-        case EVENT_CANDIDATE:
+        case NB_ICE_EVENT_CANDIDATE:
           /* A candidate queued before a restart was sent again after it. */
           if (event->generation == self->generation)
             g_signal_emit (self, signals[SIGNAL_LOCAL_CANDIDATE], 0, event->text);
           break;
-        case EVENT_GATHERING_DONE:
+        case NB_ICE_EVENT_GATHERING_DONE:
           g_signal_emit (self, signals[SIGNAL_LOCAL_GATHERING_DONE], 0);
           break;
-        case EVENT_STATE:
+        case NB_ICE_EVENT_STATE:
           handle_state (self, event->nice_state);
           break;
-        case EVENT_SELECTED_PAIR:
+        case NB_ICE_EVENT_SELECTED_PAIR:
           self->have_pair = TRUE;
           self->local_type = event->local_type;
           self->remote_type = event->remote_type;
@@ -658,132 +227,30 @@ dispatch_events (gpointer user_data)
             g_autofree char *rt = g_enum_to_string (NB_TYPE_ICE_CANDIDATE_TYPE, event->remote_type);
             g_debug ("ICE session %s: selected pair %s %s - %s %s", self->session_id, lt, l, rt, r);
           }
-          update_transport (self);
+          nb_ice_session_update_transport (self);
           g_signal_emit (self, signals[SIGNAL_SELECTED_PAIR_CHANGED], 0);
           break;
-        case EVENT_WG_SEEN:
-          update_transport (self);
+        case NB_ICE_EVENT_WG_SEEN:
+          nb_ice_session_update_transport (self);
           break;
         default:
           g_assert_not_reached ();
         }
-      event_free (event);
+      nb_ice_event_free (event);
     }
   return G_SOURCE_REMOVE;
 }
 
 /* -- the WireGuard peer's transport ------------------------------------------ */
 
-static void
-set_transport_kind (NbIceSession       *self,
-                    NbIceTransportKind  kind)
+void
+nb_ice_session_set_transport_kind (NbIceSession       *self,
+                                   NbIceTransportKind  kind)
 {
   if (self->transport_kind == kind)
     return;
   self->transport_kind = kind;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT_KIND]);
-}
-
-static NbWgTransport *
-socket_transport_new (NbIceSession  *self,
-                      GError       **error)
-{
-  g_autoptr(GSocket) socket = NULL;
-  int fd;
-
-  socket = nice_agent_get_selected_socket (self->agent, self->stream_id, COMPONENT_ID);
-  if (socket == NULL)
-    {
-      g_set_error_literal (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_AGENT,
-                           "The agent has no socket for the selected pair");
-      return NULL;
-    }
-  fd = fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_AGENT,
-                   "Could not duplicate the selected socket: %s", g_strerror (saved));
-      return NULL;
-    }
-  /* The packet threads send and receive in bursts: buffers as big as the
-   * device's own sockets have (4 MiB; FORCE works as root). */
-  {
-    int size = 4 * 1024 * 1024;
-
-    if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-      setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
-      setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  }
-  return nb_wg_transport_new_socket (fd, self->remote_address, error);
-}
-
-/* Gives the attached peer the transport the session's state calls for. */
-static void
-update_transport (NbIceSession *self)
-{
-  NbIceTransportKind wanted = NB_ICE_TRANSPORT_NONE;
-  NbWgTransport *transport = NULL;
-  NbWgPeer *peer;
-  gboolean wg_seen;
-
-  g_mutex_lock (&self->lock);
-  peer = self->peer != NULL ? g_object_ref (self->peer) : NULL;
-  wg_seen = self->wg_seen;
-  g_mutex_unlock (&self->lock);
-
-  if (peer != NULL && self->have_pair && self->state != NB_ICE_SESSION_STATE_CLOSED)
-    {
-      if (self->local_type != NB_ICE_CANDIDATE_TYPE_RELAYED && self->nice_ready && wg_seen)
-        wanted = NB_ICE_TRANSPORT_SOCKET;
-      else
-        wanted = NB_ICE_TRANSPORT_CHANNEL;
-    }
-
-  /* A socket goes stale when the pair changes: that comes through here with
-   * nice_ready and wg_seen cleared by the restart, so SOCKET → SOCKET never
-   * needs a new socket. */
-  if (wanted == self->transport_kind)
-    {
-      g_clear_object (&peer);
-      return;
-    }
-
-  if (wanted == NB_ICE_TRANSPORT_SOCKET)
-    {
-      g_autoptr(GError) error = NULL;
-
-      transport = socket_transport_new (self, &error);
-      if (transport == NULL)
-        {
-          g_warning ("ICE session %s: keeping WireGuard on the agent: %s", self->session_id,
-                     error->message);
-          wanted = NB_ICE_TRANSPORT_CHANNEL;
-          if (wanted == self->transport_kind)
-            {
-              g_clear_object (&peer);
-              return;
-            }
-        }
-    }
-  if (wanted == NB_ICE_TRANSPORT_CHANNEL)
-    transport = nb_wg_transport_new_channel (channel_send, channel_ref (self->channel),
-                                             channel_unref);
-
-  /* Park only once the packet threads read the socket; unpark before they
-   * stop, so no datagram waits for a reader. */
-  if (wanted != NB_ICE_TRANSPORT_SOCKET)
-    set_parked (self, FALSE);
-  if (peer != NULL)
-    nb_wg_peer_set_transport (peer, transport);
-  if (wanted == NB_ICE_TRANSPORT_SOCKET)
-    set_parked (self, TRUE);
-  g_debug ("ICE session %s: WireGuard goes %s", self->session_id,
-           wanted == NB_ICE_TRANSPORT_SOCKET ? "on the selected socket" :
-           wanted == NB_ICE_TRANSPORT_CHANNEL ? "through the agent" : "nowhere through ICE");
-  set_transport_kind (self, wanted);
-  g_clear_object (&peer);
 }
 
 /* -- GObject ----------------------------------------------------------------- */
@@ -802,7 +269,7 @@ nb_ice_session_finalize (GObject *object)
 {
   NbIceSession *self = NB_ICE_SESSION (object);
 
-  g_queue_clear_full (&self->events, event_free);
+  g_queue_clear_full (&self->events, nb_ice_event_free);
   g_clear_object (&self->local_key);
   g_clear_object (&self->remote_key);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
@@ -1039,13 +506,13 @@ nb_ice_session_init (NbIceSession *self)
   g_mutex_init (&self->lock);
   g_queue_init (&self->events);
   self->auto_restart = TRUE;
-  self->restart_delay_ms = RESTART_DELAY_MIN_MS;
+  self->restart_delay_ms = NB_ICE_RESTART_DELAY_MIN_MS;
   self->owner_context = g_main_context_ref_thread_default ();
-  self->stun_servers = g_ptr_array_new_with_free_func (server_free);
-  self->turn_servers = g_ptr_array_new_with_free_func (server_free);
+  self->stun_servers = g_ptr_array_new_with_free_func (nb_ice_server_free);
+  self->turn_servers = g_ptr_array_new_with_free_func (nb_ice_server_free);
   self->local_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending_candidates = g_ptr_array_new_with_free_func (g_free);
-  self->rx_buffer = g_malloc (RX_BUFFER_SIZE);
+  self->rx_buffer = g_malloc (NB_ICE_RX_BUFFER_SIZE);
 }
 
 /* -- public API ----------------------------------------------------------------- */
@@ -1069,150 +536,6 @@ nb_ice_session_new (NbKey *local_key,
 
   return g_object_new (NB_TYPE_ICE_SESSION, "local-key", local_key, "remote-key", remote_key,
                        NULL);
-}
-
-/* RFC 7064 §3.1 and RFC 7065 §3.1: SCHEME:HOST[:PORT][?transport=udp|tcp] */
-static Server *
-parse_server_uri (const char  *uri,
-                  gboolean     turn,
-                  GError     **error)
-{
-  g_autoptr(GUri) parsed = NULL;
-  g_autofree char *with_slashes = NULL;
-  const char *colon = uri != NULL ? strchr (uri, ':') : NULL;
-  g_autofree char *scheme = NULL;
-  const char *query;
-  Server *server;
-  gint port;
-
-  if (colon == NULL)
-    goto invalid;
-  scheme = g_ascii_strdown (uri, colon - uri);
-  if (turn ? !(g_str_equal (scheme, "turn") || g_str_equal (scheme, "turns"))
-           : !g_str_equal (scheme, "stun"))
-    goto invalid;
-  /* GUri reads a host only after "//". */
-  with_slashes = g_strdup_printf ("%s://%s", scheme, colon + 1);
-  parsed = g_uri_parse (with_slashes, G_URI_FLAGS_NON_DNS, NULL);
-  if (parsed == NULL || g_uri_get_host (parsed) == NULL || g_uri_get_host (parsed)[0] == '\0' ||
-      g_uri_get_userinfo (parsed) != NULL ||
-      (g_uri_get_path (parsed)[0] != '\0'))
-    goto invalid;
-
-  server = g_new0 (Server, 1);
-  server->host = g_strdup (g_uri_get_host (parsed));
-  port = g_uri_get_port (parsed);
-  server->port = port > 0 ? port : g_str_equal (scheme, "turns") ? 5349 : 3478;
-  server->relay_type = g_str_equal (scheme, "turns") ? NICE_RELAY_TYPE_TURN_TLS
-                                                      : NICE_RELAY_TYPE_TURN_UDP;
-  query = g_uri_get_query (parsed);
-  if (query != NULL)
-    {
-      if (turn && g_str_equal (query, "transport=tcp"))
-        server->relay_type = server->relay_type == NICE_RELAY_TYPE_TURN_TLS
-                             ? NICE_RELAY_TYPE_TURN_TLS : NICE_RELAY_TYPE_TURN_TCP;
-      else if (!(turn && g_str_equal (query, "transport=udp") &&
-                 server->relay_type == NICE_RELAY_TYPE_TURN_UDP))
-        {
-          server_free (server);
-          goto invalid;
-        }
-    }
-  return server;
-
-invalid:
-  g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_SERVER,
-               "“%s” is not a %s server URI (like %s)", uri != NULL ? uri : "",
-               turn ? "TURN" : "STUN",
-               turn ? "turn:turn.example.org:3478?transport=udp" : "stun:stun.example.org:3478");
-  return NULL;
-}
-
-static gboolean
-check_new (NbIceSession  *self,
-           GError       **error)
-{
-  if (self->state != NB_ICE_SESSION_STATE_NEW)
-    {
-      g_set_error_literal (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_WRONG_STATE,
-                           "Servers and addresses are set before the ICE session starts");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/**
- * nb_ice_session_add_stun_server:
- * @self: a #NbIceSession
- * @uri: `stun:HOST[:PORT]` (RFC 7064), as Management hands it out
- * @error: return location for a #GError
- *
- * Adds a STUN server to learn server-reflexive candidates from, before
- * nb_ice_session_start(). libnice asks one STUN server: the first one
- * added (TURN servers yield server-reflexive candidates too).
- *
- * Returns: %TRUE, or %FALSE with %NB_ICE_SESSION_ERROR_INVALID_SERVER
- */
-gboolean
-nb_ice_session_add_stun_server (NbIceSession  *self,
-                                const char    *uri,
-                                GError       **error)
-{
-  Server *server;
-
-  g_return_val_if_fail (NB_IS_ICE_SESSION (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!check_new (self, error))
-    return FALSE;
-  server = parse_server_uri (uri, FALSE, error);
-  if (server == NULL)
-    return FALSE;
-  g_ptr_array_add (self->stun_servers, server);
-  return TRUE;
-}
-
-/**
- * nb_ice_session_add_turn_server:
- * @self: a #NbIceSession
- * @uri: `turn:HOST[:PORT][?transport=udp|tcp]` or `turns:HOST[:PORT]`
- *   (RFC 7065)
- * @username: the TURN user name (Management's time-limited credentials)
- * @password: its password
- * @error: return location for a #GError
- *
- * Adds a TURN server to allocate a relayed candidate on, before
- * nb_ice_session_start().
- *
- * Returns: %TRUE, or %FALSE with %NB_ICE_SESSION_ERROR_INVALID_SERVER
- */
-gboolean
-nb_ice_session_add_turn_server (NbIceSession  *self,
-                                const char    *uri,
-                                const char    *username,
-                                const char    *password,
-                                GError       **error)
-{
-  Server *server;
-
-  g_return_val_if_fail (NB_IS_ICE_SESSION (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!check_new (self, error))
-    return FALSE;
-  if (username == NULL || username[0] == '\0' || password == NULL || password[0] == '\0')
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_SERVER,
-                   "The TURN server “%s” needs a user name and a password", uri);
-      return FALSE;
-    }
-  server = parse_server_uri (uri, TRUE, error);
-  if (server == NULL)
-    return FALSE;
-  server->username = g_strdup (username);
-  server->password = g_strdup (password);
-  g_ptr_array_add (self->turn_servers, server);
-  return TRUE;
 }
 
 /**
@@ -1290,124 +613,28 @@ nb_ice_session_set_wg_peer (NbIceSession *self,
 
   if (old_peer != NULL && old_peer != peer && self->transport_kind != NB_ICE_TRANSPORT_NONE)
     {
-      set_parked (self, FALSE);
+      nb_ice_session_set_parked (self, FALSE);
       nb_wg_peer_set_transport (old_peer, NULL);
     }
   if (old_peer != peer)
-    set_transport_kind (self, NB_ICE_TRANSPORT_NONE);
+    nb_ice_session_set_transport_kind (self, NB_ICE_TRANSPORT_NONE);
   g_clear_object (&old_peer);
   g_clear_object (&old_device);
-  update_transport (self);
+  nb_ice_session_update_transport (self);
 }
 
-static void gather (NbIceSession *self);
-
-typedef struct
-{
-  NbIceSession *self;
-  Server *server;
-} Lookup;
-
-static void
-resolved_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  Lookup *lookup = user_data;
-  g_autoptr(NbIceSession) self = lookup->self;
-  Server *server = lookup->server;
-  g_autoptr(GError) error = NULL;
-  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
-
-  g_free (lookup);
-  if (addresses == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_message ("ICE server %s is left out: %s", server->host, error->message);
-    }
-  else
-    {
-      g_free (server->host);
-      server->host = g_inet_address_to_string (addresses->data);
-      g_resolver_free_addresses (addresses);
-    }
-  if (self->state != NB_ICE_SESSION_STATE_CLOSED && --self->n_resolving == 0)
-    gather (self);
-}
-
-static gboolean
-is_ip_literal (const char *host)
-{
-  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
-
-  return address != NULL;
-}
-
-/* libnice takes servers as IP addresses: the others are resolved first,
- * without blocking. */
-static void
-resolve_servers (NbIceSession *self,
-                 GPtrArray    *servers)
-{
-  for (guint i = 0; i < servers->len; i++)
-    {
-      Server *server = g_ptr_array_index (servers, i);
-      g_autoptr(GResolver) resolver = NULL;
-      Lookup *lookup;
-
-      if (is_ip_literal (server->host))
-        continue;
-      resolver = g_resolver_get_default ();
-      lookup = g_new (Lookup, 1);
-      lookup->self = g_object_ref (self);
-      lookup->server = server;
-      self->n_resolving++;
-      g_resolver_lookup_by_name_async (resolver, server->host, self->cancellable, resolved_cb,
-                                       lookup);
-    }
-}
-
-static void
-gather (NbIceSession *self)
-{
-  for (guint i = 0; i < self->stun_servers->len && i < 1; i++)
-    {
-      Server *server = g_ptr_array_index (self->stun_servers, i);
-
-      if (is_ip_literal (server->host))
-        g_object_set (self->agent, "stun-server", server->host, "stun-server-port",
-                      (guint) server->port, NULL);
-    }
-  for (guint i = 0; i < self->turn_servers->len; i++)
-    {
-      Server *server = g_ptr_array_index (self->turn_servers, i);
-
-      if (is_ip_literal (server->host) &&
-          !nice_agent_set_relay_info (self->agent, self->stream_id, COMPONENT_ID, server->host,
-                                      server->port, server->username, server->password,
-                                      server->relay_type))
-        g_message ("TURN server %s:%u is left out: libnice refused it", server->host,
-                   server->port);
-    }
-  if (!nice_agent_gather_candidates (self->agent, self->stream_id))
-    {
-      g_warning ("ICE session %s: libnice could not gather candidates", self->session_id);
-      set_state (self, NB_ICE_SESSION_STATE_FAILED);
-    }
-}
-
-static void
-queue_credentials (NbIceSession *self)
+void
+nb_ice_session_queue_credentials (NbIceSession *self)
 {
   gchar *ufrag = NULL, *pwd = NULL;
-  Event *event;
+  NbIceEvent *event;
 
   if (!nice_agent_get_local_credentials (self->agent, self->stream_id, &ufrag, &pwd))
     return;
-  event = event_new (EVENT_CREDENTIALS);
+  event = nb_ice_event_new (NB_ICE_EVENT_CREDENTIALS);
   event->text = ufrag;
   event->text2 = pwd;
-  push_event (self, event);
+  nb_ice_session_push_event (self, event);
 }
 
 /**
@@ -1469,266 +696,22 @@ nb_ice_session_start (NbIceSession  *self,
         nice_agent_add_local_address (self->agent, &address);
     }
 
-  self->channel = g_new0 (Channel, 1);
-  g_atomic_ref_count_init (&self->channel->ref);
-  self->channel->agent = g_object_ref (self->agent);
-  self->channel->stream_id = self->stream_id;
+  self->channel = nb_ice_channel_new (self->agent, self->stream_id);
 
-  g_signal_connect (self->agent, "new-candidate-full", G_CALLBACK (on_new_candidate), self);
-  g_signal_connect (self->agent, "candidate-gathering-done", G_CALLBACK (on_gathering_done), self);
-  g_signal_connect (self->agent, "component-state-changed", G_CALLBACK (on_component_state), self);
-  g_signal_connect (self->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), self);
-  nice_agent_attach_recv (self->agent, self->stream_id, COMPONENT_ID, self->worker_context,
-                          on_receive, self);
-  self->worker = g_thread_new ("nb-ice", worker_main, self);
+  nb_ice_session_connect_agent (self);
+  nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID, self->worker_context,
+                          nb_ice_session_on_receive, self);
+  self->worker = g_thread_new ("nb-ice", nb_ice_session_worker_main, self);
 
   self->generation = 1;
-  new_session_id (self);
+  nb_ice_session_new_session_id (self);
   self->cancellable = g_cancellable_new ();
-  set_state (self, NB_ICE_SESSION_STATE_GATHERING);
-  queue_credentials (self);
-  resolve_servers (self, self->stun_servers);
-  resolve_servers (self, self->turn_servers);
+  nb_ice_session_set_state (self, NB_ICE_SESSION_STATE_GATHERING);
+  nb_ice_session_queue_credentials (self);
+  nb_ice_session_resolve_servers (self, self->stun_servers);
+  nb_ice_session_resolve_servers (self, self->turn_servers);
   if (self->n_resolving == 0)
-    gather (self);
-  return TRUE;
-}
-
-static gboolean
-check_running (NbIceSession  *self,
-               GError       **error)
-{
-  if (self->state == NB_ICE_SESSION_STATE_NEW || self->state == NB_ICE_SESSION_STATE_CLOSED)
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_WRONG_STATE,
-                   "The ICE session is %s", self->state == NB_ICE_SESSION_STATE_NEW
-                   ? "not started" : "closed");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-add_candidate_now (NbIceSession  *self,
-                   const char    *candidate,
-                   GError       **error)
-{
-  g_autofree char *sdp = g_strconcat ("a=", candidate, NULL);
-  NiceCandidate *parsed;
-  GSList *list;
-  int added;
-
-  parsed = nice_agent_parse_remote_candidate_sdp (self->agent, self->stream_id, sdp);
-  if (parsed == NULL)
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
-                   "libnice cannot read the candidate “%s”", candidate);
-      return FALSE;
-    }
-  if (parsed->component_id != COMPONENT_ID)
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
-                   "The candidate “%s” is for component %u; a session has only component 1",
-                   candidate, parsed->component_id);
-      nice_candidate_free (parsed);
-      return FALSE;
-    }
-  list = g_slist_append (NULL, parsed);
-  added = nice_agent_set_remote_candidates (self->agent, self->stream_id, COMPONENT_ID, list);
-  g_slist_free_full (list, (GDestroyNotify) nice_candidate_free);
-  if (added < 0)
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
-                   "libnice refused the candidate “%s”", candidate);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-restart_agent (NbIceSession *self)
-{
-  g_autoptr(GSList) candidates = NULL;
-
-  if (self->restart_source != 0)
-    {
-      g_source_remove (self->restart_source);
-      self->restart_source = 0;
-    }
-  g_mutex_lock (&self->lock);
-  self->generation++;
-  self->wg_seen = FALSE;
-  g_mutex_unlock (&self->lock);
-  self->nice_ready = FALSE;
-  g_clear_pointer (&self->remote_ufrag, g_free);
-  g_clear_pointer (&self->remote_pwd, g_free);
-  g_ptr_array_set_size (self->pending_candidates, 0);
-  self->n_remote_candidates = 0;
-  new_session_id (self);
-
-  /* Back on the agent before it checks again: the packet threads would eat
-   * the checks on the socket they read. The old pair stays selected (RFC
-   * 8445 §9), so packets keep flowing meanwhile. */
-  update_transport (self);
-  nice_agent_restart_stream (self->agent, self->stream_id);
-  queue_credentials (self);
-  candidates = nice_agent_get_local_candidates (self->agent, self->stream_id, COMPONENT_ID);
-  for (GSList *l = candidates; l != NULL; l = l->next)
-    {
-      char *text = candidate_to_attribute (self->agent, l->data);
-
-      if (text != NULL)
-        {
-          Event *event = event_new (EVENT_CANDIDATE);
-          event->text = text;
-          push_event (self, event);
-        }
-      nice_candidate_free (l->data);
-    }
-}
-
-/**
- * nb_ice_session_set_remote_credentials:
- * @self: a started #NbIceSession
- * @ufrag: the other peer's ICE username fragment
- * @pwd: the other peer's ICE password
- * @error: return location for a #GError
- *
- * Takes the other peer's credentials (from its offer or answer). Different
- * credentials from those set before mean the other peer restarted: this
- * side restarts too (RFC 8445 §9), emitting new local credentials and its
- * candidates again, and checks begin with the new ones.
- *
- * Returns: %TRUE, or %FALSE with an #NbIceSessionError
- */
-gboolean
-nb_ice_session_set_remote_credentials (NbIceSession  *self,
-                                       const char    *ufrag,
-                                       const char    *pwd,
-                                       GError       **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GPtrArray) pending = NULL;
-
-  g_return_val_if_fail (NB_IS_ICE_SESSION (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!check_running (self, error))
-    return FALSE;
-  if (ufrag == NULL || pwd == NULL ||
-      strlen (ufrag) > NB_SIGNAL_PROTO_ICE_CHARS_MAX ||
-      strlen (pwd) > NB_SIGNAL_PROTO_ICE_CHARS_MAX ||
-      !nb_signal_proto_validate_ufrag (ufrag, "ufrag", &local_error) ||
-      !nb_signal_proto_validate_pwd (pwd, "pwd", &local_error))
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CREDENTIALS,
-                   "Invalid remote ICE credentials: %s",
-                   local_error != NULL ? local_error->message : "longer than 256 characters");
-      return FALSE;
-    }
-  if (self->remote_ufrag != NULL &&
-      g_str_equal (self->remote_ufrag, ufrag) && g_str_equal (self->remote_pwd, pwd))
-    return TRUE;
-  if (self->remote_ufrag != NULL)
-    {
-      g_debug ("ICE session %s: the other peer restarted", self->session_id);
-      restart_agent (self);
-    }
-
-  self->remote_ufrag = g_strdup (ufrag);
-  self->remote_pwd = g_strdup (pwd);
-  if (!nice_agent_set_remote_credentials (self->agent, self->stream_id, ufrag, pwd))
-    {
-      g_set_error_literal (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_AGENT,
-                           "libnice refused the remote credentials");
-      return FALSE;
-    }
-  pending = g_steal_pointer (&self->pending_candidates);
-  self->pending_candidates = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < pending->len; i++)
-    {
-      g_autoptr(GError) candidate_error = NULL;
-
-      if (!add_candidate_now (self, g_ptr_array_index (pending, i), &candidate_error))
-        g_debug ("ICE session %s: %s", self->session_id, candidate_error->message);
-    }
-  return TRUE;
-}
-
-/**
- * nb_ice_session_add_remote_candidate:
- * @self: a started #NbIceSession
- * @candidate: a candidate attribute of the other peer, `candidate:...`
- *   (RFC 5245 §15.1; an `a=` prefix is accepted)
- * @error: return location for a #GError
- *
- * Takes one trickled candidate of the other peer. Candidates that arrive
- * before the remote credentials wait for them. A round takes at most 64.
- *
- * Returns: %TRUE, or %FALSE with an #NbIceSessionError
- */
-gboolean
-nb_ice_session_add_remote_candidate (NbIceSession  *self,
-                                     const char    *candidate,
-                                     GError       **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  g_return_val_if_fail (NB_IS_ICE_SESSION (self), FALSE);
-  g_return_val_if_fail (candidate != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!check_running (self, error))
-    return FALSE;
-  if (g_str_has_prefix (candidate, "a="))
-    candidate += 2;
-  if (strlen (candidate) > NB_SIGNAL_PROTO_CANDIDATE_MAX ||
-      !nb_signal_proto_validate_candidate (candidate, "candidate", &local_error))
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
-                   "Invalid remote candidate: %s",
-                   local_error != NULL ? local_error->message : "longer than 512 bytes");
-      return FALSE;
-    }
-  if (self->n_remote_candidates >= MAX_REMOTE_CANDIDATES)
-    {
-      g_set_error (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_INVALID_CANDIDATE,
-                   "The other peer sent more than %d candidates", MAX_REMOTE_CANDIDATES);
-      return FALSE;
-    }
-  self->n_remote_candidates++;
-  if (self->remote_ufrag == NULL)
-    {
-      g_ptr_array_add (self->pending_candidates, g_strdup (candidate));
-      return TRUE;
-    }
-  return add_candidate_now (self, candidate, error);
-}
-
-/**
- * nb_ice_session_restart:
- * @self: a started #NbIceSession
- * @error: return location for a #GError
- *
- * Starts a new round of checks with new local credentials (an ICE restart,
- * RFC 8445 §9): #NbIceSession::local-credentials is emitted, then every
- * local candidate again, and the session forgets the remote credentials
- * and candidates until the other peer sends its new ones. The pair in use
- * keeps carrying packets until a new one is selected.
- *
- * Returns: %TRUE, or %FALSE with %NB_ICE_SESSION_ERROR_WRONG_STATE
- */
-gboolean
-nb_ice_session_restart (NbIceSession  *self,
-                        GError       **error)
-{
-  g_return_val_if_fail (NB_IS_ICE_SESSION (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!check_running (self, error))
-    return FALSE;
-  g_debug ("ICE session %s: restart", self->session_id);
-  restart_agent (self);
+    nb_ice_session_gather (self);
   return TRUE;
 }
 
@@ -1748,7 +731,7 @@ nb_ice_session_close (NbIceSession *self)
 
   if (self->state == NB_ICE_SESSION_STATE_CLOSED)
     return;
-  set_state (self, NB_ICE_SESSION_STATE_CLOSED);
+  nb_ice_session_set_state (self, NB_ICE_SESSION_STATE_CLOSED);
   if (self->restart_source != 0)
     {
       g_source_remove (self->restart_source);
@@ -1763,31 +746,31 @@ nb_ice_session_close (NbIceSession *self)
   if (peer != NULL && self->transport_kind != NB_ICE_TRANSPORT_NONE)
     nb_wg_peer_set_transport (peer, NULL);
   g_clear_object (&peer);
-  set_transport_kind (self, NB_ICE_TRANSPORT_NONE);
+  nb_ice_session_set_transport_kind (self, NB_ICE_TRANSPORT_NONE);
 
   if (self->agent != NULL)
     g_signal_handlers_disconnect_by_data (self->agent, self);
   if (self->worker != NULL)
     {
-      GSource *source = g_timeout_source_new (CLOSE_TIMEOUT_MS);
+      GSource *source = g_timeout_source_new (NB_ICE_CLOSE_TIMEOUT_MS);
 
       /* TURN allocations are released (a refresh with lifetime 0, RFC 8656
        * §7) before the agent goes; their answers come on the session's
        * thread, which stops when they did, or after a bound. */
-      g_source_set_callback (source, quit_worker, self->worker_loop, NULL);
+      g_source_set_callback (source, nb_ice_quit_loop, self->worker_loop, NULL);
       g_source_attach (source, self->worker_context);
       g_source_unref (source);
-      g_main_context_invoke (self->worker_context, close_agent, self);
+      g_main_context_invoke (self->worker_context, nb_ice_session_close_agent, self);
       g_thread_join (g_steal_pointer (&self->worker));
     }
   if (self->agent != NULL)
     {
-      nice_agent_attach_recv (self->agent, self->stream_id, COMPONENT_ID, self->worker_context,
+      nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID, self->worker_context,
                               NULL, NULL);
       nice_agent_remove_stream (self->agent, self->stream_id);
       g_clear_object (&self->agent);
     }
-  g_clear_pointer (&self->channel, channel_unref);
+  g_clear_pointer (&self->channel, nb_ice_channel_unref);
 
   {
     GSource *events;
@@ -1795,7 +778,7 @@ nb_ice_session_close (NbIceSession *self)
 
     g_mutex_lock (&self->lock);
     device = g_steal_pointer (&self->device);
-    g_queue_clear_full (&self->events, event_free);
+    g_queue_clear_full (&self->events, nb_ice_event_free);
     events = g_steal_pointer (&self->event_source);
     g_mutex_unlock (&self->lock);
     /* The source holds a reference to the session: dropped here, outside
