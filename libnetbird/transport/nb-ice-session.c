@@ -7,9 +7,9 @@
  * WireGuard datagrams it receives on a relayed pair never touch the
  * caller's main loop. libnice emits its signals on whichever thread runs
  * it (that thread, or the caller's during a nice_agent_*() call); its
- * handlers (nb-ice-agent.c) only queue an event, and the session's own signals and
- * property changes are emitted from that queue on the context the session
- * was created in.
+ * handlers (nb-ice-agent.c) only queue an event, and the session's own
+ * signals and property changes are emitted from that queue on the context
+ * the session was created in.
  *
  * The files: this one holds the object, its state and its public face;
  * nb-ice-agent.c the agent's thread and libnice's callbacks;
