@@ -79,8 +79,6 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-/* -- small pieces --------------------------------------------------------- */
-
 /* -- state ---------------------------------------------------------------- */
 
 void
@@ -241,8 +239,7 @@ nb_ice_session_dispatch_events (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* -- the WireGuard peer's transport ------------------------------------------ */
-
+/* The kind of path nb-ice-wg-path.c gave the peer, as a property. */
 void
 nb_ice_session_set_transport_kind (NbIceSession       *self,
                                    NbIceTransportKind  kind)
