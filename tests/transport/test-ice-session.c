@@ -206,11 +206,15 @@ test_host_pair (void)
   g_autoptr(NbKey) key_b = nb_key_generate ();
   Link link = { 0 };
   gboolean a_greater;
+  gint64 started;
 
   link_init (&link, key_a, key_b);
   g_assert_cmpint (nb_ice_session_get_state (link.a.session), ==, NB_ICE_SESSION_STATE_NEW);
+  started = g_get_monotonic_time ();
   link_start (&link);
   g_assert_true (run_until (both_connected, &link));
+  g_test_message ("both connected %" G_GINT64_FORMAT " ms after the start",
+                  (g_get_monotonic_time () - started) / 1000);
 
   /* The controlling side is the one whose public key is greater. */
   a_greater = memcmp (nb_key_get_public_data (key_a, NULL), nb_key_get_public_data (key_b, NULL),
