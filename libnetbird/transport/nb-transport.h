@@ -7,3 +7,6 @@
 #if !defined(__NETBIRD_H_INSIDE__) && !defined(NB_COMPILATION)
 #error "Only <netbird.h> can be included directly."
 #endif
+
+#include "nb-ice-session.h"
+#include "nb-transport-enum-types.h"
