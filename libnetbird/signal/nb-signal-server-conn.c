@@ -283,8 +283,14 @@ on_ws_error (SoupWebsocketConnection *ws,
   g_autofree char *text = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
 
   /* libsoup closes the connection after this (a protocol error, a frame
-   * over its own bound): only say so. */
+   * over its own bound). */
   g_debug ("Signal connection from %s: %s", conn->remote, text);
+  if (conn->phase != PHASE_CLOSING &&
+      g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG))
+    {
+      conn->server->counters.drops[NB_SIGNAL_DROP_OVERSIZE]++;
+      nb_signal_conn_close (conn, NB_SIGNAL_CLOSED_OVERSIZE, SOUP_WEBSOCKET_CLOSE_TOO_BIG, NULL);
+    }
 }
 
 static void
@@ -293,9 +299,6 @@ on_ws_closed (SoupWebsocketConnection *ws,
 {
   NbSignalConn *conn = user_data;
 
-  if (conn->phase != PHASE_CLOSING && soup_websocket_connection_get_close_code (ws) ==
-      SOUP_WEBSOCKET_CLOSE_TOO_BIG)
-    conn->server->counters.drops[NB_SIGNAL_DROP_OVERSIZE]++;
   g_debug ("Signal connection from %s closed (%u)", conn->remote,
            soup_websocket_connection_get_close_code (ws));
   g_hash_table_remove (conn->server->conns, conn);
