@@ -5,7 +5,10 @@
  */
 #define G_LOG_DOMAIN "netbird-signal"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "nb-signal-server-private.h"
 #include "nb-text-private.h"
@@ -36,7 +39,61 @@ struct _NbSignalConn
   guint8 nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN];
   guint auth_timeout;
   NbSignalRate rate;
+  int fd;                     /* the TCP socket under the WebSocket, or -1 */
+  gboolean corked;
 };
+
+/* The frames forwarded in one main-loop iteration go out in as few TCP
+ * segments as they fill: libsoup writes each frame with a send() of its
+ * own, and on a busy server most of the CPU went into transmitting each
+ * one (the send path, and on loopback the receiver's too). A destination
+ * is corked (tcp(7) TCP_CORK: full segments still leave at once) when the
+ * first frame of an iteration is forwarded to it, and uncorked at the
+ * start of the next iteration, which pushes out what is left. */
+static gboolean
+uncork_all (gpointer user_data)
+{
+  NbSignalServer *server = user_data;
+  int off = 0;
+
+  for (guint i = 0; i < server->corked->len; i++)
+    {
+      NbSignalConn *conn = server->corked->pdata[i];
+
+      setsockopt (conn->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+      conn->corked = FALSE;
+    }
+  g_ptr_array_set_size (server->corked, 0);
+  server->uncork_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cork (NbSignalConn *conn)
+{
+  NbSignalServer *server = conn->server;
+  int on = 1;
+
+  if (conn->corked || conn->fd < 0 ||
+      setsockopt (conn->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) != 0)
+    return;
+  conn->corked = TRUE;
+  g_ptr_array_add (server->corked, conn);
+  if (server->uncork_source == 0)
+    server->uncork_source = g_idle_add_full (G_PRIORITY_DEFAULT, uncork_all, server, NULL);
+}
+
+static void
+uncork (NbSignalConn *conn)
+{
+  int off = 0;
+
+  if (!conn->corked)
+    return;
+  setsockopt (conn->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  conn->corked = FALSE;
+  g_ptr_array_remove_fast (conn->server->corked, conn);
+}
 
 /* The one way out to a peer. */
 static void
@@ -45,6 +102,25 @@ conn_send (NbSignalConn *conn,
 {
   if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_send_message (conn->ws, SOUP_WEBSOCKET_DATA_TEXT, frame);
+}
+
+static int
+fd_of_stream (GIOStream *stream)
+{
+  while (stream != NULL && !G_IS_SOCKET_CONNECTION (stream))
+    {
+      GIOStream *base = NULL;
+
+      if (G_IS_TLS_CONNECTION (stream))
+        g_object_get (stream, "base-io-stream", &base, NULL);
+      else if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream"))
+        g_object_get (stream, "base-iostream", &base, NULL);
+      if (base != NULL)
+        g_object_unref (base); /* still owned by @stream */
+      stream = base;
+    }
+  return stream != NULL
+         ? g_socket_get_fd (g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream))) : -1;
 }
 
 static void
@@ -197,6 +273,7 @@ on_message_frame (NbSignalConn        *conn,
     }
   /* Unchanged: the frame as it came, without a copy. */
   server->counters.forwarded++;
+  cork (destination);
   conn_send (destination, raw);
 }
 
@@ -328,6 +405,7 @@ nb_signal_conn_accept (NbSignalServer          *server,
   conn->ws = g_object_ref (ws);
   conn->remote = g_strdup (remote != NULL ? remote : "?");
   conn->phase = PHASE_HELLO;
+  conn->fd = fd_of_stream (soup_websocket_connection_get_io_stream (ws));
   nb_signal_rate_init (&conn->rate, server->rate_per_second, server->rate_burst,
                        g_get_monotonic_time ());
 
@@ -345,6 +423,7 @@ nb_signal_conn_accept (NbSignalServer          *server,
 void
 nb_signal_conn_free (NbSignalConn *conn)
 {
+  uncork (conn);
   g_clear_handle_id (&conn->auth_timeout, g_source_remove);
   unregister (conn);
   g_signal_handlers_disconnect_by_data (conn->ws, conn);

@@ -73,6 +73,8 @@ struct _NbSignalServer
   GHashTable *conns;   /* NbSignalConn *, owned */
   GHashTable *peers;   /* registered key (base64, the conn's) -> NbSignalConn * */
   NbSignalCounters counters;
+  GPtrArray *corked;   /* NbSignalConn * corked this iteration */
+  guint uncork_source;
 };
 
 /* nb-signal-server-conn.c: one peer's connection */

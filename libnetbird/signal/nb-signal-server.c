@@ -81,6 +81,7 @@ nb_signal_server_finalize (GObject *object)
   NbSignalServer *self = NB_SIGNAL_SERVER (object);
 
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_pointer (&self->corked, g_ptr_array_unref);
   g_clear_pointer (&self->conns, g_hash_table_unref);
   g_clear_object (&self->key);
   g_clear_object (&self->tls_certificate);
@@ -176,6 +177,7 @@ nb_signal_server_init (NbSignalServer *self)
   self->rate_burst = NB_SIGNAL_SERVER_DEFAULT_RATE_BURST;
   self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) nb_signal_conn_free, NULL);
   self->peers = g_hash_table_new (g_str_hash, g_str_equal);
+  self->corked = g_ptr_array_new ();
 }
 
 /**
@@ -465,6 +467,7 @@ nb_signal_server_stop (NbSignalServer *self)
         self->counters.closed[NB_SIGNAL_CLOSED_SHUTDOWN]++;
       g_hash_table_remove_all (self->conns);
     }
+  g_clear_handle_id (&self->uncork_source, g_source_remove);
   if (self->soup != NULL)
     {
       soup_server_disconnect (self->soup);

@@ -75,7 +75,7 @@ daemon_start (const char         *listen,
   g_assert_nonnull (daemon->metrics_url);
   g_assert_nonnull (daemon->address);
   daemon->url = g_strdup_printf ("%s://%s", tls ? "wss" : "ws", daemon->address);
-  daemon->http = soup_session_new ();
+  daemon->http = soup_session_new_with_options ("timeout", 10, NULL);
   return daemon;
 }
 
@@ -90,17 +90,34 @@ daemon_kill (Daemon *daemon)
   daemon->killed = TRUE;
 }
 
+static void
+on_exited (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
 void
 daemon_free (Daemon *daemon)
 {
   if (!daemon->killed)
     {
       g_autoptr(GError) error = NULL;
+      g_autofree char *log = NULL;
+      gboolean exited = FALSE;
 
-      /* SIGTERM: the daemon must exit cleanly, also after a test's abuse. */
+      /* SIGTERM: the daemon must exit cleanly, and soon, also after a
+       * test's abuse. */
       g_subprocess_send_signal (daemon->process, SIGTERM);
-      g_subprocess_wait (daemon->process, NULL, &error);
-      g_assert_no_error (error);
+      g_subprocess_wait_async (daemon->process, NULL, on_exited, &exited);
+      if (!WAIT_UNTIL (exited, 10000))
+        {
+          g_file_get_contents (daemon->log_path, &log, NULL, NULL);
+          g_subprocess_force_exit (daemon->process);
+          g_error ("netbird-signal did not exit within 10 s of SIGTERM; its log:\n%s", log);
+        }
       g_assert_true (g_subprocess_get_if_exited (daemon->process));
       g_assert_cmpint (g_subprocess_get_exit_status (daemon->process), ==, 0);
     }
