@@ -126,8 +126,9 @@ daemon_free (Daemon *daemon)
 
     g_assert_true (g_file_get_contents (daemon->log_path, &log, NULL, NULL));
     if (strstr (log, "CRITICAL") != NULL || strstr (log, "netbird-signal-WARNING") != NULL ||
-        strstr (log, "GLib-WARNING") != NULL || strstr (log, "GLib-GObject-WARNING") != NULL)
-      g_error ("netbird-signal logged a critical or a warning:\n%s", log);
+        strstr (log, "GLib-WARNING") != NULL || strstr (log, "GLib-GObject-WARNING") != NULL ||
+        strstr (log, "Sanitizer") != NULL || strstr (log, "runtime error") != NULL)
+      g_error ("netbird-signal logged a critical, a warning or a sanitizer report:\n%s", log);
     g_unlink (daemon->log_path);
     g_free (daemon->log_path);
   }
