@@ -1,10 +1,10 @@
 /* test-signal-client.c: NbSignalClient against a real netbird-signal:
- * reconnecting across a restart, TLS, what it refuses to start with
+ * reconnecting across a restart, what it refuses to start with (TLS is in
+ * test-signal-tls.c)
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <string.h>
-#include <glib/gstdio.h>
 
 #include "signal-test-util.h"
 
@@ -100,60 +100,6 @@ run (const char *const *argv)
 }
 
 static void
-test_tls (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("test-signal-tls-XXXXXX", &error);
-  g_autofree char *cert = g_build_filename (dir, "cert.pem", NULL);
-  g_autofree char *key = g_build_filename (dir, "key.pem", NULL);
-  const char *const openssl[] = {
-    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-    "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1", NULL
-  };
-  const char *const args[] = { "--tls-cert", cert, "--tls-key", key, NULL };
-  g_autoptr(Daemon) daemon = NULL;
-  g_autoptr(GTlsDatabase) trust = NULL;
-  g_autoptr(Peer) a = NULL;
-  g_autoptr(Peer) b = NULL;
-  g_autoptr(Peer) untrusting = NULL;
-  g_autoptr(NbSignalMessage) message = make_candidate ();
-
-  g_assert_no_error (error);
-  g_assert_true (run (openssl));
-  daemon = daemon_start (NULL, args);
-  g_assert_true (g_str_has_prefix (daemon->url, "wss://"));
-  trust = g_tls_file_database_new (cert, &error);
-  g_assert_no_error (error);
-
-  a = peer_new (daemon->url, NULL);
-  b = peer_new (daemon->url, NULL);
-  untrusting = peer_new (daemon->url, NULL);
-  nb_signal_client_set_tls_database (a->client, trust);
-  nb_signal_client_set_tls_database (b->client, trust);
-  g_assert_true (nb_signal_client_start (a->client, NULL));
-  g_assert_true (nb_signal_client_start (b->client, NULL));
-  g_assert_true (nb_signal_client_start (untrusting->client, NULL));
-  g_assert_true (WAIT_UNTIL (peer_connected (a) && peer_connected (b), 5000));
-  g_assert_true (nb_signal_client_send (a->client, b->key, message, &error));
-  g_assert_true (WAIT_UNTIL (b->messages->len == 1, 5000));
-
-  /* A certificate the client does not trust: it never registers. */
-  WAIT_UNTIL (FALSE, 1000);
-  g_assert_false (peer_connected (untrusting));
-  g_assert_cmpuint (nb_signal_client_get_n_connects (untrusting->client), ==, 0);
-  g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_peers_registered"), ==, 2);
-
-  g_clear_pointer (&untrusting, peer_free);
-  g_clear_pointer (&a, peer_free);
-  g_clear_pointer (&b, peer_free);
-  g_clear_pointer (&daemon, daemon_free);
-  g_unlink (cert);
-  g_unlink (key);
-  g_rmdir (dir);
-}
-
-static void
 test_refuses_to_start (void)
 {
   g_autoptr(NbKey) key = nb_key_generate ();
@@ -196,7 +142,6 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/signal/client/reconnect-after-restart", test_reconnect_after_restart);
-  g_test_add_func ("/signal/client/tls", test_tls);
   g_test_add_func ("/signal/client/refuses-to-start", test_refuses_to_start);
   g_test_add_func ("/signal/client/daemon-options", test_daemon_options);
   return g_test_run ();
