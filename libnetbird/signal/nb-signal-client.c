@@ -295,18 +295,32 @@ on_ws_closed (SoupWebsocketConnection *ws,
   schedule_reconnect (self);
 }
 
+typedef struct
+{
+  NbSignalClient *self;
+  GCancellable *cancellable;
+} Connecting;
+
 static void
 on_connected (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(NbSignalClient) self = user_data;
+  Connecting *connecting = user_data;
+  g_autoptr(NbSignalClient) self = connecting->self;
+  g_autoptr(GCancellable) cancellable = connecting->cancellable;
   g_autoptr(GError) error = NULL;
   SoupWebsocketConnection *ws;
 
+  g_free (connecting);
   ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  /* Stopped (or stopped and started again) meanwhile: this attempt is not
+   * the client's any more, even if it connected before the cancel. */
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_clear_object (&ws);
+      return;
+    }
   g_clear_object (&self->connecting);
   if (ws == NULL)
     {
@@ -329,11 +343,14 @@ static void
 connect_now (NbSignalClient *self)
 {
   g_autoptr(SoupMessage) msg = soup_message_new_from_uri (SOUP_METHOD_GET, self->uri);
+  Connecting *connecting = g_new0 (Connecting, 1);
 
   set_state (self, NB_SIGNAL_CLIENT_STATE_CONNECTING);
   self->connecting = g_cancellable_new ();
+  connecting->self = g_object_ref (self);
+  connecting->cancellable = g_object_ref (self->connecting);
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        self->connecting, on_connected, g_object_ref (self));
+                                        self->connecting, on_connected, connecting);
 }
 
 static GUri *

@@ -86,6 +86,27 @@ test_reconnect_after_restart (void)
   g_assert_cmpuint (nb_signal_client_get_n_connects (a->client), ==, 2);
 }
 
+static void
+test_start_stop_start (void)
+{
+  g_autoptr(Daemon) daemon = daemon_start (NULL, NULL);
+  g_autoptr(Peer) a = peer_new (daemon->url, NULL);
+
+  /* Stopped while connecting, started again at once: one registration,
+   * from the second attempt; the first one's connection is dropped. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_assert_true (nb_signal_client_start (a->client, NULL));
+      nb_signal_client_stop (a->client);
+    }
+  g_assert_true (nb_signal_client_start (a->client, NULL));
+  g_assert_true (WAIT_UNTIL (peer_connected (a), 5000));
+  WAIT_UNTIL (FALSE, 500);
+  g_assert_cmpuint (nb_signal_client_get_n_connects (a->client), ==, 1);
+  g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_peers_registered"), ==, 1);
+  g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_registrations_total"), ==, 1);
+}
+
 static gboolean
 run (const char *const *argv)
 {
@@ -142,6 +163,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/signal/client/reconnect-after-restart", test_reconnect_after_restart);
+  g_test_add_func ("/signal/client/start-stop-start", test_start_stop_start);
   g_test_add_func ("/signal/client/refuses-to-start", test_refuses_to_start);
   g_test_add_func ("/signal/client/daemon-options", test_daemon_options);
   return g_test_run ();
