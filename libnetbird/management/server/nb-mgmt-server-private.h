@@ -96,6 +96,10 @@ struct _NbManagementServer
   /* Accounts with a change not yet pushed, and the coalescing timer. */
   GHashTable *dirty_accounts;
   guint flush_source;
+  /* Accounts whose maps are being collected (nb-mgmt-sync.c), and what
+   * cancels those collections when the server stops. */
+  GHashTable *collecting_accounts;
+  GCancellable *collect_cancellable;
   guint ephemeral_source;
   gulong changed_handler;
   GString *scratch;

@@ -216,11 +216,17 @@ authenticate (NbMgmtSyncChannel *channel,
 
   key = nb_key_get_public_base64 (peer_key);
   peer = nb_mgmt_store_get_peer_by_key (self->store, key, &error);
+  if (peer == NULL && g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, "peer is not registered: log in first");
+      return;
+    }
   if (peer == NULL)
     {
-      close_channel (channel, g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND)
-                                ? NB_MGMT_SYNC_CLOSE_NOT_REGISTERED : NB_MGMT_SYNC_CLOSE_INTERNAL,
-                     "peer is not registered: log in first");
+      /* The store failed, not the peer: say so, so that it retries rather
+       * than logs in again. The details stay in our log. */
+      g_warning ("Cannot look up the peer of sync channel %s: %s", key, error->message);
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "internal error: try again later");
       return;
     }
   account = nb_mgmt_store_get_account (self->store, peer->account_id, &error);
@@ -348,10 +354,21 @@ close_peer_channel (NbManagementServer *self,
 
 typedef struct {
   NbManagementServer *self;
-  guint pushed;
+  char *account_id;
+  gint64 start;
   gint64 push_us;
+  guint pushed;
 } PushRound;
 
+static void
+push_round_free (PushRound *round)
+{
+  g_free (round->account_id);
+  g_free (round);
+}
+
+/* Called on the main loop with each changed map as the store's worker
+ * computes it, borrowed: pushed at once, none is copied. */
 static void
 push_update (const NbMgmtNetworkMap *map,
              gpointer                user_data)
@@ -368,47 +385,86 @@ push_update (const NbMgmtNetworkMap *map,
   round->pushed++;
 }
 
+static gboolean flush_updates (gpointer user_data);
+
+static void
+schedule_flush (NbManagementServer *self)
+{
+  if (self->flush_source == 0)
+    self->flush_source = g_timeout_add (FLUSH_DELAY_MS, flush_updates, self);
+}
+
+static void
+on_updates_collected (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  PushRound *round = user_data;
+  NbManagementServer *self = round->self;
+  g_autoptr(GError) error = NULL;
+  NbMgmtMapUpdateStats stats;
+
+  if (!nb_mgmt_store_collect_network_map_updates_finish (NB_MGMT_STORE (source), result, &stats,
+                                                         &error))
+    {
+      /* Cancelled: the server stopped, and @self may be gone. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_warning ("Cannot compute the network maps of account %s: %s", round->account_id,
+                     error->message);
+          g_hash_table_remove (self->collecting_accounts, round->account_id);
+        }
+      push_round_free (round);
+      return;
+    }
+  g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs"
+           " (snapshot %" G_GINT64_FORMAT " µs on the main loop; %u maps computed on a worker"
+           " in %" G_GINT64_FORMAT " µs; %" G_GINT64_FORMAT " µs writing, sealing and queueing them)",
+           round->account_id, stats.changed, round->pushed, g_get_monotonic_time () - round->start,
+           stats.snapshot_us, stats.computed, stats.compute_us, round->push_us);
+  g_hash_table_remove (self->collecting_accounts, round->account_id);
+  /* Changes that came meanwhile waited for this round. */
+  if (g_hash_table_contains (self->dirty_accounts, round->account_id))
+    schedule_flush (self);
+  push_round_free (round);
+}
+
 static gboolean
 flush_updates (gpointer user_data)
 {
   NbManagementServer *self = user_data;
-  g_autoptr(GHashTable) accounts = g_steal_pointer (&self->dirty_accounts);
   GHashTableIter iter;
   const char *account_id;
 
   self->flush_source = 0;
-  self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (self->collect_cancellable == NULL)
+    self->collect_cancellable = g_cancellable_new ();
 
-  g_hash_table_iter_init (&iter, accounts);
+  g_hash_table_iter_init (&iter, self->dirty_accounts);
   while (g_hash_table_iter_next (&iter, (gpointer *) &account_id, NULL))
     {
-      g_autoptr(GError) error = NULL;
-      gint64 start = g_get_monotonic_time ();
-      PushRound round;
-      guint changed = 0;
-      guint pushed = 0;
+      PushRound *round;
 
+      /* One collection per account at a time: a second could hand a peer
+       * an older map after a newer one. This one waits for the first. */
+      if (g_hash_table_contains (self->collecting_accounts, account_id))
+        continue;
       /* Nobody of this account listens: maps are computed when they
        * connect. */
       if (!g_hash_table_contains (self->account_channels, account_id))
-        continue;
-      /* Each map is pushed as soon as it is computed, borrowed from the
-       * store's snapshot: none is copied, and the first are on their way
-       * while the others are computed. */
-      round.self = self;
-      round.pushed = 0;
-      round.push_us = 0;
-      if (!nb_mgmt_store_foreach_network_map_update (self->store, account_id, push_update,
-                                                     &round, &changed, &error))
         {
-          g_warning ("Cannot compute the network maps of account %s: %s", account_id,
-                     error->message);
+          g_hash_table_iter_remove (&iter);
           continue;
         }
-      pushed = round.pushed;
-      g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs"
-               " (%" G_GINT64_FORMAT " µs writing, sealing and queueing them)",
-               account_id, changed, pushed, g_get_monotonic_time () - start, round.push_us);
+      round = g_new0 (PushRound, 1);
+      round->self = self;
+      round->account_id = g_strdup (account_id);
+      round->start = g_get_monotonic_time ();
+      g_hash_table_add (self->collecting_accounts, g_strdup (account_id));
+      nb_mgmt_store_collect_network_map_updates_async (self->store, account_id, push_update, round,
+                                                       self->collect_cancellable,
+                                                       on_updates_collected, round);
+      g_hash_table_iter_remove (&iter);
     }
 
   return G_SOURCE_REMOVE;
@@ -443,8 +499,7 @@ nb_mgmt_sync_on_store_changed (NbMgmtStore        *store,
     return;
 
   g_hash_table_add (self->dirty_accounts, g_strdup (change->account_id));
-  if (self->flush_source == 0)
-    self->flush_source = g_timeout_add (FLUSH_DELAY_MS, flush_updates, self);
+  schedule_flush (self);
 }
 
 void
@@ -454,6 +509,11 @@ nb_mgmt_sync_close_all (NbManagementServer *self)
   const char *key;
 
   g_clear_handle_id (&self->flush_source, g_source_remove);
+  /* Collections under way hand over nothing more, and their callbacks
+   * leave @self alone. */
+  g_cancellable_cancel (self->collect_cancellable);
+  g_clear_object (&self->collect_cancellable);
+  g_hash_table_remove_all (self->collecting_accounts);
   /* The peers are no longer connected to us; then freeing a channel closes
    * its connection. */
   g_hash_table_iter_init (&iter, self->channels);

@@ -4,13 +4,17 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
+import sqlite3
 import sys
 import time
+
+import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mgmt_harness import (DaemonTestCase, address_ip, remote_keys, main,  # noqa: E402
                           CLOSE_NOT_REGISTERED, CLOSE_REPLACED)
 
+CLOSE_INTERNAL = 4011
 QUIET = 1.5  # how long a peer that must not be disturbed is watched
 
 
@@ -118,6 +122,28 @@ class Sync(DaemonTestCase):
         self.assertEqual(remote_keys(a.recv_map(timeout=2)), [])
         # And it can no longer log in without a setup key.
         self.assertEqual(b.login(expect=401)['code'], 'peer_not_registered')
+
+    def test_store_failure_is_not_reported_as_unregistered(self):
+        # The peers table vanishes under the daemon (another connection to
+        # its database): the lookup fails in the store, the peer is
+        # registered. It must hear "internal error", not "log in first".
+        p = self.registered_peer('a', connect=False)
+        db = sqlite3.connect(os.path.join(self.data_dir, 'management.db'), timeout=10)
+        try:
+            db.execute('ALTER TABLE peers RENAME TO peers_gone')
+            db.commit()
+        finally:
+            db.close()
+        p.connect()
+        got = p.recv(timeout=5)
+        self.assertEqual(got[:2], ('close', CLOSE_INTERNAL), got)
+        self.assertIn('internal error', got[2])
+        self.assertNotIn('not registered', got[2])
+        # The server said why in its own log, and still answers.
+        with open(self.daemon.log_path) as f:
+            self.assertIn('Cannot look up the peer of sync channel', f.read())
+        self.assertEqual(requests.get(self.daemon.url + '/management/v1/server-key',
+                                      timeout=5).status_code, 200)
 
     def test_second_channel_replaces_first(self):
         a = self.registered_peer('a')
