@@ -561,10 +561,13 @@ nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
  * context through a queue of COLLECT_IN_FLIGHT slots: the worker waits for
  * a free slot, so memory stays bounded by a few maps however many a change
  * concerns, and the first maps are on their way while the others are
- * computed. */
+ * computed. The caller's thread takes maps for at most COLLECT_SLICE_US
+ * at a time (one map at least), then lets its other sources run: a REST
+ * request waits for a slice, not for a whole fan-out. */
 
-#define COLLECT_IN_FLIGHT 8
+#define COLLECT_IN_FLIGHT 32
 #define COLLECT_WAIT_US (50 * G_TIME_SPAN_MILLISECOND)
+#define COLLECT_SLICE_US (5 * G_TIME_SPAN_MILLISECOND)
 
 typedef struct {
   guint k;                      /* index into the job's candidates */
@@ -586,7 +589,8 @@ typedef struct {
   GAsyncQueue *free_slots;      /* CollectSlot */
   GAsyncQueue *ready;           /* CollectSlot */
   CollectSlot slots[COLLECT_IN_FLIGHT];
-  gint wake_pending;            /* atomic: a deliver_ready() is scheduled */
+  gint wake_pending;            /* atomic: a deliver_ready_cb() is attached */
+  GTask *task;                  /* the caller's, once the worker returned */
   gboolean done;                /* caller's thread: the task was returned */
   gboolean failed;              /* the worker stopped early (cancelled) */
   NbMgmtMapUpdateStats stats;
@@ -620,16 +624,37 @@ collect_job_unref (gpointer data)
   g_free (job);
 }
 
-/* Caller's thread: hands each computed map to the caller's function, if the
- * peer still has what it had at the start (one given a newer map meanwhile,
- * by nb_mgmt_store_get_network_map(), has it already), and frees its slot
- * for the worker. */
+static gboolean deliver_ready_cb (gpointer data);
+
+/* Any thread: have the caller's main context run deliver_ready_cb(). An
+ * attached source, not g_main_context_invoke(): that would run it on the
+ * calling thread when no thread holds the context. */
 static void
+wake_caller (CollectJob *job)
+{
+  GSource *idle;
+
+  if (!g_atomic_int_compare_and_exchange (&job->wake_pending, 0, 1))
+    return;
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, deliver_ready_cb, collect_job_ref (job), collect_job_unref);
+  g_source_set_static_name (idle, "[netbird] network maps ready");
+  g_source_attach (idle, job->context);
+  g_source_unref (idle);
+}
+
+/* Caller's thread: hands computed maps to the caller's function for one
+ * slice of time, each if the peer still has what it had at the start (one
+ * given a newer map meanwhile, by nb_mgmt_store_get_network_map(), has it
+ * already), and frees their slots for the worker. Returns whether none is
+ * left. */
+static gboolean
 deliver_ready (CollectJob *job)
 {
+  gint64 start = g_get_monotonic_time ();
   CollectSlot *slot;
 
-  g_atomic_int_set (&job->wake_pending, 0);
   while ((slot = g_async_queue_try_pop (job->ready)) != NULL)
     {
       GHashTable *given = g_hash_table_lookup (job->store->given_hashes, job->account_id);
@@ -645,13 +670,45 @@ deliver_ready (CollectJob *job)
           job->func (&slot->view.map, job->func_data);
         }
       g_async_queue_push (job->free_slots, slot);
+      if (g_get_monotonic_time () - start >= COLLECT_SLICE_US)
+        return g_async_queue_length (job->ready) == 0;
     }
+  return TRUE;
+}
+
+/* Caller's thread, once the worker returned and every map was handed over:
+ * the caller's callback. */
+static void
+collect_finish (CollectJob *job)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&job->task);
+
+  job->done = TRUE;
+  if (job->failed || g_cancellable_is_cancelled (job->cancellable))
+    {
+      /* The pending changes were taken: nothing may be missed. */
+      nb_mgmt_netmap_mark_dirty (job->store, job->account_id, NB_MGMT_CHANGE_ACCOUNT, NULL);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "Collecting the network maps of account %s was cancelled", job->account_id);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static gboolean
 deliver_ready_cb (gpointer data)
 {
-  deliver_ready (data);
+  CollectJob *job = data;
+
+  /* Cleared first: a map queued from now on schedules another call. */
+  g_atomic_int_set (&job->wake_pending, 0);
+  if (!deliver_ready (job))
+    {
+      wake_caller (job);
+      return G_SOURCE_REMOVE;
+    }
+  if (job->task != NULL && !job->done)
+    collect_finish (job);
   return G_SOURCE_REMOVE;
 }
 
@@ -695,45 +752,25 @@ collect_thread (GTask        *task,
       slot->hash = sc.hash;
       nb_mgmt_netmap_view (job->snapshot, x, &sc, &slot->view);
       g_async_queue_push (job->ready, slot);
-      /* An attached source, not g_main_context_invoke(): that would run
-       * @func here when no thread holds the context. */
-      if (g_atomic_int_compare_and_exchange (&job->wake_pending, 0, 1))
-        {
-          GSource *idle = g_idle_source_new ();
-
-          g_source_set_priority (idle, G_PRIORITY_DEFAULT);
-          g_source_set_callback (idle, deliver_ready_cb, collect_job_ref (job), collect_job_unref);
-          g_source_set_static_name (idle, "[netbird] network maps ready");
-          g_source_attach (idle, job->context);
-          g_source_unref (idle);
-        }
+      wake_caller (job);
     }
   nb_mgmt_scratch_clear (&sc);
   job->stats.compute_us = g_get_monotonic_time () - start;
   g_task_return_boolean (task, TRUE);
 }
 
-/* Caller's thread, once the worker returned: the last maps, then the
- * caller's callback. */
+/* Caller's thread, once the worker returned: the last maps go as the
+ * others did, then the caller's callback. */
 static void
 collect_worker_done (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
   CollectJob *job = g_task_get_task_data (task);
 
-  deliver_ready (job);
-  job->done = TRUE;
-  if (job->failed || g_cancellable_is_cancelled (job->cancellable))
-    {
-      /* The pending changes were taken: nothing may be missed. */
-      nb_mgmt_netmap_mark_dirty (job->store, job->account_id, NB_MGMT_CHANGE_ACCOUNT, NULL);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "Collecting the network maps of account %s was cancelled", job->account_id);
-      return;
-    }
-  g_task_return_boolean (task, TRUE);
+  job->task = task;
+  wake_caller (job);
 }
 
 /**
