@@ -1223,6 +1223,84 @@ test_change_borrowed_maps (NetFixture   *n,
   g_assert_cmpuint (none->len, ==, 0);
 }
 
+typedef struct {
+  NbMgmtNetworkMap *map;
+  gboolean outdated;
+  GThread *thread;
+  gboolean done;
+} FirstRun;
+
+static void
+first_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  FirstRun *run = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_thread_self () == run->thread);
+  run->map = nb_mgmt_store_get_network_map_finish (NB_MGMT_STORE (source), result, &run->outdated, &error);
+  g_assert_no_error (error);
+  run->done = TRUE;
+}
+
+/* A peer's first map, computed on a worker: the same map as computed on
+ * this thread, recorded as given; and when the account changes while it is
+ * computed, it says so and the next collection brings the peer up to date,
+ * though the change was collected before the peer had a map. */
+static void
+test_first_map_async (NetFixture   *n,
+                      gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtNetworkMap) same = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autoptr(GPtrArray) maps = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *same_json = NULL;
+  NbMgmtPeer *a = net_add_peer (n, "a");
+  NbMgmtPeer *b = net_add_peer (n, "b");
+  FirstRun run = { NULL, TRUE, g_thread_self (), FALSE };
+
+  nb_mgmt_store_get_network_map_async (n->f.store, n->f.account->id, a->id, NULL, first_done, &run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (run.outdated);
+  same = nb_mgmt_store_get_network_map (n->f.store, n->f.account->id, a->id, &error);
+  g_assert_no_error (error);
+  json = nb_mgmt_network_map_to_json (run.map, NULL);
+  same_json = nb_mgmt_network_map_to_json (same, NULL);
+  g_assert_cmpstr (json, ==, same_json);
+  g_clear_pointer (&run.map, nb_mgmt_network_map_free);
+  /* Recorded as given: the next change updates it. */
+  net_add_peer (n, "d");
+  g_clear_pointer (&maps, g_ptr_array_unref);
+  maps = collect_map_updates (n->f.store, n->f.account->id, NULL);
+  g_assert_cmpuint (maps->len, ==, 1);
+  g_assert_cmpstr (((NbMgmtNetworkMap *) maps->pdata[0])->peer_id, ==, a->id);
+  g_clear_pointer (&maps, g_ptr_array_unref);
+
+  /* b's first map is under way when c joins, and that change is collected
+   * before b's map is back: b was nobody to update then. */
+  run.done = FALSE;
+  nb_mgmt_store_get_network_map_async (n->f.store, n->f.account->id, b->id, NULL, first_done, &run);
+  net_add_peer (n, "c");
+  maps = collect_map_updates (n->f.store, n->f.account->id, NULL);
+  g_assert_cmpuint (maps->len, ==, 1);           /* a */
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (run.outdated);
+  g_assert_cmpuint (run.map->remote_peers->len, ==, 2);   /* a and d: not c */
+  g_clear_pointer (&run.map, nb_mgmt_network_map_free);
+  g_clear_pointer (&maps, g_ptr_array_unref);
+  maps = collect_map_updates (n->f.store, n->f.account->id, NULL);
+  g_assert_cmpuint (maps->len, ==, 1);
+  g_assert_cmpstr (((NbMgmtNetworkMap *) maps->pdata[0])->peer_id, ==, b->id);
+  g_assert_cmpuint (((NbMgmtNetworkMap *) maps->pdata[0])->remote_peers->len, ==, 3);
+  none = collect_map_updates (n->f.store, n->f.account->id, NULL);
+  g_assert_cmpuint (none->len, ==, 0);
+}
+
 /* A rule may list at most NB_MGMT_MAX_RULE_PORTS ports, and as many
  * ranges: one more is an invalid argument (HTTP 422), naming the field and
  * saying what to use instead. */
@@ -1353,6 +1431,7 @@ main (int   argc,
       ADD (path, test_case, &cases[i]);
     }
   ADD ("/mgmt/netmap/contents", test_map_contents, NULL);
+  ADD ("/mgmt/netmap/first-map-async", test_first_map_async, NULL);
   ADD ("/mgmt/netmap/ports-per-rule-capped", test_ports_per_rule_capped, NULL);
   ADD ("/mgmt/netmap/huge-stored-port-rule", test_huge_stored_port_rule, NULL);
   ADD ("/mgmt/netmap/routes", test_map_routes, NULL);

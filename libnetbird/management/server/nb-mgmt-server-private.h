@@ -97,9 +97,11 @@ struct _NbManagementServer
   GHashTable *dirty_accounts;
   guint flush_source;
   /* Accounts whose maps are being collected (nb-mgmt-sync.c), and what
-   * cancels those collections when the server stops. */
+   * cancels those collections and first maps when the server stops. */
   GHashTable *collecting_accounts;
   GCancellable *collect_cancellable;
+  /* Connections of channels whose first map is being computed. */
+  GHashTable *first_maps;
   guint ephemeral_source;
   gulong changed_handler;
   GString *scratch;

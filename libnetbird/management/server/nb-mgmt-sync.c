@@ -180,6 +180,107 @@ on_closed_replaced (SoupWebsocketConnection *connection,
   nb_mgmt_sync_channel_free (channel);
 }
 
+/* A sync request whose peer's first map is being computed. */
+typedef struct {
+  NbManagementServer *self;
+  NbMgmtSyncChannel *channel;           /* valid while in pending_channels with @connection */
+  SoupWebsocketConnection *connection;  /* held: no other channel can have it */
+  NbKey *peer_key;
+  char *peer_id;
+  char *account_id;
+} FirstMap;
+
+static void
+first_map_free (FirstMap *first)
+{
+  g_object_unref (first->connection);
+  g_clear_object (&first->peer_key);
+  g_free (first->peer_id);
+  g_free (first->account_id);
+  g_free (first);
+}
+
+static void schedule_flush (NbManagementServer *self);
+
+static void
+on_first_map (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  FirstMap *first = user_data;
+  NbManagementServer *self = first->self;
+  NbMgmtSyncChannel *channel = first->channel;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbMgmtNetworkMap) map = NULL;
+  NbMgmtSyncChannel *previous;
+  gboolean outdated = FALSE;
+  const char *key = nb_key_get_public_base64 (first->peer_key);
+
+  map = nb_mgmt_store_get_network_map_finish (NB_MGMT_STORE (source), result, &outdated, &error);
+  /* Cancelled: the server stopped, and @self may be gone. */
+  if (map == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      first_map_free (first);
+      return;
+    }
+  g_hash_table_remove (self->first_maps, first->connection);
+
+  /* Closed meanwhile (by the peer, or the authentication timeout). */
+  if (!g_hash_table_contains (self->pending_channels, channel) ||
+      channel->connection != first->connection)
+    {
+      if (map != NULL && g_hash_table_lookup (self->channels, key) == NULL)
+        nb_mgmt_store_forget_network_map (self->store, first->account_id, first->peer_id);
+      first_map_free (first);
+      return;
+    }
+  if (map == NULL)
+    {
+      g_warning ("Cannot compute the first network map of %s: %s", key, error->message);
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "internal error: try again later");
+      first_map_free (first);
+      return;
+    }
+
+  channel->peer_key = g_steal_pointer (&first->peer_key);
+  channel->peer_id = g_strdup (first->peer_id);
+  channel->account_id = g_strdup (first->account_id);
+  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
+  key = nb_key_get_public_base64 (channel->peer_key);
+
+  /* One channel per peer: a newer one replaces the older. */
+  g_hash_table_steal (self->pending_channels, channel);
+  previous = g_hash_table_lookup (self->channels, key);
+  if (previous != NULL)
+    {
+      g_autofree char *previous_key = NULL;
+
+      /* Stealing skips the table's key destructor: free the key here. */
+      g_hash_table_steal_extended (self->channels, key, (gpointer *) &previous_key, NULL);
+      count_account_channel (self, previous->account_id, -1);
+      g_clear_signal_handler (&previous->closed_handler, previous->connection);
+      previous->closed_handler = g_signal_connect (previous->connection, "closed",
+                                                   G_CALLBACK (on_closed_replaced), previous);
+      close_channel (previous, NB_MGMT_SYNC_CLOSE_REPLACED, "replaced by a newer sync channel");
+    }
+  g_hash_table_insert (self->channels, g_strdup (key), channel);
+  count_account_channel (self, channel->account_id, +1);
+
+  if (!nb_mgmt_store_set_peer_connected (self->store, key, TRUE, &error))
+    g_warning ("Cannot mark peer %s connected: %s", key, error->message);
+  g_info ("Peer %s connected its sync channel", key);
+
+  push_map (channel, map);
+  /* The account changed while the map was computed: the next collection
+   * brings this peer up to date. */
+  if (outdated)
+    {
+      g_hash_table_add (self->dirty_accounts, g_strdup (channel->account_id));
+      schedule_flush (self);
+    }
+  first_map_free (first);
+}
+
 static void
 authenticate (NbMgmtSyncChannel *channel,
               GBytes            *message)
@@ -191,10 +292,12 @@ authenticate (NbMgmtSyncChannel *channel,
   g_autoptr(NbMgmtMsgSyncRequest) request = NULL;
   g_autoptr(NbMgmtPeer) peer = NULL;
   g_autoptr(NbMgmtAccount) account = NULL;
-  g_autoptr(NbMgmtNetworkMap) map = NULL;
-  NbMgmtSyncChannel *previous;
+  FirstMap *first;
   const char *key;
 
+  /* One sync request: more while its map is computed are ignored. */
+  if (g_hash_table_contains (self->first_maps, channel->connection))
+    return;
   plaintext = nb_envelope_open (self->key, message, &peer_key, &error);
   if (plaintext == NULL)
     {
@@ -241,41 +344,20 @@ authenticate (NbMgmtSyncChannel *channel,
       return;
     }
 
-  map = nb_mgmt_store_get_network_map (self->store, peer->account_id, peer->id, &error);
-  if (map == NULL)
-    {
-      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, error->message);
-      return;
-    }
-
-  channel->peer_key = g_steal_pointer (&peer_key);
-  channel->peer_id = g_strdup (peer->id);
-  channel->account_id = g_strdup (peer->account_id);
-  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
-
-  /* One channel per peer: a newer one replaces the older. */
-  g_hash_table_steal (self->pending_channels, channel);
-  previous = g_hash_table_lookup (self->channels, key);
-  if (previous != NULL)
-    {
-      g_autofree char *previous_key = NULL;
-
-      /* Stealing skips the table's key destructor: free the key here. */
-      g_hash_table_steal_extended (self->channels, key, (gpointer *) &previous_key, NULL);
-      count_account_channel (self, previous->account_id, -1);
-      g_clear_signal_handler (&previous->closed_handler, previous->connection);
-      previous->closed_handler = g_signal_connect (previous->connection, "closed",
-                                                   G_CALLBACK (on_closed_replaced), previous);
-      close_channel (previous, NB_MGMT_SYNC_CLOSE_REPLACED, "replaced by a newer sync channel");
-    }
-  g_hash_table_insert (self->channels, g_strdup (key), channel);
-  count_account_channel (self, channel->account_id, +1);
-
-  if (!nb_mgmt_store_set_peer_connected (self->store, key, TRUE, &error))
-    g_warning ("Cannot mark peer %s connected: %s", key, error->message);
-  g_info ("Peer %s connected its sync channel", key);
-
-  push_map (channel, map);
+  /* The map is computed on a worker; the channel is taken in when it is
+   * back (on_first_map), if it is still open then. */
+  first = g_new0 (FirstMap, 1);
+  first->self = self;
+  first->channel = channel;
+  first->connection = g_object_ref (channel->connection);
+  first->peer_key = g_steal_pointer (&peer_key);
+  first->peer_id = g_strdup (peer->id);
+  first->account_id = g_strdup (peer->account_id);
+  g_hash_table_add (self->first_maps, first->connection);
+  if (self->collect_cancellable == NULL)
+    self->collect_cancellable = g_cancellable_new ();
+  nb_mgmt_store_get_network_map_async (self->store, peer->account_id, peer->id,
+                                       self->collect_cancellable, on_first_map, first);
 }
 
 static void
@@ -514,6 +596,7 @@ nb_mgmt_sync_close_all (NbManagementServer *self)
   g_cancellable_cancel (self->collect_cancellable);
   g_clear_object (&self->collect_cancellable);
   g_hash_table_remove_all (self->collecting_accounts);
+  g_hash_table_remove_all (self->first_maps);
   /* The peers are no longer connected to us; then freeing a channel closes
    * its connection. */
   g_hash_table_iter_init (&iter, self->channels);

@@ -490,6 +490,139 @@ nb_mgmt_store_get_network_map (NbMgmtStore *store,
   return map;
 }
 
+/* ---- A peer's first map, off the main loop ------------------------------ */
+
+typedef struct {
+  NbMgmtSnapshot *snapshot;
+  guint32 slot;
+  char *account_id;
+  char *peer_id;
+} FirstMapJob;
+
+static void
+first_map_job_free (gpointer data)
+{
+  FirstMapJob *job = data;
+
+  nb_mgmt_snapshot_free (job->snapshot);
+  g_free (job->account_id);
+  g_free (job->peer_id);
+  g_free (job);
+}
+
+/* Worker thread: reads only the snapshot. */
+static void
+first_map_thread (GTask        *task,
+                  gpointer      source,
+                  gpointer      data,
+                  GCancellable *cancellable)
+{
+  FirstMapJob *job = data;
+  NbMgmtNetworkMap *map;
+  Scratch sc;
+
+  nb_mgmt_scratch_init (&sc, job->snapshot);
+  nb_mgmt_netmap_compute (job->snapshot, job->slot, &sc);
+  map = nb_mgmt_netmap_materialize (job->snapshot, job->slot, &sc);
+  nb_mgmt_scratch_clear (&sc);
+  g_task_return_pointer (task, map, (GDestroyNotify) nb_mgmt_network_map_free);
+}
+
+/**
+ * nb_mgmt_store_get_network_map_async:
+ * @store: a store
+ * @account_id: the account
+ * @peer_id: the peer
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called on the caller's thread-default main context
+ * @user_data: data for @callback
+ *
+ * See nb-mgmt-store.h.
+ */
+void
+nb_mgmt_store_get_network_map_async (NbMgmtStore         *store,
+                                     const char          *account_id,
+                                     const char          *peer_id,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  FirstMapJob *job;
+  NbMgmtSnapshot *s;
+  guint slot;
+
+  g_return_if_fail (NB_IS_MGMT_STORE (store));
+
+  task = g_task_new (store, cancellable, callback, user_data);
+  g_task_set_source_tag (task, nb_mgmt_store_get_network_map_async);
+  s = snapshot_and_slot (store, account_id, peer_id, &slot, &error);
+  if (s == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job = g_new0 (FirstMapJob, 1);
+  job->snapshot = nb_mgmt_snapshot_ref (s);
+  job->slot = slot;
+  job->account_id = g_strdup (account_id);
+  job->peer_id = g_strdup (peer_id);
+  g_task_set_task_data (task, job, first_map_job_free);
+  g_task_run_in_thread (task, first_map_thread);
+}
+
+/**
+ * nb_mgmt_store_get_network_map_finish:
+ * @store: a store
+ * @result: the result given to the callback
+ * @outdated: (out) (optional): set to whether the account changed since the
+ *   map was computed
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the map, recorded as given, or %NULL
+ */
+NbMgmtNetworkMap *
+nb_mgmt_store_get_network_map_finish (NbMgmtStore   *store,
+                                      GAsyncResult  *result,
+                                      gboolean      *outdated,
+                                      GError       **error)
+{
+  FirstMapJob *job;
+  NbMgmtNetworkMap *map;
+  sqlite3_stmt *stmt;
+  gboolean has_row = FALSE;
+  gboolean stale = FALSE;
+
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+
+  if (outdated != NULL)
+    *outdated = FALSE;
+  map = g_task_propagate_pointer (G_TASK (result), error);
+  if (map == NULL)
+    return NULL;
+  job = g_task_get_task_data (G_TASK (result));
+  record_given (store, job->account_id, job->peer_id, map->hash);
+
+  /* A change committed while the worker ran was collected without this
+   * peer, which had no map yet: make it a candidate of the next one. */
+  stmt = nb_mgmt_store_prepare (store, "SELECT serial FROM accounts WHERE id = ?1", NULL);
+  if (stmt != NULL)
+    {
+      nb_mgmt_bind_text (stmt, 1, job->account_id);
+      stale = !nb_mgmt_store_step_row (store, stmt, &has_row, NULL) ? TRUE
+              : has_row && (guint64) sqlite3_column_int64 (stmt, 0) != map->serial;
+      sqlite3_reset (stmt);
+    }
+  else
+    stale = TRUE;
+  if (stale)
+    nb_mgmt_netmap_mark_dirty (store, job->account_id, NB_MGMT_CHANGE_PEER_UPDATED, job->peer_id);
+  if (outdated != NULL)
+    *outdated = stale;
+  return map;
+}
+
 /**
  * nb_mgmt_store_get_all_network_maps:
  * @store: a store

@@ -619,9 +619,13 @@ GPtrArray  *nb_mgmt_store_list_events            (NbMgmtStore             *store
  *
  * get_network_map computes the current map of @peer_id (see
  * nb-mgmt-netmap.h) on the calling thread and records it as the map that
- * peer was last given (the server gives a peer its first map this way when
- * its sync channel opens). get_all_network_maps does so for every peer of the
- * account (shared indexes: linear in the size of the maps).
+ * peer was last given. get_network_map_async does the same with the map
+ * computed on a worker thread (the server gives a peer its first map this way
+ * when its sync channel opens); its finish records the map as given and,
+ * when the account changed while the worker ran, makes the peer a
+ * candidate of the next collection and says so (@outdated): collect then.
+ * get_all_network_maps does so for every peer of the account (shared
+ * indexes: linear in the size of the maps).
  *
  * collect_network_map_updates_async finds the peers that were given a map
  * (and not forgotten since) and whose map now differs from it, records
@@ -670,6 +674,16 @@ NbMgmtNetworkMap *nb_mgmt_store_get_network_map  (NbMgmtStore  *store,
                                                   const char   *account_id,
                                                   const char   *peer_id,
                                                   GError      **error);
+void              nb_mgmt_store_get_network_map_async  (NbMgmtStore         *store,
+                                                        const char          *account_id,
+                                                        const char          *peer_id,
+                                                        GCancellable        *cancellable,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+NbMgmtNetworkMap *nb_mgmt_store_get_network_map_finish (NbMgmtStore         *store,
+                                                        GAsyncResult        *result,
+                                                        gboolean            *outdated,
+                                                        GError             **error);
 GPtrArray        *nb_mgmt_store_get_all_network_maps (NbMgmtStore *store,
                                                       const char  *account_id,
                                                       GError     **error);
