@@ -695,10 +695,11 @@ nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
  * a free slot, so memory stays bounded by a few maps however many a change
  * concerns, and the first maps are on their way while the others are
  * computed. The caller's thread takes maps for at most COLLECT_SLICE_US
- * at a time (one map at least), then lets its other sources run: a REST
- * request waits for a slice, not for a whole fan-out. */
+ * at a time (one map at least), waiting for the worker's next one within
+ * that time, then lets its other sources run: a REST request waits for a
+ * slice, not for a whole fan-out. */
 
-#define COLLECT_IN_FLIGHT 32
+#define COLLECT_IN_FLIGHT 4
 #define COLLECT_WAIT_US (50 * G_TIME_SPAN_MILLISECOND)
 #define COLLECT_SLICE_US (5 * G_TIME_SPAN_MILLISECOND)
 
@@ -722,6 +723,8 @@ typedef struct {
   GAsyncQueue *free_slots;      /* CollectSlot */
   GAsyncQueue *ready;           /* CollectSlot */
   CollectSlot slots[COLLECT_IN_FLIGHT];
+  CollectSlot end;              /* queued by the worker after its last map */
+  gboolean worker_ended;        /* caller's thread: @end was taken */
   gint wake_pending;            /* atomic: a deliver_ready_cb() is attached */
   GTask *task;                  /* the caller's, once the worker returned */
   gboolean done;                /* caller's thread: the task was returned */
@@ -785,15 +788,34 @@ wake_caller (CollectJob *job)
 static gboolean
 deliver_ready (CollectJob *job)
 {
-  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = g_get_monotonic_time () + COLLECT_SLICE_US;
   CollectSlot *slot;
+  gint64 left;
 
-  while ((slot = g_async_queue_try_pop (job->ready)) != NULL)
+  for (;;)
     {
-      GHashTable *given = g_hash_table_lookup (job->store->given_hashes, job->account_id);
-      const SnapPeer *p = job->snapshot->peers->pdata[g_array_index (job->indexes, guint32, slot->k)];
-      guint64 *cur = given != NULL ? g_hash_table_lookup (given, p->id) : NULL;
+      GHashTable *given;
+      const SnapPeer *p;
+      guint64 *cur;
 
+      slot = g_async_queue_try_pop (job->ready);
+      /* While the worker computes, wait for its next map for what is left
+       * of the slice: one main loop iteration (a poll of every descriptor,
+       * thousands with every sync channel open) then takes many maps, not
+       * one each. */
+      while (slot == NULL && !job->worker_ended && (left = deadline - g_get_monotonic_time ()) > 0)
+        slot = g_async_queue_timeout_pop (job->ready, left);
+      if (slot == &job->end)
+        {
+          job->worker_ended = TRUE;
+          continue;
+        }
+      if (slot == NULL)
+        return g_async_queue_length (job->ready) == 0;
+
+      given = g_hash_table_lookup (job->store->given_hashes, job->account_id);
+      p = job->snapshot->peers->pdata[g_array_index (job->indexes, guint32, slot->k)];
+      cur = given != NULL ? g_hash_table_lookup (given, p->id) : NULL;
       if (!job->done && !g_cancellable_is_cancelled (job->cancellable) && cur != NULL &&
           *cur == g_array_index (job->old_hashes, guint64, slot->k))
         {
@@ -802,11 +824,12 @@ deliver_ready (CollectJob *job)
           /* @func may change the store: it no longer matters to us. */
           job->func (&slot->view.map, job->func_data);
         }
-      g_async_queue_push (job->free_slots, slot);
-      if (g_get_monotonic_time () - start >= COLLECT_SLICE_US)
+      /* The slot used last is the next the worker takes: its buffers are
+       * the right size already. */
+      g_async_queue_push_front (job->free_slots, slot);
+      if (g_get_monotonic_time () >= deadline)
         return g_async_queue_length (job->ready) == 0;
     }
-  return TRUE;
 }
 
 /* Caller's thread, once the worker returned and every map was handed over:
@@ -889,6 +912,8 @@ collect_thread (GTask        *task,
     }
   nb_mgmt_scratch_clear (&sc);
   job->stats.compute_us = g_get_monotonic_time () - start;
+  g_async_queue_push (job->ready, &job->end);
+  wake_caller (job);
   g_task_return_boolean (task, TRUE);
 }
 

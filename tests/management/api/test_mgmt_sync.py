@@ -17,11 +17,12 @@ from mgmt_harness import (DaemonTestCase, address_ip, remote_keys, main,  # noqa
 
 CLOSE_INTERNAL = 4011
 MAX_RULE_PORTS = 1024  # NB_MGMT_MAX_RULE_PORTS
-# How long REST may take to answer while big maps are computed and pushed
-# (30-70 ms seen here; the maps took 73 s on the main loop before). Under
-# AddressSanitizer with slow unwinding, loading the account's snapshot on the
-# main loop alone takes 250-450 ms.
-REST_LATENCY_MAX = 0.2
+# How long REST may take to answer while big maps are computed and pushed:
+# 30-180 ms seen here, on two cores shared with other builds (the daemon's
+# worker competes with its own main loop); the maps took 73 s on the main
+# loop before. Under AddressSanitizer with slow unwinding, loading the
+# account's snapshot on the main loop alone takes 250-450 ms.
+REST_LATENCY_MAX = 0.3
 REST_LATENCY_MAX_SANITIZED = 1.0
 
 
