@@ -241,6 +241,26 @@ on_first_map (GObject      *source,
       first_map_free (first);
       return;
     }
+  /* Deleted (or its account) while the map was computed: the deletion
+   * closed the channels it knew, not this one yet. */
+  if (outdated)
+    {
+      g_autoptr(NbMgmtPeer) peer = nb_mgmt_store_get_peer_by_key (self->store, key, &error);
+
+      if (peer == NULL || g_strcmp0 (peer->id, first->peer_id) != 0)
+        {
+          nb_mgmt_store_forget_network_map (self->store, first->account_id, first->peer_id);
+          if (peer == NULL && !g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+            {
+              g_warning ("Cannot look up the peer of sync channel %s: %s", key, error->message);
+              close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "internal error: try again later");
+            }
+          else
+            close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, "peer was deleted");
+          first_map_free (first);
+          return;
+        }
+    }
 
   channel->peer_key = g_steal_pointer (&first->peer_key);
   channel->peer_id = g_strdup (first->peer_id);

@@ -610,8 +610,9 @@ nb_mgmt_store_get_network_map_finish (NbMgmtStore   *store,
   if (stmt != NULL)
     {
       nb_mgmt_bind_text (stmt, 1, job->account_id);
-      stale = !nb_mgmt_store_step_row (store, stmt, &has_row, NULL) ? TRUE
-              : has_row && (guint64) sqlite3_column_int64 (stmt, 0) != map->serial;
+      /* No row: the account was deleted meanwhile, which is a change too. */
+      stale = !nb_mgmt_store_step_row (store, stmt, &has_row, NULL) || !has_row ||
+              (guint64) sqlite3_column_int64 (stmt, 0) != map->serial;
       sqlite3_reset (stmt);
     }
   else

@@ -249,6 +249,38 @@ class Sync(DaemonTestCase):
         self.assertLess(max(latencies), REST_LATENCY_MAX_SANITIZED
                         if sanitized(self.daemon.proc.pid) else REST_LATENCY_MAX)
 
+    def test_peer_deleted_while_its_first_map_computes(self):
+        # Big maps (a policy of 24 rules of 1,024 ports between two groups
+        # of 6) keep the first map on the worker for a while; the peer is
+        # deleted right after its sync request. Whichever comes first, its
+        # channel must end closed as not registered, never left open.
+        peers = [self.registered_peer('p%02d' % i, connect=False) for i in range(12)]
+        for pol in self.api.get('/policies'):
+            self.api.delete('/policies/' + pol['id'])
+        ids = [self.peer_id(p) for p in peers]
+        src = self.api.post('/groups', {'name': 'src', 'peers': ids[:6]})
+        dst = self.api.post('/groups', {'name': 'dst', 'peers': ids[6:]})
+        ports = [str(1 + (i * 7919) % 65535) for i in range(MAX_RULE_PORTS)]
+        self.api.post('/policies', {'name': 'big', 'enabled': True, 'rules': [
+            {'name': 'r%d' % i, 'enabled': True, 'action': 'accept', 'bidirectional': True,
+             'protocol': 'tcp', 'ports': ports, 'sources': [src['id']],
+             'destinations': [dst['id']]} for i in range(24)]})
+        victim = peers[0]
+        victim.connect()
+        self.api.delete('/peers/' + ids[0])
+        deadline = time.monotonic() + 20
+        got = None
+        while time.monotonic() < deadline:
+            got = victim.recv(timeout=max(0.1, deadline - time.monotonic()))
+            if got is None or got[0] == 'close':
+                break
+        self.assertIsNotNone(got, 'the channel of a deleted peer stayed open')
+        self.assertEqual(got[:2], ('close', CLOSE_NOT_REGISTERED), got)
+        # Its peers still get theirs.
+        other = peers[6]
+        other.connect()
+        self.assertEqual(len(remote_keys(other.recv_map(timeout=20))), 5)
+
     def test_second_channel_replaces_first(self):
         a = self.registered_peer('a')
         old_ws = a.ws
