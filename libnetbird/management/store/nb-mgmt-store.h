@@ -624,8 +624,9 @@ GPtrArray  *nb_mgmt_store_list_events            (NbMgmtStore             *store
  * when its sync channel opens); its finish records the map as given and,
  * when the account changed while the worker ran, makes the peer a
  * candidate of the next collection and says so (@outdated): collect then.
- * get_all_network_maps does so for every peer of the account (shared
- * indexes: linear in the size of the maps).
+ * get_all_network_maps computes and records every peer's map of the
+ * account at once, on the calling thread (shared indexes: linear in the
+ * size of the maps).
  *
  * collect_network_map_updates_async finds the peers that were given a map
  * (and not forgotten since) and whose map now differs from it, records
@@ -633,7 +634,10 @@ GPtrArray  *nb_mgmt_store_list_events            (NbMgmtStore             *store
  * main context, borrowed (valid during the call only; @func may change the
  * store). The maps are computed on a worker thread; at most a few computed
  * maps wait for the main loop at any time, so memory does not grow with
- * the number of peers a change concerns. A peer given a newer map while the
+ * the number of peers a change concerns; the main loop takes them in
+ * slices of at most 5 ms (and one map), then runs its other sources. The
+ * snapshot, when the account changed, is loaded from SQLite on the calling
+ * thread first (@stats says how long). A peer given a newer map while the
  * worker ran (get_network_map) is left out: it has it already. A newly
  * registered peer is not among them until it was given its first map. It
  * is cheap when nothing changed. Start one collection per account at a time
