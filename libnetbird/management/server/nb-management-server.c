@@ -100,6 +100,9 @@ nb_management_server_finalize (GObject *object)
   g_clear_pointer (&self->channels, g_hash_table_unref);
   g_clear_pointer (&self->pending_channels, g_hash_table_unref);
   g_clear_pointer (&self->dirty_accounts, g_hash_table_unref);
+  g_clear_pointer (&self->collecting_accounts, g_hash_table_unref);
+  g_clear_pointer (&self->first_maps, g_hash_table_unref);
+  g_clear_object (&self->collect_cancellable);
   g_clear_pointer (&self->account_channels, g_hash_table_unref);
   g_clear_pointer (&self->login_replay, nb_mgmt_login_replay_free);
   g_clear_object (&self->store);
@@ -250,6 +253,8 @@ nb_management_server_init (NbManagementServer *self)
                                                   (GDestroyNotify) nb_mgmt_sync_channel_free,
                                                   NULL);
   self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->collecting_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->first_maps = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->account_channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->scratch = g_string_sized_new (4096);
   self->login_replay = nb_mgmt_login_replay_new (NB_MGMT_PROTO_LOGIN_WINDOW,

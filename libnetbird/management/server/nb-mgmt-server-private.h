@@ -100,6 +100,12 @@ struct _NbManagementServer
   /* Accounts with a change not yet pushed, and the coalescing timer. */
   GHashTable *dirty_accounts;
   guint flush_source;
+  /* Accounts whose maps are being collected (nb-mgmt-sync.c), and what
+   * cancels those collections and first maps when the server stops. */
+  GHashTable *collecting_accounts;
+  GCancellable *collect_cancellable;
+  /* Connections of channels whose first map is being computed. */
+  GHashTable *first_maps;
   guint ephemeral_source;
   gulong changed_handler;
   GString *scratch;
