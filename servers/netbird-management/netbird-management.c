@@ -27,6 +27,9 @@ main (int   argc,
   g_autofree char *listen = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *config_file = NULL;
+  g_autofree char *metrics = NULL;
+  int max_connections = 0;
+  int max_per_address = 0;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -35,6 +38,12 @@ main (int   argc,
       "Folder for the store, the server key and the initial credentials", "DIR" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
       "JSON configuration file (TLS, DNS domain, Signal/Relay/STUN/TURN)", "FILE" },
+    { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
+      "Serve Prometheus metrics on GET /metrics at this address", "HOST:PORT" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "Most connections open at once (default: the descriptor limit less a reserve)", "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
+      "Most connections open at once from one address (default: half the above)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -63,6 +72,14 @@ main (int   argc,
       g_printerr ("netbird-management: give --data-dir DIR (or a --config with data_dir)\n");
       return 2;
     }
+  if (max_connections < 0 || max_per_address < 0)
+    {
+      g_printerr ("netbird-management: connection limits are positive numbers\n");
+      return 2;
+    }
+
+  /* Each connection holds a descriptor; the caps derive from this limit. */
+  nb_raise_descriptor_limit ();
 
   /* Signals are caught from the start: one that arrives while the store
    * opens or the socket binds ends the daemon as cleanly as a later one. */
@@ -71,7 +88,12 @@ main (int   argc,
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
 
   server = nb_management_server_new (data_dir, config_file, &error);
-  if (server == NULL || !nb_management_server_listen (server, listen, &error))
+  if (server != NULL)
+    nb_management_server_set_connection_limits (server, (guint) max_connections,
+                                                (guint) max_per_address);
+  if (server == NULL ||
+      (metrics != NULL && !nb_management_server_listen_metrics (server, metrics, &error)) ||
+      !nb_management_server_listen (server, listen, &error))
     {
       g_printerr ("netbird-management: %s\n", error->message);
       return 1;
