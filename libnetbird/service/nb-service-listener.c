@@ -147,7 +147,7 @@ on_incoming (GSocket      *listen_socket,
       /* EMFILE, ENFILE, ENOMEM, ENOBUFS...: never give up the listener. */
       self->metrics.accept_errors++;
       if (self->metrics.accept_errors == 1 || self->metrics.accept_errors % 1000 == 0)
-        g_warning ("%s: accept failed (%" G_GUINT64_FORMAT " times so far): %s; retrying in %d ms",
+        g_message ("%s: accept failed (%" G_GUINT64_FORMAT " times so far): %s; retrying in %d ms",
                    self->name, self->metrics.accept_errors, error->message, ACCEPT_BACKOFF_MS);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES))
         shed_one (self);

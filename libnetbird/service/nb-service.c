@@ -145,7 +145,12 @@ static void
 conn_close (NbServiceConn *conn)
 {
   if (conn->stream != NULL)
-    g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL); /* forgets @conn */
+    {
+      /* Closing forgets @conn, which drops its reference to the stream. */
+      g_autoptr(NbServiceStream) stream = g_object_ref (conn->stream);
+
+      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+    }
   else
     {
       if (conn->transport != NULL)
