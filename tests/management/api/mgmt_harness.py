@@ -42,16 +42,19 @@ def free_port():
 class Daemon:
     """One netbird-management process over a data directory."""
 
-    def __init__(self, data_dir, config=None):
+    def __init__(self, data_dir, config=None, prefix=(), extra_args=()):
         self.data_dir = data_dir
         self.config = config
+        self.prefix = list(prefix)        # e.g. prlimit --nofile=1024:1024
+        self.extra_args = list(extra_args)
         self.port = None
         self.proc = None
         self.log_path = os.path.join(os.path.dirname(data_dir), 'daemon.log')
 
     def start(self, port=None):
         self.port = port or free_port()
-        args = [DAEMON, '--listen', '127.0.0.1:%d' % self.port, '--data-dir', self.data_dir]
+        args = self.prefix + [DAEMON, '--listen', '127.0.0.1:%d' % self.port,
+                              '--data-dir', self.data_dir] + self.extra_args
         if self.config is not None:
             path = os.path.join(os.path.dirname(self.data_dir), 'config.json')
             with open(path, 'w') as f:
@@ -251,13 +254,15 @@ class DaemonTestCase(unittest.TestCase):
     """Each test gets a fresh data directory and a running daemon."""
 
     config = None
+    daemon_prefix = ()
+    daemon_args = ()
 
     def setUp(self):
         if not DAEMON or not os.path.exists(DAEMON):
             self.skipTest('NETBIRD_MANAGEMENT is not set to the daemon')
         self.tmp = tempfile.mkdtemp(prefix='nb-mgmt-test-')
         self.data_dir = os.path.join(self.tmp, 'data')
-        self.daemon = Daemon(self.data_dir, self.config)
+        self.daemon = Daemon(self.data_dir, self.config, self.daemon_prefix, self.daemon_args)
         self.peers = []
         self.addCleanup(self._cleanup)
         self.daemon.start()
