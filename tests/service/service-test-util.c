@@ -45,6 +45,13 @@ handle_ws (SoupServer              *soup,
 TestServer *
 test_server_new (const NbServiceLimits *limits)
 {
+  return test_server_new_tls (limits, NULL);
+}
+
+TestServer *
+test_server_new_tls (const NbServiceLimits *limits,
+                     GTlsCertificate       *certificate)
+{
   TestServer *server = g_new0 (TestServer, 1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -53,7 +60,7 @@ test_server_new (const NbServiceLimits *limits)
   server->soup = soup_server_new ("server-header", "nb-service-test ", NULL);
   soup_server_add_handler (server->soup, "/echo", handle_echo, server, NULL);
   soup_server_add_websocket_handler (server->soup, "/ws", NULL, NULL, handle_ws, server, NULL);
-  server->service = nb_service_new ("test", server->soup, NULL, limits);
+  server->service = nb_service_new ("test", server->soup, certificate, limits);
   g_assert_true (nb_service_listen (server->service, address, &error));
   g_assert_no_error (error);
   server->port = g_inet_socket_address_get_port (

@@ -22,6 +22,8 @@ typedef struct
 } TestServer;
 
 TestServer *test_server_new      (const NbServiceLimits *limits);
+TestServer *test_server_new_tls  (const NbServiceLimits *limits,
+                                  GTlsCertificate       *certificate);
 void        test_server_free     (TestServer            *server);
 
 /* A connected non-blocking client socket, from @source (NULL: 127.0.0.1). */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <glib/gstdio.h>
 
 #include "service-test-util.h"
 
@@ -163,6 +164,53 @@ test_body_timeout (void)
   g_assert_cmpuint (nb_service_get_metrics (server->service)->timeouts[NB_SERVICE_TIMEOUT_BODY],
                     ==, 1);
   test_server_free (server);
+}
+
+/* A client that opens TCP and never starts TLS is closed at the TLS
+ * deadline. The certificate is made for the test with openssl. */
+static void
+test_tls_timeout (void)
+{
+  NbServiceLimits limits = small_limits ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("nb-service-tls-XXXXXX", &error);
+  g_autofree char *cert_path = g_build_filename (dir, "cert.pem", NULL);
+  g_autofree char *key_path = g_build_filename (dir, "key.pem", NULL);
+  const char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key_path,
+                         "-out", cert_path, "-days", "1", "-subj", "/CN=127.0.0.1", NULL };
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GString) got = NULL;
+  TestServer *server;
+  gint64 start;
+  gboolean closed;
+  int status = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                               G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                               &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  certificate = g_tls_certificate_new_from_files (cert_path, key_path, &error);
+  g_assert_no_error (error);
+
+  limits.tls_timeout_ms = 300;
+  server = test_server_new_tls (&limits, certificate);
+  socket = test_connect (server, NULL);
+  start = g_get_monotonic_time ();
+  got = test_receive (socket, 5000, NULL, &closed);
+  g_assert_true (closed);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (nb_service_get_metrics (server->service)->timeouts[NB_SERVICE_TIMEOUT_TLS],
+                    ==, 1);
+  wait_connections (server, 0);
+  test_server_free (server);
+  g_unlink (cert_path);
+  g_unlink (key_path);
+  g_rmdir (dir);
 }
 
 /* libsoup 3.2 keeps no connection alive for a stream it was handed: the
@@ -534,6 +582,7 @@ main (int   argc,
   g_test_add_func ("/service/timeout/headers", test_header_timeout);
   g_test_add_func ("/service/timeout/body", test_body_timeout);
   g_test_add_func ("/service/timeout/no-idle-connection", test_no_idle_connection);
+  g_test_add_func ("/service/timeout/tls", test_tls_timeout);
   g_test_add_func ("/service/timeout/websocket-auth", test_channel_auth_timeout);
   g_test_add_func ("/service/limits/announced-body", test_announced_body_refused);
   g_test_add_func ("/service/limits/chunked-body", test_chunked_body_capped);
