@@ -571,6 +571,11 @@ on_got_headers (SoupServerMessage *msg,
 
   if (conn == NULL || conn->phase == NB_SERVICE_PHASE_CLOSING)
     return;
+  /* libsoup keeps a connection alive only for its own listeners: this
+   * response is the connection's last, and the client is told so. */
+  if (!soup_message_headers_header_contains (headers, "Upgrade", "websocket"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
   g_object_ref (msg);
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > (goffset) self->limits.max_body_size)

@@ -226,6 +226,7 @@ test_no_idle_connection (void)
   server = test_server_new (&limits);
   answer = exchange (server, NULL, GET_ECHO, strlen (GET_ECHO), &closed);
   g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+  g_assert_nonnull (strstr (answer, "\r\nConnection: close\r\n"));
   g_assert_true (closed);
   wait_connections (server, 0);
   test_server_free (server);
