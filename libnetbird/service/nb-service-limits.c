@@ -27,7 +27,8 @@ nb_service_limits_init (NbServiceLimits *limits)
 
 /* The global cap leaves a reserve for the store, the logs and the
  * listeners, so that accept() fails on the cap, not on EMFILE. One source
- * address may hold half of it: many peers sit behind one NAT. */
+ * address may hold three quarters of it: many peers sit behind one NAT,
+ * and a quarter stays for everyone else. */
 void
 nb_service_limits_complete (NbServiceLimits *limits)
 {
@@ -40,7 +41,8 @@ nb_service_limits_complete (NbServiceLimits *limits)
                                                G_MAXINT);
     }
   if (limits->max_connections_per_address == 0)
-    limits->max_connections_per_address = MAX (limits->max_connections / 2, 1);
+    limits->max_connections_per_address = MAX ((guint) ((guint64) limits->max_connections * 3 / 4),
+                                               1);
   if (limits->max_body_size == 0)
     limits->max_body_size = NB_SERVICE_DEFAULT_MAX_BODY_SIZE;
   if (limits->max_header_size == 0)

@@ -43,7 +43,7 @@ main (int   argc,
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
       "Most connections open at once (default: the descriptor limit less a reserve)", "N" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
-      "Most connections open at once from one address (default: half the above)", "N" },
+      "Most connections open at once from one address (default: 3/4 of the above)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };

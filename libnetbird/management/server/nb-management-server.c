@@ -630,7 +630,7 @@ nb_management_server_stop (NbManagementServer *self)
  * @max_connections: the most connections open at once, or 0 for the
  *   default (the descriptor limit less a reserve)
  * @max_connections_per_address: the most connections open at once from one
- *   address, or 0 for the default (half the global cap)
+ *   address, or 0 for the default (three quarters of the global cap)
  *
  * Sets the connection caps, over the configuration file's `limits`.
  * Connections past a cap are accepted and refused at once (`503`). Takes
