@@ -41,6 +41,16 @@ struct _NbServiceStream
 
 G_DEFINE_FINAL_TYPE (NbServiceStream, nb_service_stream, G_TYPE_IO_STREAM)
 
+/* "base-iostream", as libsoup's SoupIOStream names it: code that walks down
+ * to the socket (to size its buffers) finds its way through. */
+enum {
+  PROP_0,
+  PROP_BASE_IOSTREAM,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 /* The input half ----------------------------------------------------------- */
 
 #define NB_TYPE_SERVICE_INPUT_STREAM (nb_service_input_stream_get_type ())
@@ -458,10 +468,34 @@ nb_service_stream_finalize (GObject *object)
 }
 
 static void
+nb_service_stream_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  NbServiceStream *self = NB_SERVICE_STREAM (object);
+
+  switch (prop_id)
+    {
+    case PROP_BASE_IOSTREAM:
+      g_value_set_object (value, self->base);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 nb_service_stream_class_init (NbServiceStreamClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  object_class->get_property = nb_service_stream_get_property;
+  properties[PROP_BASE_IOSTREAM] =
+    g_param_spec_object ("base-iostream", NULL, NULL, G_TYPE_IO_STREAM,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   object_class->dispose = nb_service_stream_dispose;
   object_class->finalize = nb_service_stream_finalize;
