@@ -13,6 +13,7 @@ import os
 import re
 import resource
 import socket
+import struct
 import time
 
 import websocket
@@ -237,6 +238,25 @@ class StalledSyncReader(DaemonTestCase):
         self.assertLess(len(maps), 10)
         newest = {r.get('port') for r in maps[-1]['network_map']['firewall_rules']}
         self.assertIn(20001 + 199, newest)
+
+    def test_unauthenticated_channel_closes_within_seconds(self):
+        import requests
+        start = time.monotonic()
+        ws = websocket.create_connection(self.daemon.ws_url, timeout=10)
+        try:
+            opcode, data = ws.recv_data(control_frame=True)
+        finally:
+            ws.close()
+        took = time.monotonic() - start
+        code = struct.unpack('!H', data[:2])[0]
+        print('silent sync channel closed after %.1f s: %d %s'
+              % (took, code, data[2:].decode(errors='replace')))
+        self.assertEqual(opcode, websocket.ABNF.OPCODE_CLOSE)
+        self.assertEqual(code, mgmt_harness.CLOSE_TIMEOUT)
+        self.assertLess(took, 8)
+        text = requests.get('http://127.0.0.1:%d/metrics' % self.metrics_port, timeout=5).text
+        self.assertEqual(metric(text, 'nb_service_timeouts_total', service='management',
+                                kind='websocket_auth'), 1)
 
 
 if __name__ == '__main__':
