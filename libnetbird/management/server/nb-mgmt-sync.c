@@ -21,18 +21,21 @@
  * push), then the store tells which peers' maps differ from what they were
  * last given, and only those peers get a message. */
 
-#define AUTH_TIMEOUT_SECONDS 10
 #define FLUSH_DELAY_MS 20
 #define KEEPALIVE_SECONDS 30
 
+/* The send side is the service base's channel: a network map is a
+ * snapshot, so a peer that does not read keeps at most the map in flight
+ * and the newest one waiting (NB_SERVICE_SEND_REPLACE), and a channel not
+ * authenticated in time closes with NB_MGMT_SYNC_CLOSE_TIMEOUT. */
 struct _NbMgmtSyncChannel
 {
   NbManagementServer *server;
   SoupWebsocketConnection *connection;
+  NbServiceChannel *channel;
   NbKey *peer_key;
   char *peer_id;
   char *account_id;
-  guint auth_timeout;
   gulong message_handler;
   gulong closed_handler;
 };
@@ -42,12 +45,9 @@ nb_mgmt_sync_channel_free (NbMgmtSyncChannel *channel)
 {
   if (channel == NULL)
     return;
-  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
   g_clear_signal_handler (&channel->message_handler, channel->connection);
   g_clear_signal_handler (&channel->closed_handler, channel->connection);
-  if (soup_websocket_connection_get_state (channel->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (channel->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-                                     "server stopping");
+  g_clear_pointer (&channel->channel, nb_service_channel_free); /* closes it if open */
   g_clear_object (&channel->connection);
   g_clear_object (&channel->peer_key);
   g_free (channel->peer_id);
@@ -76,18 +76,11 @@ channel_name (NbMgmtSyncChannel *channel)
                                    : "(unauthenticated)";
 }
 
-/* A close frame holds at most 123 bytes of reason (RFC 6455 §5.5); longer
- * ones are cut at a character boundary (libsoup would send a protocol error
- * instead of our code). */
-#define MAX_CLOSE_REASON 123
-
 static void
 close_channel (NbMgmtSyncChannel *channel,
                gushort            code,
                const char        *reason)
 {
-  char truncated[MAX_CLOSE_REASON + 1];
-
   if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
     {
       /* The reason may repeat what the peer sent (a parse error). */
@@ -95,19 +88,7 @@ close_channel (NbMgmtSyncChannel *channel,
 
       g_debug ("Closing sync channel of %s: %u %s", channel_name (channel), code, quoted);
     }
-  if (soup_websocket_connection_get_state (channel->connection) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  if (strlen (reason) > MAX_CLOSE_REASON)
-    {
-      const char *end = reason + MAX_CLOSE_REASON;
-
-      while (end > reason && (*end & 0xc0) == 0x80)
-        end--;
-      memcpy (truncated, reason, end - reason);
-      truncated[end - reason] = '\0';
-      reason = truncated;
-    }
-  soup_websocket_connection_close (channel->connection, code, reason);
+  nb_service_channel_close (channel->channel, code, reason);
 }
 
 static gboolean
@@ -118,8 +99,6 @@ send_sealed (NbMgmtSyncChannel *channel,
   g_autoptr(GBytes) bytes = g_bytes_new_static (plaintext->str, plaintext->len);
   g_autoptr(GBytes) sealed = NULL;
   g_autoptr(GError) error = NULL;
-  gsize length = 0;
-  gconstpointer data;
 
   sealed = nb_envelope_seal (self->key, channel->peer_key, bytes, &error);
   if (sealed == NULL)
@@ -128,9 +107,8 @@ send_sealed (NbMgmtSyncChannel *channel,
       close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "cannot seal");
       return FALSE;
     }
-  data = g_bytes_get_data (sealed, &length);
-  soup_websocket_connection_send_binary (channel->connection, data, length);
-  return TRUE;
+  /* Every message of the sync channel is a whole network map. */
+  return nb_service_channel_send (channel->channel, sealed, NB_SERVICE_SEND_REPLACE);
 }
 
 static void
@@ -272,7 +250,7 @@ on_first_map (GObject      *source,
   channel->peer_key = g_steal_pointer (&first->peer_key);
   channel->peer_id = g_strdup (first->peer_id);
   channel->account_id = g_strdup (first->account_id);
-  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
+  nb_service_channel_set_authenticated (channel->channel);
   key = nb_key_get_public_base64 (channel->peer_key);
 
   /* One channel per peer: a newer one replaces the older. */
@@ -422,16 +400,6 @@ on_message (SoupWebsocketConnection *connection,
   }
 }
 
-static gboolean
-on_auth_timeout (gpointer user_data)
-{
-  NbMgmtSyncChannel *channel = user_data;
-
-  channel->auth_timeout = 0;
-  close_channel (channel, NB_MGMT_SYNC_CLOSE_TIMEOUT, "no sync request in time");
-  return G_SOURCE_REMOVE;
-}
-
 void
 nb_mgmt_sync_accept (NbManagementServer      *self,
                      SoupWebsocketConnection *connection)
@@ -440,6 +408,7 @@ nb_mgmt_sync_accept (NbManagementServer      *self,
 
   channel->server = self;
   channel->connection = g_object_ref (connection);
+  channel->channel = nb_service_channel_new (self->service, connection);
   soup_websocket_connection_set_max_incoming_payload_size (connection,
                                                            NB_MGMT_MAX_SEALED_REQUEST);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_SECONDS);
@@ -447,7 +416,6 @@ nb_mgmt_sync_accept (NbManagementServer      *self,
                                                G_CALLBACK (on_message), channel);
   channel->closed_handler = g_signal_connect (connection, "closed",
                                               G_CALLBACK (on_closed), channel);
-  channel->auth_timeout = g_timeout_add_seconds (AUTH_TIMEOUT_SECONDS, on_auth_timeout, channel);
   g_hash_table_add (self->pending_channels, channel);
 }
 
