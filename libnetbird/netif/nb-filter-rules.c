@@ -214,13 +214,15 @@ make_key (guint8 *key, guint8 family, const guint8 *address)
 static inline guint
 hash_key (const guint8 *key)
 {
-  guint64 h = 0xcbf29ce484222325ULL;
+  guint64 a, b, h;
 
   /* Addresses come from Management, not from packets: a plain mix will do,
    * and a miss ends at the first empty slot of a half-empty table. */
-  for (guint i = 0; i < KEY_LEN; i++)
-    h = (h ^ key[i]) * 0x100000001b3ULL;
-  return (guint) (h ^ (h >> 32));
+  memcpy (&a, key + 1, sizeof a);
+  memcpy (&b, key + 9, sizeof b);
+  h = (a ^ key[0]) * 0x9e3779b97f4a7c15ULL;
+  h = (h ^ (h >> 31) ^ b) * 0xbf58476d1ce4e5b9ULL;
+  return (guint) (h ^ (h >> 29));
 }
 
 static Source *
