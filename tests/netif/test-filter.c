@@ -93,7 +93,8 @@ udp6 (guint8 *out, const char *src, guint16 sport, const char *dst, guint16 dpor
   out[7] = 64;
   g_assert_cmpint (inet_pton (AF_INET6, src, out + 8), ==, 1);
   g_assert_cmpint (inet_pton (AF_INET6, dst, out + 24), ==, 1);
-  memcpy (out + 40, ext, ext_len);
+  if (ext_len > 0)
+    memcpy (out + 40, ext, ext_len);
   udp = out + 40 + ext_len;
   memset (udp, 0, 8);
   udp[0] = sport >> 8, udp[1] = sport & 0xff;
