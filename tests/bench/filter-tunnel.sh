@@ -139,4 +139,10 @@ ratio=$(awk -v a="$r" -v b="$n" 'BEGIN { printf "%.3f", a / b }')
 echo "filter_none_gbps=$n"
 echo "filter_${RULES}_rules_gbps=$r"
 echo "filter_ratio=$ratio"
+# Each round's pair, run back to back: the machine's own drift shows here.
+pairs=""
+for i in "${!none[@]}"; do
+  pairs+="$(awk -v a="${rules[$i]}" -v b="${none[$i]}" 'BEGIN { printf "%.3f", a / b }') "
+done
+echo "filter_round_ratios=${pairs% }"
 echo "filter_ratio_goal=$(awk -v x="$ratio" 'BEGIN { print (x >= 0.95) ? "met" : "MISSED" }') (0.95)"

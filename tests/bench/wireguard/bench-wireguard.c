@@ -460,6 +460,16 @@ bench_filter (void)
     }
   g_print ("filter_inbound_reply_ns_each_packet_another_flow=%.1f\n",
            filter_ns (filter, out, len, REPLY_UNCACHED));
+  /* The same packets against 10,000 rules (the same peers' rules among
+   * them, so the same verdicts): the cost must not follow the count. */
+  {
+    g_autofree NbFilterRule *more = filter_rules (10000);
+
+    nb_filter_rule_set_free (nb_filter_swap_rules (filter,
+                                                   nb_filter_rule_set_compile (more, 10000, NULL)));
+    g_print ("filter_inbound_ns_10000_rules_each_packet_another_peer=%.1f\n",
+             filter_ns (filter, in, len, IN_UNCACHED));
+  }
   if (nb_filter_get_counter (filter, NB_FILTER_COUNTER_ACCEPT_CONNTRACK) == 0 ||
       nb_filter_get_counter (filter, NB_FILTER_COUNTER_ACCEPT_RULE) == 0)
     {
