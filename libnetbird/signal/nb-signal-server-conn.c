@@ -37,7 +37,9 @@ struct _NbSignalConn
   NbKey *claimed;             /* from hello on */
   const char *key;            /* registered: the claimed key's base64 (its own string) */
   guint8 nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN];
-  guint auth_timeout;
+  /* The service base's side of the WebSocket: the bounded send queue and
+   * the authentication deadline (NB_SERVICE_CLOSE_AUTH_TIMEOUT). */
+  NbServiceChannel *channel;
   NbSignalRate rate;
   int fd;                     /* the TCP socket under the WebSocket, or -1 */
   gboolean corked;
@@ -95,13 +97,22 @@ uncork (NbSignalConn *conn)
   g_ptr_array_remove_fast (conn->server->corked, conn);
 }
 
-/* The one way out to a peer. */
-static void
+/* The one way out to a peer: its queue is bounded, and a peer that stops
+ * reading is closed (NB_SERVICE_CLOSE_BACKLOG) rather than left to grow
+ * the server. */
+static gboolean
 conn_send (NbSignalConn *conn,
            GBytes       *frame)
 {
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_message (conn->ws, SOUP_WEBSOCKET_DATA_TEXT, frame);
+  if (conn->phase == PHASE_CLOSING ||
+      soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  if (!nb_service_channel_send (conn->channel, frame, NB_SERVICE_SEND_QUEUE))
+    {
+      conn->server->counters.drops[NB_SIGNAL_DROP_BACKLOG]++;
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static int
@@ -151,10 +162,8 @@ nb_signal_conn_close (NbSignalConn   *conn,
     return;
   conn->phase = PHASE_CLOSING;
   conn->server->counters.closed[why]++;
-  g_clear_handle_id (&conn->auth_timeout, g_source_remove);
   unregister (conn);
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn->ws, code, reason);
+  nb_service_channel_close (conn->channel, code, reason);
 }
 
 /* A frame the peer should not have sent: say why, then close. */
@@ -223,7 +232,7 @@ on_proof (NbSignalConn        *conn,
       return;
     }
 
-  g_clear_handle_id (&conn->auth_timeout, g_source_remove);
+  nb_service_channel_set_authenticated (conn->channel);
   conn->key = nb_key_get_public_base64 (conn->claimed);
   /* A second proven registration of a key replaces the first: the same
    * peer came back on a new connection before the old one was seen to
@@ -381,19 +390,6 @@ on_ws_closed (SoupWebsocketConnection *ws,
   g_hash_table_remove (conn->server->conns, conn);
 }
 
-static gboolean
-on_auth_timeout (gpointer user_data)
-{
-  NbSignalConn *conn = user_data;
-
-  conn->auth_timeout = 0;
-  conn->server->counters.registrations_failed++;
-  g_debug ("Signal connection from %s closed: no proven key in time", conn->remote);
-  nb_signal_conn_close (conn, NB_SIGNAL_CLOSED_AUTH_TIMEOUT, NB_SIGNAL_CLOSE_AUTH_TIMEOUT,
-                        "no proven key in time");
-  return G_SOURCE_REMOVE;
-}
-
 void
 nb_signal_conn_accept (NbSignalServer          *server,
                        SoupWebsocketConnection *ws,
@@ -414,7 +410,7 @@ nb_signal_conn_accept (NbSignalServer          *server,
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), conn);
   g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), conn);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), conn);
-  conn->auth_timeout = g_timeout_add (server->auth_timeout_ms, on_auth_timeout, conn);
+  conn->channel = nb_service_channel_new (server->service, ws);
 
   server->counters.accepted++;
   g_hash_table_add (server->conns, conn);
@@ -424,11 +420,10 @@ void
 nb_signal_conn_free (NbSignalConn *conn)
 {
   uncork (conn);
-  g_clear_handle_id (&conn->auth_timeout, g_source_remove);
   unregister (conn);
   g_signal_handlers_disconnect_by_data (conn->ws, conn);
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  /* Closes the connection (going away) if it is still open. */
+  g_clear_pointer (&conn->channel, nb_service_channel_free);
   g_clear_object (&conn->ws);
   g_clear_object (&conn->claimed);
   g_free (conn->remote);

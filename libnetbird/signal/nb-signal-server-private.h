@@ -11,6 +11,7 @@
 #include <libsoup/soup.h>
 
 #include "nb-key.h"
+#include "nb-service-private.h"
 #include "nb-signal-server.h"
 #include "nb-signal-private.h"
 
@@ -23,12 +24,12 @@ typedef enum {
   NB_SIGNAL_DROP_RATE_LIMITED,   /* over the connection's rate */
   NB_SIGNAL_DROP_UNEXPECTED,     /* a frame that does not fit the connection's phase */
   NB_SIGNAL_DROP_WRONG_SENDER,   /* a message whose “from” is not the registered key */
+  NB_SIGNAL_DROP_BACKLOG,        /* the destination's send queue was full (it is closed) */
   NB_SIGNAL_N_DROPS
 } NbSignalDrop;
 
 /* Why the server closed a connection (netbird_signal_closed_total). */
 typedef enum {
-  NB_SIGNAL_CLOSED_AUTH_TIMEOUT,
   NB_SIGNAL_CLOSED_PROOF_FAILED,
   NB_SIGNAL_CLOSED_REPLACED,
   NB_SIGNAL_CLOSED_FLOOD,
@@ -60,8 +61,12 @@ struct _NbSignalServer
   /* One key per server run: it seals the challenges, nothing else. */
   NbKey *key;
   GTlsCertificate *tls_certificate;
-  SoupServer *soup;
-  SoupServer *metrics_soup;
+  /* The service base holds the listeners, TLS, connection caps, HTTP
+   * deadlines, the WebSocket authentication deadline and bounded send
+   * queues; the SoupServers only route. */
+  NbService *service;
+  NbService *metrics_service;
+  GPtrArray *services;  /* both, for the metrics */
   char *listen_address;
   char *metrics_address;
   guint16 port;

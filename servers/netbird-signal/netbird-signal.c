@@ -6,7 +6,6 @@
  */
 #include <locale.h>
 #include <stdio.h>
-#include <sys/resource.h>
 
 #include <glib-unix.h>
 #include <netbird.h>
@@ -19,21 +18,6 @@ on_signal (gpointer user_data)
   g_message ("Shutting down");
   g_main_loop_quit (loop);
   return G_SOURCE_CONTINUE;
-}
-
-/* Every peer holds a connection: take all the descriptors we may. */
-static void
-raise_fd_limit (void)
-{
-  struct rlimit limit;
-
-  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
-    {
-      limit.rlim_cur = limit.rlim_max;
-      if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
-        g_warning ("Cannot raise the descriptor limit to %llu: %s",
-                   (unsigned long long) limit.rlim_max, g_strerror (errno));
-    }
 }
 
 int
@@ -98,7 +82,8 @@ main (int   argc,
       return 2;
     }
 
-  raise_fd_limit ();
+  /* Every peer holds a connection: the caps come from this limit. */
+  nb_raise_descriptor_limit ();
 
   loop = g_main_loop_new (NULL, FALSE);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);

@@ -462,22 +462,45 @@ test_auth_timeout (void)
   g_autoptr(Raw) silent = raw_connect (daemon);
   g_autoptr(Raw) no_proof = raw_connect (daemon);
   g_autoptr(NbKey) key = nb_key_generate ();
+  g_autoptr(GSocketClient) tcp = g_socket_client_new ();
+  g_autoptr(GSocketConnection) no_upgrade = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *hello = g_strdup_printf ("{\"type\":\"hello\",\"key\":\"%s\"}",
                                             nb_key_get_public_base64 (key));
   gint64 start = g_get_monotonic_time ();
   gint64 elapsed_ms;
+  char buf[256];
+  gssize n;
 
+  /* One says nothing at all, one upgrades and says nothing, one says
+   * hello and never proves the key. */
+  no_upgrade = g_socket_client_connect_to_host (tcp, daemon->address, 0, NULL, &error);
+  g_assert_no_error (error);
   g_assert_true (nb_signal_client_start (a->client, NULL));
   raw_send_text (no_proof, hello);
   g_assert_true (WAIT_UNTIL (silent->closed && no_proof->closed, 5000));
   elapsed_ms = (g_get_monotonic_time () - start) / 1000;
-  g_test_message ("unauthenticated connections closed after %" G_GINT64_FORMAT " ms", elapsed_ms);
+  g_test_message ("unauthenticated WebSockets closed after %" G_GINT64_FORMAT " ms", elapsed_ms);
   g_assert_cmpint (elapsed_ms, >=, 900);
   g_assert_cmpint (elapsed_ms, <, 3000);
   g_assert_cmpuint (silent->close_code, ==, NB_SIGNAL_CLOSE_AUTH_TIMEOUT);
   g_assert_cmpuint (no_proof->close_code, ==, NB_SIGNAL_CLOSE_AUTH_TIMEOUT);
-  g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_closed_total{reason=\"auth_timeout\"}"),
-                    ==, 2);
+
+  /* The bare TCP connection is gone too (the server's answer, then EOF). */
+  g_socket_set_timeout (g_socket_connection_get_socket (no_upgrade), 5);
+  do
+    n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (no_upgrade)), buf,
+                             sizeof buf, NULL, &error);
+  while (n > 0);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 0);
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  g_assert_cmpint (elapsed_ms, <, 3000);
+
+  g_assert_cmpuint (daemon_metric (daemon, "nb_service_timeouts_total{service=\"signal\","
+                                           "kind=\"websocket_auth\"}"), ==, 2);
+  g_assert_cmpuint (daemon_metric (daemon, "nb_service_timeouts_total{service=\"signal\","
+                                           "kind=\"headers\"}"), ==, 1);
 
   /* The client that proved its key in time stays. */
   g_assert_true (peer_connected (a));
