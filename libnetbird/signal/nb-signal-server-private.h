@@ -74,6 +74,8 @@ struct _NbSignalServer
   guint rate_per_second;
   guint rate_burst;
   guint auth_timeout_ms;
+  guint max_connections;              /* 0: the service base's default */
+  guint max_connections_per_address;
 
   GHashTable *conns;   /* NbSignalConn *, owned */
   GHashTable *peers;   /* registered key (base64, the conn's) -> NbSignalConn * */

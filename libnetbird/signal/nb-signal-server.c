@@ -259,6 +259,29 @@ nb_signal_server_set_rate_limit (NbSignalServer *self,
   self->rate_burst = burst;
 }
 
+/**
+ * nb_signal_server_set_connection_limits:
+ * @self: a #NbSignalServer
+ * @max_connections: the most connections open at once, or 0 for the
+ *   default (the descriptor limit less a reserve)
+ * @max_per_address: the most connections open at once from one
+ *   address, or 0 for the default (three quarters of the global cap: many
+ *   peers can sit behind one NAT)
+ *
+ * Sets the connection caps. Connections past a cap are accepted and
+ * refused at once. Takes effect at the next nb_signal_server_listen().
+ */
+void
+nb_signal_server_set_connection_limits (NbSignalServer *self,
+                                        guint           max_connections,
+                                        guint           max_per_address)
+{
+  g_return_if_fail (NB_IS_SIGNAL_SERVER (self));
+
+  self->max_connections = max_connections;
+  self->max_connections_per_address = max_per_address;
+}
+
 /* Only numeric addresses and localhost: listening never waits for DNS. */
 static GSocketAddress *
 parse_listen_address (const char  *address,
@@ -354,14 +377,18 @@ nb_signal_server_listen (NbSignalServer  *self,
    * Signal connection carries no other request). Its send queue holds
    * about a hundred frames before a peer that stopped reading is closed
    * (a queue's memory is per connection, and there are many). */
-  nb_service_limits_init (&limits);
+  limits = (NbServiceLimits) { 0 };
   limits.tls_timeout_ms = self->auth_timeout_ms;
   limits.header_timeout_ms = self->auth_timeout_ms;
   limits.websocket_auth_timeout_ms = self->auth_timeout_ms;
+  limits.max_connections = self->max_connections;
+  limits.max_connections_per_address = self->max_connections_per_address;
   limits.max_body_size = 64 * 1024;
   limits.channel_max_queued = 128 * NB_SIGNAL_PROTO_MAX_FRAME_SIZE;
+  nb_service_limits_complete (&limits);
 
-  soup = g_object_new (SOUP_TYPE_SERVER, "server-header", "netbird-signal/" NB_VERSION_STRING " ", NULL);
+  soup = g_object_new (SOUP_TYPE_SERVER,
+                       "server-header", "netbird-signal/" NB_VERSION_STRING " ", NULL);
   soup_server_add_websocket_handler (soup, NB_SIGNAL_PATH, NULL, NULL, on_websocket, self, NULL);
   service = nb_service_new ("signal", soup, self->tls_certificate, &limits);
   text = listen_service (service, address, &port, error);
@@ -435,7 +462,8 @@ nb_signal_server_listen_metrics (NbSignalServer  *self,
                    "The server already serves metrics on %s", self->metrics_address);
       return FALSE;
     }
-  soup = g_object_new (SOUP_TYPE_SERVER, "server-header", "netbird-signal/" NB_VERSION_STRING " ", NULL);
+  soup = g_object_new (SOUP_TYPE_SERVER,
+                       "server-header", "netbird-signal/" NB_VERSION_STRING " ", NULL);
   soup_server_add_handler (soup, "/metrics", on_metrics, self, NULL);
   service = nb_service_new ("metrics", soup, NULL, &limits);
   text = listen_service (service, address, &port, error);

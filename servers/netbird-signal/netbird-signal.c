@@ -31,6 +31,8 @@ main (int   argc,
   int rate_limit = NB_SIGNAL_SERVER_DEFAULT_RATE_LIMIT;
   int rate_burst = NB_SIGNAL_SERVER_DEFAULT_RATE_BURST;
   int auth_timeout = NB_SIGNAL_SERVER_DEFAULT_AUTH_TIMEOUT_MS;
+  int max_connections = 0;
+  int max_per_address = 0;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -47,6 +49,10 @@ main (int   argc,
       "Messages one connection may send at once (default: 2000)", "N" },
     { "auth-timeout", 0, 0, G_OPTION_ARG_INT, &auth_timeout,
       "Milliseconds a connection has to prove its key (default: 5000)", "MS" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "Connections open at once (default: the descriptor limit less a reserve)", "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
+      "Connections open at once from one address (default: 3/4 of the global cap)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -75,10 +81,11 @@ main (int   argc,
       g_printerr ("netbird-signal: give both --tls-cert and --tls-key, or neither\n");
       return 2;
     }
-  if (rate_limit < 1 || rate_burst < 1 || auth_timeout < 1 || auth_timeout > 600000)
+  if (rate_limit < 1 || rate_burst < 1 || auth_timeout < 1 || auth_timeout > 600000 ||
+      max_connections < 0 || max_per_address < 0)
     {
       g_printerr ("netbird-signal: --rate-limit and --rate-burst must be at least 1, "
-                  "--auth-timeout between 1 and 600000\n");
+                  "--auth-timeout between 1 and 600000, the connection caps 0 or more\n");
       return 2;
     }
 
@@ -91,6 +98,8 @@ main (int   argc,
 
   server = g_object_new (NB_TYPE_SIGNAL_SERVER, "auth-timeout", (guint) auth_timeout, NULL);
   nb_signal_server_set_rate_limit (server, (guint) rate_limit, (guint) rate_burst);
+  nb_signal_server_set_connection_limits (server, (guint) max_connections,
+                                          (guint) max_per_address);
   if ((tls_cert != NULL && !nb_signal_server_set_tls_files (server, tls_cert, tls_key, &error)) ||
       !nb_signal_server_listen (server, listen, &error) ||
       (metrics != NULL && !nb_signal_server_listen_metrics (server, metrics, &error)))

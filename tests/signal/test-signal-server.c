@@ -507,6 +507,46 @@ test_auth_timeout (void)
   g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_connections"), ==, 1);
 }
 
+static void
+on_cap_connected (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GError **error = user_data;
+  g_autoptr(SoupWebsocketConnection) ws =
+    soup_session_websocket_connect_finish (SOUP_SESSION (source), result, error);
+
+  g_assert_null (ws);
+  g_assert_nonnull (*error);
+}
+
+static void
+test_connection_cap (void)
+{
+  const char *const args[] = { "--max-connections-per-address", "3", NULL };
+  g_autoptr(Daemon) daemon = daemon_start (NULL, args);
+  g_autoptr(Peer) a = peer_new (daemon->url, NULL);
+  g_autoptr(Peer) b = peer_new (daemon->url, NULL);
+  g_autoptr(Raw) third = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("%s%s", daemon->url, NB_SIGNAL_PATH);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GError) error = NULL;
+
+  connect_peers (a, b);
+  third = raw_connect (daemon);
+
+  /* The fourth from the same address is refused at once. */
+  soup_session_websocket_connect_async (session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_cap_connected, &error);
+  g_assert_true (WAIT_UNTIL (error != NULL, 5000));
+  g_test_message ("fourth connection: %s", error->message);
+  g_assert_cmpuint (daemon_metric (daemon, "nb_service_connections_refused_total"
+                                           "{service=\"signal\",reason=\"address_cap\"}"), ==, 1);
+  assert_delivers (a, b);
+  assert_delivers (b, a);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -523,5 +563,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/signal/server/flood", test_flood);
   g_test_add_func ("/signal/server/abrupt-disconnects", test_abrupt_disconnects);
   g_test_add_func ("/signal/server/auth-timeout", test_auth_timeout);
+  g_test_add_func ("/signal/server/connection-cap", test_connection_cap);
   return g_test_run ();
 }
