@@ -162,6 +162,12 @@ gboolean nb_signal_proto_validate_sealed    (const char  *value,
 #define NB_SIGNAL_CLOSE_PROOF_FAILED 4003
 #define NB_SIGNAL_CLOSE_AUTH_TIMEOUT 4008
 #define NB_SIGNAL_CLOSE_RATE_LIMITED 4030
+/* Nothing came from the other side, not even a pong to a ping, for
+ * NB_SIGNAL_SILENT_INTERVALS keepalive intervals: it is taken for gone
+ * (a NAT that forgot the flow, a machine that went away without a FIN). */
+#define NB_SIGNAL_CLOSE_SILENT 4002
+#define NB_SIGNAL_SILENT_INTERVALS 3
+#define NB_SIGNAL_DEFAULT_KEEPALIVE_SECONDS 20
 
 typedef enum {
   NB_SIGNAL_FRAME_HELLO,

@@ -18,9 +18,6 @@
  * the drop is counted; this only keeps a liar from making libsoup buffer
  * megabytes. */
 #define SOUP_MAX_PAYLOAD (64 * 1024)
-/* Pings keep NATs from dropping idle peers. */
-#define KEEPALIVE_SECONDS 20
-
 typedef enum {
   PHASE_HELLO,       /* waiting for hello */
   PHASE_PROOF,       /* challenge sent, waiting for the proof */
@@ -43,6 +40,7 @@ struct _NbSignalConn
   NbSignalRate rate;
   int fd;                     /* the TCP socket under the WebSocket, or -1 */
   gboolean corked;
+  gint64 last_seen_us;        /* the last frame or pong from the peer */
 };
 
 /* The frames forwarded in one main-loop iteration go out in as few TCP
@@ -302,6 +300,7 @@ on_ws_message (SoupWebsocketConnection *ws,
   gsize len = 0;
   const char *data = g_bytes_get_data (message, &len);
 
+  conn->last_seen_us = g_get_monotonic_time ();
   if (conn->phase == PHASE_CLOSING)
     return;
 
@@ -364,6 +363,33 @@ on_ws_message (SoupWebsocketConnection *ws,
 }
 
 static void
+on_ws_pong (SoupWebsocketConnection *ws,
+            GBytes                  *message,
+            gpointer                 user_data)
+{
+  NbSignalConn *conn = user_data;
+
+  conn->last_seen_us = g_get_monotonic_time ();
+}
+
+void
+nb_signal_conn_check_alive (NbSignalConn *conn,
+                            gint64        now_us)
+{
+  gint64 silent_us = (gint64) conn->server->keepalive_seconds * NB_SIGNAL_SILENT_INTERVALS *
+                     G_USEC_PER_SEC;
+
+  if (conn->phase == PHASE_CLOSING || now_us - conn->last_seen_us < silent_us)
+    return;
+  g_debug ("Signal connection from %s closed: silent for %" G_GINT64_FORMAT " s", conn->remote,
+           (now_us - conn->last_seen_us) / G_USEC_PER_SEC);
+  /* Unregistered at once: messages to the key are answered undeliverable
+   * from now on, not written into a connection nobody reads. */
+  nb_signal_conn_close (conn, NB_SIGNAL_CLOSED_SILENT, NB_SIGNAL_CLOSE_SILENT,
+                        "nothing received for too long");
+}
+
+static void
 on_ws_error (SoupWebsocketConnection *ws,
              GError                  *error,
              gpointer                 user_data)
@@ -409,8 +435,10 @@ nb_signal_conn_accept (NbSignalServer          *server,
                        g_get_monotonic_time ());
 
   soup_websocket_connection_set_max_incoming_payload_size (ws, SOUP_MAX_PAYLOAD);
-  soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_SECONDS);
+  soup_websocket_connection_set_keepalive_interval (ws, server->keepalive_seconds);
+  conn->last_seen_us = g_get_monotonic_time ();
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), conn);
+  g_signal_connect (ws, "pong", G_CALLBACK (on_ws_pong), conn);
   g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), conn);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), conn);
   conn->channel = nb_service_channel_new (server->service, ws);

@@ -23,6 +23,7 @@ static const char *const closed_names[NB_SIGNAL_N_CLOSED] = {
   [NB_SIGNAL_CLOSED_UNEXPECTED] = "unexpected",
   [NB_SIGNAL_CLOSED_WRONG_SENDER] = "wrong_sender",
   [NB_SIGNAL_CLOSED_SHUTDOWN] = "shutdown",
+  [NB_SIGNAL_CLOSED_SILENT] = "silent",
 };
 
 static void

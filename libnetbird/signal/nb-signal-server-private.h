@@ -38,6 +38,7 @@ typedef enum {
   NB_SIGNAL_CLOSED_UNEXPECTED,
   NB_SIGNAL_CLOSED_WRONG_SENDER,
   NB_SIGNAL_CLOSED_SHUTDOWN,
+  NB_SIGNAL_CLOSED_SILENT,
   NB_SIGNAL_N_CLOSED
 } NbSignalClosed;
 
@@ -74,6 +75,8 @@ struct _NbSignalServer
   guint rate_per_second;
   guint rate_burst;
   guint auth_timeout_ms;
+  guint keepalive_seconds;
+  guint sweep_source;
   guint max_connections;              /* 0: the service base's default */
   guint max_connections_per_address;
 
@@ -93,6 +96,10 @@ void         nb_signal_conn_close       (NbSignalConn            *conn,
                                          gushort                  code,
                                          const char              *reason);
 void         nb_signal_conn_free        (NbSignalConn            *conn);
+/* Closes @conn when nothing (not even a pong) came from it for
+ * NB_SIGNAL_SILENT_INTERVALS keepalive intervals. */
+void         nb_signal_conn_check_alive (NbSignalConn            *conn,
+                                         gint64                   now_us);
 
 /* nb-signal-server-metrics.c */
 void         nb_signal_server_write_metrics (NbSignalServer      *self,

@@ -47,6 +47,7 @@ enum {
   PROP_LISTEN_ADDRESS,
   PROP_PORT,
   PROP_AUTH_TIMEOUT,
+  PROP_KEEPALIVE_INTERVAL,
   N_PROPS
 };
 static GParamSpec *properties[N_PROPS];
@@ -109,6 +110,9 @@ nb_signal_server_get_property (GObject    *object,
     case PROP_AUTH_TIMEOUT:
       g_value_set_uint (value, self->auth_timeout_ms);
       break;
+    case PROP_KEEPALIVE_INTERVAL:
+      g_value_set_uint (value, self->keepalive_seconds);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -126,6 +130,9 @@ nb_signal_server_set_property (GObject      *object,
     {
     case PROP_AUTH_TIMEOUT:
       self->auth_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      self->keepalive_seconds = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -169,7 +176,32 @@ nb_signal_server_class_init (NbSignalServerClass *klass)
     g_param_spec_uint ("auth-timeout", NULL, NULL, 1, 600 * 1000,
                        NB_SIGNAL_SERVER_DEFAULT_AUTH_TIMEOUT_MS,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbSignalServer:keepalive-interval:
+   *
+   * Seconds between the pings the server sends each peer. A peer from
+   * which nothing came (not even a pong) for three intervals is taken for
+   * gone: its connection is closed and its key unregistered. Takes effect
+   * at the next nb_signal_server_listen().
+   */
+  properties[PROP_KEEPALIVE_INTERVAL] =
+    g_param_spec_uint ("keepalive-interval", NULL, NULL, 1, 3600,
+                       NB_SIGNAL_DEFAULT_KEEPALIVE_SECONDS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static gboolean
+on_sweep (gpointer user_data)
+{
+  NbSignalServer *self = user_data;
+  guint n = 0;
+  g_autofree gpointer *conns = g_hash_table_get_keys_as_array (self->conns, &n);
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < n; i++)
+    nb_signal_conn_check_alive (conns[i], now);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -397,6 +429,7 @@ nb_signal_server_listen (NbSignalServer  *self,
 
   self->service = g_steal_pointer (&service);
   g_ptr_array_insert (self->services, 0, self->service);
+  self->sweep_source = g_timeout_add_seconds (self->keepalive_seconds, on_sweep, self);
   self->listen_address = text;
   self->port = port;
   g_info ("Signal listening on %s://%s%s", self->tls_certificate != NULL ? "wss" : "ws",
@@ -498,6 +531,7 @@ nb_signal_server_stop (NbSignalServer *self)
       g_hash_table_remove_all (self->conns);
     }
   g_clear_handle_id (&self->uncork_source, g_source_remove);
+  g_clear_handle_id (&self->sweep_source, g_source_remove);
   if (self->services != NULL)
     g_ptr_array_set_size (self->services, 0);
   if (self->service != NULL)

@@ -32,6 +32,7 @@ main (int   argc,
   int rate_burst = NB_SIGNAL_SERVER_DEFAULT_RATE_BURST;
   int auth_timeout = NB_SIGNAL_SERVER_DEFAULT_AUTH_TIMEOUT_MS;
   int max_connections = 0;
+  int keepalive = 20;
   int max_per_address = 0;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
@@ -49,6 +50,8 @@ main (int   argc,
       "Messages one connection may send at once (default: 2000)", "N" },
     { "auth-timeout", 0, 0, G_OPTION_ARG_INT, &auth_timeout,
       "Milliseconds a connection has to prove its key (default: 5000)", "MS" },
+    { "keepalive", 0, 0, G_OPTION_ARG_INT, &keepalive,
+      "Seconds between pings; a peer silent for 3 of them is dropped (default: 20)", "S" },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
       "Connections open at once (default: the descriptor limit less a reserve)", "N" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
@@ -82,10 +85,11 @@ main (int   argc,
       return 2;
     }
   if (rate_limit < 1 || rate_burst < 1 || auth_timeout < 1 || auth_timeout > 600000 ||
-      max_connections < 0 || max_per_address < 0)
+      max_connections < 0 || max_per_address < 0 || keepalive < 1 || keepalive > 3600)
     {
       g_printerr ("netbird-signal: --rate-limit and --rate-burst must be at least 1, "
-                  "--auth-timeout between 1 and 600000, the connection caps 0 or more\n");
+                  "--auth-timeout between 1 and 600000, --keepalive between 1 and 3600, "
+                  "the connection caps 0 or more\n");
       return 2;
     }
 
@@ -96,7 +100,8 @@ main (int   argc,
   sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
 
-  server = g_object_new (NB_TYPE_SIGNAL_SERVER, "auth-timeout", (guint) auth_timeout, NULL);
+  server = g_object_new (NB_TYPE_SIGNAL_SERVER, "auth-timeout", (guint) auth_timeout,
+                         "keepalive-interval", (guint) keepalive, NULL);
   nb_signal_server_set_rate_limit (server, (guint) rate_limit, (guint) rate_burst);
   nb_signal_server_set_connection_limits (server, (guint) max_connections,
                                           (guint) max_per_address);

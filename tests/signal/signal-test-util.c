@@ -322,6 +322,129 @@ raw_register (Raw   *raw,
   g_assert_cmpstr (registered->key, ==, nb_key_get_public_base64 (key));
 }
 
+/* RFC 6455 §5.2: a client frame, masked with the key 0. */
+static void
+mute_send (GSocketConnection *conn,
+           const char        *text)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len = strlen (text);
+  guint8 header[8];
+  gsize n = 0;
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+
+  g_assert_cmpuint (len, <, 65536);
+  header[n++] = 0x81;
+  if (len < 126)
+    header[n++] = 0x80 | len;
+  else
+    {
+      header[n++] = 0x80 | 126;
+      header[n++] = len >> 8;
+      header[n++] = len & 0xff;
+    }
+  memset (header + n, 0, 4);
+  n += 4;
+  g_output_stream_write_all (out, header, n, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (out, text, len, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Reads frames until a text or binary one; returns its payload. */
+static char *
+mute_read (GSocketConnection *conn)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      guint8 h[4];
+      gsize len, got = 0;
+      char *payload;
+
+      g_input_stream_read_all (in, h, 2, &got, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (got, ==, 2);
+      len = h[1] & 0x7f;
+      if (len == 126)
+        {
+          g_input_stream_read_all (in, h + 2, 2, &got, NULL, &error);
+          g_assert_no_error (error);
+          len = (h[2] << 8) | h[3];
+        }
+      g_assert_cmpuint (len, <, 126 * 256);
+      payload = g_malloc0 (len + 1);
+      g_input_stream_read_all (in, payload, len, &got, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (got, ==, len);
+      if ((h[0] & 0x0f) == 1 || (h[0] & 0x0f) == 2)
+        return payload;
+      g_free (payload);
+    }
+}
+
+GSocketConnection *
+mute_register (Daemon *daemon,
+               NbKey  *key)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  GSocketConnection *conn = g_socket_client_connect_to_host (client, daemon->address, 0, NULL,
+                                                             &error);
+  g_autofree char *request = NULL;
+  g_autofree char *hello = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *proof_frame = NULL;
+  g_autofree char *proof = NULL;
+  g_autoptr(NbSignalFrame) challenge = NULL;
+  g_autoptr(NbSignalFrame) registered = NULL;
+  GString *response = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 5);
+  request = g_strdup_printf ("GET " NB_SIGNAL_PATH " HTTP/1.1\r\nHost: %s\r\n"
+                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n\r\n", daemon->address);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* The response, byte by byte up to its blank line. */
+  while (!g_str_has_suffix (response->str, "\r\n\r\n"))
+    {
+      char c;
+      gsize got = 0;
+
+      g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (conn)), &c, 1, &got,
+                               NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (got, ==, 1);
+      g_string_append_c (response, c);
+    }
+  g_assert_true (g_str_has_prefix (response->str, "HTTP/1.1 101"));
+  g_string_free (response, TRUE);
+
+  hello = g_strdup_printf ("{\"type\":\"hello\",\"key\":\"%s\"}",
+                           nb_key_get_public_base64 (key));
+  mute_send (conn, hello);
+  text = mute_read (conn);
+  challenge = nb_signal_frame_from_data (text, strlen (text), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (challenge->type, ==, NB_SIGNAL_FRAME_CHALLENGE);
+  proof = nb_signal_challenge_answer (key, challenge->challenge, &error);
+  g_assert_no_error (error);
+  proof_frame = g_strdup_printf ("{\"type\":\"proof\",\"proof\":\"%s\"}", proof);
+  mute_send (conn, proof_frame);
+  g_free (text);
+  text = mute_read (conn);
+  registered = nb_signal_frame_from_data (text, strlen (text), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (registered->type, ==, NB_SIGNAL_FRAME_REGISTERED);
+  return conn;
+}
+
 void
 raw_free (Raw *raw)
 {

@@ -86,3 +86,9 @@ void         raw_register       (Raw          *raw,
                                  NbKey        *key);
 void         raw_free           (Raw          *raw);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Raw, raw_free)
+
+/* A peer on a plain TCP socket, WebSocket frames made by hand: it
+ * registers as @key and then answers nothing, not even pings, as a peer
+ * behind a NAT that forgot the flow. */
+GSocketConnection *mute_register (Daemon     *daemon,
+                                  NbKey      *key);

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
+#include <signal.h>
 #include <string.h>
 
 #include "signal-test-util.h"
@@ -86,6 +87,41 @@ test_reconnect_after_restart (void)
   g_assert_cmpuint (nb_signal_client_get_n_connects (a->client), ==, 2);
 }
 
+/* The server stops answering without closing anything (SIGSTOP: as a
+ * NAT that forgot the flow looks from the client): the client notices
+ * within three keepalive intervals and reconnects once it answers again. */
+static void
+test_silent_server (void)
+{
+  g_autoptr(Daemon) daemon = daemon_start (NULL, NULL);
+  g_autoptr(Peer) a = peer_new (daemon->url, NULL);
+  g_autoptr(Peer) b = peer_new (daemon->url, NULL);
+  g_autoptr(NbSignalMessage) message = make_candidate ();
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  g_object_set (a->client, "keepalive-interval", 1, NULL);
+  g_assert_true (nb_signal_client_start (a->client, NULL));
+  g_assert_true (nb_signal_client_start (b->client, NULL));
+  g_assert_true (WAIT_UNTIL (peer_connected (a) && peer_connected (b), 5000));
+
+  g_subprocess_send_signal (daemon->process, SIGSTOP);
+  start = g_get_monotonic_time ();
+  g_assert_true (WAIT_UNTIL (!peer_connected (a), 8000));
+  g_test_message ("silent server noticed after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 2500 * 1000);
+  /* b pings every 20 s: it has not noticed. */
+  g_assert_true (peer_connected (b));
+
+  g_subprocess_send_signal (daemon->process, SIGCONT);
+  g_assert_true (WAIT_UNTIL (peer_connected (a), 15000));
+  g_assert_cmpuint (nb_signal_client_get_n_connects (a->client), ==, 2);
+  g_assert_true (nb_signal_client_send (b->client, a->key, message, &error));
+  g_assert_no_error (error);
+  g_assert_true (WAIT_UNTIL (a->messages->len == 1, 5000));
+}
+
 static void
 test_start_stop_start (void)
 {
@@ -164,6 +200,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/signal/client/reconnect-after-restart", test_reconnect_after_restart);
   g_test_add_func ("/signal/client/start-stop-start", test_start_stop_start);
+  g_test_add_func ("/signal/client/silent-server", test_silent_server);
   g_test_add_func ("/signal/client/refuses-to-start", test_refuses_to_start);
   g_test_add_func ("/signal/client/daemon-options", test_daemon_options);
   return g_test_run ();

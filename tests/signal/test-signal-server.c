@@ -508,6 +508,42 @@ test_auth_timeout (void)
 }
 
 static void
+test_silent_peer_dropped (void)
+{
+  const char *const args[] = { "--keepalive", "1", NULL };
+  g_autoptr(Daemon) daemon = daemon_start (NULL, args);
+  g_autoptr(Peer) a = peer_new (daemon->url, NULL);
+  g_autoptr(NbKey) mute_key = nb_key_generate ();
+  g_autoptr(GSocketConnection) mute = NULL;
+  g_autoptr(NbSignalMessage) message = make_candidate ();
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  /* a's own pings are answered: it stays through all of this. */
+  g_object_set (a->client, "keepalive-interval", 1, NULL);
+  connect_peers (a, NULL);
+  mute = mute_register (daemon, mute_key);
+  start = g_get_monotonic_time ();
+  g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_peers_registered"), ==, 2);
+
+  /* While registered, messages to it are taken (and written into a
+   * connection nobody reads); once it has been silent for three pings,
+   * it is gone and senders hear so. */
+  g_assert_true (WAIT_UNTIL (daemon_metric (daemon, "netbird_signal_peers_registered") == 1,
+                             8000));
+  g_test_message ("a mute peer was dropped after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 2500 * 1000);
+  g_assert_cmpuint (daemon_metric (daemon, "netbird_signal_closed_total{reason=\"silent\"}"),
+                    ==, 1);
+  g_assert_true (nb_signal_client_send (a->client, mute_key, message, &error));
+  g_assert_no_error (error);
+  g_assert_true (WAIT_UNTIL (a->undeliverable->len == 1, 5000));
+  g_assert_true (peer_connected (a));
+  g_assert_cmpuint (nb_signal_client_get_n_connects (a->client), ==, 1);
+}
+
+static void
 on_cap_connected (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
@@ -564,5 +600,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/signal/server/abrupt-disconnects", test_abrupt_disconnects);
   g_test_add_func ("/signal/server/auth-timeout", test_auth_timeout);
   g_test_add_func ("/signal/server/connection-cap", test_connection_cap);
+  g_test_add_func ("/signal/server/silent-peer-dropped", test_silent_peer_dropped);
   return g_test_run ();
 }
