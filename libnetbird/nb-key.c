@@ -176,6 +176,18 @@ decode_base64 (const char  *text,
   return TRUE;
 }
 
+gboolean
+nb_key_base64_is_valid (const char *text)
+{
+  guint8 out[NB_KEY_LEN];
+  gboolean valid;
+
+  nb_sodium_ensure_init ();
+  valid = decode_base64 (text, out, "public", NULL);
+  sodium_memzero (out, sizeof out);
+  return valid;
+}
+
 /**
  * nb_key_generate:
  *

@@ -12,6 +12,7 @@
  */
 #include <stdint.h>
 
+#include "nb-key-private.h"
 #include "nb-signal-proto-private.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -117,6 +118,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     }
 
   check_frame (bytes);
+
+  /* The codec's key check and NbKey take the same texts. */
+  {
+    g_autofree char *text = g_strndup ((const char *) data, MIN (size, NB_KEY_BASE64_LEN + 1));
+    g_autoptr(NbKey) key = nb_key_new_public_from_base64 (text, NULL);
+
+    g_assert_cmpint (nb_key_base64_is_valid (text), ==, key != NULL);
+  }
 
   /* What the server reads. */
   CHECK_MESSAGE (NbSignalMsgEnvelope, nb_signal_msg_envelope, bytes, &envelope);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nb-envelope.h"
+#include "nb-key-private.h"
 #include "nb-proto-error.h"
 #include "nb-signal-proto-private.h"
 
@@ -559,6 +560,44 @@ test_frame_fast_path (void)
   }
 }
 
+/* The codec's key check (nb_key_base64_is_valid(), which the fast path
+ * leans on) takes exactly the texts NbKey takes. */
+static void
+test_key_check_agrees (void)
+{
+  const char *const texts[] = {
+    KEY_A, KEY_B,
+    "mEFWIwMpXq3CEKVMStBYDw8OXIyZSc1E5pJeCG9Yq2J=",  /* bits past the key */
+    "mEFWIwMpXq3CEKVMStBYDw8OXIyZSc1E5pJeCG9Yq2I",   /* no padding */
+    "mEFWIwMpXq3CEKVMStBYDw8OXIyZSc1E5pJeCG9Yq2I==", /* too long */
+    "mEFWIwMpXq3CEKVMStBYDw8OXIyZSc1E5pJeCG9Yq-I=",  /* URL-safe alphabet */
+    "mEFWIwMpXq3CEKVMStBYDw8OXIyZSc1E5pJeCG9Y q2I=",
+    "", "=", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(NbKey) key = nb_key_new_public_from_base64 (texts[i], NULL);
+
+      g_assert_cmpint (nb_key_base64_is_valid (texts[i]), ==, key != NULL);
+    }
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(NbKey) key = nb_key_generate ();
+      g_autofree char *text = g_strdup (nb_key_get_public_base64 (key));
+
+      g_assert_true (nb_key_base64_is_valid (text));
+      /* Every other last character before the padding. */
+      text[42] = "AEIMQUYcgkosw048BFJNRVZdhlptx15"[i % 31];
+      {
+        g_autoptr(NbKey) again = nb_key_new_public_from_base64 (text, NULL);
+
+        g_assert_cmpint (nb_key_base64_is_valid (text), ==, again != NULL);
+      }
+    }
+  g_assert_false (nb_key_base64_is_valid (NULL));
+}
+
 static void
 test_proof_of_key (void)
 {
@@ -654,6 +693,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/proto/signal/frame-types", test_frame_types);
   g_test_add_func ("/proto/signal/frame-fields", test_frame_fields);
   g_test_add_func ("/proto/signal/frame-fast-path", test_frame_fast_path);
+  g_test_add_func ("/proto/signal/key-check-agrees", test_key_check_agrees);
   g_test_add_func ("/proto/signal/proof-of-key", test_proof_of_key);
   g_test_add_func ("/proto/signal/proof-refused", test_proof_refused);
 
