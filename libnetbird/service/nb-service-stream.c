@@ -51,6 +51,99 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* Polling a plain connection ------------------------------------------------
+ *
+ * A pollable source over a wrapped stream is usually the wrapper's
+ * GPollableSource with the base stream's source as its child: two sources
+ * per poll, and libsoup keeps one polled for every open connection. GLib's
+ * main loop prepares and checks every attached source on each iteration,
+ * so with 10,000 sync channels the second source cost as much again in
+ * every iteration of the daemon. On a plain connection the base is a
+ * socket: one source polls its descriptor and calls the wrapper's callback
+ * with the wrapper, as GPollableSource would. (Under TLS the base's source
+ * knows what the TLS layer buffered: there the child stays.) */
+
+typedef struct
+{
+  GSource source;
+  GObject *stream;
+} SocketSource;
+
+static gboolean
+socket_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  SocketSource *self = (SocketSource *) source;
+
+  /* A source others take as a child (libsoup's own wrappers do) has the
+   * dummy callback, a closure: see closure_callback below. */
+  if (callback == NULL)
+    return G_SOURCE_CONTINUE;
+  return ((GPollableSourceFunc) (void (*) (void)) callback) (self->stream, user_data);
+}
+
+static gboolean
+socket_source_closure_callback (GObject  *stream,
+                                gpointer  data)
+{
+  GClosure *closure = data;
+  GValue param = G_VALUE_INIT;
+  GValue result = G_VALUE_INIT;
+  gboolean ret;
+
+  g_value_init (&result, G_TYPE_BOOLEAN);
+  g_value_init (&param, G_TYPE_OBJECT);
+  g_value_set_object (&param, stream);
+  g_closure_invoke (closure, &result, 1, &param, NULL);
+  ret = g_value_get_boolean (&result);
+  g_value_unset (&param);
+  g_value_unset (&result);
+  return ret;
+}
+
+static void
+socket_source_finalize (GSource *source)
+{
+  g_object_unref (((SocketSource *) source)->stream);
+}
+
+static GSourceFuncs socket_source_funcs = {
+  .dispatch = socket_source_dispatch,
+  .finalize = socket_source_finalize,
+  .closure_callback = (GSourceFunc) (void (*) (void)) socket_source_closure_callback,
+  .closure_marshal = (GSourceDummyMarshal) (void (*) (void)) g_cclosure_marshal_generic,
+};
+
+/* A source for @stream (a half of @owner) when @owner's base is a plain
+ * socket connection, else %NULL. Ready when the descriptor is (or the
+ * cancellable is cancelled), as g_pollable_source_new_full() would be. */
+static GSource *
+socket_source_new (NbServiceStream *owner,
+                   GObject         *stream,
+                   GIOCondition     condition,
+                   GCancellable    *cancellable)
+{
+  GSocket *socket;
+  GSource *source;
+
+  if (!G_IS_SOCKET_CONNECTION (owner->base))
+    return NULL;
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (owner->base));
+  source = g_source_new (&socket_source_funcs, sizeof (SocketSource));
+  g_source_set_static_name (source, "[netbird] service stream");
+  ((SocketSource *) source)->stream = g_object_ref (stream);
+  g_source_add_unix_fd (source, g_socket_get_fd (socket), condition | G_IO_HUP | G_IO_ERR);
+  if (cancellable != NULL)
+    {
+      g_autoptr(GSource) cancelled = g_cancellable_source_new (cancellable);
+
+      g_source_set_dummy_callback (cancelled);
+      g_source_add_child_source (source, cancelled);
+    }
+  return source;
+}
+
 /* The input half ----------------------------------------------------------- */
 
 #define NB_TYPE_SERVICE_INPUT_STREAM (nb_service_input_stream_get_type ())
@@ -187,8 +280,13 @@ nb_service_input_stream_create_source (GPollableInputStream *stream,
   g_autoptr(GSource) base_source = NULL;
 
   /* Held: a source that only the cancellable (if any) ends. */
+  GSource *source;
+
   if (self->owner->held)
     return g_pollable_source_new_full (stream, NULL, cancellable);
+  source = socket_source_new (self->owner, G_OBJECT (stream), G_IO_IN, cancellable);
+  if (source != NULL)
+    return source;
   base_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base),
                                                        NULL);
   return g_pollable_source_new_full (stream, base_source, cancellable);
@@ -307,9 +405,13 @@ nb_service_output_stream_create_source (GPollableOutputStream *stream,
                                         GCancellable          *cancellable)
 {
   NbServiceOutputStream *self = NB_SERVICE_OUTPUT_STREAM (stream);
-  g_autoptr(GSource) base_source =
-    g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base), NULL);
+  g_autoptr(GSource) base_source = NULL;
+  GSource *source = socket_source_new (self->owner, G_OBJECT (stream), G_IO_OUT, cancellable);
 
+  if (source != NULL)
+    return source;
+  base_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base),
+                                                        NULL);
   return g_pollable_source_new_full (stream, base_source, cancellable);
 }
 

@@ -695,14 +695,25 @@ nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
  * context through a queue of COLLECT_IN_FLIGHT slots: the worker waits for
  * a free slot, so memory stays bounded by a few maps however many a change
  * concerns, and the first maps are on their way while the others are
- * computed. The caller's thread takes maps for at most COLLECT_SLICE_US
- * at a time (one map at least), waiting for the worker's next one within
- * that time, then lets its other sources run: a REST request waits for a
- * slice, not for a whole fan-out. */
+ * computed. The caller's thread takes maps for a slice of time (one map
+ * at least), waiting for the worker's next one within it, then lets its
+ * other sources run: a REST request waits for a slice, not for a whole
+ * fan-out.
+ *
+ * A slice is at least COLLECT_SLICE_US, and four times what the main loop
+ * took between the last two slices, up to COLLECT_SLICE_MAX_US: with
+ * 10,000 sync channels one iteration of the loop (prepare, poll and check
+ * every channel's sources) costs milliseconds of CPU, and slices of a
+ * fixed 5 ms made a 500-map fan-out cost hundreds of iterations, six times
+ * the CPU of computing it all in one go. Scaled to the loop's own cost,
+ * the iterations stay a fifth of the fan-out at most, whatever the number
+ * of channels. */
 
 #define COLLECT_IN_FLIGHT 4
 #define COLLECT_WAIT_US (50 * G_TIME_SPAN_MILLISECOND)
 #define COLLECT_SLICE_US (5 * G_TIME_SPAN_MILLISECOND)
+#define COLLECT_SLICE_MAX_US (100 * G_TIME_SPAN_MILLISECOND)
+#define COLLECT_SLICE_PER_GAP 4
 
 typedef struct {
   guint k;                      /* index into the job's candidates */
@@ -730,6 +741,7 @@ typedef struct {
   GTask *task;                  /* the caller's, once the worker returned */
   gboolean done;                /* caller's thread: the task was returned */
   gboolean failed;              /* the worker stopped early (cancelled) */
+  gint64 slice_end;             /* caller's thread: when the last slice ended, or 0 */
   NbMgmtMapUpdateStats stats;
 } CollectJob;
 
@@ -789,9 +801,16 @@ wake_caller (CollectJob *job)
 static gboolean
 deliver_ready (CollectJob *job)
 {
-  gint64 deadline = g_get_monotonic_time () + COLLECT_SLICE_US;
+  gint64 now = g_get_monotonic_time ();
+  gint64 slice = COLLECT_SLICE_US;
+  gint64 deadline;
   CollectSlot *slot;
   gint64 left;
+
+  if (job->slice_end != 0)
+    slice = CLAMP ((now - job->slice_end) * COLLECT_SLICE_PER_GAP, COLLECT_SLICE_US,
+                   COLLECT_SLICE_MAX_US);
+  deadline = now + slice;
 
   for (;;)
     {
@@ -812,7 +831,10 @@ deliver_ready (CollectJob *job)
           continue;
         }
       if (slot == NULL)
-        return g_async_queue_length (job->ready) == 0;
+        {
+          job->slice_end = g_get_monotonic_time ();
+          return g_async_queue_length (job->ready) == 0;
+        }
 
       given = g_hash_table_lookup (job->store->given_hashes, job->account_id);
       p = job->snapshot->peers->pdata[g_array_index (job->indexes, guint32, slot->k)];
@@ -828,8 +850,11 @@ deliver_ready (CollectJob *job)
       /* The slot used last is the next the worker takes: its buffers are
        * the right size already. */
       g_async_queue_push_front (job->free_slots, slot);
-      if (g_get_monotonic_time () >= deadline)
-        return g_async_queue_length (job->ready) == 0;
+      if ((now = g_get_monotonic_time ()) >= deadline)
+        {
+          job->slice_end = now;
+          return g_async_queue_length (job->ready) == 0;
+        }
     }
 }
 
