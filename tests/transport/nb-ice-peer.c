@@ -584,6 +584,10 @@ main (int    argc,
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   p.started = g_get_monotonic_time ();
+  /* A SIGTERM during the setup ends the program cleanly once it runs. */
+  p.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, on_quit, &p);
+  g_unix_signal_add (SIGINT, on_quit, &p);
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     die ("options", error);
@@ -681,9 +685,6 @@ main (int    argc,
   if (!nb_ice_session_start (p.session, &error))
     die ("ICE", error);
 
-  p.loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, on_quit, &p);
-  g_unix_signal_add (SIGINT, on_quit, &p);
   g_unix_signal_add (SIGUSR1, on_restart, &p);
   g_unix_signal_add (SIGUSR2, on_stats, &p);
   g_main_loop_run (p.loop);
