@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include "nb-ice-session-private.h"
 
@@ -118,6 +120,19 @@ nb_ice_session_set_parked (NbIceSession *self,
   if (self->parked == parked || self->agent == NULL)
     return;
   self->parked = parked;
+  /* While parked the packet threads alone read the socket, with UDP_GRO
+   * as on the device's own sockets: one receive holds a run of datagrams
+   * of one size, which they cut apart. libnice reads one datagram at a
+   * time and would take a run for one datagram, so GRO is on only while
+   * the agent does not read (the handed-over fd shares the socket). */
+  {
+    g_autoptr(GSocket) socket = nice_agent_get_selected_socket (self->agent, self->stream_id,
+                                                                NB_ICE_COMPONENT_ID);
+    int gro = parked ? 1 : 0;
+
+    if (socket != NULL)
+      setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_GRO, &gro, sizeof gro);
+  }
   nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID,
                           parked ? self->park_context : self->worker_context, nb_ice_session_on_receive, self);
   g_debug ("ICE session %s: the agent's sockets are %s", self->session_id,
@@ -156,6 +171,7 @@ socket_transport_new (NbIceSession  *self,
     if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
       setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   }
+
   return nb_wg_transport_new_socket (fd, self->remote_address, error);
 }
 
