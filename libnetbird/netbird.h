@@ -17,5 +17,6 @@
 #include "nb-wireguard.h"
 #include "nb-transport.h"
 #include "nb-management.h"
+#include "nb-signal.h"
 
 #undef __NETBIRD_H_INSIDE__

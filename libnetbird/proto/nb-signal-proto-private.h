@@ -117,4 +117,102 @@ NbSignalMsgBody     *nb_signal_msg_open (NbKey                     *recipient,
                                          NbKey                    **sender,
                                          GError                   **error);
 
+/* Standard base64 with padding (RFC 4648 §4) of at least a sealed
+ * envelope's overhead: the form of a sealed body, challenge or proof. */
+gboolean nb_signal_proto_validate_sealed    (const char  *value,
+                                             const char  *what,
+                                             GError     **error);
+
+/* ---- the session: what a peer and the Signal server say to each other ----
+ *
+ * One WebSocket per peer; each frame (text or binary) is one JSON object
+ * with a "type" (nb-signal-session-proto.c):
+ *
+ *   peer   -> server  {"type":"hello","key":K}        registers under key K
+ *   server -> peer    {"type":"challenge","challenge":C}
+ *                     C = seal(server key -> K, 32 random bytes), base64
+ *   peer   -> server  {"type":"proof","proof":P}
+ *                     P = seal(K -> server key, the 32 bytes opened from C)
+ *   server -> peer    {"type":"registered","key":K}
+ *   either way        {"type":"message","from":F,"to":T,"body":B}
+ *                     an envelope; the server forwards it unchanged
+ *   server -> peer    {"type":"undeliverable","key":T} T is not connected
+ *   server -> peer    {"type":"error","error":TEXT} before it closes
+ *
+ * Only the holder of K's private key can open C, and only it can seal P so
+ * that it opens as from K (the envelope's X25519 between K and the server's
+ * one-time key authenticates the sender), so a registration proves the key.
+ */
+
+/* The WebSocket's path on the server. */
+#define NB_SIGNAL_PATH "/signal/v1"
+
+/* The nonce of a challenge. */
+#define NB_SIGNAL_PROTO_CHALLENGE_LEN 32
+/* The largest frame a peer or the server sends: a message frame is an
+ * envelope plus its type. */
+#define NB_SIGNAL_PROTO_MAX_FRAME_SIZE (NB_SIGNAL_PROTO_MAX_ENVELOPE_SIZE + 64)
+/* The longest text of an error frame. */
+#define NB_SIGNAL_PROTO_ERROR_MAX 256
+
+/* WebSocket close codes of the Signal server (RFC 6455 §7.4.2: 4000-4999
+ * are for applications). A client closed with REPLACED does not reconnect:
+ * another connection proved the same key after it. */
+#define NB_SIGNAL_CLOSE_REPLACED 4001
+#define NB_SIGNAL_CLOSE_PROOF_FAILED 4003
+#define NB_SIGNAL_CLOSE_AUTH_TIMEOUT 4008
+#define NB_SIGNAL_CLOSE_RATE_LIMITED 4030
+
+typedef enum {
+  NB_SIGNAL_FRAME_HELLO,
+  NB_SIGNAL_FRAME_CHALLENGE,
+  NB_SIGNAL_FRAME_PROOF,
+  NB_SIGNAL_FRAME_REGISTERED,
+  NB_SIGNAL_FRAME_MESSAGE,
+  NB_SIGNAL_FRAME_UNDELIVERABLE,
+  NB_SIGNAL_FRAME_ERROR,
+} NbSignalFrameType;
+
+typedef struct
+{
+  NbSignalFrameType type; /* required */
+  char *key;              /* hello, registered, undeliverable: a public key */
+  char *challenge;        /* challenge: sealed nonce, base64 */
+  char *proof;            /* proof: sealed nonce, base64 */
+  char *from;             /* message: the envelope's fields */
+  char *to;
+  char *body;
+  char *error;            /* error: what went wrong, for people */
+} NbSignalFrame;
+
+NB_PROTO_DECLARE_MESSAGE (NbSignalFrame, nb_signal_frame)
+
+const char    *nb_signal_frame_type_to_string (NbSignalFrameType type);
+/* Reads one frame from raw WebSocket payload (no copy of @data). */
+NbSignalFrame *nb_signal_frame_from_data      (const char       *data,
+                                               gsize             length,
+                                               GError          **error);
+/* A message frame for @envelope, and back (the strings are copied). */
+GBytes        *nb_signal_frame_write_message  (const NbSignalMsgEnvelope *envelope);
+NbSignalMsgEnvelope *nb_signal_frame_to_envelope (const NbSignalFrame *frame);
+
+/* The challenge: 32 random bytes into *@nonce, sealed from @server_key to
+ * @peer_key. */
+char          *nb_signal_challenge_new        (NbKey            *server_key,
+                                               NbKey            *peer_key,
+                                               guint8            nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN],
+                                               GError          **error);
+/* The peer's side: opens @challenge with @peer_key (which holds its private
+ * half) and seals the nonce back to whoever sealed it. */
+char          *nb_signal_challenge_answer     (NbKey            *peer_key,
+                                               const char       *challenge,
+                                               GError          **error);
+/* The server's side: TRUE when @proof opens with @server_key, was sealed by
+ * @peer_key and holds @nonce. */
+gboolean       nb_signal_challenge_verify     (NbKey            *server_key,
+                                               NbKey            *peer_key,
+                                               const guint8      nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN],
+                                               const char       *proof,
+                                               GError          **error);
+
 G_END_DECLS

@@ -185,10 +185,10 @@ validate_session_id (const char  *value,
 /* Standard base64 with padding (RFC 4648 §4), of a sealed envelope: at least
  * an envelope's overhead. g_base64_decode() accepts anything, so the form is
  * checked here first. */
-static gboolean
-validate_sealed_body (const char  *value,
-                      const char  *what,
-                      GError     **error)
+gboolean
+nb_signal_proto_validate_sealed (const char  *value,
+                                 const char  *what,
+                                 GError     **error)
 {
   gsize len = strlen (value);
   gsize padding = 0;
@@ -225,7 +225,7 @@ static const NbProtoField envelope_fields[] = {
   NB_PROTO_F_STRING (NbSignalMsgEnvelope, to, "to", REQ, NB_KEY_BASE64_LEN,
                      nb_proto_validate_key),
   NB_PROTO_F_STRING (NbSignalMsgEnvelope, body, "body", REQ, SEALED_BODY_BASE64_MAX,
-                     validate_sealed_body),
+                     nb_signal_proto_validate_sealed),
 };
 
 static gboolean

@@ -2,8 +2,10 @@
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * The envelope is what the Signal server reads from any connection; the
- * body is what a peer reads once it opened an envelope. Each parse gives a
+ * The session frame (hello, challenge, proof, message...) is what the
+ * Signal server and a peer read from any connection, the envelope what a
+ * message frame carries; the body is what a peer reads once it opened an
+ * envelope. Each parse gives a
  * message or an NB_PROTO_ERROR, never both, and a message it gives writes
  * back to JSON that parses again to the same bytes. A body is also sealed
  * and opened again, as a peer would send it on.
@@ -37,6 +39,51 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static NbKey *sender_key, *recipient_key;
 
+/* A frame as both sides treat it: a challenge is answered (it opens with
+ * no key of ours), a proof verified (it proves nothing), a message frame
+ * becomes an envelope that writes back to the same frame. */
+static void
+check_frame (GBytes *bytes)
+{
+  g_autoptr(NbSignalFrame) frame = NULL;
+  g_autoptr(GError) direct_error = NULL;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr(NbSignalFrame) direct = nb_signal_frame_from_data (data, len, &direct_error);
+
+  CHECK_MESSAGE (NbSignalFrame, nb_signal_frame, bytes, &frame);
+  g_assert_true ((frame == NULL) == (direct == NULL));
+  if (frame == NULL)
+    return;
+
+  if (frame->type == NB_SIGNAL_FRAME_CHALLENGE)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autofree char *proof = nb_signal_challenge_answer (recipient_key, frame->challenge,
+                                                           &local_error);
+
+      g_assert_null (proof);
+      g_assert_nonnull (local_error);
+    }
+  else if (frame->type == NB_SIGNAL_FRAME_PROOF)
+    {
+      g_autoptr(GError) local_error = NULL;
+      guint8 nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN] = { 0 };
+
+      g_assert_false (nb_signal_challenge_verify (recipient_key, sender_key, nonce, frame->proof,
+                                                  &local_error));
+      g_assert_nonnull (local_error);
+    }
+  else if (frame->type == NB_SIGNAL_FRAME_MESSAGE)
+    {
+      g_autoptr(NbSignalMsgEnvelope) envelope = nb_signal_frame_to_envelope (frame);
+      g_autoptr(GBytes) written = nb_signal_frame_write_message (envelope);
+      g_autoptr(GBytes) expected = nb_signal_frame_to_bytes (frame);
+
+      g_assert_true (g_bytes_equal (written, expected));
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -50,6 +97,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       sender_key = nb_key_generate ();
       recipient_key = nb_key_generate ();
     }
+
+  check_frame (bytes);
 
   /* What the server reads. */
   CHECK_MESSAGE (NbSignalMsgEnvelope, nb_signal_msg_envelope, bytes, &envelope);

@@ -411,6 +411,178 @@ test_open_checks_body (void)
   g_assert_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_MISSING_FIELD);
 }
 
+/* ---- the session: frames and the proof of key ---- */
+
+static NbSignalFrame *
+frame_parse (const char  *json,
+             GError     **error)
+{
+  return nb_signal_frame_from_data (json, strlen (json), error);
+}
+
+static void
+assert_frame_fails (const char *json,
+                    int         code,
+                    const char *part)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbSignalFrame) frame = frame_parse (json, &error);
+
+  g_assert_null (frame);
+  g_assert_error (error, NB_PROTO_ERROR, code);
+  assert_error_mentions (error, part);
+}
+
+static void
+test_frame_types (void)
+{
+  g_autoptr(NbKey) a = nb_key_generate ();
+  g_autoptr(NbKey) b = nb_key_generate ();
+  g_autoptr(NbSignalMsgBody) offer = make_offer ();
+  g_autoptr(NbSignalMsgEnvelope) envelope = nb_signal_msg_seal (a, b, offer, NULL);
+  g_autoptr(GBytes) wire = nb_signal_frame_write_message (envelope);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbSignalFrame) frame = NULL;
+  g_autoptr(NbSignalMsgEnvelope) back = NULL;
+  g_autoptr(NbSignalFrame) hello = NULL;
+
+  /* A message frame carries the envelope's three fields as they were. */
+  frame = nb_signal_frame_from_bytes (wire, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (frame->type, ==, NB_SIGNAL_FRAME_MESSAGE);
+  back = nb_signal_frame_to_envelope (frame);
+  g_assert_cmpstr (back->from, ==, envelope->from);
+  g_assert_cmpstr (back->to, ==, envelope->to);
+  g_assert_cmpstr (back->body, ==, envelope->body);
+
+  hello = frame_parse ("{\"type\":\"hello\",\"key\":\"" KEY_A "\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hello->type, ==, NB_SIGNAL_FRAME_HELLO);
+  g_assert_cmpstr (hello->key, ==, KEY_A);
+
+  for (guint i = 0; i <= NB_SIGNAL_FRAME_ERROR; i++)
+    g_assert_nonnull (nb_signal_frame_type_to_string (i));
+}
+
+static void
+test_frame_fields (void)
+{
+  /* Each type carries its own fields, all of them, and no others. */
+  assert_frame_fails ("{\"type\":\"hello\"}", NB_PROTO_ERROR_MISSING_FIELD, "key");
+  assert_frame_fails ("{\"type\":\"hello\",\"key\":\"" KEY_A "\",\"error\":\"x\"}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "cannot carry the field “error”");
+  assert_frame_fails ("{\"type\":\"message\",\"from\":\"" KEY_A "\",\"to\":\"" KEY_B "\"}",
+                      NB_PROTO_ERROR_MISSING_FIELD, "body");
+  assert_frame_fails ("{\"type\":\"proof\"}", NB_PROTO_ERROR_MISSING_FIELD, "proof");
+  assert_frame_fails ("{\"type\":\"undeliverable\",\"key\":\"nokey\"}",
+                      NB_PROTO_ERROR_INVALID_VALUE, NULL);
+  assert_frame_fails ("{\"type\":\"subscribe\",\"key\":\"" KEY_A "\"}",
+                      NB_PROTO_ERROR_INVALID_VALUE, NULL);
+  assert_frame_fails ("{\"key\":\"" KEY_A "\"}", NB_PROTO_ERROR_MISSING_FIELD, "type");
+  assert_frame_fails ("[\"hello\"]", NB_PROTO_ERROR_MALFORMED, NULL);
+  assert_frame_fails ("hello", NB_PROTO_ERROR_MALFORMED, NULL);
+  /* A proof is base64 of at least an envelope's overhead. */
+  assert_frame_fails ("{\"type\":\"proof\",\"proof\":\"AAAA\"}", NB_PROTO_ERROR_INVALID_VALUE,
+                      "fewer than");
+  /* A message to its own sender. */
+  assert_frame_fails ("{\"type\":\"message\",\"from\":\"" KEY_A "\",\"to\":\"" KEY_A "\","
+                      "\"body\":\"" "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss"
+                      "LS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFi"
+                      "Y2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SV\"}",
+                      NB_PROTO_ERROR_INVALID_VALUE, "own sender");
+
+  /* The whole frame is bounded before it is parsed. */
+  {
+    g_autoptr(GString) big = g_string_new ("{\"type\":\"error\",\"error\":\"");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(NbSignalFrame) frame = NULL;
+
+    while (big->len < NB_SIGNAL_PROTO_MAX_FRAME_SIZE + 10)
+      g_string_append_c (big, 'x');
+    g_string_append (big, "\"}");
+    frame = nb_signal_frame_from_data (big->str, big->len, &error);
+    g_assert_null (frame);
+    g_assert_error (error, NB_PROTO_ERROR, NB_PROTO_ERROR_TOO_LARGE);
+  }
+}
+
+static void
+test_proof_of_key (void)
+{
+  g_autoptr(NbKey) server = nb_key_generate ();
+  g_autoptr(NbKey) peer = nb_key_generate ();
+  g_autoptr(GError) error = NULL;
+  guint8 nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN];
+  g_autofree char *challenge = nb_signal_challenge_new (server, peer, nonce, &error);
+  g_autofree char *proof = NULL;
+  g_autoptr(NbSignalFrame) frame = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  NbSignalFrame wire = { .type = NB_SIGNAL_FRAME_CHALLENGE };
+
+  g_assert_no_error (error);
+  /* The challenge crosses the wire in a frame the codec accepts. */
+  wire.challenge = challenge;
+  bytes = nb_signal_frame_to_bytes (&wire);
+  frame = nb_signal_frame_from_bytes (bytes, &error);
+  g_assert_no_error (error);
+
+  proof = nb_signal_challenge_answer (peer, frame->challenge, &error);
+  g_assert_no_error (error);
+  g_assert_true (nb_signal_challenge_verify (server, peer, nonce, proof, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_proof_refused (void)
+{
+  g_autoptr(NbKey) server = nb_key_generate ();
+  g_autoptr(NbKey) peer = nb_key_generate ();
+  g_autoptr(NbKey) peer_public = nb_key_dup_public (peer);
+  g_autoptr(NbKey) impostor = nb_key_generate ();
+  g_autoptr(GError) error = NULL;
+  guint8 nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN];
+  guint8 other_nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN];
+  g_autofree char *challenge = nb_signal_challenge_new (server, peer_public, nonce, &error);
+  g_autofree char *other = nb_signal_challenge_new (server, peer, other_nonce, &error);
+  g_autofree char *proof = NULL;
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GBytes) sealed = NULL;
+  g_autofree char *forged = NULL;
+
+  g_assert_no_error (error);
+
+  /* Without the private half, the challenge does not open. */
+  proof = nb_signal_challenge_answer (impostor, challenge, &error);
+  g_assert_null (proof);
+  g_assert_error (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_WRONG_RECIPIENT);
+  g_clear_error (&error);
+  proof = nb_signal_challenge_answer (peer_public, challenge, &error);
+  g_assert_null (proof);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* The challenge echoed back is no proof. */
+  g_assert_false (nb_signal_challenge_verify (server, peer_public, nonce, challenge, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* The right nonce, sealed by another key (the impostor read it somehow). */
+  plain = g_bytes_new (nonce, sizeof nonce);
+  sealed = nb_envelope_seal (impostor, server, plain, NULL);
+  forged = g_base64_encode (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
+  g_assert_false (nb_signal_challenge_verify (server, peer_public, nonce, forged, &error));
+  g_assert_error (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_AUTHENTICATION_FAILED);
+  g_clear_error (&error);
+
+  /* A proof of another connection's challenge (a replay) fails here. */
+  g_clear_pointer (&proof, g_free);
+  proof = nb_signal_challenge_answer (peer, other, &error);
+  g_assert_no_error (error);
+  g_assert_true (nb_signal_challenge_verify (server, peer, other_nonce, proof, NULL));
+  g_assert_false (nb_signal_challenge_verify (server, peer, nonce, proof, &error));
+  g_assert_error (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_AUTHENTICATION_FAILED);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -426,6 +598,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/proto/signal/seal-open", test_seal_open);
   g_test_add_func ("/proto/signal/open-refuses", test_open_refuses);
   g_test_add_func ("/proto/signal/open-checks-body", test_open_checks_body);
+  g_test_add_func ("/proto/signal/frame-types", test_frame_types);
+  g_test_add_func ("/proto/signal/frame-fields", test_frame_fields);
+  g_test_add_func ("/proto/signal/proof-of-key", test_proof_of_key);
+  g_test_add_func ("/proto/signal/proof-refused", test_proof_refused);
 
   return g_test_run ();
 }
