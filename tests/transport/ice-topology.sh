@@ -4,7 +4,7 @@
 #
 # SPDX-License-Identifier: BSD-3-Clause
 #
-#                 public (198.18.0.1: coturn, Signal)
+#          public (198.18.0.1: coturn :3478, netbird-signal :10000)
 #        wa 198.18.0.1/30          wb 198.18.0.5/30
 #              |                          |
 #   wan 198.18.0.2/30  router a   wan 198.18.0.6/30  router b
@@ -32,8 +32,8 @@ ICE_NS_RA="nbt-$NBT_NAME-$NBT_ID-ra"
 ICE_NS_RB="nbt-$NBT_NAME-$NBT_ID-rb"
 ICE_BUILD=${NB_BUILD_DIR:-./build}
 ICE_PEER_BIN=${NB_ICE_PEER:-$ICE_BUILD/tests/transport/nb-ice-peer}
-ICE_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ICE_SIGNAL_SOCK=""
+ICE_SIGNAL_BIN=${NETBIRD_SIGNAL:-$ICE_BUILD/servers/netbird-signal/netbird-signal}
+ICE_SIGNAL_PORT=10000
 ICE_SIGNAL_PID=""
 declare -A ICE_PEER_PID ICE_PEER_LOG ICE_PEER_NS ICE_PEER_IF
 
@@ -46,6 +46,7 @@ ice_require() {
   [ -z "$missing" ] ||
     nbt_fail "needs$missing; ./dev installs them (as root a missing tool is a failure, not a skip)"
   [ -x "$ICE_PEER_BIN" ] || nbt_fail "no nb-ice-peer at $ICE_PEER_BIN (set NB_BUILD_DIR)"
+  [ -x "$ICE_SIGNAL_BIN" ] || nbt_fail "no netbird-signal at $ICE_SIGNAL_BIN (set NB_BUILD_DIR)"
 }
 
 ice_ns_add() {
@@ -159,22 +160,23 @@ ice_coturn() {
   nbt_fail "coturn does not listen on $ICE_PUBLIC:$ICE_TURN_PORT after 5 s"
 }
 
-# The signalling link both peers reach.
+# netbird-signal in the public namespace, in the foreground.
 ice_signal_start() {
-  ICE_SIGNAL_SOCK=$NBT_TMP/signal.sock
   local out=$NBT_TMP/signal.log
   : >"$out"
-  "$PY" "$ICE_SRC/signal-forwarder.py" "$ICE_SIGNAL_SOCK" >"$out" 2>&1 &
+  (exec nsenter --net="/var/run/netns/$ICE_NS_PUB" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" \
+    "$ICE_SIGNAL_BIN" --listen "$ICE_PUBLIC:$ICE_SIGNAL_PORT") >>"$out" 2>&1 &
   ICE_SIGNAL_PID=$!
   NBT_PIDS+=("$ICE_SIGNAL_PID")
   for _ in $(seq 1 100); do
-    grep -q listening "$out" && return 0
-    kill -0 "$ICE_SIGNAL_PID" 2>/dev/null || nbt_fail "the signalling link exited: $(cat "$out")"
+    grep -q "^Listening on" "$out" && return 0
+    kill -0 "$ICE_SIGNAL_PID" 2>/dev/null || nbt_fail "netbird-signal exited: $(tail -n 5 "$out")"
     sleep 0.05
   done
-  nbt_fail "the signalling link does not listen after 5 s"
+  nbt_fail "netbird-signal does not listen after 5 s"
 }
 
+# Signal gone at once, as a crash or a killed machine leaves it.
 ice_signal_stop() {
   kill -KILL "$ICE_SIGNAL_PID" 2>/dev/null || true
   wait "$ICE_SIGNAL_PID" 2>/dev/null || true
@@ -203,7 +205,7 @@ ice_peer() {
   (exec nsenter --net="/var/run/netns/${ICE_PEER_NS[$name]}" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" \
     "$ICE_PEER_BIN" --ifname "$ifname" --address "$overlay/10" \
     --private-key "$NBT_TMP/$name.key" --peer-key "$(cat "$NBT_TMP/$other.pub")" \
-    --peer-allowed-ip "$other_overlay/32" --signal "$ICE_SIGNAL_SOCK" "$@") >"$log" 2>&1 &
+    --peer-allowed-ip "$other_overlay/32" --signal "ws://$ICE_PUBLIC:$ICE_SIGNAL_PORT" "$@") >"$log" 2>&1 &
   ICE_PEER_PID[$name]=$!
   NBT_PIDS+=("$!")
 }

@@ -6,18 +6,18 @@
  *               --peer-key BASE64 --peer-allowed-ip 100.64.0.2/32
  *               [--stun URI]... [--turn URI]... [--turn-secret SECRET]
  *               [--relay-only] [--local-address IP]...
- *               --signal PATH
+ *               --signal ws://HOST:PORT
  *
  * A real TUN device with the overlay address, a WireGuard device with its
  * key and one remote peer, and an ICE session with that peer whose
- * credentials and candidates travel through Signal, sealed between the two
- * keys. The client engine (next issue) will do this for every peer of a
+ * credentials and candidates travel through a Signal server (NbSignalClient,
+ * sealed between the two keys). The client engine (next issue) will do this for every peer of a
  * network map; this program does it for one, so that tests and the ICE
  * benchmark can run two hosts in network namespaces.
  *
  * It prints one line per event on stdout, "key=value" words:
  *   start public_key=KEY ifname=NAME
- *   signal=connected | signal=disconnected
+ *   signal=connected|disconnected connects=N elapsed_ms=N
  *   session=ID state=gathering|connecting|connected|failed elapsed_ms=N
  *   state=connected local_type=srflx remote_type=srflx local=IP:PORT
  *     remote=IP:PORT session=ID round=N elapsed_ms=N
@@ -25,7 +25,7 @@
  *   local_candidate candidate:... | remote_candidate candidate:...
  *   restart session=ID
  *   stats|exit channel_rx=N channel_tx=N signal_rx=N signal_tx=N stale=N
- *     elapsed_ms=N
+ *     undeliverable=N elapsed_ms=N
  * elapsed_ms counts from the program's start. channel_rx/tx count the
  * WireGuard datagrams that went through the ICE agent rather than the
  * handed-over socket. SIGUSR1 starts a new ICE round
@@ -40,8 +40,9 @@
  * password the base64 HMAC-SHA1 of the user under the shared secret.
  *
  * Signalling: an offer carries this side's ICE credentials and session id
- * whenever the session makes new ones (start, restart); each local
- * candidate follows in a candidate message. An offer with a session id not
+ * whenever the session makes new ones (start, restart) and whenever the
+ * client (re)connects to Signal; each local candidate follows in a
+ * candidate message. An offer with a session id not
  * seen before is answered with the current credentials and every local
  * candidate of the round, so a peer that came late (or reconnected after
  * Signal was down) still gets them. Candidates of a session id other than
@@ -56,7 +57,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib-unix.h>
-#include <gio/gunixsocketaddress.h>
 
 #include "nb-ice-session.h"
 #include "nb-key.h"
@@ -65,13 +65,10 @@
 #include "nb-wg-device.h"
 #include "nb-wg-peer.h"
 #include "nb-wg-uapi.h"
-#include "nb-signal-proto-private.h"
-#include "nb-transport-enum-types.h"
+#include "nb-signal-client.h"
+#include "nb-signal-message.h"
 
 #define TURN_CREDENTIAL_TTL_S 3600
-#define SIGNAL_RECONNECT_MS 200
-/* A line of the interim signalling link: one envelope. */
-#define SIGNAL_LINE_MAX (NB_SIGNAL_PROTO_MAX_ENVELOPE_SIZE + 1)
 
 typedef struct
 {
@@ -88,11 +85,9 @@ typedef struct
   guint round;
 
   /* Signalling */
-  char *signal_path;
-  GSocketConnection *connection;
-  GDataInputStream *input;
-  GCancellable *cancellable;
-  guint reconnect_source;
+  NbSignalClient *signal;
+  gboolean signal_connected;
+  guint64 undeliverable;
   char *remote_session_id;        /* the other peer's current session */
   GPtrArray *local_candidates;    /* char *, of this side's current round */
   guint64 signal_rx;
@@ -134,216 +129,136 @@ state_name (NbIceSessionState state)
   return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
-/* -- signalling (interim link: see signal-forwarder.py) ---------------------- */
+/* -- signalling ------------------------------------------------------------------ */
 
-static void signal_connect (Peer *p);
-
-static void
-signal_disconnected (Peer *p)
-{
-  if (p->connection == NULL)
-    return;
-  g_cancellable_cancel (p->cancellable);
-  g_clear_object (&p->cancellable);
-  g_clear_object (&p->input);
-  g_io_stream_close (G_IO_STREAM (p->connection), NULL, NULL);
-  g_clear_object (&p->connection);
-  g_print ("signal=disconnected elapsed_ms=%" G_GINT64_FORMAT "\n", elapsed_ms (p));
-  signal_connect (p);
-}
-
-/* Seals @body to the other peer and sends it; a message sent while Signal
- * is away is lost, as it would be with a Signal server that forwards only
- * to connected peers. */
+/* Sends @message to the other peer; one sent while Signal is away is lost,
+ * as is one to a peer Signal does not have (the server says so). */
 static void
 signal_send (Peer            *p,
-             NbSignalMsgBody *body)
+             NbSignalMessage *message)
 {
-  g_autoptr(NbSignalMsgEnvelope) envelope = NULL;
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(NbSignalMessage) owned = message;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GString) line = NULL;
-  GOutputStream *out;
-  gsize len;
-  const char *data;
 
-  body->session_id = g_strdup (nb_ice_session_get_session_id (p->session));
-  if (body->kind == NB_SIGNAL_MSG_KIND_OFFER || body->kind == NB_SIGNAL_MSG_KIND_ANSWER)
+  if (!nb_signal_client_send (p->signal, p->remote_key, message, &error))
     {
-      body->version = g_strdup (nb_get_version_string ());
-      body->wg_listen_port = nb_wg_device_get_listen_port (p->device);
-    }
-
-  envelope = nb_signal_msg_seal (p->key, p->remote_key, body, &error);
-  if (envelope == NULL)
-    g_error ("cannot seal a %s: %s", nb_signal_msg_kind_to_string (body->kind), error->message);
-  if (p->connection == NULL)
-    return;
-  bytes = nb_signal_msg_envelope_to_bytes (envelope);
-  data = g_bytes_get_data (bytes, &len);
-  line = g_string_new_len (data, len);
-  g_string_append_c (line, '\n');
-  out = g_io_stream_get_output_stream (G_IO_STREAM (p->connection));
-  if (!g_output_stream_write_all (out, line->str, line->len, NULL, NULL, &error))
-    {
-      g_message ("signal: %s", error->message);
-      signal_disconnected (p);
+      if (!g_error_matches (error, NB_SIGNAL_CLIENT_ERROR, NB_SIGNAL_CLIENT_ERROR_NOT_CONNECTED))
+        g_error ("cannot send a Signal message: %s", error->message);
       return;
     }
   p->signal_tx++;
 }
 
 static void
-send_credentials (Peer            *p,
-                  NbSignalMsgKind  kind)
+send_credentials (Peer     *p,
+                  gboolean  answer)
 {
-  NbSignalMsgBody *body = nb_signal_msg_body_new ();
+  g_autofree char *ufrag = nb_ice_session_dup_local_ufrag (p->session);
+  g_autofree char *pwd = nb_ice_session_dup_local_password (p->session);
+  const char *session_id = nb_ice_session_get_session_id (p->session);
+  guint16 port = nb_wg_device_get_listen_port (p->device);
 
-  body->kind = kind;
-  body->ufrag = nb_ice_session_dup_local_ufrag (p->session);
-  body->pwd = nb_ice_session_dup_local_password (p->session);
-  signal_send (p, body);
-  nb_signal_msg_body_free (body);
+  signal_send (p, answer
+               ? nb_signal_message_new_answer (session_id, ufrag, pwd, port,
+                                               nb_get_version_string (), NULL)
+               : nb_signal_message_new_offer (session_id, ufrag, pwd, port,
+                                              nb_get_version_string (), NULL));
 }
 
 static void
 send_candidate (Peer       *p,
                 const char *candidate)
 {
-  NbSignalMsgBody *body = nb_signal_msg_body_new ();
-
-  body->kind = NB_SIGNAL_MSG_KIND_CANDIDATE;
-  body->candidate = g_strdup (candidate);
-  signal_send (p, body);
-  nb_signal_msg_body_free (body);
+  signal_send (p, nb_signal_message_new_candidate (nb_ice_session_get_session_id (p->session),
+                                                   candidate));
 }
 
 static void
-handle_body (Peer                  *p,
-             const NbSignalMsgBody *body)
+on_signal_message (NbSignalClient  *client,
+                   NbKey           *from,
+                   NbSignalMessage *message,
+                   Peer            *p)
 {
   g_autoptr(GError) error = NULL;
+  const char *session_id = nb_signal_message_get_session_id (message);
+  NbSignalMessageKind kind = nb_signal_message_get_kind (message);
   gboolean new_session;
 
-  switch (body->kind)
+  /* The seal proves the sender; only the one peer is ours. */
+  if (!nb_key_equal (from, p->remote_key))
     {
-    case NB_SIGNAL_MSG_KIND_OFFER:
-    case NB_SIGNAL_MSG_KIND_ANSWER:
-      new_session = g_strcmp0 (p->remote_session_id, body->session_id) != 0;
+      g_message ("signal: dropped a message from %s", nb_key_get_public_base64 (from));
+      return;
+    }
+  p->signal_rx++;
+  switch (kind)
+    {
+    case NB_SIGNAL_MESSAGE_KIND_OFFER:
+    case NB_SIGNAL_MESSAGE_KIND_ANSWER:
+      new_session = g_strcmp0 (p->remote_session_id, session_id) != 0;
       g_free (p->remote_session_id);
-      p->remote_session_id = g_strdup (body->session_id);
+      p->remote_session_id = g_strdup (session_id);
       /* Different credentials restart this side's round too (the session
        * does that); the local-credentials handler then offers the new ones. */
-      if (!nb_ice_session_set_remote_credentials (p->session, body->ufrag, body->pwd, &error))
+      if (!nb_ice_session_set_remote_credentials (p->session, nb_signal_message_get_ufrag (message),
+                                                  nb_signal_message_get_pwd (message), &error))
         {
           g_message ("signal: the other peer's credentials: %s", error->message);
           return;
         }
-      if (body->kind == NB_SIGNAL_MSG_KIND_OFFER && new_session)
+      if (kind == NB_SIGNAL_MESSAGE_KIND_OFFER && new_session)
         {
-          send_credentials (p, NB_SIGNAL_MSG_KIND_ANSWER);
+          send_credentials (p, TRUE);
           for (guint i = 0; i < p->local_candidates->len; i++)
             send_candidate (p, g_ptr_array_index (p->local_candidates, i));
         }
       break;
-    case NB_SIGNAL_MSG_KIND_CANDIDATE:
-      if (g_strcmp0 (p->remote_session_id, body->session_id) != 0)
+    case NB_SIGNAL_MESSAGE_KIND_CANDIDATE:
+      if (g_strcmp0 (p->remote_session_id, session_id) != 0)
         {
           p->stale++;
           return;
         }
-      g_print ("remote_candidate %s\n", body->candidate);
-      if (!nb_ice_session_add_remote_candidate (p->session, body->candidate, &error))
+      g_print ("remote_candidate %s\n", nb_signal_message_get_candidate (message));
+      if (!nb_ice_session_add_remote_candidate (p->session,
+                                                nb_signal_message_get_candidate (message), &error))
         g_message ("signal: the other peer's candidate: %s", error->message);
       break;
-    case NB_SIGNAL_MSG_KIND_GO_IDLE:
+    case NB_SIGNAL_MESSAGE_KIND_GO_IDLE:
     default:
       break;
     }
 }
 
 static void
-on_signal_line (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+on_signal_state (NbSignalClient *client,
+                 GParamSpec     *pspec,
+                 Peer           *p)
 {
-  Peer *p = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  gsize len = 0;
+  gboolean connected = nb_signal_client_get_state (client) == NB_SIGNAL_CLIENT_STATE_CONNECTED;
 
-  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, &len, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (connected == p->signal_connected)
     return;
-  if (line == NULL)
+  p->signal_connected = connected;
+  g_print ("signal=%s connects=%u elapsed_ms=%" G_GINT64_FORMAT "\n",
+           connected ? "connected" : "disconnected", nb_signal_client_get_n_connects (client),
+           elapsed_ms (p));
+  /* What was sent while Signal was away is lost: the round's offer and
+   * candidates again (the other side ignores what it has). */
+  if (connected && nb_ice_session_get_session_id (p->session) != NULL)
     {
-      signal_disconnected (p);
-      return;
+      send_credentials (p, FALSE);
+      for (guint i = 0; i < p->local_candidates->len; i++)
+        send_candidate (p, g_ptr_array_index (p->local_candidates, i));
     }
-  if (len > 0 && len < SIGNAL_LINE_MAX)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (line, len);
-      g_autoptr(NbSignalMsgEnvelope) envelope = NULL;
-      g_autoptr(NbSignalMsgBody) body = NULL;
-      g_autoptr(NbKey) sender = NULL;
-
-      envelope = nb_signal_msg_envelope_from_bytes (bytes, &error);
-      if (envelope != NULL)
-        body = nb_signal_msg_open (p->key, envelope, &sender, &error);
-      if (body == NULL)
-        g_message ("signal: dropped a message: %s", error->message);
-      else if (!nb_key_equal (sender, p->remote_key))
-        g_message ("signal: dropped a message from %s", nb_key_get_public_base64 (sender));
-      else
-        {
-          p->signal_rx++;
-          handle_body (p, body);
-        }
-    }
-  g_data_input_stream_read_line_async (p->input, G_PRIORITY_DEFAULT, p->cancellable,
-                                       on_signal_line, p);
-}
-
-static gboolean
-signal_reconnect_cb (gpointer user_data)
-{
-  Peer *p = user_data;
-
-  p->reconnect_source = 0;
-  signal_connect (p);
-  return G_SOURCE_REMOVE;
 }
 
 static void
-signal_connect (Peer *p)
+on_undeliverable (NbSignalClient *client,
+                  NbKey          *to,
+                  Peer           *p)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (p->signal_path);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *hello = NULL;
-  GOutputStream *out;
-
-  if (p->reconnect_source != 0)
-    return;
-  p->connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
-  if (p->connection != NULL)
-    {
-      /* The link learns which key this connection receives for. */
-      hello = g_strdup_printf ("hello %s\n", nb_key_get_public_base64 (p->key));
-      out = g_io_stream_get_output_stream (G_IO_STREAM (p->connection));
-      if (!g_output_stream_write_all (out, hello, strlen (hello), NULL, NULL, &error))
-        g_clear_object (&p->connection);
-    }
-  if (p->connection == NULL)
-    {
-      p->reconnect_source = g_timeout_add (SIGNAL_RECONNECT_MS, signal_reconnect_cb, p);
-      return;
-    }
-  p->cancellable = g_cancellable_new ();
-  p->input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (p->connection)));
-  g_data_input_stream_read_line_async (p->input, G_PRIORITY_DEFAULT, p->cancellable,
-                                       on_signal_line, p);
-  g_print ("signal=connected elapsed_ms=%" G_GINT64_FORMAT "\n", elapsed_ms (p));
+  p->undeliverable++;
 }
 
 /* -- the ICE session ----------------------------------------------------------- */
@@ -356,7 +271,7 @@ on_local_credentials (NbIceSession *session,
 {
   /* A new round: its candidates follow. */
   g_ptr_array_set_size (p->local_candidates, 0);
-  send_credentials (p, NB_SIGNAL_MSG_KIND_OFFER);
+  send_credentials (p, FALSE);
 }
 
 static void
@@ -501,10 +416,11 @@ print_stats (Peer       *p,
 {
   g_print ("%s channel_rx=%" G_GUINT64_FORMAT " channel_tx=%" G_GUINT64_FORMAT
            " signal_rx=%" G_GUINT64_FORMAT " signal_tx=%" G_GUINT64_FORMAT
-           " stale=%" G_GUINT64_FORMAT " elapsed_ms=%" G_GINT64_FORMAT "\n", what,
+           " stale=%" G_GUINT64_FORMAT " undeliverable=%" G_GUINT64_FORMAT
+           " elapsed_ms=%" G_GINT64_FORMAT "\n", what,
            nb_ice_session_get_channel_rx_datagrams (p->session),
            nb_ice_session_get_channel_tx_datagrams (p->session), p->signal_rx, p->signal_tx,
-           p->stale, elapsed_ms (p));
+           p->stale, p->undeliverable, elapsed_ms (p));
 }
 
 static gboolean
@@ -551,7 +467,7 @@ main (int    argc,
       char **argv)
 {
   g_autofree char *ifname = NULL, *address = NULL, *key_path = NULL, *peer_key = NULL;
-  g_autofree char *allowed_ip = NULL, *turn_secret = NULL, *signal_path = NULL;
+  g_autofree char *allowed_ip = NULL, *turn_secret = NULL, *signal_url = NULL;
   g_auto(GStrv) stun = NULL, turn = NULL, local_addresses = NULL;
   gboolean relay_only = FALSE;
   int listen_port = 0;
@@ -570,8 +486,7 @@ main (int    argc,
     { "relay-only", 0, 0, G_OPTION_ARG_NONE, &relay_only, "Use relayed candidates only", NULL },
     { "local-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &local_addresses,
       "Gather host candidates on this address only", "IP" },
-    { "signal", 0, 0, G_OPTION_ARG_FILENAME, &signal_path, "Signalling link (UNIX socket)",
-      "PATH" },
+    { "signal", 0, 0, G_OPTION_ARG_STRING, &signal_url, "Signal server", "ws://HOST:PORT" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- one ICE peer over WireGuard");
@@ -592,7 +507,7 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     die ("options", error);
   if (ifname == NULL || address == NULL || key_path == NULL || peer_key == NULL ||
-      allowed_ip == NULL || signal_path == NULL)
+      allowed_ip == NULL || signal_url == NULL)
     {
       g_printerr ("nb-ice-peer: --ifname, --address, --private-key, --peer-key, "
                   "--peer-allowed-ip and --signal are required\n");
@@ -680,8 +595,12 @@ main (int    argc,
            nb_key_get_public_base64 (p.key), ifname, nb_wg_device_get_listen_port (p.device),
            elapsed_ms (&p));
 
-  p.signal_path = g_strdup (signal_path);
-  signal_connect (&p);
+  p.signal = nb_signal_client_new (signal_url, p.key);
+  g_signal_connect (p.signal, "message-received", G_CALLBACK (on_signal_message), &p);
+  g_signal_connect (p.signal, "undeliverable", G_CALLBACK (on_undeliverable), &p);
+  g_signal_connect (p.signal, "notify::state", G_CALLBACK (on_signal_state), &p);
+  if (!nb_signal_client_start (p.signal, &error))
+    die ("--signal", error);
   if (!nb_ice_session_start (p.session, &error))
     die ("ICE", error);
 
@@ -692,13 +611,8 @@ main (int    argc,
   print_stats (&p, "exit");
 
   nb_ice_session_close (p.session);
-  if (p.reconnect_source != 0)
-    g_source_remove (p.reconnect_source);
-  if (p.cancellable != NULL)
-    g_cancellable_cancel (p.cancellable);
-  g_clear_object (&p.input);
-  g_clear_object (&p.connection);
-  g_clear_object (&p.cancellable);
+  nb_signal_client_stop (p.signal);
+  g_clear_object (&p.signal);
   nb_wg_uapi_server_close (p.uapi);
   nb_wg_device_down (p.device);
   g_clear_object (&p.session);
@@ -711,6 +625,5 @@ main (int    argc,
   g_clear_pointer (&p.local_candidates, g_ptr_array_unref);
   g_clear_pointer (&p.loop, g_main_loop_unref);
   g_free (p.remote_session_id);
-  g_free (p.signal_path);
   return 0;
 }
