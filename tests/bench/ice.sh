@@ -19,7 +19,8 @@
 #  - iperf3 (DURATION s, default 10, one stream) over WireGuard on the
 #    ICE-handed socket of a host pair, against our plain-UDP WireGuard
 #    (netbird-wg configured with wg(8), as tunnel.sh does) between the same
-#    two namespaces, and their ratio; and over a TURN-relayed pair.
+#    two namespaces, both up at once and the runs alternated (ITER each,
+#    default 3), and the ratio of the medians; and over a TURN-relayed pair.
 # Machine-readable lines among the output:
 #   host_first_ping_ms=X srflx_first_ping_ms=Y relay_first_ping_ms=Z (medians)
 #   ice_socket_gbps=X plain_udp_gbps=Y ice_vs_plain=R turn_relay_gbps=T
@@ -164,21 +165,18 @@ print("%.3f" % (bps / 1e9))
 EOF
 }
 
-# Over the ICE-handed socket of a host pair: wait until both put WireGuard
-# on it, and check the agent carried none of the iperf3 run.
+# Over the ICE-handed socket of a host pair, and over plain-UDP WireGuard
+# (netbird-wg configured with wg(8)) between the same two namespaces at
+# the same time, on 100.65.0.0/24: the runs alternate, so both see the same
+# load on a shared machine, and the medians are compared.
 start_pair a l
 ice_wait a "^state=connected " 10 >/dev/null
 ice_in a ping -n -q -c 1 -i 0.01 -w 10 "$OVER_B" >/dev/null || nbt_fail "ICE host pair: no ping"
 ice_wait a "^transport=socket" 10 >/dev/null
 ice_wait l "^transport=socket" 10 >/dev/null
-ice_gbps=$(iperf a l "$OVER_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 over the ICE socket: $(cat "$NBT_TMP/why")"
-stop_pair a l
-agent=$(grep "^exit " "${ICE_PEER_LOG[a]}")
-[ "$(ice_field "$agent" channel_tx)" -lt 100 ] ||
-  nbt_fail "the ICE run went through the agent ($agent), not the handed-over socket"
-printf '%-18s %7.2f Gbit/s (a: %s)\n' "ICE socket" "$ice_gbps" "$agent"
 
-# Plain-UDP WireGuard between the same two namespaces, configured with wg(8).
+PLAIN_A=100.65.0.1
+PLAIN_B=100.65.0.2
 WG_PIDS=()
 for n in a l; do
   ifname="nbw${NBT_ID}$n"
@@ -193,22 +191,37 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 ice_in a wg set "nbw${NBT_ID}a" private-key "$NBT_TMP/a.key" listen-port 51820 \
-  peer "$(cat "$NBT_TMP/l.pub")" endpoint 198.18.1.11:51821 allowed-ips "$OVER_B/32" ||
+  peer "$(cat "$NBT_TMP/l.pub")" endpoint 198.18.1.11:51821 allowed-ips "$PLAIN_B/32" ||
   nbt_fail "wg set on a"
 ice_in l wg set "nbw${NBT_ID}l" private-key "$NBT_TMP/l.key" listen-port 51821 \
-  peer "$(cat "$NBT_TMP/a.pub")" endpoint 198.18.1.10:51820 allowed-ips "$OVER_A/32" ||
+  peer "$(cat "$NBT_TMP/a.pub")" endpoint 198.18.1.10:51820 allowed-ips "$PLAIN_A/32" ||
   nbt_fail "wg set on l"
-ice_in a ip addr add "$OVER_A/10" dev "nbw${NBT_ID}a"
-ice_in l ip addr add "$OVER_B/10" dev "nbw${NBT_ID}l"
+ice_in a ip addr add "$PLAIN_A/24" dev "nbw${NBT_ID}a"
+ice_in l ip addr add "$PLAIN_B/24" dev "nbw${NBT_ID}l"
 ice_in a ip link set "nbw${NBT_ID}a" up
 ice_in l ip link set "nbw${NBT_ID}l" up
-ice_in a ping -n -q -c 1 -i 0.01 -w 10 "$OVER_B" >/dev/null || nbt_fail "plain WireGuard: no ping"
-plain_gbps=$(iperf a l "$OVER_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 over plain WireGuard: $(cat "$NBT_TMP/why")"
-printf '%-18s %7.2f Gbit/s\n' "plain UDP" "$plain_gbps"
+ice_in a ping -n -q -c 1 -i 0.01 -w 10 "$PLAIN_B" >/dev/null || nbt_fail "plain WireGuard: no ping"
+
+ice_runs=()
+plain_runs=()
+for run in $(seq 1 "${ITER:-3}"); do
+  g=$(iperf a l "$OVER_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 over the ICE socket: $(cat "$NBT_TMP/why")"
+  ice_runs+=("$g")
+  g=$(iperf a l "$PLAIN_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 over plain WireGuard: $(cat "$NBT_TMP/why")"
+  plain_runs+=("$g")
+done
 for pid in "${WG_PIDS[@]}"; do
   kill -TERM "$pid"
   wait "$pid" || nbt_fail "netbird-wg exited with $? on SIGTERM"
 done
+stop_pair a l
+agent=$(grep "^exit " "${ICE_PEER_LOG[a]}")
+[ "$(ice_field "$agent" channel_tx)" -lt 100 ] ||
+  nbt_fail "the ICE runs went through the agent ($agent), not the handed-over socket"
+ice_gbps=$(printf '%s\n' "${ice_runs[@]}" | median)
+plain_gbps=$(printf '%s\n' "${plain_runs[@]}" | median)
+printf '%-18s %7.2f Gbit/s median (runs: %s; a: %s)\n' "ICE socket" "$ice_gbps" "${ice_runs[*]}" "$agent"
+printf '%-18s %7.2f Gbit/s median (runs: %s)\n' "plain UDP" "$plain_gbps" "${plain_runs[*]}"
 
 # Through coturn.
 ice_block_nat_udp
