@@ -93,8 +93,22 @@ nb_ice_session_on_receive (NiceAgent *agent,
   self->wg_seen = TRUE;
   if (self->device != NULL && self->peer != NULL)
     {
-      device = g_object_ref (self->device);
-      peer = g_object_ref (self->peer);
+      if (!self->wg_path)
+        {
+          /* No pair selected here yet: an answer would have nowhere to go
+           * and the other side would wait REKEY_TIMEOUT (5 s) to try again.
+           * Handshake messages wait for the path instead. */
+          if (len <= NB_ICE_HELD_SIZE && self->n_held < NB_ICE_HELD_MAX)
+            {
+              memcpy (self->held[self->n_held], buf, len);
+              self->held_len[self->n_held++] = (guint16) len;
+            }
+        }
+      else
+        {
+          device = g_object_ref (self->device);
+          peer = g_object_ref (self->peer);
+        }
     }
   g_mutex_unlock (&self->lock);
 
@@ -175,6 +189,33 @@ socket_transport_new (NbIceSession  *self,
   return nb_wg_transport_new_socket (fd, self->remote_address, error);
 }
 
+/* Marks whether the peer has a path of the session; once it has, what was
+ * held for it goes to WireGuard, which can answer now. */
+static void
+deliver_held (NbIceSession *self,
+              NbWgPeer     *peer,
+              gboolean      path)
+{
+  NbWgDevice *device = NULL;
+  guint n;
+
+  g_mutex_lock (&self->lock);
+  self->wg_path = path && peer != NULL;
+  n = self->wg_path ? self->n_held : 0;
+  self->n_held = 0;
+  if (n > 0 && self->device != NULL)
+    device = g_object_ref (self->device);
+  g_mutex_unlock (&self->lock);
+
+  /* The receive callback no longer writes the slots once wg_path is set. */
+  for (guint i = 0; device != NULL && i < n; i++)
+    nb_wg_device_receive_from_transport (device, peer, self->held[i], self->held_len[i]);
+  if (n > 0)
+    g_debug ("ICE session %s: %u WireGuard message%s held until a pair was selected",
+             self->session_id, n, n == 1 ? "" : "s");
+  g_clear_object (&device);
+}
+
 /* Gives the attached peer the transport the session's state calls for. */
 void
 nb_ice_session_update_transport (NbIceSession *self)
@@ -235,6 +276,7 @@ nb_ice_session_update_transport (NbIceSession *self)
     nb_wg_peer_set_transport (peer, transport);
   if (wanted == NB_ICE_TRANSPORT_SOCKET)
     nb_ice_session_set_parked (self, TRUE);
+  deliver_held (self, peer, wanted != NB_ICE_TRANSPORT_NONE);
   g_debug ("ICE session %s: WireGuard goes %s", self->session_id,
            wanted == NB_ICE_TRANSPORT_SOCKET ? "on the selected socket" :
            wanted == NB_ICE_TRANSPORT_CHANNEL ? "through the agent" : "nowhere through ICE");

@@ -93,8 +93,13 @@ first_ping() {
   line=$(ice_wait "$first" "^state=connected " 1) ||
     { stop_pair "$first" "$second"; echo "a ping but no pair reported"; return 1; }
   ice_ms=$(ice_field "$line" elapsed_ms)
+  # What a slow run had: initiations sent, and what the other side could
+  # not send for want of a path (its response, before its pair was up).
+  local inits dropped
+  inits=$(nbt_stat "${ICE_PEER_IF[$first]}" tx_handshake_initiations)
+  dropped=$(nbt_stat "${ICE_PEER_IF[$second]}" tx_drop_no_endpoint)
   stop_pair "$first" "$second"
-  echo "$((t1 - t0)) $ice_ms $(ice_field "$line" local_type)/$(ice_field "$line" remote_type)"
+  echo "$((t1 - t0)) $ice_ms $(ice_field "$line" local_type)/$(ice_field "$line" remote_type) $inits $dropped"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -104,14 +109,16 @@ declare -A FIRST
 measure() {
   local label=$1 first=$2 second=$3 when=$4 types=$5
   shift 5
-  local times=() ices=() result ms ice pair
+  local times=() ices=() result ms ice pair inits dropped slow=""
   for run in $(seq 1 "$RUNS"); do
     result=$(first_ping "$first" "$second" "$when" "$@") ||
       nbt_fail "$label, run $run: $result"
-    read -r ms ice pair <<<"$result"
+    read -r ms ice pair inits dropped <<<"$result"
     [[ " $types " == *" $pair "* ]] || nbt_fail "$label, run $run: a $pair pair, expected $types"
     times+=("$ms")
     ices+=("$ice")
+    [ "$ms" -gt 1000 ] &&
+      slow+=" run $run: $inits initiations, the other side dropped $dropped for want of a path;"
   done
   local med ice_med
   med=$(printf '%s\n' "${times[@]}" | median)
@@ -119,6 +126,7 @@ measure() {
   FIRST[$label]=$med
   printf '%-18s first ping %5d ms median (runs: %s ms); ICE pair after %d ms median\n' \
     "$label" "$med" "${times[*]}" "$ice_med"
+  [ -z "$slow" ] || printf '%-18s slow:%s\n' "" "$slow"
 }
 
 echo "# ICE benchmark: $RUNS runs per case, $DURATION s per iperf3 run, $(nproc) cores, $(uname -r)"
