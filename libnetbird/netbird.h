@@ -12,6 +12,7 @@
 #include "nb-enum-types.h"
 #include "nb-key.h"
 #include "nb-envelope.h"
+#include "nb-limits.h"
 #include "nb-proto.h"
 #include "nb-netif.h"
 #include "nb-wireguard.h"

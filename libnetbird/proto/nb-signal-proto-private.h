@@ -162,6 +162,12 @@ gboolean nb_signal_proto_validate_sealed    (const char  *value,
 #define NB_SIGNAL_CLOSE_PROOF_FAILED 4003
 #define NB_SIGNAL_CLOSE_AUTH_TIMEOUT 4008
 #define NB_SIGNAL_CLOSE_RATE_LIMITED 4030
+/* Nothing came from the other side, not even a pong to a ping, for
+ * NB_SIGNAL_SILENT_INTERVALS keepalive intervals: it is taken for gone
+ * (a NAT that forgot the flow, a machine that went away without a FIN). */
+#define NB_SIGNAL_CLOSE_SILENT 4002
+#define NB_SIGNAL_SILENT_INTERVALS 3
+#define NB_SIGNAL_DEFAULT_KEEPALIVE_SECONDS 20
 
 typedef enum {
   NB_SIGNAL_FRAME_HELLO,
@@ -192,6 +198,12 @@ const char    *nb_signal_frame_type_to_string (NbSignalFrameType type);
 NbSignalFrame *nb_signal_frame_from_data      (const char       *data,
                                                gsize             length,
                                                GError          **error);
+/* The fast path of nb_signal_frame_from_data(): a message frame in the
+ * exact form nb_signal_frame_write_message() writes, checked with the
+ * codec's validators, or NULL (no error) for anything else. Whatever it
+ * takes, the codec takes the same (the fuzz target checks it). */
+NbSignalFrame *nb_signal_frame_from_data_fast (const char       *data,
+                                               gsize             length);
 /* A message frame for @envelope, and back (the strings are copied). */
 GBytes        *nb_signal_frame_write_message  (const NbSignalMsgEnvelope *envelope);
 NbSignalMsgEnvelope *nb_signal_frame_to_envelope (const NbSignalFrame *frame);

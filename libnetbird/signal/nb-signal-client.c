@@ -16,8 +16,6 @@
  * together do not come back together. */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
-/* WebSocket pings keep NATs and proxies from dropping an idle connection. */
-#define KEEPALIVE_SECONDS 20
 /* Connecting (TCP, TLS, upgrade) gives up after this long. */
 #define CONNECT_TIMEOUT_SECONDS 10
 
@@ -66,6 +64,9 @@ struct _NbSignalClient
   GCancellable *connecting;
   guint reconnect_source;
   guint backoff_ms;
+  guint keepalive_seconds;
+  guint alive_source;
+  gint64 last_seen_us;        /* the last frame or pong from the server */
 
   NbSignalClientState state;
   gboolean started;
@@ -80,6 +81,7 @@ enum {
   PROP_STATE,
   PROP_REPLACED,
   PROP_N_CONNECTS,
+  PROP_KEEPALIVE_INTERVAL,
   N_PROPS
 };
 static GParamSpec *properties[N_PROPS];
@@ -113,6 +115,7 @@ set_state (NbSignalClient      *self,
 static void
 drop_connection (NbSignalClient *self)
 {
+  g_clear_handle_id (&self->alive_source, g_source_remove);
   if (self->ws == NULL)
     return;
   g_signal_handlers_disconnect_by_data (self->ws, self);
@@ -225,6 +228,7 @@ on_ws_message (SoupWebsocketConnection *ws,
   gsize len = 0;
   const char *text = g_bytes_get_data (data, &len);
 
+  self->last_seen_us = g_get_monotonic_time ();
   frame = nb_signal_frame_from_data (text, len, &error);
   if (frame == NULL)
     {
@@ -274,6 +278,35 @@ on_ws_message (SoupWebsocketConnection *ws,
 }
 
 static void
+on_ws_pong (SoupWebsocketConnection *ws,
+            GBytes                  *message,
+            gpointer                 user_data)
+{
+  NbSignalClient *self = user_data;
+
+  self->last_seen_us = g_get_monotonic_time ();
+}
+
+/* A server that went away without a FIN (a NAT that forgot the flow, a
+ * machine that died) leaves the connection open for ever: nothing, not
+ * even a pong, for three keepalive intervals means it is gone. */
+static gboolean
+on_alive_check (gpointer user_data)
+{
+  NbSignalClient *self = user_data;
+  gint64 silent = g_get_monotonic_time () - self->last_seen_us;
+
+  if (silent < (gint64) self->keepalive_seconds * NB_SIGNAL_SILENT_INTERVALS * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  g_message ("Signal server %s: nothing received for %" G_GINT64_FORMAT " s; reconnecting",
+             self->url, silent / G_USEC_PER_SEC);
+  self->alive_source = 0;
+  drop_connection (self);
+  schedule_reconnect (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 on_ws_closed (SoupWebsocketConnection *ws,
               gpointer                 user_data)
 {
@@ -284,6 +317,7 @@ on_ws_closed (SoupWebsocketConnection *ws,
            code);
   g_signal_handlers_disconnect_by_data (ws, self);
   g_clear_object (&self->ws);
+  g_clear_handle_id (&self->alive_source, g_source_remove);
 
   if (code == NB_SIGNAL_CLOSE_REPLACED)
     {
@@ -295,18 +329,32 @@ on_ws_closed (SoupWebsocketConnection *ws,
   schedule_reconnect (self);
 }
 
+typedef struct
+{
+  NbSignalClient *self;
+  GCancellable *cancellable;
+} Connecting;
+
 static void
 on_connected (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(NbSignalClient) self = user_data;
+  Connecting *connecting = user_data;
+  g_autoptr(NbSignalClient) self = connecting->self;
+  g_autoptr(GCancellable) cancellable = connecting->cancellable;
   g_autoptr(GError) error = NULL;
   SoupWebsocketConnection *ws;
 
+  g_free (connecting);
   ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  /* Stopped (or stopped and started again) meanwhile: this attempt is not
+   * the client's any more, even if it connected before the cancel. */
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_clear_object (&ws);
+      return;
+    }
   g_clear_object (&self->connecting);
   if (ws == NULL)
     {
@@ -319,9 +367,12 @@ on_connected (GObject      *source,
 
   self->ws = ws;
   soup_websocket_connection_set_max_incoming_payload_size (ws, NB_SIGNAL_PROTO_MAX_FRAME_SIZE);
-  soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_SECONDS);
+  soup_websocket_connection_set_keepalive_interval (ws, self->keepalive_seconds);
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), self);
+  g_signal_connect (ws, "pong", G_CALLBACK (on_ws_pong), self);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), self);
+  self->last_seen_us = g_get_monotonic_time ();
+  self->alive_source = g_timeout_add_seconds (self->keepalive_seconds, on_alive_check, self);
   send_hello (self);
 }
 
@@ -329,11 +380,14 @@ static void
 connect_now (NbSignalClient *self)
 {
   g_autoptr(SoupMessage) msg = soup_message_new_from_uri (SOUP_METHOD_GET, self->uri);
+  Connecting *connecting = g_new0 (Connecting, 1);
 
   set_state (self, NB_SIGNAL_CLIENT_STATE_CONNECTING);
   self->connecting = g_cancellable_new ();
+  connecting->self = g_object_ref (self);
+  connecting->cancellable = g_object_ref (self->connecting);
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        self->connecting, on_connected, g_object_ref (self));
+                                        self->connecting, on_connected, connecting);
 }
 
 static GUri *
@@ -416,6 +470,9 @@ nb_signal_client_get_property (GObject    *object,
     case PROP_N_CONNECTS:
       g_value_set_uint (value, self->n_connects);
       break;
+    case PROP_KEEPALIVE_INTERVAL:
+      g_value_set_uint (value, self->keepalive_seconds);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -436,6 +493,9 @@ nb_signal_client_set_property (GObject      *object,
       break;
     case PROP_KEY:
       self->key = g_value_dup_object (value);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      self->keepalive_seconds = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -498,6 +558,18 @@ nb_signal_client_class_init (NbSignalClientClass *klass)
   properties[PROP_N_CONNECTS] =
     g_param_spec_uint ("n-connects", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbSignalClient:keepalive-interval:
+   *
+   * Seconds between the pings the client sends (they keep NATs from
+   * forgetting the connection). When nothing came from the server, not
+   * even a pong, for three intervals, the client takes it for gone and
+   * reconnects. Takes effect from the next connection.
+   */
+  properties[PROP_KEEPALIVE_INTERVAL] =
+    g_param_spec_uint ("keepalive-interval", NULL, NULL, 1, 3600,
+                       NB_SIGNAL_DEFAULT_KEEPALIVE_SECONDS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**

@@ -5,7 +5,10 @@
  */
 #define G_LOG_DOMAIN "netbird-signal"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "nb-signal-server-private.h"
 #include "nb-text-private.h"
@@ -15,9 +18,6 @@
  * the drop is counted; this only keeps a liar from making libsoup buffer
  * megabytes. */
 #define SOUP_MAX_PAYLOAD (64 * 1024)
-/* Pings keep NATs from dropping idle peers. */
-#define KEEPALIVE_SECONDS 20
-
 typedef enum {
   PHASE_HELLO,       /* waiting for hello */
   PHASE_PROOF,       /* challenge sent, waiting for the proof */
@@ -34,17 +34,105 @@ struct _NbSignalConn
   NbKey *claimed;             /* from hello on */
   const char *key;            /* registered: the claimed key's base64 (its own string) */
   guint8 nonce[NB_SIGNAL_PROTO_CHALLENGE_LEN];
-  guint auth_timeout;
+  /* The service base's side of the WebSocket: the bounded send queue and
+   * the authentication deadline (NB_SERVICE_CLOSE_AUTH_TIMEOUT). */
+  NbServiceChannel *channel;
   NbSignalRate rate;
+  int fd;                     /* the TCP socket under the WebSocket, or -1 */
+  gboolean corked;
+  gint64 last_seen_us;        /* the last frame or pong from the peer */
 };
 
-/* The one way out to a peer. */
+/* The frames forwarded in one main-loop iteration go out in as few TCP
+ * segments as they fill: libsoup writes each frame with a send() of its
+ * own, and on a busy server most of the CPU went into transmitting each
+ * one (the send path, and on loopback the receiver's too). A destination
+ * is corked (tcp(7) TCP_CORK: full segments still leave at once) when the
+ * first frame of an iteration is forwarded to it, and uncorked at the
+ * start of the next iteration, which pushes out what is left. The uncork
+ * runs at high priority: at the default one, behind the service base's
+ * own sources, it came late enough that peers waited on corked frames
+ * (half the rate at 8 messages in flight, with the server half idle). */
+static gboolean
+uncork_all (gpointer user_data)
+{
+  NbSignalServer *server = user_data;
+  int off = 0;
+
+  for (guint i = 0; i < server->corked->len; i++)
+    {
+      NbSignalConn *conn = server->corked->pdata[i];
+
+      setsockopt (conn->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+      conn->corked = FALSE;
+    }
+  g_ptr_array_set_size (server->corked, 0);
+  server->uncork_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static void
+cork (NbSignalConn *conn)
+{
+  NbSignalServer *server = conn->server;
+  int on = 1;
+
+  if (conn->corked || conn->fd < 0 ||
+      setsockopt (conn->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) != 0)
+    return;
+  conn->corked = TRUE;
+  g_ptr_array_add (server->corked, conn);
+  if (server->uncork_source == 0)
+    server->uncork_source = g_idle_add_full (G_PRIORITY_HIGH, uncork_all, server, NULL);
+}
+
+static void
+uncork (NbSignalConn *conn)
+{
+  int off = 0;
+
+  if (!conn->corked)
+    return;
+  setsockopt (conn->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  conn->corked = FALSE;
+  g_ptr_array_remove_fast (conn->server->corked, conn);
+}
+
+/* The one way out to a peer: its queue is bounded, and a peer that stops
+ * reading is closed (NB_SERVICE_CLOSE_BACKLOG) rather than left to grow
+ * the server. */
+static gboolean
 conn_send (NbSignalConn *conn,
            GBytes       *frame)
 {
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_message (conn->ws, SOUP_WEBSOCKET_DATA_TEXT, frame);
+  if (conn->phase == PHASE_CLOSING ||
+      soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  if (!nb_service_channel_send (conn->channel, frame, NB_SERVICE_SEND_QUEUE))
+    {
+      conn->server->counters.drops[NB_SIGNAL_DROP_BACKLOG]++;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+fd_of_stream (GIOStream *stream)
+{
+  while (stream != NULL && !G_IS_SOCKET_CONNECTION (stream))
+    {
+      GIOStream *base = NULL;
+
+      if (G_IS_TLS_CONNECTION (stream))
+        g_object_get (stream, "base-io-stream", &base, NULL);
+      else if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream"))
+        g_object_get (stream, "base-iostream", &base, NULL);
+      if (base != NULL)
+        g_object_unref (base); /* still owned by @stream */
+      stream = base;
+    }
+  return stream != NULL
+         ? g_socket_get_fd (g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream))) : -1;
 }
 
 static void
@@ -75,10 +163,8 @@ nb_signal_conn_close (NbSignalConn   *conn,
     return;
   conn->phase = PHASE_CLOSING;
   conn->server->counters.closed[why]++;
-  g_clear_handle_id (&conn->auth_timeout, g_source_remove);
   unregister (conn);
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn->ws, code, reason);
+  nb_service_channel_close (conn->channel, code, reason);
 }
 
 /* A frame the peer should not have sent: say why, then close. */
@@ -147,7 +233,7 @@ on_proof (NbSignalConn        *conn,
       return;
     }
 
-  g_clear_handle_id (&conn->auth_timeout, g_source_remove);
+  nb_service_channel_set_authenticated (conn->channel);
   conn->key = nb_key_get_public_base64 (conn->claimed);
   /* A second proven registration of a key replaces the first: the same
    * peer came back on a new connection before the old one was seen to
@@ -197,6 +283,7 @@ on_message_frame (NbSignalConn        *conn,
     }
   /* Unchanged: the frame as it came, without a copy. */
   server->counters.forwarded++;
+  cork (destination);
   conn_send (destination, raw);
 }
 
@@ -213,6 +300,7 @@ on_ws_message (SoupWebsocketConnection *ws,
   gsize len = 0;
   const char *data = g_bytes_get_data (message, &len);
 
+  conn->last_seen_us = g_get_monotonic_time ();
   if (conn->phase == PHASE_CLOSING)
     return;
 
@@ -275,6 +363,33 @@ on_ws_message (SoupWebsocketConnection *ws,
 }
 
 static void
+on_ws_pong (SoupWebsocketConnection *ws,
+            GBytes                  *message,
+            gpointer                 user_data)
+{
+  NbSignalConn *conn = user_data;
+
+  conn->last_seen_us = g_get_monotonic_time ();
+}
+
+void
+nb_signal_conn_check_alive (NbSignalConn *conn,
+                            gint64        now_us)
+{
+  gint64 silent_us = (gint64) conn->server->keepalive_seconds * NB_SIGNAL_SILENT_INTERVALS *
+                     G_USEC_PER_SEC;
+
+  if (conn->phase == PHASE_CLOSING || now_us - conn->last_seen_us < silent_us)
+    return;
+  g_debug ("Signal connection from %s closed: silent for %" G_GINT64_FORMAT " s", conn->remote,
+           (now_us - conn->last_seen_us) / G_USEC_PER_SEC);
+  /* Unregistered at once: messages to the key are answered undeliverable
+   * from now on, not written into a connection nobody reads. */
+  nb_signal_conn_close (conn, NB_SIGNAL_CLOSED_SILENT, NB_SIGNAL_CLOSE_SILENT,
+                        "nothing received for too long");
+}
+
+static void
 on_ws_error (SoupWebsocketConnection *ws,
              GError                  *error,
              gpointer                 user_data)
@@ -283,8 +398,14 @@ on_ws_error (SoupWebsocketConnection *ws,
   g_autofree char *text = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
 
   /* libsoup closes the connection after this (a protocol error, a frame
-   * over its own bound): only say so. */
+   * over its own bound). */
   g_debug ("Signal connection from %s: %s", conn->remote, text);
+  if (conn->phase != PHASE_CLOSING &&
+      g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG))
+    {
+      conn->server->counters.drops[NB_SIGNAL_DROP_OVERSIZE]++;
+      nb_signal_conn_close (conn, NB_SIGNAL_CLOSED_OVERSIZE, SOUP_WEBSOCKET_CLOSE_TOO_BIG, NULL);
+    }
 }
 
 static void
@@ -293,25 +414,9 @@ on_ws_closed (SoupWebsocketConnection *ws,
 {
   NbSignalConn *conn = user_data;
 
-  if (conn->phase != PHASE_CLOSING && soup_websocket_connection_get_close_code (ws) ==
-      SOUP_WEBSOCKET_CLOSE_TOO_BIG)
-    conn->server->counters.drops[NB_SIGNAL_DROP_OVERSIZE]++;
   g_debug ("Signal connection from %s closed (%u)", conn->remote,
            soup_websocket_connection_get_close_code (ws));
   g_hash_table_remove (conn->server->conns, conn);
-}
-
-static gboolean
-on_auth_timeout (gpointer user_data)
-{
-  NbSignalConn *conn = user_data;
-
-  conn->auth_timeout = 0;
-  conn->server->counters.registrations_failed++;
-  g_debug ("Signal connection from %s closed: no proven key in time", conn->remote);
-  nb_signal_conn_close (conn, NB_SIGNAL_CLOSED_AUTH_TIMEOUT, NB_SIGNAL_CLOSE_AUTH_TIMEOUT,
-                        "no proven key in time");
-  return G_SOURCE_REMOVE;
 }
 
 void
@@ -325,15 +430,18 @@ nb_signal_conn_accept (NbSignalServer          *server,
   conn->ws = g_object_ref (ws);
   conn->remote = g_strdup (remote != NULL ? remote : "?");
   conn->phase = PHASE_HELLO;
+  conn->fd = fd_of_stream (soup_websocket_connection_get_io_stream (ws));
   nb_signal_rate_init (&conn->rate, server->rate_per_second, server->rate_burst,
                        g_get_monotonic_time ());
 
   soup_websocket_connection_set_max_incoming_payload_size (ws, SOUP_MAX_PAYLOAD);
-  soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_SECONDS);
+  soup_websocket_connection_set_keepalive_interval (ws, server->keepalive_seconds);
+  conn->last_seen_us = g_get_monotonic_time ();
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), conn);
+  g_signal_connect (ws, "pong", G_CALLBACK (on_ws_pong), conn);
   g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), conn);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), conn);
-  conn->auth_timeout = g_timeout_add (server->auth_timeout_ms, on_auth_timeout, conn);
+  conn->channel = nb_service_channel_new (server->service, ws);
 
   server->counters.accepted++;
   g_hash_table_add (server->conns, conn);
@@ -342,11 +450,11 @@ nb_signal_conn_accept (NbSignalServer          *server,
 void
 nb_signal_conn_free (NbSignalConn *conn)
 {
-  g_clear_handle_id (&conn->auth_timeout, g_source_remove);
+  uncork (conn);
   unregister (conn);
   g_signal_handlers_disconnect_by_data (conn->ws, conn);
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  /* Closes the connection (going away) if it is still open. */
+  g_clear_pointer (&conn->channel, nb_service_channel_free);
   g_clear_object (&conn->ws);
   g_clear_object (&conn->claimed);
   g_free (conn->remote);

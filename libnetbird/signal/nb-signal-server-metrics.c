@@ -11,10 +11,10 @@ static const char *const drop_names[NB_SIGNAL_N_DROPS] = {
   [NB_SIGNAL_DROP_RATE_LIMITED] = "rate_limited",
   [NB_SIGNAL_DROP_UNEXPECTED] = "unexpected",
   [NB_SIGNAL_DROP_WRONG_SENDER] = "wrong_sender",
+  [NB_SIGNAL_DROP_BACKLOG] = "backlog",
 };
 
 static const char *const closed_names[NB_SIGNAL_N_CLOSED] = {
-  [NB_SIGNAL_CLOSED_AUTH_TIMEOUT] = "auth_timeout",
   [NB_SIGNAL_CLOSED_PROOF_FAILED] = "proof_failed",
   [NB_SIGNAL_CLOSED_REPLACED] = "replaced",
   [NB_SIGNAL_CLOSED_FLOOD] = "flood",
@@ -23,6 +23,7 @@ static const char *const closed_names[NB_SIGNAL_N_CLOSED] = {
   [NB_SIGNAL_CLOSED_UNEXPECTED] = "unexpected",
   [NB_SIGNAL_CLOSED_WRONG_SENDER] = "wrong_sender",
   [NB_SIGNAL_CLOSED_SHUTDOWN] = "shutdown",
+  [NB_SIGNAL_CLOSED_SILENT] = "silent",
 };
 
 static void
@@ -51,7 +52,8 @@ nb_signal_server_write_metrics (NbSignalServer *self,
   metric (out, "netbird_signal_registrations_total", "counter",
           "Registrations with a proven key.", c->registrations);
   metric (out, "netbird_signal_registrations_failed_total", "counter",
-          "Connections that did not prove a key (wrong proof, bad frame or too slow).",
+          "Connections that did not prove a key (wrong proof or frame; the ones too slow "
+          "are nb_service_timeouts_total{kind=\"websocket_auth\"}).",
           c->registrations_failed);
   metric (out, "netbird_signal_messages_forwarded_total", "counter",
           "Messages forwarded to a connected destination.", c->forwarded);
@@ -69,4 +71,9 @@ nb_signal_server_write_metrics (NbSignalServer *self,
   for (guint i = 0; i < NB_SIGNAL_N_CLOSED; i++)
     g_string_append_printf (out, "netbird_signal_closed_total{reason=\"%s\"} %"
                             G_GUINT64_FORMAT "\n", closed_names[i], c->closed[i]);
+
+  /* The service base's own: connections open, refused by reason,
+   * deadlines, bytes, send queues. */
+  if (self->services->len > 0)
+    nb_service_write_metrics (self->services, out);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nb-signal-server-private.h"
+#include "nb-version.h"
 
 /* A deep accept queue: thousands of peers reconnect at once after a
  * restart, and GSocket's default backlog is 10. */
@@ -46,6 +47,7 @@ enum {
   PROP_LISTEN_ADDRESS,
   PROP_PORT,
   PROP_AUTH_TIMEOUT,
+  PROP_KEEPALIVE_INTERVAL,
   N_PROPS
 };
 static GParamSpec *properties[N_PROPS];
@@ -81,6 +83,8 @@ nb_signal_server_finalize (GObject *object)
   NbSignalServer *self = NB_SIGNAL_SERVER (object);
 
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_pointer (&self->corked, g_ptr_array_unref);
+  g_clear_pointer (&self->services, g_ptr_array_unref);
   g_clear_pointer (&self->conns, g_hash_table_unref);
   g_clear_object (&self->key);
   g_clear_object (&self->tls_certificate);
@@ -106,6 +110,9 @@ nb_signal_server_get_property (GObject    *object,
     case PROP_AUTH_TIMEOUT:
       g_value_set_uint (value, self->auth_timeout_ms);
       break;
+    case PROP_KEEPALIVE_INTERVAL:
+      g_value_set_uint (value, self->keepalive_seconds);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -123,6 +130,9 @@ nb_signal_server_set_property (GObject      *object,
     {
     case PROP_AUTH_TIMEOUT:
       self->auth_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      self->keepalive_seconds = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -158,14 +168,40 @@ nb_signal_server_class_init (NbSignalServerClass *klass)
   /**
    * NbSignalServer:auth-timeout:
    *
-   * Milliseconds a new connection has to prove its key before it is
-   * closed; applies to connections accepted after it is set.
+   * Milliseconds a new connection has for each step before it is closed:
+   * its TLS handshake, its upgrade request, then proving its key. Takes
+   * effect at the next nb_signal_server_listen().
    */
   properties[PROP_AUTH_TIMEOUT] =
     g_param_spec_uint ("auth-timeout", NULL, NULL, 1, 600 * 1000,
                        NB_SIGNAL_SERVER_DEFAULT_AUTH_TIMEOUT_MS,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  /**
+   * NbSignalServer:keepalive-interval:
+   *
+   * Seconds between the pings the server sends each peer. A peer from
+   * which nothing came (not even a pong) for three intervals is taken for
+   * gone: its connection is closed and its key unregistered. Takes effect
+   * at the next nb_signal_server_listen().
+   */
+  properties[PROP_KEEPALIVE_INTERVAL] =
+    g_param_spec_uint ("keepalive-interval", NULL, NULL, 1, 3600,
+                       NB_SIGNAL_DEFAULT_KEEPALIVE_SECONDS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static gboolean
+on_sweep (gpointer user_data)
+{
+  NbSignalServer *self = user_data;
+  guint n = 0;
+  g_autofree gpointer *conns = g_hash_table_get_keys_as_array (self->conns, &n);
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < n; i++)
+    nb_signal_conn_check_alive (conns[i], now);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -176,6 +212,8 @@ nb_signal_server_init (NbSignalServer *self)
   self->rate_burst = NB_SIGNAL_SERVER_DEFAULT_RATE_BURST;
   self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) nb_signal_conn_free, NULL);
   self->peers = g_hash_table_new (g_str_hash, g_str_equal);
+  self->corked = g_ptr_array_new ();
+  self->services = g_ptr_array_new ();
 }
 
 /**
@@ -253,6 +291,29 @@ nb_signal_server_set_rate_limit (NbSignalServer *self,
   self->rate_burst = burst;
 }
 
+/**
+ * nb_signal_server_set_connection_limits:
+ * @self: a #NbSignalServer
+ * @max_connections: the most connections open at once, or 0 for the
+ *   default (the descriptor limit less a reserve)
+ * @max_per_address: the most connections open at once from one
+ *   address, or 0 for the default (three quarters of the global cap: many
+ *   peers can sit behind one NAT)
+ *
+ * Sets the connection caps. Connections past a cap are accepted and
+ * refused at once. Takes effect at the next nb_signal_server_listen().
+ */
+void
+nb_signal_server_set_connection_limits (NbSignalServer *self,
+                                        guint           max_connections,
+                                        guint           max_per_address)
+{
+  g_return_if_fail (NB_IS_SIGNAL_SERVER (self));
+
+  self->max_connections = max_connections;
+  self->max_connections_per_address = max_per_address;
+}
+
 /* Only numeric addresses and localhost: listening never waits for DNS. */
 static GSocketAddress *
 parse_listen_address (const char  *address,
@@ -281,54 +342,32 @@ parse_listen_address (const char  *address,
                                     g_network_address_get_port (G_NETWORK_ADDRESS (connectable)));
 }
 
-/* Listens on @address with @soup; returns the address it listens on as
+/* Listens on @address with @service; returns the address it listens on as
  * HOST:PORT. */
 static char *
-listen_soup (SoupServer   *soup,
-             const char   *address,
-             gboolean      tls,
-             guint16      *port,
-             GError      **error)
+listen_service (NbService   *service,
+                const char  *address,
+                guint16     *port,
+                GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GSocketAddress) socket_address = parse_listen_address (address, error);
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSList) uris = NULL;
-  GUri *uri;
-  char *text;
+  GInetSocketAddress *local;
+  g_autofree char *host = NULL;
 
   if (socket_address == NULL)
     return NULL;
-
-  socket = g_socket_new (g_socket_address_get_family (socket_address), G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, &local_error);
-  if (socket != NULL)
-    {
-      /* Non-blocking as libsoup's own listener: with a blocking one,
-       * connections the peer closed were never noticed (CLOSE-WAIT). */
-      g_socket_set_blocking (socket, FALSE);
-      g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-      if (!g_socket_bind (socket, socket_address, TRUE, &local_error) ||
-          !g_socket_listen (socket, &local_error) ||
-          !soup_server_listen_socket (soup, socket, tls ? SOUP_SERVER_LISTEN_HTTPS : 0,
-                                      &local_error))
-        g_clear_object (&socket);
-    }
-  if (socket == NULL)
+  if (!nb_service_listen (service, socket_address, &local_error))
     {
       g_set_error (error, NB_SIGNAL_SERVER_ERROR, NB_SIGNAL_SERVER_ERROR_LISTEN,
                    "Cannot listen on %s: %s", address, local_error->message);
       return NULL;
     }
-
-  uris = soup_server_get_uris (soup);
-  uri = uris->data;
-  *port = (guint16) g_uri_get_port (uri);
-  text = g_strdup_printf ("%s%s%s:%u", strchr (g_uri_get_host (uri), ':') ? "[" : "",
-                          g_uri_get_host (uri), strchr (g_uri_get_host (uri), ':') ? "]" : "",
-                          *port);
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
-  return text;
+  local = G_INET_SOCKET_ADDRESS (nb_service_get_local_address (service));
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (local));
+  *port = g_inet_socket_address_get_port (local);
+  return g_strdup_printf ("%s%s%s:%u", strchr (host, ':') ? "[" : "", host,
+                          strchr (host, ':') ? "]" : "", *port);
 }
 
 /**
@@ -348,13 +387,15 @@ nb_signal_server_listen (NbSignalServer  *self,
                          GError         **error)
 {
   g_autoptr(SoupServer) soup = NULL;
+  g_autoptr(NbService) service = NULL;
+  NbServiceLimits limits;
   guint16 port = 0;
   char *text;
 
   g_return_val_if_fail (NB_IS_SIGNAL_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->soup != NULL)
+  if (self->service != NULL)
     {
       g_set_error (error, NB_SIGNAL_SERVER_ERROR, NB_SIGNAL_SERVER_ERROR_LISTEN,
                    "The server already listens on %s", self->listen_address);
@@ -363,13 +404,32 @@ nb_signal_server_listen (NbSignalServer  *self,
   if (address == NULL)
     address = "0.0.0.0:10000";
 
-  soup = soup_server_new ("tls-certificate", self->tls_certificate, NULL);
+  /* Caps from the descriptor limit. A peer has the authentication timeout
+   * for each step: TLS, the upgrade request, then proving its key (a
+   * Signal connection carries no other request). Its send queue holds
+   * about a hundred frames before a peer that stopped reading is closed
+   * (a queue's memory is per connection, and there are many). */
+  limits = (NbServiceLimits) { 0 };
+  limits.tls_timeout_ms = self->auth_timeout_ms;
+  limits.header_timeout_ms = self->auth_timeout_ms;
+  limits.websocket_auth_timeout_ms = self->auth_timeout_ms;
+  limits.max_connections = self->max_connections;
+  limits.max_connections_per_address = self->max_connections_per_address;
+  limits.max_body_size = 64 * 1024;
+  limits.channel_max_queued = 128 * NB_SIGNAL_PROTO_MAX_FRAME_SIZE;
+  nb_service_limits_complete (&limits);
+
+  soup = g_object_new (SOUP_TYPE_SERVER,
+                       "server-header", "netbird-signal/" NB_VERSION_STRING " ", NULL);
   soup_server_add_websocket_handler (soup, NB_SIGNAL_PATH, NULL, NULL, on_websocket, self, NULL);
-  text = listen_soup (soup, address, self->tls_certificate != NULL, &port, error);
+  service = nb_service_new ("signal", soup, self->tls_certificate, &limits);
+  text = listen_service (service, address, &port, error);
   if (text == NULL)
     return FALSE;
 
-  self->soup = g_steal_pointer (&soup);
+  self->service = g_steal_pointer (&service);
+  g_ptr_array_insert (self->services, 0, self->service);
+  self->sweep_source = g_timeout_add_seconds (self->keepalive_seconds, on_sweep, self);
   self->listen_address = text;
   self->port = port;
   g_info ("Signal listening on %s://%s%s", self->tls_certificate != NULL ? "wss" : "ws",
@@ -420,6 +480,8 @@ nb_signal_server_listen_metrics (NbSignalServer  *self,
                                  GError         **error)
 {
   g_autoptr(SoupServer) soup = NULL;
+  g_autoptr(NbService) service = NULL;
+  NbServiceLimits limits = { .max_connections = 64, .max_connections_per_address = 16 };
   guint16 port = 0;
   char *text;
 
@@ -427,18 +489,21 @@ nb_signal_server_listen_metrics (NbSignalServer  *self,
   g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->metrics_soup != NULL)
+  if (self->metrics_service != NULL)
     {
       g_set_error (error, NB_SIGNAL_SERVER_ERROR, NB_SIGNAL_SERVER_ERROR_LISTEN,
                    "The server already serves metrics on %s", self->metrics_address);
       return FALSE;
     }
-  soup = soup_server_new (NULL, NULL);
+  soup = g_object_new (SOUP_TYPE_SERVER,
+                       "server-header", "netbird-signal/" NB_VERSION_STRING " ", NULL);
   soup_server_add_handler (soup, "/metrics", on_metrics, self, NULL);
-  text = listen_soup (soup, address, FALSE, &port, error);
+  service = nb_service_new ("metrics", soup, NULL, &limits);
+  text = listen_service (service, address, &port, error);
   if (text == NULL)
     return FALSE;
-  self->metrics_soup = g_steal_pointer (&soup);
+  self->metrics_service = g_steal_pointer (&service);
+  g_ptr_array_add (self->services, self->metrics_service);
   self->metrics_address = text;
   return TRUE;
 }
@@ -448,7 +513,7 @@ nb_signal_server_listen_metrics (NbSignalServer  *self,
  * @self: a #NbSignalServer
  *
  * Closes every connection (going away: the clients reconnect) and stops
- * listening. The server can listen again afterwards.
+ * listening, metrics included. The server can listen again afterwards.
  */
 void
 nb_signal_server_stop (NbSignalServer *self)
@@ -465,15 +530,19 @@ nb_signal_server_stop (NbSignalServer *self)
         self->counters.closed[NB_SIGNAL_CLOSED_SHUTDOWN]++;
       g_hash_table_remove_all (self->conns);
     }
-  if (self->soup != NULL)
+  g_clear_handle_id (&self->uncork_source, g_source_remove);
+  g_clear_handle_id (&self->sweep_source, g_source_remove);
+  if (self->services != NULL)
+    g_ptr_array_set_size (self->services, 0);
+  if (self->service != NULL)
     {
-      soup_server_disconnect (self->soup);
-      g_clear_object (&self->soup);
+      nb_service_stop (self->service);
+      g_clear_object (&self->service);
     }
-  if (self->metrics_soup != NULL)
+  if (self->metrics_service != NULL)
     {
-      soup_server_disconnect (self->metrics_soup);
-      g_clear_object (&self->metrics_soup);
+      nb_service_stop (self->metrics_service);
+      g_clear_object (&self->metrics_service);
     }
   g_clear_pointer (&self->listen_address, g_free);
   g_clear_pointer (&self->metrics_address, g_free);

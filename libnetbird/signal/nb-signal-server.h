@@ -82,6 +82,10 @@ void            nb_signal_server_set_rate_limit       (NbSignalServer  *self,
                                                        guint            per_second,
                                                        guint            burst);
 NB_AVAILABLE_IN_ALL
+void            nb_signal_server_set_connection_limits (NbSignalServer *self,
+                                                        guint           max_connections,
+                                                        guint           max_per_address);
+NB_AVAILABLE_IN_ALL
 gboolean        nb_signal_server_listen               (NbSignalServer  *self,
                                                        const char      *address,
                                                        GError         **error);

@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include "nb-filter-private.h"
 #include "nb-wg-device.h"
 #include "nb-wg-peer.h"
 
@@ -57,6 +58,8 @@ typedef enum {
   NB_WG_COUNTER_CRYPT_OFFLOADED,       /* packets sealed or opened by a crypto worker */
   NB_WG_COUNTER_TX_ICMP_UNREACHABLE,   /* errors written back for TX_DROP_NO_PEER */
   NB_WG_COUNTER_RX_DROP_WRONG_PEER,    /* came through one peer's transport, was another's */
+  NB_WG_COUNTER_RX_DROP_FILTER,        /* inbound, refused by the packet filter */
+  NB_WG_COUNTER_TX_DROP_FILTER,        /* outbound, refused by the packet filter */
   NB_WG_N_COUNTERS
 } NbWgCounter;
 
@@ -89,5 +92,27 @@ gboolean nb_wg_peer_copy_preshared_key (NbWgPeer *peer,
                                         guint8   *out);
 /* Starts a handshake with @peer now (as `wg` does on a new endpoint). */
 void     nb_wg_peer_initiate_handshake (NbWgPeer    *peer);
+
+/* The packet filter (nb-filter-private.h), for the engine and the tests:
+ * inbound packets are judged after decryption and the allowed-IPs check,
+ * outbound ones (and recorded in its connection table) before encryption.
+ * Until a rule set or a mode is given the device has no filter and lets
+ * everything through.
+ *
+ * Replaces the rule set in force with @rules (taken; NULL: none, so
+ * everything passes in enforcing mode). The swap waits only for the
+ * packet threads' current batches; the old set is freed after it. */
+void     nb_wg_device_set_filter_rule_set (NbWgDevice      *self,
+                                           NbFilterRuleSet *rules);
+/* Compiles @rules and puts them in force; on a bad rule nothing changes. */
+gboolean nb_wg_device_set_filter_rules (NbWgDevice         *self,
+                                        const NbFilterRule *rules,
+                                        gsize               n,
+                                        GError            **error);
+void     nb_wg_device_set_filter_mode  (NbWgDevice  *self,
+                                        NbFilterMode mode);
+/* (nullable): the filter, once there is one (it stays until the device
+ * goes): its mode, rules and counters. */
+NbFilter *nb_wg_device_get_filter      (NbWgDevice *self);
 
 G_END_DECLS

@@ -95,6 +95,7 @@ nb_wg_device_finalize (GObject *object)
   g_rw_lock_clear (&self->index_lock);
   g_mutex_clear (&self->load_lock);
   nb_wg_ratelimiter_clear (&self->ratelimiter);
+  nb_filter_free (self->filter);
   if (self->stop_fd >= 0)
     close (self->stop_fd);
   g_main_context_unref (self->context);

@@ -192,6 +192,10 @@ struct _NbWgDevice
   GMutex load_lock;
   NbWgRatelimiter ratelimiter;
 
+  /* The packet filter: NULL until configured, then kept (set under the
+   * configuration write lock, read by the packet paths under their share). */
+  NbFilter *filter;
+
   /* Without a TUN, decrypted packets go here (tests, transports). */
   NbWgPacketFunc packet_func;
   gpointer packet_data;

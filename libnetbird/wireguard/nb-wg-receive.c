@@ -66,6 +66,9 @@ struct _NbWgRxBatch
   guint32 cached_index;
   NbWgKeypair *cached_keypair;
 
+  /* The packet filter's memory of this thread's last inbound flow. */
+  NbFilterFlowCache filter_cache;
+
   /* Timer events and roaming, applied once per peer and batch. */
   NbWgPeer *peer;
   gboolean peer_data;
@@ -352,6 +355,14 @@ accept_data (NbWgRxBatch *batch, const NbWgRxPending *pending)
     }
   batch->peer_data = TRUE;
   batch->n_data++;
+
+  /* The packet filter sees what passed cryptokey routing (issue 16). */
+  if (device->filter != NULL &&
+      !nb_filter_inbound (device->filter, &batch->filter_cache, plain, ip_len, batch->now))
+    {
+      nb_wg_device_count (device, NB_WG_COUNTER_RX_DROP_FILTER, 1);
+      return;
+    }
 
   if (device->tun != NULL)
     {

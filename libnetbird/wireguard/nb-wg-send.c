@@ -393,6 +393,7 @@ destination_of (const guint8 *packet, gsize len, const guint8 **address, guint *
 /* What a TUN reader keeps besides its packet buffers. */
 typedef struct {
   guint queue;
+  NbFilterFlowCache filter_cache; /* the last outbound flow the filter saw */
   NbWgIcmpRate icmp_rate;
   guint8 icmp[NB_TUN_VNET_HDR_LEN + NB_WG_ICMP_ERROR_MAX];
 } TunReader;
@@ -429,6 +430,8 @@ route_and_send (NbWgDevice *device, TunReader *reader, guint8 **bufs, gsize *len
 {
   guint start = 0;
   NbWgPeer *run_peer = NULL;
+  NbFilter *filter = device->filter;
+  gint64 now = filter != NULL ? nb_wg_device_now (device) : 0;
 
   for (guint i = 0; i <= n; i++)
     {
@@ -445,6 +448,15 @@ route_and_send (NbWgDevice *device, TunReader *reader, guint8 **bufs, gsize *len
             {
               nb_wg_device_count (device, NB_WG_COUNTER_TX_DROP_NO_PEER, 1);
               reply_unreachable (device, reader, bufs[i] + NB_WG_HEADROOM, lens[i]);
+            }
+          /* Before encryption: the filter records the flow (or drops it
+           * by an outbound rule). A dropped packet ends the peer's run. */
+          else if (filter != NULL &&
+                   !nb_filter_outbound (filter, &reader->filter_cache, bufs[i] + NB_WG_HEADROOM,
+                                        lens[i], now))
+            {
+              nb_wg_device_count (device, NB_WG_COUNTER_TX_DROP_FILTER, 1);
+              peer = NULL;
             }
         }
       if (i == n || peer != run_peer)
@@ -562,10 +574,16 @@ nb_wg_device_inject_packet (NbWgDevice   *self,
   g_rw_lock_reader_lock (&self->config_lock);
   if (self->up)
     peer = nb_wg_allowedips_lookup (&self->allowedips, address, address_len);
-  if (peer != NULL)
-    nb_wg_send_packets (peer, bufs, lens, 1);
-  else
+  if (peer == NULL)
     nb_wg_device_count (self, NB_WG_COUNTER_TX_DROP_NO_PEER, 1);
+  else if (self->filter != NULL &&
+           !nb_filter_outbound (self->filter, NULL, packet, len, nb_wg_device_now (self)))
+    {
+      nb_wg_device_count (self, NB_WG_COUNTER_TX_DROP_FILTER, 1);
+      peer = NULL;
+    }
+  else
+    nb_wg_send_packets (peer, bufs, lens, 1);
   g_rw_lock_reader_unlock (&self->config_lock);
   return peer != NULL;
 }

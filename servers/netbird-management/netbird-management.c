@@ -27,6 +27,9 @@ main (int   argc,
   g_autofree char *listen = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *config_file = NULL;
+  g_autofree char *metrics = NULL;
+  int max_connections = 0;
+  int max_per_address = 0;
   gboolean version = FALSE;
   gboolean reset_admin_token = FALSE;
   const GOptionEntry entries[] = {
@@ -39,6 +42,12 @@ main (int   argc,
     { "reset-admin-token", 0, 0, G_OPTION_ARG_NONE, &reset_admin_token,
       "Print a new admin token for the owner of an existing store and exit "
       "(the other tokens keep working)", NULL },
+    { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
+      "Serve Prometheus metrics on GET /metrics at this address", "HOST:PORT" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "Most connections open at once (default: the descriptor limit less a reserve)", "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
+      "Most connections open at once from one address (default: 3/4 of the above)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -67,6 +76,14 @@ main (int   argc,
       g_printerr ("netbird-management: give --data-dir DIR (or a --config with data_dir)\n");
       return 2;
     }
+  if (max_connections < 0 || max_per_address < 0)
+    {
+      g_printerr ("netbird-management: connection limits are positive numbers\n");
+      return 2;
+    }
+
+  /* Each connection holds a descriptor; the caps derive from this limit. */
+  nb_raise_descriptor_limit ();
 
   if (reset_admin_token)
     {
@@ -91,7 +108,12 @@ main (int   argc,
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
 
   server = nb_management_server_new (data_dir, config_file, &error);
-  if (server == NULL || !nb_management_server_listen (server, listen, &error))
+  if (server != NULL)
+    nb_management_server_set_connection_limits (server, (guint) max_connections,
+                                                (guint) max_per_address);
+  if (server == NULL ||
+      (metrics != NULL && !nb_management_server_listen_metrics (server, metrics, &error)) ||
+      !nb_management_server_listen (server, listen, &error))
     {
       g_printerr ("netbird-management: %s\n", error->message);
       return 1;

@@ -6,7 +6,6 @@
  */
 #include <locale.h>
 #include <stdio.h>
-#include <sys/resource.h>
 
 #include <glib-unix.h>
 #include <netbird.h>
@@ -21,21 +20,6 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Every peer holds a connection: take all the descriptors we may. */
-static void
-raise_fd_limit (void)
-{
-  struct rlimit limit;
-
-  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
-    {
-      limit.rlim_cur = limit.rlim_max;
-      if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
-        g_warning ("Cannot raise the descriptor limit to %llu: %s",
-                   (unsigned long long) limit.rlim_max, g_strerror (errno));
-    }
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -47,6 +31,9 @@ main (int   argc,
   int rate_limit = NB_SIGNAL_SERVER_DEFAULT_RATE_LIMIT;
   int rate_burst = NB_SIGNAL_SERVER_DEFAULT_RATE_BURST;
   int auth_timeout = NB_SIGNAL_SERVER_DEFAULT_AUTH_TIMEOUT_MS;
+  int max_connections = 0;
+  int keepalive = 20;
+  int max_per_address = 0;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -63,6 +50,12 @@ main (int   argc,
       "Messages one connection may send at once (default: 2000)", "N" },
     { "auth-timeout", 0, 0, G_OPTION_ARG_INT, &auth_timeout,
       "Milliseconds a connection has to prove its key (default: 5000)", "MS" },
+    { "keepalive", 0, 0, G_OPTION_ARG_INT, &keepalive,
+      "Seconds between pings; a peer silent for 3 of them is dropped (default: 20)", "S" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "Connections open at once (default: the descriptor limit less a reserve)", "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
+      "Connections open at once from one address (default: 3/4 of the global cap)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -91,21 +84,27 @@ main (int   argc,
       g_printerr ("netbird-signal: give both --tls-cert and --tls-key, or neither\n");
       return 2;
     }
-  if (rate_limit < 1 || rate_burst < 1 || auth_timeout < 1 || auth_timeout > 600000)
+  if (rate_limit < 1 || rate_burst < 1 || auth_timeout < 1 || auth_timeout > 600000 ||
+      max_connections < 0 || max_per_address < 0 || keepalive < 1 || keepalive > 3600)
     {
       g_printerr ("netbird-signal: --rate-limit and --rate-burst must be at least 1, "
-                  "--auth-timeout between 1 and 600000\n");
+                  "--auth-timeout between 1 and 600000, --keepalive between 1 and 3600, "
+                  "the connection caps 0 or more\n");
       return 2;
     }
 
-  raise_fd_limit ();
+  /* Every peer holds a connection: the caps come from this limit. */
+  nb_raise_descriptor_limit ();
 
   loop = g_main_loop_new (NULL, FALSE);
   sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
 
-  server = g_object_new (NB_TYPE_SIGNAL_SERVER, "auth-timeout", (guint) auth_timeout, NULL);
+  server = g_object_new (NB_TYPE_SIGNAL_SERVER, "auth-timeout", (guint) auth_timeout,
+                         "keepalive-interval", (guint) keepalive, NULL);
   nb_signal_server_set_rate_limit (server, (guint) rate_limit, (guint) rate_burst);
+  nb_signal_server_set_connection_limits (server, (guint) max_connections,
+                                          (guint) max_per_address);
   if ((tls_cert != NULL && !nb_signal_server_set_tls_files (server, tls_cert, tls_key, &error)) ||
       !nb_signal_server_listen (server, listen, &error) ||
       (metrics != NULL && !nb_signal_server_listen_metrics (server, metrics, &error)))

@@ -84,7 +84,10 @@ for n in $sizes; do
   rm -rf "$tmp/data"
   port=$(free_port)
   url=http://127.0.0.1:$port
-  "$daemon" --listen 127.0.0.1:$port --data-dir "$tmp/data" >"$tmp/daemon.out" 2>"$tmp/daemon.log" &
+  # Started as systemd starts a service, with a soft descriptor limit of
+  # 1,024: the daemon raises it to the hard limit itself.
+  prlimit --nofile=1024:"$(ulimit -Hn)" -- \
+    "$daemon" --listen 127.0.0.1:$port --data-dir "$tmp/data" >"$tmp/daemon.out" 2>"$tmp/daemon.log" &
   pid=$!
   for _ in $(seq 100); do grep -q '^Listening' "$tmp/daemon.out" 2>/dev/null && break; sleep 0.1; done
   grep -q '^Listening' "$tmp/daemon.out" || { cat "$tmp/daemon.log" >&2; exit 1; }
@@ -163,6 +166,7 @@ PY
   # With G_MESSAGES_DEBUG=netbird-management the server logs its own side
   # of each fan-out (maps changed, pushed, microseconds).
   grep -h 'maps changed' "$tmp/daemon.log" "$tmp/daemon.out" | tail -n 1 | sed 's/^/# server: /' >&2 || true
+  grep -h 'Descriptor limit' "$tmp/daemon.log" "$tmp/daemon.out" | head -n 1 | sed 's/^/# server: /' >&2 || true
 
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 done

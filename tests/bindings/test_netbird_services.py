@@ -118,5 +118,48 @@ class ManagementServerTests(unittest.TestCase):
             server.stop()
 
 
+class SignalTests(unittest.TestCase):
+    def test_embedded_server_forwards_between_clients(self):
+        server = Netbird.SignalServer.new()
+        server.listen("127.0.0.1:0")
+        url = "ws://%s" % server.get_listen_address()
+        a, b = Netbird.Key.generate(), Netbird.Key.generate()
+        ca, cb = Netbird.SignalClient.new(url, a), Netbird.SignalClient.new(url, b)
+        states, got = [], []
+        ca.connect("notify::state", lambda c, _: states.append(c.get_state()))
+        cb.connect("message-received", lambda c, frm, msg: got.append((frm, msg)))
+        try:
+            ca.start()
+            cb.start()
+            connected = Netbird.SignalClientState.CONNECTED
+            self.assertTrue(iterate_until(lambda: ca.get_state() == connected
+                                          and cb.get_state() == connected))
+            self.assertEqual(states, [Netbird.SignalClientState.CONNECTING, connected])
+            self.assertEqual(server.get_n_peers(), 2)
+
+            offer = Netbird.SignalMessage.new_offer("0123456789abcdef", "Xy3+",
+                                                    "abcdefghijklmnopqrstuv", 51820, "0.1.0",
+                                                    None)
+            ca.send(b, offer)
+            self.assertTrue(iterate_until(lambda: got))
+            sender, message = got[0]
+            self.assertTrue(sender.equal(a))
+            self.assertEqual(message.get_kind(), Netbird.SignalMessageKind.OFFER)
+            self.assertEqual(message.get_pwd(), "abcdefghijklmnopqrstuv")
+            self.assertEqual(message.get_wg_listen_port(), 51820)
+            self.assertIsNone(message.get_relay_address())
+
+            with self.assertRaises(GLib.Error) as ctx:
+                ca.send(b, Netbird.SignalMessage.new_candidate("0123456789abcdef", "nonsense"))
+            self.assertTrue(ctx.exception.matches(Netbird.signal_client_error_quark(),
+                                                  Netbird.SignalClientError.INVALID_MESSAGE))
+            metrics = server.dup_metrics()
+            self.assertIn("netbird_signal_messages_forwarded_total 1\n", metrics)
+        finally:
+            ca.stop()
+            cb.stop()
+            server.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -53,6 +53,20 @@ check_frame (GBytes *bytes)
 
   CHECK_MESSAGE (NbSignalFrame, nb_signal_frame, bytes, &frame);
   g_assert_true ((frame == NULL) == (direct == NULL));
+
+  /* The fast path takes nothing the codec would not, and reads it alike. */
+  {
+    g_autoptr(NbSignalFrame) fast = nb_signal_frame_from_data_fast (data, len);
+
+    if (fast != NULL)
+      {
+        g_assert_nonnull (frame);
+        g_assert_cmpint (frame->type, ==, NB_SIGNAL_FRAME_MESSAGE);
+        g_assert_cmpstr (fast->from, ==, frame->from);
+        g_assert_cmpstr (fast->to, ==, frame->to);
+        g_assert_cmpstr (fast->body, ==, frame->body);
+      }
+  }
   if (frame == NULL)
     return;
 
@@ -79,8 +93,12 @@ check_frame (GBytes *bytes)
       g_autoptr(NbSignalMsgEnvelope) envelope = nb_signal_frame_to_envelope (frame);
       g_autoptr(GBytes) written = nb_signal_frame_write_message (envelope);
       g_autoptr(GBytes) expected = nb_signal_frame_to_bytes (frame);
+      g_autoptr(NbSignalFrame) fast = NULL;
 
       g_assert_true (g_bytes_equal (written, expected));
+      fast = nb_signal_frame_from_data_fast (g_bytes_get_data (written, NULL),
+                                             g_bytes_get_size (written));
+      g_assert_nonnull (fast);
     }
 }
 

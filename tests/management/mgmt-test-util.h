@@ -113,3 +113,77 @@ strv_of (const char *first,
   va_end (args);
   return g_strv_builder_end (b);
 }
+
+/* ---- The store's collection of map updates, run to its end ---------------- */
+
+typedef struct {
+  NbMgmtStore *store;
+  const char *account_id;
+  GThread *thread;              /* the caller's: maps must arrive there */
+  GPtrArray *maps;              /* NbMgmtNetworkMap, materialized copies */
+  NbMgmtMapUpdateStats stats;
+  GError *error;
+  gboolean done;
+  gboolean ok;
+} CollectRun;
+
+/* Each map handed over is borrowed: it must say exactly what the same map
+ * computed again on this thread and materialized says (JSON and hash); the
+ * copy is what the test keeps. */
+static inline void
+collect_run_on_map (const NbMgmtNetworkMap *map,
+                    gpointer                data)
+{
+  CollectRun *run = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *borrowed = nb_mgmt_network_map_to_json (map, NULL);
+  g_autofree char *fresh = NULL;
+  NbMgmtNetworkMap *copy;
+
+  g_assert_true (g_thread_self () == run->thread);
+  copy = nb_mgmt_store_get_network_map (run->store, run->account_id, map->peer_id, &error);
+  g_assert_no_error (error);
+  fresh = nb_mgmt_network_map_to_json (copy, NULL);
+  g_assert_cmpstr (borrowed, ==, fresh);
+  g_assert_cmpuint (map->hash, ==, copy->hash);
+  g_ptr_array_add (run->maps, copy);
+}
+
+static inline void
+collect_run_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  CollectRun *run = data;
+
+  g_assert_true (g_thread_self () == run->thread);
+  run->ok = nb_mgmt_store_collect_network_map_updates_finish (NB_MGMT_STORE (source), result, &run->stats,
+                                                              &run->error);
+  run->done = TRUE;
+}
+
+/* Runs nb_mgmt_store_collect_network_map_updates_async() on the
+ * thread-default main context until its callback ran; asserts success.
+ * Returns the changed maps (element-type NbMgmtNetworkMap), in the order
+ * handed over; @stats (nullable) gets what it did. */
+static inline GPtrArray *
+collect_map_updates (NbMgmtStore          *store,
+                     const char           *account_id,
+                     NbMgmtMapUpdateStats *stats)
+{
+  CollectRun run = { store, account_id, g_thread_self (), NULL, { 0 }, NULL, FALSE, FALSE };
+  g_autoptr(GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_network_map_free);
+
+  run.maps = maps;
+  nb_mgmt_store_collect_network_map_updates_async (store, account_id, collect_run_on_map, &run, NULL,
+                                                   collect_run_done, &run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (run.error);
+  g_assert_true (run.ok);
+  g_assert_cmpuint (run.stats.changed, ==, maps->len);
+  g_assert_cmpuint (run.stats.computed, >=, run.stats.changed);
+  if (stats != NULL)
+    *stats = run.stats;
+  return g_steal_pointer (&maps);
+}

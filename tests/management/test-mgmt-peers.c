@@ -454,7 +454,7 @@ test_login_expiry_job (StoreFixture *f,
   g_assert_true (marked->login_expired);
   events = nb_mgmt_store_list_events (f->store, f->account->id, NULL, NULL, &error);
   g_assert_cmpstr (((NbMgmtEvent *) events->pdata[0])->activity_code, ==, "peer.login.expire");
-  updates = nb_mgmt_store_collect_network_map_updates (f->store, f->account->id, &error);
+  updates = collect_map_updates (f->store, f->account->id, NULL);
   g_assert_cmpuint (updates->len, ==, 1);
   g_assert_cmpuint (((NbMgmtNetworkMap *) updates->pdata[0])->remote_peers->len, ==, 0);
 
@@ -468,7 +468,7 @@ test_login_expiry_job (StoreFixture *f,
   g_assert_cmpstr (renewed->ip, ==, laptop->ip);
   g_assert_cmpstr (renewed->dns_label, ==, laptop->dns_label);
   g_assert_false (renewed->login_expired);
-  back = nb_mgmt_store_collect_network_map_updates (f->store, f->account->id, &error);
+  back = collect_map_updates (f->store, f->account->id, NULL);
   g_assert_cmpuint (back->len, ==, 1);
   g_assert_cmpuint (((NbMgmtNetworkMap *) back->pdata[0])->remote_peers->len, ==, 1);
 }

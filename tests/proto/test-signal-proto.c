@@ -507,6 +507,59 @@ test_frame_fields (void)
 }
 
 static void
+test_frame_fast_path (void)
+{
+  g_autoptr(NbKey) a = nb_key_generate ();
+  g_autoptr(NbKey) b = nb_key_generate ();
+  g_autoptr(NbSignalMsgBody) offer = make_offer ();
+  g_autoptr(NbSignalMsgEnvelope) envelope = nb_signal_msg_seal (a, b, offer, NULL);
+  g_autoptr(GBytes) wire = nb_signal_frame_write_message (envelope);
+  g_autofree char *text = g_strndup (g_bytes_get_data (wire, NULL), g_bytes_get_size (wire));
+  g_autoptr(NbSignalFrame) fast = nb_signal_frame_from_data_fast (text, strlen (text));
+  const char *const variants[] = {
+    /* the same frame in forms only the codec reads */
+    "{\"type\":\"message\",\"to\":\"%2$s\",\"from\":\"%1$s\",\"body\":\"%3$s\"}",
+    "{ \"type\":\"message\",\"from\":\"%1$s\",\"to\":\"%2$s\",\"body\":\"%3$s\"}",
+    "{\"type\":\"message\",\"from\":\"%1$s\",\"to\":\"%2$s\",\"body\":\"%3$s\",\"x\":1}",
+    "{\"type\":\"message\",\"from\":\"%1$s\",\"to\":\"%2$s\",\"body\":\"%3$s\"}\n",
+  };
+
+  /* What peers write takes the fast path, with the same fields. */
+  g_assert_nonnull (fast);
+  g_assert_cmpstr (fast->from, ==, envelope->from);
+  g_assert_cmpstr (fast->to, ==, envelope->to);
+  g_assert_cmpstr (fast->body, ==, envelope->body);
+
+  for (guint i = 0; i < G_N_ELEMENTS (variants); i++)
+    {
+      g_autofree char *variant = g_strdup_printf (variants[i], envelope->from, envelope->to,
+                                                  envelope->body);
+      g_autoptr(NbSignalFrame) slow = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_null (nb_signal_frame_from_data_fast (variant, strlen (variant)));
+      slow = nb_signal_frame_from_data (variant, strlen (variant), &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (slow->body, ==, envelope->body);
+    }
+
+  /* A bad field in the fast form is refused, by the codec's message. */
+  {
+    g_autofree char *self_addressed =
+      g_strdup_printf ("{\"type\":\"message\",\"from\":\"%s\",\"to\":\"%s\",\"body\":\"%s\"}",
+                       envelope->from, envelope->from, envelope->body);
+    g_autofree char *short_body =
+      g_strdup_printf ("{\"type\":\"message\",\"from\":\"%s\",\"to\":\"%s\",\"body\":\"AAAA\"}",
+                       envelope->from, envelope->to);
+
+    g_assert_null (nb_signal_frame_from_data_fast (self_addressed, strlen (self_addressed)));
+    assert_frame_fails (self_addressed, NB_PROTO_ERROR_INVALID_VALUE, "own sender");
+    g_assert_null (nb_signal_frame_from_data_fast (short_body, strlen (short_body)));
+    assert_frame_fails (short_body, NB_PROTO_ERROR_INVALID_VALUE, "fewer than");
+  }
+}
+
+static void
 test_proof_of_key (void)
 {
   g_autoptr(NbKey) server = nb_key_generate ();
@@ -600,6 +653,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/proto/signal/open-checks-body", test_open_checks_body);
   g_test_add_func ("/proto/signal/frame-types", test_frame_types);
   g_test_add_func ("/proto/signal/frame-fields", test_frame_fields);
+  g_test_add_func ("/proto/signal/frame-fast-path", test_frame_fast_path);
   g_test_add_func ("/proto/signal/proof-of-key", test_proof_of_key);
   g_test_add_func ("/proto/signal/proof-refused", test_proof_refused);
 

@@ -53,7 +53,6 @@
 
 #define STORE_FILE "management.db"
 #define KEY_FILE "server.key"
-#define LISTEN_BACKLOG 4096
 
 static void nb_management_server_initable_iface_init (GInitableIface *iface);
 
@@ -82,6 +81,9 @@ nb_management_server_dispose (GObject *object)
   NbManagementServer *self = NB_MANAGEMENT_SERVER (object);
 
   nb_management_server_stop (self);
+  g_clear_object (&self->metrics_service);
+  g_clear_pointer (&self->metrics_services, g_ptr_array_unref);
+  g_clear_object (&self->service);
   g_clear_handle_id (&self->ephemeral_source, g_source_remove);
   if (self->store != NULL)
     g_clear_signal_handler (&self->changed_handler, self->store);
@@ -100,6 +102,9 @@ nb_management_server_finalize (GObject *object)
   g_clear_pointer (&self->channels, g_hash_table_unref);
   g_clear_pointer (&self->pending_channels, g_hash_table_unref);
   g_clear_pointer (&self->dirty_accounts, g_hash_table_unref);
+  g_clear_pointer (&self->collecting_accounts, g_hash_table_unref);
+  g_clear_pointer (&self->first_maps, g_hash_table_unref);
+  g_clear_object (&self->collect_cancellable);
   g_clear_pointer (&self->account_channels, g_hash_table_unref);
   g_clear_pointer (&self->login_replay, nb_mgmt_login_replay_free);
   g_clear_object (&self->store);
@@ -250,35 +255,12 @@ nb_management_server_init (NbManagementServer *self)
                                                   (GDestroyNotify) nb_mgmt_sync_channel_free,
                                                   NULL);
   self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->collecting_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->first_maps = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->account_channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->scratch = g_string_sized_new (4096);
   self->login_replay = nb_mgmt_login_replay_new (NB_MGMT_PROTO_LOGIN_WINDOW,
                                                  NB_MGMT_LOGIN_REPLAY_CAPACITY);
-}
-
-/* libsoup before 3.3 never notices that a client closed an idle keep-alive
- * connection: the socket stays open (CLOSE-WAIT) until the server stops,
- * and a busy server runs out of descriptors (fixed upstream in 3.3.0,
- * "Don't leak idle connections closed by the client"). There, every plain
- * HTTP exchange is the last of its connection; WebSocket upgrades are left
- * alone, they live as long as the channel. */
-static gboolean
-soup_leaks_idle_connections (void)
-{
-  return soup_get_major_version () == 3 && soup_get_minor_version () < 3;
-}
-
-static void
-on_request_read (SoupServer        *server,
-                 SoupServerMessage *msg,
-                 gpointer           user_data)
-{
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-
-  if (soup_message_headers_header_contains (request, "Upgrade", "websocket"))
-    return;
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "Connection", "close");
 }
 
 /* The data directory holds the server key, the store and the initial
@@ -461,12 +443,16 @@ nb_management_server_initable_init (GInitable     *initable,
   self->changed_handler = g_signal_connect (self->store, "changed",
                                             G_CALLBACK (nb_mgmt_sync_on_store_changed), self);
 
+  /* TLS, the listener, limits and timeouts are the service base's
+   * (nb_management_server_listen()); the SoupServer only routes. libsoup
+   * 3.2 keeps a connection alive only for its own listeners, so every
+   * plain HTTP exchange is the last of its connection: this also covers
+   * its idle connections that were never closed ("Don't leak idle
+   * connections closed by the client", fixed in 3.3.0), for which the
+   * server used to answer with Connection: close. */
   self->soup = g_object_new (SOUP_TYPE_SERVER,
                              "server-header", "netbird-management/" NB_VERSION_STRING " ",
-                             "tls-certificate", self->tls_certificate,
                              NULL);
-  if (soup_leaks_idle_connections ())
-    g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), NULL);
   nb_mgmt_server_add_client_handlers (self);
   self->rest_api = G_OBJECT (nb_mgmt_rest_api_new (self->store));
   nb_mgmt_rest_api_attach (NB_MGMT_REST_API (self->rest_api), self->soup);
@@ -512,15 +498,23 @@ nb_management_server_new (const char  *data_dir,
                          NULL);
 }
 
+static NbService *
+ensure_service (NbManagementServer *self)
+{
+  if (self->service == NULL)
+    self->service = nb_service_new ("management", self->soup, self->tls_certificate,
+                                    &self->config->limits);
+  return self->service;
+}
+
 static gboolean
 listen_on (NbManagementServer *self,
            GSocketAddress     *address,
            GError            **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSList) uris = NULL;
-  GUri *uri;
+  GInetSocketAddress *local;
+  g_autofree char *host = NULL;
 
   if (self->listen_address != NULL)
     {
@@ -529,24 +523,7 @@ listen_on (NbManagementServer *self,
       return FALSE;
     }
 
-  /* Our own socket for a deep accept queue: thousands of peers reconnect
-   * at once after a restart, and GSocket's default backlog is 10. */
-  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, &local_error);
-  if (socket != NULL)
-    {
-      /* Non-blocking as libsoup's own listener: with a blocking one,
-       * connections the peer closed were never noticed (CLOSE-WAIT). */
-      g_socket_set_blocking (socket, FALSE);
-      g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-      if (!g_socket_bind (socket, address, TRUE, &local_error) ||
-          !g_socket_listen (socket, &local_error) ||
-          !soup_server_listen_socket (self->soup, socket,
-                                      self->tls_certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0,
-                                      &local_error))
-        g_clear_object (&socket);
-    }
-  if (socket == NULL)
+  if (!nb_service_listen (ensure_service (self), address, &local_error))
     {
       g_autofree char *text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
 
@@ -555,21 +532,42 @@ listen_on (NbManagementServer *self,
       return FALSE;
     }
 
-  uris = soup_server_get_uris (self->soup);
-  uri = uris->data;
-  self->port = (guint16) g_uri_get_port (uri);
-  self->listen_address = g_strdup_printf ("%s%s%s:%u",
-                                          strchr (g_uri_get_host (uri), ':') ? "[" : "",
-                                          g_uri_get_host (uri),
-                                          strchr (g_uri_get_host (uri), ':') ? "]" : "",
-                                          self->port);
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  local = G_INET_SOCKET_ADDRESS (nb_service_get_local_address (self->service));
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (local));
+  self->port = g_inet_socket_address_get_port (local);
+  self->listen_address = g_strdup_printf ("%s%s%s:%u", strchr (host, ':') ? "[" : "", host,
+                                          strchr (host, ':') ? "]" : "", self->port);
   g_info ("Management listening on %s://%s (client protocol /management/v1, REST API /api)",
              self->tls_certificate != NULL ? "https" : "http", self->listen_address);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_ADDRESS]);
   return TRUE;
+}
+
+/* Only numeric addresses and localhost: listening never waits for DNS. */
+static GSocketAddress *
+parse_address (const char  *address,
+               GError     **error)
+{
+  g_autoptr(GSocketConnectable) connectable = NULL;
+
+  connectable = g_network_address_parse (address, NB_MANAGEMENT_SERVER_DEFAULT_PORT, NULL);
+  if (connectable != NULL)
+    {
+      const char *host = g_network_address_get_hostname (G_NETWORK_ADDRESS (connectable));
+      guint16 port = g_network_address_get_port (G_NETWORK_ADDRESS (connectable));
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (host);
+
+      if (inet == NULL && g_ascii_strcasecmp (host, "localhost") == 0)
+        inet = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      if (inet != NULL)
+        return g_inet_socket_address_new (inet, port);
+    }
+  g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN,
+               "“%s” is not an address to listen on: give HOST:PORT with a numeric host, "
+               "like 127.0.0.1:33073 or [::]:33073", address);
+  return NULL;
 }
 
 /**
@@ -590,9 +588,6 @@ nb_management_server_listen (NbManagementServer  *self,
                              const char          *address,
                              GError             **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GSocketConnectable) connectable = NULL;
-  g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
   g_autofree char *default_address = NULL;
 
@@ -604,27 +599,12 @@ nb_management_server_listen (NbManagementServer  *self,
   if (address == NULL)
     address = default_address = g_strdup_printf ("0.0.0.0:%d", NB_MANAGEMENT_SERVER_DEFAULT_PORT);
 
-  /* Only numeric addresses and localhost: listening never waits for DNS. */
-  connectable = g_network_address_parse (address, NB_MANAGEMENT_SERVER_DEFAULT_PORT, &local_error);
-  if (connectable != NULL)
-    {
-      const char *host = g_network_address_get_hostname (G_NETWORK_ADDRESS (connectable));
-      guint16 port = g_network_address_get_port (G_NETWORK_ADDRESS (connectable));
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (host);
-
-      if (inet == NULL && g_ascii_strcasecmp (host, "localhost") == 0)
-        inet = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      if (inet != NULL)
-        socket_address = g_inet_socket_address_new (inet, port);
-    }
+  socket_address = parse_address (address, error);
   if (socket_address == NULL)
-    {
-      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN,
-                   "“%s” is not an address to listen on: give HOST:PORT with a numeric host, "
-                   "like 127.0.0.1:33073 or [::]:33073", address);
-      return FALSE;
-    }
-
+    return FALSE;
+  if (self->config->metrics != NULL && self->metrics_service == NULL &&
+      !nb_management_server_listen_metrics (self, self->config->metrics, error))
+    return FALSE;
   return listen_on (self, socket_address, error);
 }
 
@@ -665,8 +645,10 @@ nb_management_server_stop (NbManagementServer *self)
 
   if (self->store != NULL)
     nb_mgmt_sync_close_all (self);
-  if (self->soup != NULL)
-    soup_server_disconnect (self->soup);
+  if (self->service != NULL)
+    nb_service_stop (self->service);
+  if (self->metrics_service != NULL)
+    nb_service_stop (self->metrics_service);
   if (self->listen_address != NULL)
     {
       g_info ("Management stopped listening on %s", self->listen_address);
@@ -675,6 +657,81 @@ nb_management_server_stop (NbManagementServer *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_ADDRESS]);
     }
+}
+
+/**
+ * nb_management_server_set_connection_limits:
+ * @self: a #NbManagementServer
+ * @max_connections: the most connections open at once, or 0 for the
+ *   default (the descriptor limit less a reserve)
+ * @max_connections_per_address: the most connections open at once from one
+ *   address, or 0 for the default (three quarters of the global cap)
+ *
+ * Sets the connection caps, over the configuration file's `limits`.
+ * Connections past a cap are accepted and refused at once (`503`). Takes
+ * effect at the first nb_management_server_listen().
+ */
+void
+nb_management_server_set_connection_limits (NbManagementServer *self,
+                                            guint               max_connections,
+                                            guint               max_connections_per_address)
+{
+  g_return_if_fail (NB_IS_MANAGEMENT_SERVER (self));
+  g_return_if_fail (self->service == NULL);
+
+  if (max_connections > 0)
+    self->config->limits.max_connections = max_connections;
+  if (max_connections_per_address > 0)
+    self->config->limits.max_connections_per_address = max_connections_per_address;
+}
+
+/**
+ * nb_management_server_listen_metrics:
+ * @self: a #NbManagementServer
+ * @address: where to serve the metrics, as `HOST:PORT`
+ * @error: return location for a #GError
+ *
+ * Serves `GET /metrics` (Prometheus' text format: open connections,
+ * connections refused by reason, timeouts by kind, WebSocket queues) on a
+ * listener of its own, apart from the public port.
+ *
+ * Returns: %TRUE once listening, %FALSE with @error set
+ */
+gboolean
+nb_management_server_listen_metrics (NbManagementServer  *self,
+                                     const char          *address,
+                                     GError             **error)
+{
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(SoupServer) soup = NULL;
+  g_autoptr(GError) local_error = NULL;
+  NbServiceLimits limits = { .max_connections = 64, .max_connections_per_address = 16 };
+
+  g_return_val_if_fail (NB_IS_MANAGEMENT_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  socket_address = parse_address (address, error);
+  if (socket_address == NULL)
+    return FALSE;
+  if (self->metrics_service == NULL)
+    {
+      soup = g_object_new (SOUP_TYPE_SERVER, "server-header",
+                           "netbird-management/" NB_VERSION_STRING " ", NULL);
+      self->metrics_service = nb_service_new ("metrics", soup, NULL, &limits);
+      self->metrics_services = g_ptr_array_new ();
+      g_ptr_array_add (self->metrics_services, ensure_service (self));
+      g_ptr_array_add (self->metrics_services, self->metrics_service);
+      nb_service_serve_metrics (self->metrics_service, self->metrics_services);
+    }
+  if (!nb_service_listen (self->metrics_service, socket_address, &local_error))
+    {
+      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_LISTEN,
+                   "Cannot serve metrics on %s: %s", address, local_error->message);
+      return FALSE;
+    }
+  g_info ("Metrics on http://%s/metrics", address);
+  return TRUE;
 }
 
 /**

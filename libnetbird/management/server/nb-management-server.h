@@ -78,6 +78,14 @@ gboolean            nb_management_server_listen_socket_address (NbManagementServ
                                                                 GError            **error);
 NB_AVAILABLE_IN_ALL
 void                nb_management_server_stop             (NbManagementServer  *self);
+NB_AVAILABLE_IN_ALL
+void                nb_management_server_set_connection_limits (NbManagementServer *self,
+                                                                guint               max_connections,
+                                                                guint               max_connections_per_address);
+NB_AVAILABLE_IN_ALL
+gboolean            nb_management_server_listen_metrics   (NbManagementServer  *self,
+                                                           const char          *address,
+                                                           GError             **error);
 
 NB_AVAILABLE_IN_ALL
 const char         *nb_management_server_get_data_dir     (NbManagementServer  *self);

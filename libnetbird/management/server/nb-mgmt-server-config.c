@@ -22,8 +22,18 @@
  *   "relay": { "urls": [ "rels://relay.example.org:443" ], "secret": "...",
  *              "credentials_ttl": 43200 },
  *   "bootstrap": { "admin_token": "nbp_...", "setup_key": "..." },
- *   "ephemeral_idle_seconds": 600
+ *   "ephemeral_idle_seconds": 600,
+ *   "metrics": "127.0.0.1:9090",
+ *   "limits": { "max_connections": 0, "max_connections_per_address": 0,
+ *               "max_body_size": 1048576, "max_header_size": 32768,
+ *               "tls_timeout_ms": 10000, "header_timeout_ms": 15000,
+ *               "body_timeout_ms": 30000, "idle_timeout_ms": 60000,
+ *               "websocket_auth_timeout_ms": 5000,
+ *               "channel_max_queued": 8388608 }
  * }
+ *
+ * The limits are the service base's (nb-service-private.h); 0 or absent
+ * takes its default.
  *
  * It is read with the bounded codec of proto/, so a wrong type or value is
  * refused with the member's path. */
@@ -58,6 +68,20 @@ typedef struct
 
 typedef struct
 {
+  gint64 max_connections;
+  gint64 max_connections_per_address;
+  gint64 max_body_size;
+  gint64 max_header_size;
+  gint64 tls_timeout_ms;
+  gint64 header_timeout_ms;
+  gint64 body_timeout_ms;
+  gint64 idle_timeout_ms;
+  gint64 websocket_auth_timeout_ms;
+  gint64 channel_max_queued;
+} LimitsSection;
+
+typedef struct
+{
   char *listen;
   char *data_dir;
   char *dns_domain;
@@ -68,6 +92,8 @@ typedef struct
   SecretSection *relay;
   BootstrapSection *bootstrap;
   gint64 ephemeral_idle_seconds;
+  char *metrics;
+  LimitsSection *limits;
 } ConfigFile;
 
 static const NbProtoField tls_fields[] = {
@@ -102,6 +128,23 @@ static const NbProtoField bootstrap_fields[] = {
 };
 NB_PROTO_DESC (bootstrap_desc, BootstrapSection, bootstrap_fields, NULL);
 
+static const NbProtoField limits_fields[] = {
+  NB_PROTO_F_INT (LimitsSection, max_connections, "max_connections", 0, 0, 10000000),
+  NB_PROTO_F_INT (LimitsSection, max_connections_per_address, "max_connections_per_address", 0,
+                  0, 10000000),
+  NB_PROTO_F_INT (LimitsSection, max_body_size, "max_body_size", 0, 0, 1024 * 1024 * 1024),
+  NB_PROTO_F_INT (LimitsSection, max_header_size, "max_header_size", 0, 0, 60 * 1024),
+  NB_PROTO_F_INT (LimitsSection, tls_timeout_ms, "tls_timeout_ms", 0, 0, 3600000),
+  NB_PROTO_F_INT (LimitsSection, header_timeout_ms, "header_timeout_ms", 0, 0, 3600000),
+  NB_PROTO_F_INT (LimitsSection, body_timeout_ms, "body_timeout_ms", 0, 0, 3600000),
+  NB_PROTO_F_INT (LimitsSection, idle_timeout_ms, "idle_timeout_ms", 0, 0, 3600000),
+  NB_PROTO_F_INT (LimitsSection, websocket_auth_timeout_ms, "websocket_auth_timeout_ms", 0, 0,
+                  3600000),
+  NB_PROTO_F_INT (LimitsSection, channel_max_queued, "channel_max_queued", 0, 0,
+                  1024 * 1024 * 1024),
+};
+NB_PROTO_DESC (limits_desc, LimitsSection, limits_fields, NULL);
+
 static const NbProtoField config_fields[] = {
   NB_PROTO_F_STRING (ConfigFile, listen, "listen", 0, 256, NULL),
   NB_PROTO_F_STRING (ConfigFile, data_dir, "data_dir", 0, 4096, NULL),
@@ -114,6 +157,8 @@ static const NbProtoField config_fields[] = {
   NB_PROTO_F_MESSAGE (ConfigFile, bootstrap, "bootstrap", 0, bootstrap_desc),
   NB_PROTO_F_INT (ConfigFile, ephemeral_idle_seconds, "ephemeral_idle_seconds", 0, 1,
                   365 * 86400),
+  NB_PROTO_F_STRING (ConfigFile, metrics, "metrics", 0, 256, NULL),
+  NB_PROTO_F_MESSAGE (ConfigFile, limits, "limits", 0, limits_desc),
 };
 NB_PROTO_DESC (config_desc, ConfigFile, config_fields, NULL);
 
@@ -153,6 +198,7 @@ nb_mgmt_server_config_free (NbMgmtServerConfig *config)
   g_free (config->relay_secret);
   g_free (config->admin_token);
   g_free (config->setup_key);
+  g_free (config->metrics);
   g_free (config);
 }
 
@@ -236,6 +282,22 @@ nb_mgmt_server_config_load (const char  *path,
     }
   if (file->ephemeral_idle_seconds > 0)
     config->ephemeral_idle_seconds = file->ephemeral_idle_seconds;
+  config->metrics = g_steal_pointer (&file->metrics);
+  if (file->limits != NULL)
+    {
+      const LimitsSection *l = file->limits;
+
+      config->limits.max_connections = (guint) l->max_connections;
+      config->limits.max_connections_per_address = (guint) l->max_connections_per_address;
+      config->limits.max_body_size = (gsize) l->max_body_size;
+      config->limits.max_header_size = (gsize) l->max_header_size;
+      config->limits.tls_timeout_ms = (guint) l->tls_timeout_ms;
+      config->limits.header_timeout_ms = (guint) l->header_timeout_ms;
+      config->limits.body_timeout_ms = (guint) l->body_timeout_ms;
+      config->limits.idle_timeout_ms = (guint) l->idle_timeout_ms;
+      config->limits.websocket_auth_timeout_ms = (guint) l->websocket_auth_timeout_ms;
+      config->limits.channel_max_queued = (gsize) l->channel_max_queued;
+    }
   nb_proto_message_free (&config_desc, file);
 
   if (config->turn_uris->len > 0 && (config->turn_secret == NULL || config->turn_secret[0] == '\0'))

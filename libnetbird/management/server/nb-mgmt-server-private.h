@@ -17,6 +17,7 @@
 #include "nb-mgmt-store.h"
 #include "nb-mgmt-proto-private.h"
 #include "nb-mgmt-login-replay-private.h"
+#include "nb-service-private.h"
 
 G_BEGIN_DECLS
 
@@ -35,9 +36,10 @@ typedef enum {
   NB_MGMT_SYNC_CLOSE_UNAUTHENTICATED = 4001, /* envelope not for us, or forged */
   NB_MGMT_SYNC_CLOSE_LOGIN_REQUIRED = 4003,  /* login expired, user blocked */
   NB_MGMT_SYNC_CLOSE_NOT_REGISTERED = 4004,  /* unknown or deleted peer */
-  NB_MGMT_SYNC_CLOSE_TIMEOUT = 4008,       /* no first message in time */
+  NB_MGMT_SYNC_CLOSE_TIMEOUT = NB_SERVICE_CLOSE_AUTH_TIMEOUT, /* 4008: no first message in time */
   NB_MGMT_SYNC_CLOSE_REPLACED = 4009,      /* the peer opened a newer channel */
   NB_MGMT_SYNC_CLOSE_INTERNAL = 4011,      /* the server failed */
+  NB_MGMT_SYNC_CLOSE_BACKLOG = NB_SERVICE_CLOSE_BACKLOG, /* 4029: reader too far behind */
 } NbMgmtSyncCloseCode;
 
 /* The server's settings: from the configuration file, then defaults. */
@@ -59,6 +61,8 @@ typedef struct
   char *admin_token;
   char *setup_key;
   gint64 ephemeral_idle_seconds;
+  char *metrics;
+  NbServiceLimits limits; /* zero fields: the service base's defaults */
 } NbMgmtServerConfig;
 
 NbMgmtServerConfig *nb_mgmt_server_config_new  (void);
@@ -82,6 +86,11 @@ struct _NbManagementServer
   GObject *rest_api;
   SoupServer *soup;
   GTlsCertificate *tls_certificate;
+  /* The listener, limits and timeouts (nb-service-private.h); the metrics
+   * on a listener of their own when asked for. */
+  NbService *service;
+  NbService *metrics_service;
+  GPtrArray *metrics_services;
 
   char *listen_address;
   guint16 port;
@@ -100,6 +109,12 @@ struct _NbManagementServer
   /* Accounts with a change not yet pushed, and the coalescing timer. */
   GHashTable *dirty_accounts;
   guint flush_source;
+  /* Accounts whose maps are being collected (nb-mgmt-sync.c), and what
+   * cancels those collections and first maps when the server stops. */
+  GHashTable *collecting_accounts;
+  GCancellable *collect_cancellable;
+  /* Connections of channels whose first map is being computed. */
+  GHashTable *first_maps;
   guint ephemeral_source;
   gulong changed_handler;
   GString *scratch;

@@ -21,18 +21,21 @@
  * push), then the store tells which peers' maps differ from what they were
  * last given, and only those peers get a message. */
 
-#define AUTH_TIMEOUT_SECONDS 10
 #define FLUSH_DELAY_MS 20
 #define KEEPALIVE_SECONDS 30
 
+/* The send side is the service base's channel: a network map is a
+ * snapshot, so a peer that does not read keeps at most the map in flight
+ * and the newest one waiting (NB_SERVICE_SEND_REPLACE), and a channel not
+ * authenticated in time closes with NB_MGMT_SYNC_CLOSE_TIMEOUT. */
 struct _NbMgmtSyncChannel
 {
   NbManagementServer *server;
   SoupWebsocketConnection *connection;
+  NbServiceChannel *channel;
   NbKey *peer_key;
   char *peer_id;
   char *account_id;
-  guint auth_timeout;
   gulong message_handler;
   gulong closed_handler;
 };
@@ -42,12 +45,9 @@ nb_mgmt_sync_channel_free (NbMgmtSyncChannel *channel)
 {
   if (channel == NULL)
     return;
-  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
   g_clear_signal_handler (&channel->message_handler, channel->connection);
   g_clear_signal_handler (&channel->closed_handler, channel->connection);
-  if (soup_websocket_connection_get_state (channel->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (channel->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-                                     "server stopping");
+  g_clear_pointer (&channel->channel, nb_service_channel_free); /* closes it if open */
   g_clear_object (&channel->connection);
   g_clear_object (&channel->peer_key);
   g_free (channel->peer_id);
@@ -76,18 +76,11 @@ channel_name (NbMgmtSyncChannel *channel)
                                    : "(unauthenticated)";
 }
 
-/* A close frame holds at most 123 bytes of reason (RFC 6455 §5.5); longer
- * ones are cut at a character boundary (libsoup would send a protocol error
- * instead of our code). */
-#define MAX_CLOSE_REASON 123
-
 static void
 close_channel (NbMgmtSyncChannel *channel,
                gushort            code,
                const char        *reason)
 {
-  char truncated[MAX_CLOSE_REASON + 1];
-
   if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
     {
       /* The reason may repeat what the peer sent (a parse error). */
@@ -95,19 +88,7 @@ close_channel (NbMgmtSyncChannel *channel,
 
       g_debug ("Closing sync channel of %s: %u %s", channel_name (channel), code, quoted);
     }
-  if (soup_websocket_connection_get_state (channel->connection) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  if (strlen (reason) > MAX_CLOSE_REASON)
-    {
-      const char *end = reason + MAX_CLOSE_REASON;
-
-      while (end > reason && (*end & 0xc0) == 0x80)
-        end--;
-      memcpy (truncated, reason, end - reason);
-      truncated[end - reason] = '\0';
-      reason = truncated;
-    }
-  soup_websocket_connection_close (channel->connection, code, reason);
+  nb_service_channel_close (channel->channel, code, reason);
 }
 
 static gboolean
@@ -118,8 +99,6 @@ send_sealed (NbMgmtSyncChannel *channel,
   g_autoptr(GBytes) bytes = g_bytes_new_static (plaintext->str, plaintext->len);
   g_autoptr(GBytes) sealed = NULL;
   g_autoptr(GError) error = NULL;
-  gsize length = 0;
-  gconstpointer data;
 
   sealed = nb_envelope_seal (self->key, channel->peer_key, bytes, &error);
   if (sealed == NULL)
@@ -128,9 +107,8 @@ send_sealed (NbMgmtSyncChannel *channel,
       close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "cannot seal");
       return FALSE;
     }
-  data = g_bytes_get_data (sealed, &length);
-  soup_websocket_connection_send_binary (channel->connection, data, length);
-  return TRUE;
+  /* Every message of the sync channel is a whole network map. */
+  return nb_service_channel_send (channel->channel, sealed, NB_SERVICE_SEND_REPLACE);
 }
 
 static void
@@ -187,74 +165,93 @@ on_closed_replaced (SoupWebsocketConnection *connection,
   nb_mgmt_sync_channel_free (channel);
 }
 
+/* A sync request whose peer's first map is being computed. */
+typedef struct {
+  NbManagementServer *self;
+  NbMgmtSyncChannel *channel;           /* valid while in pending_channels with @connection */
+  SoupWebsocketConnection *connection;  /* held: no other channel can have it */
+  NbKey *peer_key;
+  char *peer_id;
+  char *account_id;
+} FirstMap;
+
 static void
-authenticate (NbMgmtSyncChannel *channel,
-              GBytes            *message)
+first_map_free (FirstMap *first)
 {
-  NbManagementServer *self = channel->server;
+  g_object_unref (first->connection);
+  g_clear_object (&first->peer_key);
+  g_free (first->peer_id);
+  g_free (first->account_id);
+  g_free (first);
+}
+
+static void schedule_flush (NbManagementServer *self);
+
+static void
+on_first_map (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  FirstMap *first = user_data;
+  NbManagementServer *self = first->self;
+  NbMgmtSyncChannel *channel = first->channel;
   g_autoptr(GError) error = NULL;
-  g_autoptr(NbKey) peer_key = NULL;
-  g_autoptr(GBytes) plaintext = NULL;
-  g_autoptr(NbMgmtMsgSyncRequest) request = NULL;
-  g_autoptr(NbMgmtPeer) peer = NULL;
-  g_autoptr(NbMgmtAccount) account = NULL;
   g_autoptr(NbMgmtNetworkMap) map = NULL;
   NbMgmtSyncChannel *previous;
-  const char *key;
+  gboolean outdated = FALSE;
+  const char *key = nb_key_get_public_base64 (first->peer_key);
 
-  plaintext = nb_envelope_open (self->key, message, &peer_key, &error);
-  if (plaintext == NULL)
+  map = nb_mgmt_store_get_network_map_finish (NB_MGMT_STORE (source), result, &outdated, &error);
+  /* Cancelled: the server stopped, and @self may be gone. */
+  if (map == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autofree char *reason = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
-
-      g_info ("Sync channel refused: %s", reason);
-      if (g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_WRONG_RECIPIENT) ||
-          g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_AUTHENTICATION_FAILED))
-        close_channel (channel, NB_MGMT_SYNC_CLOSE_UNAUTHENTICATED, error->message);
-      else
-        close_channel (channel, NB_MGMT_SYNC_CLOSE_MALFORMED, error->message);
+      first_map_free (first);
       return;
     }
+  g_hash_table_remove (self->first_maps, first->connection);
 
-  request = nb_mgmt_msg_sync_request_from_bytes (plaintext, &error);
-  if (request == NULL)
+  /* Closed meanwhile (by the peer, or the authentication timeout). */
+  if (!g_hash_table_contains (self->pending_channels, channel) ||
+      channel->connection != first->connection)
     {
-      close_channel (channel, NB_MGMT_SYNC_CLOSE_MALFORMED, error->message);
+      if (map != NULL && g_hash_table_lookup (self->channels, key) == NULL)
+        nb_mgmt_store_forget_network_map (self->store, first->account_id, first->peer_id);
+      first_map_free (first);
       return;
     }
-
-  key = nb_key_get_public_base64 (peer_key);
-  peer = nb_mgmt_store_get_peer_by_key (self->store, key, &error);
-  if (peer == NULL)
-    {
-      close_channel (channel, g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND)
-                                ? NB_MGMT_SYNC_CLOSE_NOT_REGISTERED : NB_MGMT_SYNC_CLOSE_INTERNAL,
-                     "peer is not registered: log in first");
-      return;
-    }
-  account = nb_mgmt_store_get_account (self->store, peer->account_id, &error);
-  if (account == NULL)
-    {
-      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, error->message);
-      return;
-    }
-  if (nb_mgmt_peer_login_expired (peer, &account->settings, nb_mgmt_store_now (self->store)))
-    {
-      close_channel (channel, NB_MGMT_SYNC_CLOSE_LOGIN_REQUIRED, "peer login expired: log in again");
-      return;
-    }
-
-  map = nb_mgmt_store_get_network_map (self->store, peer->account_id, peer->id, &error);
   if (map == NULL)
     {
-      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, error->message);
+      g_warning ("Cannot compute the first network map of %s: %s", key, error->message);
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "internal error: try again later");
+      first_map_free (first);
       return;
     }
+  /* Deleted (or its account) while the map was computed: the deletion
+   * closed the channels it knew, not this one yet. */
+  if (outdated)
+    {
+      g_autoptr(NbMgmtPeer) peer = nb_mgmt_store_get_peer_by_key (self->store, key, &error);
 
-  channel->peer_key = g_steal_pointer (&peer_key);
-  channel->peer_id = g_strdup (peer->id);
-  channel->account_id = g_strdup (peer->account_id);
-  g_clear_handle_id (&channel->auth_timeout, g_source_remove);
+      if (peer == NULL || g_strcmp0 (peer->id, first->peer_id) != 0)
+        {
+          nb_mgmt_store_forget_network_map (self->store, first->account_id, first->peer_id);
+          if (peer == NULL && !g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+            {
+              g_warning ("Cannot look up the peer of sync channel %s: %s", key, error->message);
+              close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "internal error: try again later");
+            }
+          else
+            close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, "peer was deleted");
+          first_map_free (first);
+          return;
+        }
+    }
+
+  channel->peer_key = g_steal_pointer (&first->peer_key);
+  channel->peer_id = g_strdup (first->peer_id);
+  channel->account_id = g_strdup (first->account_id);
+  nb_service_channel_set_authenticated (channel->channel);
+  key = nb_key_get_public_base64 (channel->peer_key);
 
   /* One channel per peer: a newer one replaces the older. */
   g_hash_table_steal (self->pending_channels, channel);
@@ -279,6 +276,95 @@ authenticate (NbMgmtSyncChannel *channel,
   g_info ("Peer %s connected its sync channel", key);
 
   push_map (channel, map);
+  /* The account changed while the map was computed: the next collection
+   * brings this peer up to date. */
+  if (outdated)
+    {
+      g_hash_table_add (self->dirty_accounts, g_strdup (channel->account_id));
+      schedule_flush (self);
+    }
+  first_map_free (first);
+}
+
+static void
+authenticate (NbMgmtSyncChannel *channel,
+              GBytes            *message)
+{
+  NbManagementServer *self = channel->server;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbKey) peer_key = NULL;
+  g_autoptr(GBytes) plaintext = NULL;
+  g_autoptr(NbMgmtMsgSyncRequest) request = NULL;
+  g_autoptr(NbMgmtPeer) peer = NULL;
+  g_autoptr(NbMgmtAccount) account = NULL;
+  FirstMap *first;
+  const char *key;
+
+  /* One sync request: more while its map is computed are ignored. */
+  if (g_hash_table_contains (self->first_maps, channel->connection))
+    return;
+  plaintext = nb_envelope_open (self->key, message, &peer_key, &error);
+  if (plaintext == NULL)
+    {
+      g_autofree char *reason = nb_text_escape (error->message, -1, NB_TEXT_LOG_MAX);
+
+      g_info ("Sync channel refused: %s", reason);
+      if (g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_WRONG_RECIPIENT) ||
+          g_error_matches (error, NB_ENVELOPE_ERROR, NB_ENVELOPE_ERROR_AUTHENTICATION_FAILED))
+        close_channel (channel, NB_MGMT_SYNC_CLOSE_UNAUTHENTICATED, error->message);
+      else
+        close_channel (channel, NB_MGMT_SYNC_CLOSE_MALFORMED, error->message);
+      return;
+    }
+
+  request = nb_mgmt_msg_sync_request_from_bytes (plaintext, &error);
+  if (request == NULL)
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_MALFORMED, error->message);
+      return;
+    }
+
+  key = nb_key_get_public_base64 (peer_key);
+  peer = nb_mgmt_store_get_peer_by_key (self->store, key, &error);
+  if (peer == NULL && g_error_matches (error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND))
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_NOT_REGISTERED, "peer is not registered: log in first");
+      return;
+    }
+  if (peer == NULL)
+    {
+      /* The store failed, not the peer: say so, so that it retries rather
+       * than logs in again. The details stay in our log. */
+      g_warning ("Cannot look up the peer of sync channel %s: %s", key, error->message);
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, "internal error: try again later");
+      return;
+    }
+  account = nb_mgmt_store_get_account (self->store, peer->account_id, &error);
+  if (account == NULL)
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_INTERNAL, error->message);
+      return;
+    }
+  if (nb_mgmt_peer_login_expired (peer, &account->settings, nb_mgmt_store_now (self->store)))
+    {
+      close_channel (channel, NB_MGMT_SYNC_CLOSE_LOGIN_REQUIRED, "peer login expired: log in again");
+      return;
+    }
+
+  /* The map is computed on a worker; the channel is taken in when it is
+   * back (on_first_map), if it is still open then. */
+  first = g_new0 (FirstMap, 1);
+  first->self = self;
+  first->channel = channel;
+  first->connection = g_object_ref (channel->connection);
+  first->peer_key = g_steal_pointer (&peer_key);
+  first->peer_id = g_strdup (peer->id);
+  first->account_id = g_strdup (peer->account_id);
+  g_hash_table_add (self->first_maps, first->connection);
+  if (self->collect_cancellable == NULL)
+    self->collect_cancellable = g_cancellable_new ();
+  nb_mgmt_store_get_network_map_async (self->store, peer->account_id, peer->id,
+                                       self->collect_cancellable, on_first_map, first);
 }
 
 static void
@@ -314,16 +400,6 @@ on_message (SoupWebsocketConnection *connection,
   }
 }
 
-static gboolean
-on_auth_timeout (gpointer user_data)
-{
-  NbMgmtSyncChannel *channel = user_data;
-
-  channel->auth_timeout = 0;
-  close_channel (channel, NB_MGMT_SYNC_CLOSE_TIMEOUT, "no sync request in time");
-  return G_SOURCE_REMOVE;
-}
-
 void
 nb_mgmt_sync_accept (NbManagementServer      *self,
                      SoupWebsocketConnection *connection)
@@ -332,6 +408,7 @@ nb_mgmt_sync_accept (NbManagementServer      *self,
 
   channel->server = self;
   channel->connection = g_object_ref (connection);
+  channel->channel = nb_service_channel_new (self->service, connection);
   soup_websocket_connection_set_max_incoming_payload_size (connection,
                                                            NB_MGMT_MAX_SEALED_REQUEST);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_SECONDS);
@@ -339,7 +416,6 @@ nb_mgmt_sync_accept (NbManagementServer      *self,
                                                G_CALLBACK (on_message), channel);
   channel->closed_handler = g_signal_connect (connection, "closed",
                                               G_CALLBACK (on_closed), channel);
-  channel->auth_timeout = g_timeout_add_seconds (AUTH_TIMEOUT_SECONDS, on_auth_timeout, channel);
   g_hash_table_add (self->pending_channels, channel);
 }
 
@@ -357,10 +433,21 @@ close_peer_channel (NbManagementServer *self,
 
 typedef struct {
   NbManagementServer *self;
-  guint pushed;
+  char *account_id;
+  gint64 start;
   gint64 push_us;
+  guint pushed;
 } PushRound;
 
+static void
+push_round_free (PushRound *round)
+{
+  g_free (round->account_id);
+  g_free (round);
+}
+
+/* Called on the main loop with each changed map as the store's worker
+ * computes it, borrowed: pushed at once, none is copied. */
 static void
 push_update (const NbMgmtNetworkMap *map,
              gpointer                user_data)
@@ -377,47 +464,86 @@ push_update (const NbMgmtNetworkMap *map,
   round->pushed++;
 }
 
+static gboolean flush_updates (gpointer user_data);
+
+static void
+schedule_flush (NbManagementServer *self)
+{
+  if (self->flush_source == 0)
+    self->flush_source = g_timeout_add (FLUSH_DELAY_MS, flush_updates, self);
+}
+
+static void
+on_updates_collected (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  PushRound *round = user_data;
+  NbManagementServer *self = round->self;
+  g_autoptr(GError) error = NULL;
+  NbMgmtMapUpdateStats stats;
+
+  if (!nb_mgmt_store_collect_network_map_updates_finish (NB_MGMT_STORE (source), result, &stats,
+                                                         &error))
+    {
+      /* Cancelled: the server stopped, and @self may be gone. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_warning ("Cannot compute the network maps of account %s: %s", round->account_id,
+                     error->message);
+          g_hash_table_remove (self->collecting_accounts, round->account_id);
+        }
+      push_round_free (round);
+      return;
+    }
+  g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs"
+           " (snapshot %" G_GINT64_FORMAT " µs on the main loop; %u maps computed on a worker"
+           " in %" G_GINT64_FORMAT " µs; %" G_GINT64_FORMAT " µs writing, sealing and queueing them)",
+           round->account_id, stats.changed, round->pushed, g_get_monotonic_time () - round->start,
+           stats.snapshot_us, stats.computed, stats.compute_us, round->push_us);
+  g_hash_table_remove (self->collecting_accounts, round->account_id);
+  /* Changes that came meanwhile waited for this round. */
+  if (g_hash_table_contains (self->dirty_accounts, round->account_id))
+    schedule_flush (self);
+  push_round_free (round);
+}
+
 static gboolean
 flush_updates (gpointer user_data)
 {
   NbManagementServer *self = user_data;
-  g_autoptr(GHashTable) accounts = g_steal_pointer (&self->dirty_accounts);
   GHashTableIter iter;
   const char *account_id;
 
   self->flush_source = 0;
-  self->dirty_accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (self->collect_cancellable == NULL)
+    self->collect_cancellable = g_cancellable_new ();
 
-  g_hash_table_iter_init (&iter, accounts);
+  g_hash_table_iter_init (&iter, self->dirty_accounts);
   while (g_hash_table_iter_next (&iter, (gpointer *) &account_id, NULL))
     {
-      g_autoptr(GError) error = NULL;
-      gint64 start = g_get_monotonic_time ();
-      PushRound round;
-      guint changed = 0;
-      guint pushed = 0;
+      PushRound *round;
 
+      /* One collection per account at a time: a second could hand a peer
+       * an older map after a newer one. This one waits for the first. */
+      if (g_hash_table_contains (self->collecting_accounts, account_id))
+        continue;
       /* Nobody of this account listens: maps are computed when they
        * connect. */
       if (!g_hash_table_contains (self->account_channels, account_id))
-        continue;
-      /* Each map is pushed as soon as it is computed, borrowed from the
-       * store's snapshot: none is copied, and the first are on their way
-       * while the others are computed. */
-      round.self = self;
-      round.pushed = 0;
-      round.push_us = 0;
-      if (!nb_mgmt_store_foreach_network_map_update (self->store, account_id, push_update,
-                                                     &round, &changed, &error))
         {
-          g_warning ("Cannot compute the network maps of account %s: %s", account_id,
-                     error->message);
+          g_hash_table_iter_remove (&iter);
           continue;
         }
-      pushed = round.pushed;
-      g_debug ("Account %s: %u maps changed, %u pushed in %" G_GINT64_FORMAT " µs"
-               " (%" G_GINT64_FORMAT " µs writing, sealing and queueing them)",
-               account_id, changed, pushed, g_get_monotonic_time () - start, round.push_us);
+      round = g_new0 (PushRound, 1);
+      round->self = self;
+      round->account_id = g_strdup (account_id);
+      round->start = g_get_monotonic_time ();
+      g_hash_table_add (self->collecting_accounts, g_strdup (account_id));
+      nb_mgmt_store_collect_network_map_updates_async (self->store, account_id, push_update, round,
+                                                       self->collect_cancellable,
+                                                       on_updates_collected, round);
+      g_hash_table_iter_remove (&iter);
     }
 
   return G_SOURCE_REMOVE;
@@ -452,8 +578,7 @@ nb_mgmt_sync_on_store_changed (NbMgmtStore        *store,
     return;
 
   g_hash_table_add (self->dirty_accounts, g_strdup (change->account_id));
-  if (self->flush_source == 0)
-    self->flush_source = g_timeout_add (FLUSH_DELAY_MS, flush_updates, self);
+  schedule_flush (self);
 }
 
 void
@@ -463,6 +588,12 @@ nb_mgmt_sync_close_all (NbManagementServer *self)
   const char *key;
 
   g_clear_handle_id (&self->flush_source, g_source_remove);
+  /* Collections under way hand over nothing more, and their callbacks
+   * leave @self alone. */
+  g_cancellable_cancel (self->collect_cancellable);
+  g_clear_object (&self->collect_cancellable);
+  g_hash_table_remove_all (self->collecting_accounts);
+  g_hash_table_remove_all (self->first_maps);
   /* The peers are no longer connected to us; then freeing a channel closes
    * its connection. */
   g_hash_table_iter_init (&iter, self->channels);

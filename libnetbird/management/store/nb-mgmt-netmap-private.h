@@ -173,18 +173,4 @@ const NbMgmtNetworkMap *nb_mgmt_netmap_view   (const NbMgmtSnapshot *s,
                                                const Scratch        *sc,
                                                MapView              *view);
 
-/* nb-mgmt-netmap-updates.c */
-typedef void (*NbMgmtMapUpdateFunc) (const NbMgmtNetworkMap *map,
-                                     gpointer                user_data);
-/* Like nb_mgmt_store_collect_network_map_updates(), but hands each changed
- * map to @func as soon as it is computed, borrowed (valid during the call
- * only) instead of copied: no map is materialized and the first can be on
- * its way while the others are computed. @func may change the store. */
-gboolean          nb_mgmt_store_foreach_network_map_update (NbMgmtStore         *store,
-                                                            const char          *account_id,
-                                                            NbMgmtMapUpdateFunc  func,
-                                                            gpointer             user_data,
-                                                            guint               *n_changed,
-                                                            GError             **error);
-
 G_END_DECLS

@@ -490,6 +490,140 @@ nb_mgmt_store_get_network_map (NbMgmtStore *store,
   return map;
 }
 
+/* ---- A peer's first map, off the main loop ------------------------------ */
+
+typedef struct {
+  NbMgmtSnapshot *snapshot;
+  guint32 slot;
+  char *account_id;
+  char *peer_id;
+} FirstMapJob;
+
+static void
+first_map_job_free (gpointer data)
+{
+  FirstMapJob *job = data;
+
+  nb_mgmt_snapshot_free (job->snapshot);
+  g_free (job->account_id);
+  g_free (job->peer_id);
+  g_free (job);
+}
+
+/* Worker thread: reads only the snapshot. */
+static void
+first_map_thread (GTask        *task,
+                  gpointer      source,
+                  gpointer      data,
+                  GCancellable *cancellable)
+{
+  FirstMapJob *job = data;
+  NbMgmtNetworkMap *map;
+  Scratch sc;
+
+  nb_mgmt_scratch_init (&sc, job->snapshot);
+  nb_mgmt_netmap_compute (job->snapshot, job->slot, &sc);
+  map = nb_mgmt_netmap_materialize (job->snapshot, job->slot, &sc);
+  nb_mgmt_scratch_clear (&sc);
+  g_task_return_pointer (task, map, (GDestroyNotify) nb_mgmt_network_map_free);
+}
+
+/**
+ * nb_mgmt_store_get_network_map_async:
+ * @store: a store
+ * @account_id: the account
+ * @peer_id: the peer
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called on the caller's thread-default main context
+ * @user_data: data for @callback
+ *
+ * See nb-mgmt-store.h.
+ */
+void
+nb_mgmt_store_get_network_map_async (NbMgmtStore         *store,
+                                     const char          *account_id,
+                                     const char          *peer_id,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  FirstMapJob *job;
+  NbMgmtSnapshot *s;
+  guint slot;
+
+  g_return_if_fail (NB_IS_MGMT_STORE (store));
+
+  task = g_task_new (store, cancellable, callback, user_data);
+  g_task_set_source_tag (task, nb_mgmt_store_get_network_map_async);
+  s = snapshot_and_slot (store, account_id, peer_id, &slot, &error);
+  if (s == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job = g_new0 (FirstMapJob, 1);
+  job->snapshot = nb_mgmt_snapshot_ref (s);
+  job->slot = slot;
+  job->account_id = g_strdup (account_id);
+  job->peer_id = g_strdup (peer_id);
+  g_task_set_task_data (task, job, first_map_job_free);
+  g_task_run_in_thread (task, first_map_thread);
+}
+
+/**
+ * nb_mgmt_store_get_network_map_finish:
+ * @store: a store
+ * @result: the result given to the callback
+ * @outdated: (out) (optional): set to whether the account changed since the
+ *   map was computed
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the map, recorded as given, or %NULL
+ */
+NbMgmtNetworkMap *
+nb_mgmt_store_get_network_map_finish (NbMgmtStore   *store,
+                                      GAsyncResult  *result,
+                                      gboolean      *outdated,
+                                      GError       **error)
+{
+  FirstMapJob *job;
+  NbMgmtNetworkMap *map;
+  sqlite3_stmt *stmt;
+  gboolean has_row = FALSE;
+  gboolean stale = FALSE;
+
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+
+  if (outdated != NULL)
+    *outdated = FALSE;
+  map = g_task_propagate_pointer (G_TASK (result), error);
+  if (map == NULL)
+    return NULL;
+  job = g_task_get_task_data (G_TASK (result));
+  record_given (store, job->account_id, job->peer_id, map->hash);
+
+  /* A change committed while the worker ran was collected without this
+   * peer, which had no map yet: make it a candidate of the next one. */
+  stmt = nb_mgmt_store_prepare (store, "SELECT serial FROM accounts WHERE id = ?1", NULL);
+  if (stmt != NULL)
+    {
+      nb_mgmt_bind_text (stmt, 1, job->account_id);
+      /* No row: the account was deleted meanwhile, which is a change too. */
+      stale = !nb_mgmt_store_step_row (store, stmt, &has_row, NULL) || !has_row ||
+              (guint64) sqlite3_column_int64 (stmt, 0) != map->serial;
+      sqlite3_reset (stmt);
+    }
+  else
+    stale = TRUE;
+  if (stale)
+    nb_mgmt_netmap_mark_dirty (store, job->account_id, NB_MGMT_CHANGE_PEER_UPDATED, job->peer_id);
+  if (outdated != NULL)
+    *outdated = stale;
+  return map;
+}
+
 /**
  * nb_mgmt_store_get_all_network_maps:
  * @store: a store
@@ -550,211 +684,192 @@ nb_mgmt_store_compute_all_compact (NbMgmtStore *store,
   return total;
 }
 
-/* What collect_network_map_updates() and collect_changed_peers() share:
- * each peer given a map whose map changed since is recorded as given its
- * new one and added to @out, as that map (@as_maps) or as its ID. */
-static gboolean
-collect_changed (NbMgmtStore *store,
-                 const char  *account_id,
-                 gboolean     as_maps,
-                 GPtrArray   *out,
-                 GError     **error)
-{
-  g_autoptr(GHashTable) candidates = NULL;
-  GHashTable *given;
-  NbMgmtSnapshot *s;
-  Dirty *d;
-  Scratch sc;
-
-  d = g_hash_table_lookup (store->dirty, account_id);
-  given = g_hash_table_lookup (store->given_hashes, account_id);
-  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
-    {
-      g_hash_table_remove (store->dirty, account_id);
-      return nb_mgmt_store_account_exists (store, account_id, error);
-    }
-  s = nb_mgmt_snapshot_get (store, account_id, error);
-  if (s == NULL)
-    return FALSE;
-
-  candidates = dirty_candidates (d, s);
-
-  nb_mgmt_scratch_init (&sc, s);
-  for (guint i = 0; i < s->peers->len; i++)
-    {
-      const SnapPeer *p = s->peers->pdata[i];
-      guint64 *old = g_hash_table_lookup (given, p->id);
-
-      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
-        continue;
-      nb_mgmt_netmap_compute (s, i, &sc);
-      if (sc.hash == *old)
-        continue;
-      *old = sc.hash;
-      if (as_maps)
-        g_ptr_array_add (out, nb_mgmt_netmap_materialize (s, i, &sc));
-      else
-        g_ptr_array_add (out, g_strdup (p->id));
-    }
-  nb_mgmt_scratch_clear (&sc);
-
-  forget_deleted (given, s);
-  /* candidates points into the snapshots' strings: drop it before them. */
-  g_clear_pointer (&candidates, g_hash_table_unref);
-  g_hash_table_remove (store->dirty, account_id);
-  return TRUE;
-}
-
-/**
- * nb_mgmt_store_collect_network_map_updates:
- * @store: a store
- * @account_id: the account
- * @error: return location for a #GError
+/* ---- Collecting the maps a change altered --------------------------------
  *
- * Returns: (transfer full) (element-type NbMgmtNetworkMap): the new maps of
- *   the peers that were given a map and whose map changed since; empty
- *   when nothing changed
- */
-GPtrArray *
-nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
-                                           const char  *account_id,
-                                           GError     **error)
-{
-  g_autoptr(GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) nb_mgmt_network_map_free);
+ * The one way the maps of connected peers are brought up to date. On the
+ * caller's thread: the account's snapshot (loaded from SQLite when its
+ * serial moved), the pending changes taken, and the candidates chosen with
+ * what each was given. On a worker thread: each candidate's map computed
+ * from the snapshot (immutable, referenced), and those whose hash changed
+ * written into a borrowed MapView. The views go back to the caller's main
+ * context through a queue of COLLECT_IN_FLIGHT slots: the worker waits for
+ * a free slot, so memory stays bounded by a few maps however many a change
+ * concerns, and the first maps are on their way while the others are
+ * computed. The caller's thread takes maps for at most COLLECT_SLICE_US
+ * at a time (one map at least), waiting for the worker's next one within
+ * that time, then lets its other sources run: a REST request waits for a
+ * slice, not for a whole fan-out. */
 
-  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
-
-  if (!collect_changed (store, account_id, TRUE, maps, error))
-    return NULL;
-  return g_steal_pointer (&maps);
-}
-
-gboolean
-nb_mgmt_store_foreach_network_map_update (NbMgmtStore         *store,
-                                          const char          *account_id,
-                                          NbMgmtMapUpdateFunc  func,
-                                          gpointer             user_data,
-                                          guint               *n_changed,
-                                          GError             **error)
-{
-  g_autoptr(GHashTable) candidates = NULL;
-  g_autofree char *account = g_strdup (account_id);
-  GHashTable *given;
-  NbMgmtSnapshot *s;
-  Dirty *d;
-  Scratch sc;
-  MapView view;
-  gpointer dirty_key = NULL;
-  guint changed = 0;
-
-  g_return_val_if_fail (NB_IS_MGMT_STORE (store), FALSE);
-
-  if (n_changed != NULL)
-    *n_changed = 0;
-  d = g_hash_table_lookup (store->dirty, account);
-  given = g_hash_table_lookup (store->given_hashes, account);
-  if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
-    {
-      g_hash_table_remove (store->dirty, account);
-      return nb_mgmt_store_account_exists (store, account, error);
-    }
-  s = nb_mgmt_snapshot_get (store, account, error);
-  if (s == NULL)
-    return FALSE;
-  /* @func may change the store (a channel that fails closes, its peer is
-   * marked disconnected): hold the snapshot, and take the pending changes
-   * before calling it so that new ones are kept for the next round. */
-  s = nb_mgmt_snapshot_ref (s);
-  /* Taken out of the table but kept: candidates points into its
-   * snapshot from before the changes. */
-  g_hash_table_steal_extended (store->dirty, account, &dirty_key, NULL);
-  candidates = dirty_candidates (d, s);
-  forget_deleted (given, s);
-
-  nb_mgmt_scratch_init (&sc, s);
-  nb_mgmt_map_view_init (&view);
-  for (guint i = 0; i < s->peers->len; i++)
-    {
-      const SnapPeer *p = s->peers->pdata[i];
-      guint64 *old;
-
-      given = g_hash_table_lookup (store->given_hashes, account);
-      if (given == NULL)
-        break;
-      old = g_hash_table_lookup (given, p->id);
-      if (old == NULL || (candidates != NULL && !g_hash_table_contains (candidates, p->id)))
-        continue;
-      nb_mgmt_netmap_compute (s, i, &sc);
-      if (sc.hash == *old)
-        continue;
-      *old = sc.hash;
-      changed++;
-      func (nb_mgmt_netmap_view (s, i, &sc, &view), user_data);
-    }
-  nb_mgmt_map_view_clear (&view);
-  nb_mgmt_scratch_clear (&sc);
-
-  /* candidates points into the snapshots' strings: drop it before them. */
-  g_clear_pointer (&candidates, g_hash_table_unref);
-  nb_mgmt_netmap_dirty_free (d);
-  g_free (dirty_key);
-  nb_mgmt_snapshot_free (s);
-  if (n_changed != NULL)
-    *n_changed = changed;
-  return TRUE;
-}
-
-/**
- * nb_mgmt_store_collect_changed_peers:
- * @store: a store
- * @account_id: the account
- * @error: return location for a #GError
- *
- * Like nb_mgmt_store_collect_network_map_updates() but returns only the IDs
- * of the peers whose map changed (and records their new maps as given), so
- * that a caller can fetch, send and free one map at a time with
- * nb_mgmt_store_get_network_map(): memory stays bounded by one map however
- * many peers a change concerns.
- *
- * Returns: (transfer full) (element-type utf8): peer IDs, by address
- */
-GPtrArray *
-nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
-                                     const char  *account_id,
-                                     GError     **error)
-{
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-
-  g_return_val_if_fail (NB_IS_MGMT_STORE (store), NULL);
-
-  if (!collect_changed (store, account_id, FALSE, ids, error))
-    return NULL;
-  return g_steal_pointer (&ids);
-}
-
-/* ---- The same, off the main loop ------------------------------------------ */
+#define COLLECT_IN_FLIGHT 4
+#define COLLECT_WAIT_US (50 * G_TIME_SPAN_MILLISECOND)
+#define COLLECT_SLICE_US (5 * G_TIME_SPAN_MILLISECOND)
 
 typedef struct {
-  NbMgmtSnapshot *snapshot;
+  guint k;                      /* index into the job's candidates */
+  guint64 hash;
+  MapView view;
+} CollectSlot;
+
+typedef struct {
+  gatomicrefcount ref;
+  NbMgmtStore *store;           /* touched on the caller's thread only */
+  NbMgmtSnapshot *snapshot;     /* nullable: nothing to compute */
   char *account_id;
-  GArray *indexes;              /* guint32: peers to compute */
+  GArray *indexes;              /* guint32: the candidates' peer indexes */
   GArray *old_hashes;           /* guint64: what each was given at the start */
-  GArray *new_hashes;           /* guint64: computed by the worker */
+  NbMgmtMapUpdateFunc func;
+  gpointer func_data;
+  GCancellable *cancellable;    /* nullable */
+  GMainContext *context;
+  GAsyncQueue *free_slots;      /* CollectSlot */
+  GAsyncQueue *ready;           /* CollectSlot */
+  CollectSlot slots[COLLECT_IN_FLIGHT];
+  CollectSlot end;              /* queued by the worker after its last map */
+  gboolean worker_ended;        /* caller's thread: @end was taken */
+  gint wake_pending;            /* atomic: a deliver_ready_cb() is attached */
+  GTask *task;                  /* the caller's, once the worker returned */
+  gboolean done;                /* caller's thread: the task was returned */
+  gboolean failed;              /* the worker stopped early (cancelled) */
+  NbMgmtMapUpdateStats stats;
 } CollectJob;
 
-static void
-collect_job_free (CollectJob *job)
+static CollectJob *
+collect_job_ref (CollectJob *job)
 {
+  g_atomic_ref_count_inc (&job->ref);
+  return job;
+}
+
+static void
+collect_job_unref (gpointer data)
+{
+  CollectJob *job = data;
+
+  if (!g_atomic_ref_count_dec (&job->ref))
+    return;
   nb_mgmt_snapshot_free (job->snapshot);
   g_free (job->account_id);
   g_array_unref (job->indexes);
   g_array_unref (job->old_hashes);
-  g_array_unref (job->new_hashes);
+  g_clear_object (&job->cancellable);
+  g_main_context_unref (job->context);
+  g_async_queue_unref (job->free_slots);
+  g_async_queue_unref (job->ready);
+  for (guint i = 0; i < COLLECT_IN_FLIGHT; i++)
+    nb_mgmt_map_view_clear (&job->slots[i].view);
+  g_object_unref (job->store);
   g_free (job);
 }
 
-/* Worker thread: reads only the snapshot (immutable, referenced) and the
- * job's own arrays. */
+static gboolean deliver_ready_cb (gpointer data);
+
+/* Any thread: have the caller's main context run deliver_ready_cb(). An
+ * attached source, not g_main_context_invoke(): that would run it on the
+ * calling thread when no thread holds the context. */
+static void
+wake_caller (CollectJob *job)
+{
+  GSource *idle;
+
+  if (!g_atomic_int_compare_and_exchange (&job->wake_pending, 0, 1))
+    return;
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, deliver_ready_cb, collect_job_ref (job), collect_job_unref);
+  g_source_set_static_name (idle, "[netbird] network maps ready");
+  g_source_attach (idle, job->context);
+  g_source_unref (idle);
+}
+
+/* Caller's thread: hands computed maps to the caller's function for one
+ * slice of time, each if the peer still has what it had at the start (one
+ * given a newer map meanwhile, by nb_mgmt_store_get_network_map(), has it
+ * already), and frees their slots for the worker. Returns whether none is
+ * left. */
+static gboolean
+deliver_ready (CollectJob *job)
+{
+  gint64 deadline = g_get_monotonic_time () + COLLECT_SLICE_US;
+  CollectSlot *slot;
+  gint64 left;
+
+  for (;;)
+    {
+      GHashTable *given;
+      const SnapPeer *p;
+      guint64 *cur;
+
+      slot = g_async_queue_try_pop (job->ready);
+      /* While the worker computes, wait for its next map for what is left
+       * of the slice: one main loop iteration (a poll of every descriptor,
+       * thousands with every sync channel open) then takes many maps, not
+       * one each. */
+      while (slot == NULL && !job->worker_ended && (left = deadline - g_get_monotonic_time ()) > 0)
+        slot = g_async_queue_timeout_pop (job->ready, left);
+      if (slot == &job->end)
+        {
+          job->worker_ended = TRUE;
+          continue;
+        }
+      if (slot == NULL)
+        return g_async_queue_length (job->ready) == 0;
+
+      given = g_hash_table_lookup (job->store->given_hashes, job->account_id);
+      p = job->snapshot->peers->pdata[g_array_index (job->indexes, guint32, slot->k)];
+      cur = given != NULL ? g_hash_table_lookup (given, p->id) : NULL;
+      if (!job->done && !g_cancellable_is_cancelled (job->cancellable) && cur != NULL &&
+          *cur == g_array_index (job->old_hashes, guint64, slot->k))
+        {
+          *cur = slot->hash;
+          job->stats.changed++;
+          /* @func may change the store: it no longer matters to us. */
+          job->func (&slot->view.map, job->func_data);
+        }
+      /* The slot used last is the next the worker takes: its buffers are
+       * the right size already. */
+      g_async_queue_push_front (job->free_slots, slot);
+      if (g_get_monotonic_time () >= deadline)
+        return g_async_queue_length (job->ready) == 0;
+    }
+}
+
+/* Caller's thread, once the worker returned and every map was handed over:
+ * the caller's callback. */
+static void
+collect_finish (CollectJob *job)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&job->task);
+
+  job->done = TRUE;
+  if (job->failed || g_cancellable_is_cancelled (job->cancellable))
+    {
+      /* The pending changes were taken: nothing may be missed. */
+      nb_mgmt_netmap_mark_dirty (job->store, job->account_id, NB_MGMT_CHANGE_ACCOUNT, NULL);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "Collecting the network maps of account %s was cancelled", job->account_id);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+deliver_ready_cb (gpointer data)
+{
+  CollectJob *job = data;
+
+  /* Cleared first: a map queued from now on schedules another call. */
+  g_atomic_int_set (&job->wake_pending, 0);
+  if (!deliver_ready (job))
+    {
+      wake_caller (job);
+      return G_SOURCE_REMOVE;
+    }
+  if (job->task != NULL && !job->done)
+    collect_finish (job);
+  return G_SOURCE_REMOVE;
+}
+
+/* Worker thread: reads only the snapshot and the job's own arrays. */
 static void
 collect_thread (GTask        *task,
                 gpointer      source,
@@ -762,67 +877,126 @@ collect_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   CollectJob *job = data;
+  gint64 start = g_get_monotonic_time ();
   Scratch sc;
 
   nb_mgmt_scratch_init (&sc, job->snapshot);
-  for (guint k = 0; k < job->indexes->len; k++)
+  for (guint k = 0; k < job->indexes->len && !job->failed; k++)
     {
+      guint32 x = g_array_index (job->indexes, guint32, k);
+      CollectSlot *slot = NULL;
+
       if (g_cancellable_is_cancelled (cancellable))
+        {
+          job->failed = TRUE;
+          break;
+        }
+      nb_mgmt_netmap_compute (job->snapshot, x, &sc);
+      job->stats.computed++;
+      if (sc.hash == g_array_index (job->old_hashes, guint64, k))
+        continue;
+      /* Wait for the main loop to take what it was given; a cancelled job
+       * whose main loop stopped turning still ends. */
+      while (slot == NULL && !job->failed)
+        {
+          slot = g_async_queue_timeout_pop (job->free_slots, COLLECT_WAIT_US);
+          if (slot == NULL && g_cancellable_is_cancelled (cancellable))
+            job->failed = TRUE;
+        }
+      if (slot == NULL)
         break;
-      nb_mgmt_netmap_compute (job->snapshot, g_array_index (job->indexes, guint32, k), &sc);
-      g_array_append_val (job->new_hashes, sc.hash);
+      slot->k = k;
+      slot->hash = sc.hash;
+      nb_mgmt_netmap_view (job->snapshot, x, &sc, &slot->view);
+      g_async_queue_push (job->ready, slot);
+      wake_caller (job);
     }
   nb_mgmt_scratch_clear (&sc);
-  if (job->new_hashes->len < job->indexes->len)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled");
-  else
-    g_task_return_boolean (task, TRUE);
+  job->stats.compute_us = g_get_monotonic_time () - start;
+  g_async_queue_push (job->ready, &job->end);
+  wake_caller (job);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Caller's thread, once the worker returned: the last maps go as the
+ * others did, then the caller's callback. */
+static void
+collect_worker_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  GTask *task = user_data;
+  CollectJob *job = g_task_get_task_data (task);
+
+  job->task = task;
+  wake_caller (job);
 }
 
 /**
- * nb_mgmt_store_collect_changed_peers_async:
+ * nb_mgmt_store_collect_network_map_updates_async:
  * @store: a store
  * @account_id: the account
+ * @func: called on the caller's main context with each changed map,
+ *   borrowed (valid during the call only)
+ * @func_data: data for @func, until @callback
  * @cancellable: (nullable): a #GCancellable
- * @callback: called on the caller's thread-default main context
+ * @callback: called when every changed map was handed to @func
  * @user_data: data for @callback
  *
- * Like nb_mgmt_store_collect_changed_peers(), with the map computations on
- * a worker thread so that the main loop never waits for them: only the
- * snapshot load (SQLite) and the bookkeeping stay on the caller's thread.
+ * See nb-mgmt-store.h.
  */
 void
-nb_mgmt_store_collect_changed_peers_async (NbMgmtStore         *store,
-                                           const char          *account_id,
-                                           GCancellable        *cancellable,
-                                           GAsyncReadyCallback  callback,
-                                           gpointer             user_data)
+nb_mgmt_store_collect_network_map_updates_async (NbMgmtStore         *store,
+                                                 const char          *account_id,
+                                                 NbMgmtMapUpdateFunc  func,
+                                                 gpointer             func_data,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) worker = NULL;
   g_autoptr(GHashTable) candidates = NULL;
   GError *error = NULL;
   GHashTable *given;
   NbMgmtSnapshot *s;
   CollectJob *job;
   Dirty *d;
+  gint64 start = g_get_monotonic_time ();
 
   g_return_if_fail (NB_IS_MGMT_STORE (store));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (func != NULL);
 
   task = g_task_new (store, cancellable, callback, user_data);
-  g_task_set_source_tag (task, nb_mgmt_store_collect_changed_peers_async);
+  g_task_set_source_tag (task, nb_mgmt_store_collect_network_map_updates_async);
 
-  d = g_hash_table_lookup (store->dirty, account_id);
-  given = g_hash_table_lookup (store->given_hashes, account_id);
   job = g_new0 (CollectJob, 1);
+  g_atomic_ref_count_init (&job->ref);
+  job->store = g_object_ref (store);
   job->account_id = g_strdup (account_id);
   job->indexes = g_array_new (FALSE, FALSE, sizeof (guint32));
   job->old_hashes = g_array_new (FALSE, FALSE, sizeof (guint64));
-  job->new_hashes = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_task_set_task_data (task, job, (GDestroyNotify) collect_job_free);
+  job->func = func;
+  job->func_data = func_data;
+  job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  job->context = g_main_context_ref_thread_default ();
+  job->free_slots = g_async_queue_new ();
+  job->ready = g_async_queue_new ();
+  for (guint i = 0; i < COLLECT_IN_FLIGHT; i++)
+    {
+      nb_mgmt_map_view_init (&job->slots[i].view);
+      g_async_queue_push (job->free_slots, &job->slots[i]);
+    }
+  g_task_set_task_data (task, job, collect_job_unref);
 
+  d = g_hash_table_lookup (store->dirty, account_id);
+  given = g_hash_table_lookup (store->given_hashes, account_id);
   if (d == NULL || given == NULL || g_hash_table_size (given) == 0)
     {
+      /* Nothing changed, or nobody was given a map: nothing to compute. */
       g_hash_table_remove (store->dirty, account_id);
+      job->done = TRUE;
       if (!nb_mgmt_store_account_exists (store, account_id, &error))
         g_task_return_error (task, error);
       else
@@ -830,8 +1004,10 @@ nb_mgmt_store_collect_changed_peers_async (NbMgmtStore         *store,
       return;
     }
   s = nb_mgmt_snapshot_get (store, account_id, &error);
+  job->stats.snapshot_us = g_get_monotonic_time () - start;
   if (s == NULL)
     {
+      job->done = TRUE;
       g_task_return_error (task, error);
       return;
     }
@@ -848,58 +1024,40 @@ nb_mgmt_store_collect_changed_peers_async (NbMgmtStore         *store,
       g_array_append_val (job->old_hashes, *old);
     }
   forget_deleted (given, s);
+  /* candidates points into the snapshots' strings: drop it before them. */
   g_clear_pointer (&candidates, g_hash_table_unref);
   g_hash_table_remove (store->dirty, account_id);
-  g_task_run_in_thread (task, collect_thread);
+
+  worker = g_task_new (NULL, cancellable, collect_worker_done, g_object_ref (task));
+  g_task_set_source_tag (worker, collect_thread);
+  g_task_set_task_data (worker, collect_job_ref (job), collect_job_unref);
+  g_task_run_in_thread (worker, collect_thread);
 }
 
 /**
- * nb_mgmt_store_collect_changed_peers_finish:
+ * nb_mgmt_store_collect_network_map_updates_finish:
  * @store: a store
  * @result: the result given to the callback
+ * @stats: (out caller-allocates) (optional): what the collection did
  * @error: return location for a #GError
  *
- * A peer given a newer map while the worker ran (by
- * nb_mgmt_store_get_network_map()) is left out: it has it already.
- *
- * Returns: (transfer full) (element-type utf8): the IDs of the peers whose
- *   map changed, recorded as given; %NULL on error (then every peer of the
- *   account is considered changed at the next collect)
+ * Returns: %TRUE when every changed map was handed over; %FALSE on error
+ *   (then every peer of the account is a candidate at the next collection)
  */
-GPtrArray *
-nb_mgmt_store_collect_changed_peers_finish (NbMgmtStore  *store,
-                                            GAsyncResult *result,
-                                            GError      **error)
+gboolean
+nb_mgmt_store_collect_network_map_updates_finish (NbMgmtStore           *store,
+                                                  GAsyncResult          *result,
+                                                  NbMgmtMapUpdateStats  *stats,
+                                                  GError               **error)
 {
-  GTask *task = G_TASK (result);
-  CollectJob *job = g_task_get_task_data (task);
-  GPtrArray *ids;
-  GHashTable *given;
+  CollectJob *job;
 
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
 
-  if (!g_task_propagate_boolean (task, error))
-    {
-      /* The pending changes were taken: nothing may be missed. */
-      if (job->snapshot != NULL)
-        nb_mgmt_netmap_mark_dirty (store, job->account_id, NB_MGMT_CHANGE_ACCOUNT, NULL);
-      return NULL;
-    }
-  ids = g_ptr_array_new_with_free_func (g_free);
-  given = g_hash_table_lookup (store->given_hashes, job->account_id);
-  for (guint k = 0; given != NULL && k < job->new_hashes->len; k++)
-    {
-      const SnapPeer *p = job->snapshot->peers->pdata[g_array_index (job->indexes, guint32, k)];
-      guint64 was = g_array_index (job->old_hashes, guint64, k);
-      guint64 now = g_array_index (job->new_hashes, guint64, k);
-      guint64 *cur = g_hash_table_lookup (given, p->id);
-
-      if (cur == NULL || *cur != was || now == was)
-        continue;
-      *cur = now;
-      g_ptr_array_add (ids, g_strdup (p->id));
-    }
-  return ids;
+  job = g_task_get_task_data (G_TASK (result));
+  if (stats != NULL)
+    *stats = job->stats;
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 gboolean

@@ -187,7 +187,20 @@ sort_remote (const NbMgmtSnapshot *s,
  * (action, peer), the peer's place known from the sorted remote list, then
  * an insertion sort inside each small bucket gives cmp_fw()'s order, stable
  * as g_array_sort(), without a comparison call per step of a merge sort.
- * @sc->remote must be sorted. */
+ * A bucket can be large (a rule with a thousand ports gives each peer two
+ * thousand entries): past FW_INSERTION_MAX those are merge-sorted instead
+ * (g_qsort_with_data() is stable), so that no map costs more than
+ * n log n in its rules. @sc->remote must be sorted. */
+#define FW_INSERTION_MAX 32
+
+static int
+cmp_fw_data (gconstpointer a,
+             gconstpointer b,
+             gpointer      data)
+{
+  return cmp_fw (a, b);
+}
+
 static void
 sort_fw (guint32  x,
          Scratch *sc)
@@ -228,18 +241,26 @@ sort_fw (guint32  x,
 
   /* start[b] is now the end of bucket b. */
   for (guint b = 0, begin = 0; b < n_buckets; begin = start[b], b++)
-    for (guint i = begin + 1; i < start[b]; i++)
-      {
-        CompactRule c = out[i];
-        guint j = i;
+    {
+      if (start[b] - begin > FW_INSERTION_MAX)
+        {
+          g_qsort_with_data (out + begin, (gint) (start[b] - begin), sizeof (CompactRule),
+                             cmp_fw_data, NULL);
+          continue;
+        }
+      for (guint i = begin + 1; i < start[b]; i++)
+        {
+          CompactRule c = out[i];
+          guint j = i;
 
-        while (j > begin && cmp_fw (&out[j - 1], &c) > 0)
-          {
-            out[j] = out[j - 1];
-            j--;
-          }
-        out[j] = c;
-      }
+          while (j > begin && cmp_fw (&out[j - 1], &c) > 0)
+            {
+              out[j] = out[j - 1];
+              j--;
+            }
+          out[j] = c;
+        }
+    }
 
   /* Swap: the sorted array becomes the map's. */
   {

@@ -111,6 +111,14 @@ validate_policy (const NbMgmtPolicy *policy,
         return nb_mgmt_fail_invalid (error, "rules[%u].destinations: at least one destination group is required", i);
       if (has_ports && rule->protocol != NB_MGMT_PROTOCOL_TCP && rule->protocol != NB_MGMT_PROTOCOL_UDP)
         return nb_mgmt_fail_invalid (error, "rules[%u]: ports can only be set for tcp or udp", i);
+      /* Bounds what one rule costs every map it reaches. */
+      if (rule->ports != NULL && rule->ports->len > NB_MGMT_MAX_RULE_PORTS)
+        return nb_mgmt_fail_invalid (error, "rules[%u].ports: %u ports, at most %u are allowed in one rule: "
+                                     "use port_ranges for spans of ports", i, rule->ports->len,
+                                     NB_MGMT_MAX_RULE_PORTS);
+      if (rule->port_ranges != NULL && rule->port_ranges->len > NB_MGMT_MAX_RULE_PORTS)
+        return nb_mgmt_fail_invalid (error, "rules[%u].port_ranges: %u ranges, at most %u are allowed in one rule",
+                                     i, rule->port_ranges->len, NB_MGMT_MAX_RULE_PORTS);
       for (guint j = 0; rule->ports != NULL && j < rule->ports->len; j++)
         if (g_array_index (rule->ports, guint16, j) == 0)
           return nb_mgmt_fail_invalid (error, "rules[%u].ports: port must be 1..65535", i);

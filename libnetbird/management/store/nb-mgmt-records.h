@@ -457,6 +457,16 @@ typedef struct {
 } NbMgmtPortRange;
 
 /**
+ * NB_MGMT_MAX_RULE_PORTS:
+ *
+ * How many single ports, and how many port ranges, one policy rule may
+ * list. Each port is a firewall rule in the map of every peer the rule
+ * reaches, for each peer on the other side: a span of ports is one range,
+ * not a list. A longer list is refused as an invalid argument (HTTP 422).
+ */
+#define NB_MGMT_MAX_RULE_PORTS 1024
+
+/**
  * NbMgmtPolicyRule:
  * @id: the rule ID (the store assigns one on create when %NULL)
  * @name: its name
@@ -465,9 +475,10 @@ typedef struct {
  * @action: accept or drop
  * @bidirectional: it also matches traffic from destinations to sources
  * @protocol: the protocol it matches
- * @ports: (nullable) (element-type guint16): single ports (TCP/UDP only)
+ * @ports: (nullable) (element-type guint16): single ports (TCP/UDP only),
+ *   at most %NB_MGMT_MAX_RULE_PORTS
  * @port_ranges: (nullable) (element-type NbMgmtPortRange): port ranges
- *   (TCP/UDP only)
+ *   (TCP/UDP only), at most %NB_MGMT_MAX_RULE_PORTS
  * @sources: (nullable): group IDs of the source side
  * @destinations: (nullable): group IDs of the destination side
  *

@@ -289,6 +289,13 @@ snapshot_load (NbMgmtStore *store,
             {
               r->ports = rule->ports != NULL ? g_array_ref (rule->ports) : NULL;
               r->ranges = rule->port_ranges != NULL ? g_array_ref (rule->port_ranges) : NULL;
+              /* Stored before the cap: kept as it is (dropping ports of a
+               * drop rule would open them), at n log n per map. */
+              if ((r->ports != NULL && r->ports->len > NB_MGMT_MAX_RULE_PORTS) ||
+                  (r->ranges != NULL && r->ranges->len > NB_MGMT_MAX_RULE_PORTS))
+                g_info ("Policy %s has a rule with more than %u ports or ranges; it is applied, but "
+                        "it cannot be saved again as it is: use port ranges",
+                        policy->id, NB_MGMT_MAX_RULE_PORTS);
             }
           r->sides[0] = group_indexes (group_index, rule->sources);
           r->sides[1] = group_indexes (group_index, rule->destinations);

@@ -6,7 +6,8 @@
  *
  * Threading: an #NbMgmtStore is used from one thread (the one whose main
  * context runs the server). Every call is synchronous and short (SQLite in
- * WAL mode, prepared statements) except the _async one; every mutating call
+ * WAL mode, prepared statements) except the _async one, whose worker reads
+ * only an immutable snapshot of the account; every mutating call
  * is one transaction: it either commits whole, with its activity event, or
  * changes nothing.
  *
@@ -21,12 +22,14 @@
  *
  * Changes: after each committed change the store emits #NbMgmtStore::changed
  * synchronously on the calling thread, with an #NbMgmtChange. The server
- * then learns which peers' maps changed (at once or on an idle, coalescing
- * several changes), best with nb_mgmt_store_collect_changed_peers_async():
- * the maps are computed on a worker thread and only the changed peers' IDs
- * come back, to fetch, send and free one map at a time with
- * nb_mgmt_store_get_network_map(). Only the peers a change may concern are
- * recomputed, and only those that were given a map.
+ * gathers the changes of an account for a few milliseconds, then brings the
+ * maps of its connected peers up to date with
+ * nb_mgmt_store_collect_network_map_updates_async(), the one way to do it:
+ * the snapshot load (SQLite) and the choice of candidates stay on the
+ * calling thread, the maps are computed on a worker thread, and each map
+ * that changed comes back to the calling thread's main context, borrowed,
+ * a few at a time. Only the peers a change may concern are recomputed, and
+ * only those that were given a map.
  *
  * Durability: every change is fsync'd at commit (WAL, synchronous=FULL),
  * except runtime state (connected, last seen, token last use), which a
@@ -615,44 +618,90 @@ GPtrArray  *nb_mgmt_store_list_events            (NbMgmtStore             *store
 /* ---- Network maps ---------------------------------------------------------
  *
  * get_network_map computes the current map of @peer_id (see
- * nb-mgmt-netmap.h) and records it as the map that peer was last given.
- * get_all_network_maps computes every peer's map of the account at once
- * (shared indexes: linear in the size of the maps) and records them.
- * collect_network_map_updates returns the maps of the account's peers that
- * were given a map (by get_network_map, get_all_network_maps or an earlier
- * collect, and not forgotten since) and whose map now differs from it;
- * records them; and is cheap when nothing changed. A newly registered peer
- * is not in it until it was given its first map (the server gives it one
- * when its sync channel opens). Only the peers a change may concern are
- * recomputed. Element type NbMgmtNetworkMap, transfer full.
+ * nb-mgmt-netmap.h) on the calling thread and records it as the map that
+ * peer was last given. get_network_map_async does the same with the map
+ * computed on a worker thread (the server gives a peer its first map this way
+ * when its sync channel opens); its finish records the map as given and,
+ * when the account changed while the worker ran, makes the peer a
+ * candidate of the next collection and says so (@outdated): collect then.
+ * get_all_network_maps computes and records every peer's map of the
+ * account at once, on the calling thread (shared indexes: linear in the
+ * size of the maps).
+ *
+ * collect_network_map_updates_async finds the peers that were given a map
+ * (and not forgotten since) and whose map now differs from it, records
+ * their new maps as given, and hands each to @func on the calling thread's
+ * main context, borrowed (valid during the call only; @func may change the
+ * store). The maps are computed on a worker thread; at most a few computed
+ * maps wait for the main loop at any time, so memory does not grow with
+ * the number of peers a change concerns; the main loop takes them in
+ * slices of at most 5 ms (and one map), then runs its other sources. The
+ * snapshot, when the account changed, is loaded from SQLite on the calling
+ * thread first (@stats says how long). A peer given a newer map while the
+ * worker ran (get_network_map) is left out: it has it already. A newly
+ * registered peer is not among them until it was given its first map. It
+ * is cheap when nothing changed. Start one collection per account at a time
+ * (the server waits for the previous one to finish): two at once could hand
+ * a peer an older map after a newer one. @callback runs after the last
+ * call of @func.
  */
+
+/**
+ * NbMgmtMapUpdateFunc:
+ * @map: a peer's new map, borrowed: valid during the call only
+ * @user_data: the data given with the function
+ *
+ * Receives one changed map from a collection.
+ */
+typedef void (*NbMgmtMapUpdateFunc) (const NbMgmtNetworkMap *map,
+                                     gpointer                user_data);
+
+/**
+ * NbMgmtMapUpdateStats:
+ * @snapshot_us: time the calling thread spent getting the account's
+ *   snapshot (loaded from SQLite when the account changed since the last)
+ * @compute_us: the worker thread's time computing maps, from its start
+ *   to its end (including waits for the main loop to take maps)
+ * @computed: candidate maps computed
+ * @changed: maps that differed and were handed over
+ *
+ * What one collection did, for logs and benchmarks.
+ */
+typedef struct {
+  gint64 snapshot_us;
+  gint64 compute_us;
+  guint computed;
+  guint changed;
+} NbMgmtMapUpdateStats;
+
 NbMgmtNetworkMap *nb_mgmt_store_get_network_map  (NbMgmtStore  *store,
                                                   const char   *account_id,
                                                   const char   *peer_id,
                                                   GError      **error);
+void              nb_mgmt_store_get_network_map_async  (NbMgmtStore         *store,
+                                                        const char          *account_id,
+                                                        const char          *peer_id,
+                                                        GCancellable        *cancellable,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+NbMgmtNetworkMap *nb_mgmt_store_get_network_map_finish (NbMgmtStore         *store,
+                                                        GAsyncResult        *result,
+                                                        gboolean            *outdated,
+                                                        GError             **error);
 GPtrArray        *nb_mgmt_store_get_all_network_maps (NbMgmtStore *store,
                                                       const char  *account_id,
                                                       GError     **error);
-GPtrArray        *nb_mgmt_store_collect_network_map_updates (NbMgmtStore *store,
-                                                             const char  *account_id,
-                                                             GError     **error);
-/* Like collect_network_map_updates, but only the IDs (element-type utf8) of
- * the peers whose map changed, recorded as given: fetch, send and free one
- * map at a time with get_network_map, so memory stays bounded by one map. */
-GPtrArray        *nb_mgmt_store_collect_changed_peers (NbMgmtStore *store,
-                                                       const char  *account_id,
-                                                       GError     **error);
-/* The same with the map computations on a worker thread (GTask): the
- * callback runs on the caller's thread-default main context. A peer given
- * a newer map meanwhile (get_network_map) is left out. */
-void              nb_mgmt_store_collect_changed_peers_async  (NbMgmtStore         *store,
-                                                              const char          *account_id,
-                                                              GCancellable        *cancellable,
-                                                              GAsyncReadyCallback  callback,
-                                                              gpointer             user_data);
-GPtrArray        *nb_mgmt_store_collect_changed_peers_finish (NbMgmtStore         *store,
-                                                              GAsyncResult        *result,
-                                                              GError             **error);
+void              nb_mgmt_store_collect_network_map_updates_async  (NbMgmtStore          *store,
+                                                                    const char           *account_id,
+                                                                    NbMgmtMapUpdateFunc   func,
+                                                                    gpointer              func_data,
+                                                                    GCancellable         *cancellable,
+                                                                    GAsyncReadyCallback   callback,
+                                                                    gpointer              user_data);
+gboolean          nb_mgmt_store_collect_network_map_updates_finish (NbMgmtStore          *store,
+                                                                    GAsyncResult         *result,
+                                                                    NbMgmtMapUpdateStats *stats,
+                                                                    GError              **error);
 /* Forget what each peer of the account was last given (e.g. when a peer's
  * sync channel closes: pass its ID; %NULL forgets the whole account). */
 void              nb_mgmt_store_forget_network_map (NbMgmtStore *store,

@@ -77,6 +77,8 @@ nb_wg_uapi_config_free (NbWgUapiConfig *config)
   if (config == NULL)
     return;
   g_clear_pointer (&config->peers, g_ptr_array_unref);
+  g_clear_pointer (&config->filter_rules, g_array_unref);
+  g_clear_pointer (&config->filter_rule_set, nb_filter_rule_set_free);
   memset (config->private_key, 0, sizeof config->private_key);
   g_free (config);
 }
@@ -291,6 +293,37 @@ parse_device_line (NbWgUapiConfig  *config,
         return FALSE;
       config->replace_peers = TRUE;
     }
+  else if (strcmp (key, "filter_mode") == 0)
+    {
+      if (!nb_filter_mode_from_string (value, &config->filter_mode))
+        return invalid (error, "filter_mode “%s” is not enforcing, block-inbound or disabled",
+                        value);
+      config->has_filter_mode = TRUE;
+    }
+  else if (strcmp (key, "filter_rule") == 0)
+    {
+      NbFilterRule rule;
+      g_autoptr(GError) rule_error = NULL;
+
+      if (!nb_filter_rule_parse (value, &rule, &rule_error))
+        return invalid (error, "%s", rule_error->message);
+      if (config->filter_rules == NULL)
+        config->filter_rules = g_array_new (FALSE, FALSE, sizeof (NbFilterRule));
+      g_array_append_val (config->filter_rules, rule);
+      config->filter_replace_rules = TRUE;
+    }
+  else if (strcmp (key, "filter_replace_rules") == 0)
+    {
+      if (!parse_true (key, value, error))
+        return FALSE;
+      config->filter_replace_rules = TRUE;
+    }
+  else if (strcmp (key, "filter_remove_rules") == 0)
+    {
+      if (!parse_true (key, value, error))
+        return FALSE;
+      config->filter_remove_rules = TRUE;
+    }
   else
     return invalid (error, "“%s” is not a device key", key);
   return TRUE;
@@ -424,6 +457,26 @@ nb_wg_uapi_config_parse (const char  *text,
                                       line_number);
           return NULL;
         }
+    }
+
+  /* The filter's rules are checked whole here too, before anything is
+   * applied. */
+  if (config->filter_replace_rules && config->filter_remove_rules)
+    {
+      g_set_error (error, NB_WG_UAPI_ERROR, NB_WG_UAPI_ERROR_INVALID,
+                   "filter_remove_rules cannot come with filter rules to put in force");
+      return NULL;
+    }
+  if (config->filter_replace_rules)
+    {
+      GArray *rules = config->filter_rules;
+
+      config->filter_rule_set =
+          nb_filter_rule_set_compile (rules != NULL ? (const NbFilterRule *) (void *) rules->data
+                                                    : NULL,
+                                      rules != NULL ? rules->len : 0, error);
+      if (config->filter_rule_set == NULL)
+        return NULL;
     }
   return g_steal_pointer (&config);
 }

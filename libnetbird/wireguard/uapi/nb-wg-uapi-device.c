@@ -241,6 +241,13 @@ nb_wg_uapi_apply_config (NbWgDevice  *device,
       return FALSE;
     }
 
+  if (config->filter_replace_rules)
+    nb_wg_device_set_filter_rule_set (device, g_steal_pointer (&config->filter_rule_set));
+  else if (config->filter_remove_rules)
+    nb_wg_device_set_filter_rule_set (device, NULL);
+  if (config->has_filter_mode)
+    nb_wg_device_set_filter_mode (device, config->filter_mode);
+
   if (config->has_private_key)
     {
       g_autoptr(NbKey) key = NULL;

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include "nb-filter-private.h"
 #include "nb-wg-uapi.h"
 
 G_BEGIN_DECLS
@@ -46,6 +47,17 @@ typedef struct {
   guint32 fwmark;
   gboolean replace_peers;
   GPtrArray *peers;                /* of NbWgUapiPeerConfig */
+  /* Our extension for the packet filter (wg(8) never sends it):
+   * filter_mode=enforcing|block-inbound|disabled; filter_rule=RULE (as
+   * nb_filter_rule_parse() reads it), each one of a set that replaces the
+   * rules in force; filter_replace_rules=true for an empty set (inbound
+   * closed); filter_remove_rules=true for none (everything passes). */
+  gboolean has_filter_mode;
+  NbFilterMode filter_mode;
+  gboolean filter_replace_rules;
+  gboolean filter_remove_rules;
+  GArray *filter_rules;            /* of NbFilterRule */
+  NbFilterRuleSet *filter_rule_set; /* compiled at the end of the parse */
 } NbWgUapiConfig;
 
 /* Parses the lines of a "set" (without the "set=1" line; stops at the first

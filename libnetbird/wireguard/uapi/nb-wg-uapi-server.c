@@ -192,6 +192,8 @@ static const struct {
   { NB_WG_COUNTER_CRYPT_OFFLOADED, "crypt_offloaded" },
   { NB_WG_COUNTER_TX_ICMP_UNREACHABLE, "tx_icmp_unreachable" },
   { NB_WG_COUNTER_RX_DROP_WRONG_PEER, "rx_drop_wrong_peer" },
+  { NB_WG_COUNTER_RX_DROP_FILTER, "rx_drop_filter" },
+  { NB_WG_COUNTER_TX_DROP_FILTER, "tx_drop_filter" },
 };
 
 static void
@@ -199,12 +201,37 @@ append_statistics (GString    *reply,
                    NbWgDevice *device)
 {
   NbTun *tun;
+  NbFilter *filter;
 
   for (guint i = 0; i < G_N_ELEMENTS (counter_names); i++)
     g_string_append_printf (reply, "%s=%" G_GUINT64_FORMAT "\n", counter_names[i].name,
                             nb_wg_device_get_counter (device, counter_names[i].counter));
   g_string_append_printf (reply, "under_load=%s\n",
                           nb_wg_device_get_under_load (device) ? "true" : "false");
+  /* The packet filter, once configured: its mode, rules, connection table
+   * and what it let in and dropped, by reason. */
+  filter = nb_wg_device_get_filter (device);
+  if (filter != NULL)
+    {
+      NbFilterConntrack *conntrack = nb_filter_get_conntrack (filter);
+
+      g_string_append_printf (reply,
+                              "filter_mode=%s\n"
+                              "filter_rules=%" G_GSIZE_FORMAT "\n"
+                              "filter_conntrack_entries=%u\n"
+                              "filter_conntrack_created=%" G_GUINT64_FORMAT "\n"
+                              "filter_conntrack_evicted=%" G_GUINT64_FORMAT "\n",
+                              nb_filter_mode_to_string (nb_filter_get_mode (filter)),
+                              nb_filter_get_n_rules (filter),
+                              nb_filter_conntrack_count_live (conntrack, g_get_monotonic_time ()),
+                              nb_filter_conntrack_get_counter (conntrack,
+                                                               NB_FILTER_CONNTRACK_CREATED),
+                              nb_filter_conntrack_get_counter (conntrack,
+                                                               NB_FILTER_CONNTRACK_EVICTED));
+      for (guint i = 0; i < NB_FILTER_N_COUNTERS; i++)
+        g_string_append_printf (reply, "%s=%" G_GUINT64_FORMAT "\n", nb_filter_counter_name (i),
+                                nb_filter_get_counter (filter, i));
+    }
   tun = nb_wg_device_get_tun (device);
   if (tun != NULL)
     g_string_append_printf (reply,

@@ -15,6 +15,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -31,6 +32,7 @@ CLOSE_MALFORMED = 4000
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_LOGIN_REQUIRED = 4003
 CLOSE_NOT_REGISTERED = 4004
+CLOSE_TIMEOUT = 4008
 CLOSE_REPLACED = 4009
 
 
@@ -43,16 +45,20 @@ def free_port():
 class Daemon:
     """One netbird-management process over a data directory."""
 
-    def __init__(self, data_dir, config=None):
+    def __init__(self, data_dir, config=None, prefix=(), extra_args=()):
         self.data_dir = data_dir
         self.config = config
+        self.prefix = list(prefix)        # e.g. prlimit --nofile=1024:1024
+        self.extra_args = list(extra_args)
         self.port = None
         self.proc = None
+        self.reader = None
         self.log_path = os.path.join(os.path.dirname(data_dir), 'daemon.log')
 
     def start(self, port=None):
         self.port = port or free_port()
-        args = [DAEMON, '--listen', '127.0.0.1:%d' % self.port, '--data-dir', self.data_dir]
+        args = self.prefix + [DAEMON, '--listen', '127.0.0.1:%d' % self.port,
+                              '--data-dir', self.data_dir] + self.extra_args
         if self.config is not None:
             path = os.path.join(os.path.dirname(self.data_dir), 'config.json')
             with open(path, 'w') as f:
@@ -76,10 +82,19 @@ class Daemon:
                 break
             self.stdout_lines.append(line)
             if line.startswith('Listening on'):
+                # The daemon's info and debug lines go on to its stdout:
+                # keep reading them, or a long test fills the pipe and the
+                # daemon blocks in a log call.
+                self.reader = threading.Thread(target=self._read_stdout, daemon=True)
+                self.reader.start()
                 return self
         self.stop()
         raise RuntimeError('daemon did not start: %s\n%s' % (
             ''.join(self.stdout_lines), open(self.log_path, errors='replace').read()[-4000:]))
+
+    def _read_stdout(self):
+        for raw in iter(self.proc.stdout.readline, b''):
+            self.stdout_lines.append(raw.decode(errors='replace'))
 
     @property
     def url(self):
@@ -100,6 +115,9 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         rc = self.proc.returncode
+        if self.reader is not None:
+            self.reader.join(10)
+            self.reader = None
         self.proc.stdout.close()
         self.log.close()
         self.proc = None
@@ -263,6 +281,8 @@ class DaemonTestCase(unittest.TestCase):
     """Each test gets a fresh data directory and a running daemon."""
 
     config = None
+    daemon_prefix = ()
+    daemon_args = ()
 
     def setUp(self):
         # main() has checked it; a test run by other means must not pass
@@ -271,7 +291,7 @@ class DaemonTestCase(unittest.TestCase):
             self.fail('no netbird-management daemon to test (got %r)' % DAEMON)
         self.tmp = tempfile.mkdtemp(prefix='nb-mgmt-test-')
         self.data_dir = os.path.join(self.tmp, 'data')
-        self.daemon = Daemon(self.data_dir, self.config)
+        self.daemon = Daemon(self.data_dir, self.config, self.daemon_prefix, self.daemon_args)
         self.peers = []
         self.addCleanup(self._cleanup)
         self.daemon.start()

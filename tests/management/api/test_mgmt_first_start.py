@@ -47,7 +47,7 @@ class FirstStart(unittest.TestCase):
 
     def setUp(self):
         if not mgmt_harness.DAEMON or not os.path.exists(mgmt_harness.DAEMON):
-            self.skipTest('NETBIRD_MANAGEMENT is not set to the daemon')
+            self.fail('no netbird-management daemon to test (got %r)' % mgmt_harness.DAEMON)
         self.tmp = tempfile.mkdtemp(prefix='nb-mgmt-first-')
         self.data_dir = os.path.join(self.tmp, 'data')
         self.daemon = None

@@ -129,6 +129,54 @@ test_bad_values_rejected (void)
   assert_rejected ("public_key=" KEY_A "\ngarbage\n", -EPROTO);
 }
 
+/* Our extension for the packet filter: a mode, and rules that compile
+ * while parsing, so that a bad set is refused before anything applies. */
+static void
+test_filter_keys (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NbWgUapiConfig) c =
+    parse ("filter_mode=block-inbound\nfilter_rule=in accept tcp 100.64.0.2 22\n"
+           "filter_rule=out drop udp fd00::9 53-54\nlisten_port=1\n", &error);
+
+  g_assert_no_error (error);
+  g_assert_true (c->has_filter_mode);
+  g_assert_cmpint (c->filter_mode, ==, NB_FILTER_MODE_BLOCK_INBOUND);
+  g_assert_true (c->filter_replace_rules);
+  g_assert_cmpuint (c->filter_rules->len, ==, 2);
+  g_assert_nonnull (c->filter_rule_set);
+  g_assert_cmpuint (nb_filter_rule_set_get_n_rules (c->filter_rule_set), ==, 2);
+  g_clear_pointer (&c, nb_wg_uapi_config_free);
+
+  /* An empty set (inbound closed) and no set (all open) are different. */
+  c = parse ("filter_replace_rules=true\n", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (c->filter_rule_set);
+  g_assert_cmpuint (nb_filter_rule_set_get_n_rules (c->filter_rule_set), ==, 0);
+  g_clear_pointer (&c, nb_wg_uapi_config_free);
+  c = parse ("filter_remove_rules=true\n", &error);
+  g_assert_no_error (error);
+  g_assert_true (c->filter_remove_rules);
+  g_assert_null (c->filter_rule_set);
+  g_clear_pointer (&c, nb_wg_uapi_config_free);
+
+  assert_rejected ("filter_mode=paranoid\n", -EINVAL);
+  assert_rejected ("filter_rule=in accept tcp 100.64.0.2 99999\n", -EINVAL);
+  assert_rejected ("filter_rule=in accept\n", -EINVAL);
+  assert_rejected ("filter_remove_rules=yes\n", -EINVAL);
+  assert_rejected ("public_key=" KEY_A "\nfilter_mode=disabled\n", -EINVAL); /* in a peer */
+
+  /* Parsed lines that do not make a rule set, or ask for two things. */
+  c = parse ("filter_rule=in accept icmp 100.64.0.2 5\n", &error);
+  g_assert_null (c);
+  g_assert_nonnull (strstr (error->message, "ICMP has no ports"));
+  g_assert_cmpint (nb_wg_uapi_error_to_errno (error), ==, -EINVAL);
+  g_clear_error (&error);
+  c = parse ("filter_rule=in accept icmp 100.64.0.2\nfilter_remove_rules=true\n", &error);
+  g_assert_null (c);
+  g_assert_cmpint (nb_wg_uapi_error_to_errno (error), ==, -EINVAL);
+}
+
 static void
 test_nul_byte_rejected (void)
 {
@@ -202,6 +250,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wg/uapi/config/device-keys", test_device_keys);
   g_test_add_func ("/wg/uapi/config/peer-keys", test_peer_keys);
   g_test_add_func ("/wg/uapi/config/bad-values-rejected", test_bad_values_rejected);
+  g_test_add_func ("/wg/uapi/config/filter-keys", test_filter_keys);
   g_test_add_func ("/wg/uapi/config/nul-byte-rejected", test_nul_byte_rejected);
   g_test_add_func ("/wg/uapi/config/empty-is-valid", test_empty_is_valid);
   g_test_add_func ("/wg/uapi/config/endpoint-roundtrip", test_endpoint_roundtrip);
