@@ -55,9 +55,12 @@ ice_keys a b
 # coturn refuses the next ones (438 "Wrong nonce", then 400; libnice logs
 # "CreatePermission ... unauthorized"), so no pair through the relay ever
 # succeeds and ICE fails round after round. Relay-only asks for one
-# permission per side, which coturn grants.
+# permission per side, which coturn grants. ICE_RELAY_ALL=1 runs the case
+# with every candidate type, to see it (ICE_COTURN_ARGS=-V and
+# ICE_KEEP_LOGS=DIR for coturn's account: the later CreatePermissions come
+# as a session of their own, with no allocation).
 PEER_ARGS=()
-[ "$CASE" = relay ] && PEER_ARGS=(--relay-only)
+[ "$CASE" = relay ] && [ -z "${ICE_RELAY_ALL:-}" ] && PEER_ARGS=(--relay-only)
 ice_peer a "$OVER_A" b "$OVER_B" "${SERVERS[@]}" "${PEER_ARGS[@]}"
 ice_peer b "$OVER_B" a "$OVER_A" "${SERVERS[@]}" "${PEER_ARGS[@]}"
 
