@@ -248,4 +248,6 @@ ice_keep_logs() {
   mkdir -p "$ICE_KEEP_LOGS" && cp "$NBT_TMP"/*.log "$ICE_KEEP_LOGS"/ 2>/dev/null
   return 0
 }
-trap 'ice_rc=$?; ice_keep_logs; (exit $ice_rc); nbt_cleanup' EXIT
+# set +e first: under errexit the (exit RC) that hands nbt_cleanup the
+# status would end the trap before the cleanup on any failure.
+trap 'ice_rc=$?; set +e; ice_keep_logs; (exit $ice_rc); nbt_cleanup' EXIT
