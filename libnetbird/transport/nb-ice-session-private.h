@@ -31,6 +31,10 @@ G_BEGIN_DECLS
 /* The largest datagram the receive callback copies (libnice's own buffer
  * is 64 KiB too). */
 #define NB_ICE_RX_BUFFER_SIZE 65536
+/* WireGuard handshake messages (initiation 148 bytes, response 92, cookie
+ * reply 64) held while this side has no path to answer on yet. */
+#define NB_ICE_HELD_MAX 4
+#define NB_ICE_HELD_SIZE 256
 
 /* A STUN or TURN server, as given (host resolved before gathering). */
 typedef struct
@@ -125,6 +129,13 @@ struct _NbIceSession
   gboolean wg_seen;          /* a WireGuard datagram came through the agent */
   guint64 rx;
   guint8 *rx_buffer;
+  /* Before the first pair is selected the peer has no transport of this
+   * session, yet the other side may have selected its own and sent its
+   * handshake initiation: held here until there is a way to answer. */
+  gboolean wg_path;          /* the peer has a transport of the session */
+  guint n_held;
+  guint16 held_len[NB_ICE_HELD_MAX];
+  guint8 held[NB_ICE_HELD_MAX][NB_ICE_HELD_SIZE];
   GQueue events;
   GSource *event_source;
 };

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include "nb-ice-session-private.h"
 
@@ -91,8 +93,22 @@ nb_ice_session_on_receive (NiceAgent *agent,
   self->wg_seen = TRUE;
   if (self->device != NULL && self->peer != NULL)
     {
-      device = g_object_ref (self->device);
-      peer = g_object_ref (self->peer);
+      if (!self->wg_path)
+        {
+          /* No pair selected here yet: an answer would have nowhere to go
+           * and the other side would wait REKEY_TIMEOUT (5 s) to try again.
+           * Handshake messages wait for the path instead. */
+          if (len <= NB_ICE_HELD_SIZE && self->n_held < NB_ICE_HELD_MAX)
+            {
+              memcpy (self->held[self->n_held], buf, len);
+              self->held_len[self->n_held++] = (guint16) len;
+            }
+        }
+      else
+        {
+          device = g_object_ref (self->device);
+          peer = g_object_ref (self->peer);
+        }
     }
   g_mutex_unlock (&self->lock);
 
@@ -118,6 +134,19 @@ nb_ice_session_set_parked (NbIceSession *self,
   if (self->parked == parked || self->agent == NULL)
     return;
   self->parked = parked;
+  /* While parked the packet threads alone read the socket, with UDP_GRO
+   * as on the device's own sockets: one receive holds a run of datagrams
+   * of one size, which they cut apart. libnice reads one datagram at a
+   * time and would take a run for one datagram, so GRO is on only while
+   * the agent does not read (the handed-over fd shares the socket). */
+  {
+    g_autoptr(GSocket) socket = nice_agent_get_selected_socket (self->agent, self->stream_id,
+                                                                NB_ICE_COMPONENT_ID);
+    int gro = parked ? 1 : 0;
+
+    if (socket != NULL)
+      setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_GRO, &gro, sizeof gro);
+  }
   nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID,
                           parked ? self->park_context : self->worker_context, nb_ice_session_on_receive, self);
   g_debug ("ICE session %s: the agent's sockets are %s", self->session_id,
@@ -156,7 +185,35 @@ socket_transport_new (NbIceSession  *self,
     if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
       setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   }
+
   return nb_wg_transport_new_socket (fd, self->remote_address, error);
+}
+
+/* Marks whether the peer has a path of the session; once it has, what was
+ * held for it goes to WireGuard, which can answer now. */
+static void
+deliver_held (NbIceSession *self,
+              NbWgPeer     *peer,
+              gboolean      path)
+{
+  NbWgDevice *device = NULL;
+  guint n;
+
+  g_mutex_lock (&self->lock);
+  self->wg_path = path && peer != NULL;
+  n = self->wg_path ? self->n_held : 0;
+  self->n_held = 0;
+  if (n > 0 && self->device != NULL)
+    device = g_object_ref (self->device);
+  g_mutex_unlock (&self->lock);
+
+  /* The receive callback no longer writes the slots once wg_path is set. */
+  for (guint i = 0; device != NULL && i < n; i++)
+    nb_wg_device_receive_from_transport (device, peer, self->held[i], self->held_len[i]);
+  if (n > 0)
+    g_debug ("ICE session %s: %u WireGuard message%s held until a pair was selected",
+             self->session_id, n, n == 1 ? "" : "s");
+  g_clear_object (&device);
 }
 
 /* Gives the attached peer the transport the session's state calls for. */
@@ -219,6 +276,7 @@ nb_ice_session_update_transport (NbIceSession *self)
     nb_wg_peer_set_transport (peer, transport);
   if (wanted == NB_ICE_TRANSPORT_SOCKET)
     nb_ice_session_set_parked (self, TRUE);
+  deliver_held (self, peer, wanted != NB_ICE_TRANSPORT_NONE);
   g_debug ("ICE session %s: WireGuard goes %s", self->session_id,
            wanted == NB_ICE_TRANSPORT_SOCKET ? "on the selected socket" :
            wanted == NB_ICE_TRANSPORT_CHANNEL ? "through the agent" : "nowhere through ICE");

@@ -86,11 +86,15 @@ nb_wg_send_handshake_initiation (NbWgPeer *peer,
   NbWgMessageInitiation msg;
   struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
   guint8 timestamp[NB_WG_TIMESTAMP_LEN];
+  gboolean has_path;
   gint64 now;
 
   if (device == NULL || !device->up || !device->identity.has_identity)
     return;
   now = nb_wg_device_now (device);
+
+  /* Before taking the peer's lock: reading the endpoint takes it too. */
+  has_path = peer_has_path (peer);
 
   g_mutex_lock (&peer->lock);
   if (!is_retry)
@@ -101,18 +105,19 @@ nb_wg_send_handshake_initiation (NbWgPeer *peer,
       g_mutex_unlock (&peer->lock);
       return;
     }
-  peer->last_sent_handshake = now;
-  g_mutex_unlock (&peer->lock);
-
-  if (!peer_has_path (peer))
+  if (!has_path)
     {
       /* Nowhere to send it: keep the retransmit timer going so it goes out
-       * once an endpoint is known. */
-      g_mutex_lock (&peer->lock);
+       * once an endpoint is known. Nothing was sent, so REKEY_TIMEOUT does
+       * not start: the first packet after a path appears (an ICE pair
+       * handed over, an endpoint set) initiates at once instead of up to
+       * 5 s later. */
       nb_wg_timers_handshake_initiated (&peer->timers, now);
       g_mutex_unlock (&peer->lock);
       return;
     }
+  peer->last_sent_handshake = now;
+  g_mutex_unlock (&peer->lock);
 
   nb_wg_tai64n_now (timestamp);
   if (!nb_wg_noise_create_initiation (&peer->handshake, &device->identity, timestamp, &msg))

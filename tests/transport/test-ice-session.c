@@ -14,7 +14,9 @@
 #include <glib/gstdio.h>
 
 #include "nb-ice-session.h"
+#include "nb-ice-session-private.h"
 #include "nb-transport-enum-types.h"
+#include "nb-wg-transport.h"
 #include "../wireguard/wg-test-pair.h"
 
 #define TIMEOUT_S 20
@@ -495,6 +497,106 @@ test_restart (void)
 }
 
 
+/* What a channel transport of a device sends, kept for the test. */
+typedef struct
+{
+  GMutex lock;
+  guint8 data[256];
+  gsize len;
+} Captured;
+
+static gboolean
+capture_send (const guint8 *data,
+              gsize         len,
+              gpointer      user_data)
+{
+  Captured *captured = user_data;
+
+  g_mutex_lock (&captured->lock);
+  if (captured->len == 0 && len <= sizeof captured->data)
+    {
+      memcpy (captured->data, data, len);
+      captured->len = len;
+    }
+  g_mutex_unlock (&captured->lock);
+  return TRUE;
+}
+
+static gboolean
+captured_something (gpointer data)
+{
+  Captured *captured = data;
+  gboolean done;
+
+  g_mutex_lock (&captured->lock);
+  done = captured->len > 0;
+  g_mutex_unlock (&captured->lock);
+  return done;
+}
+
+/* The other side selected its pair first and its handshake initiation came
+ * through the agent while this side had no pair, so no way to answer: the
+ * session holds it (WireGuard would drop its response and the initiator
+ * retry only after REKEY_TIMEOUT, 5 s) and hands it to WireGuard once the
+ * peer has a transport. Driven through the private face: the race takes
+ * one round trip and is not reproducible with two real agents. */
+static void
+test_initiation_held_until_pair (void)
+{
+  Side a = { 0 }, b = { 0 };
+  Captured captured = { 0 };
+  g_autoptr(NbIceSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 packet[1500];
+  gsize len;
+
+  g_mutex_init (&captured.lock);
+  side_init (&a);
+  side_init (&b);
+  a.peer = nb_wg_device_add_peer (a.dev, b.key, &error);
+  g_assert_no_error (error);
+  b.peer = nb_wg_device_add_peer (b.dev, a.key, &error);
+  g_assert_no_error (error);
+  add_prefix (a.peer, "100.64.0.2/32");
+  add_prefix (b.peer, "100.64.0.1/32");
+
+  /* A real initiation from a, through a channel that keeps it. */
+  nb_wg_peer_set_transport (a.peer, nb_wg_transport_new_channel (capture_send, &captured, NULL));
+  len = make_ipv4 (packet, "100.64.0.1", "100.64.0.2", 100);
+  g_assert_true (nb_wg_device_inject_packet (a.dev, packet, len));
+  g_assert_true (run_until (captured_something, &captured));
+  g_assert_cmpuint (captured.len, ==, 148);
+
+  /* b's session, started, its peer attached, no pair yet. */
+  session = nb_ice_session_new (b.key, a.key);
+  nb_ice_session_set_wg_peer (session, b.dev, b.peer);
+  g_assert_true (nb_ice_session_start (session, &error));
+  g_assert_no_error (error);
+  nb_ice_session_on_receive (NULL, 0, NB_ICE_COMPONENT_ID, captured.len,
+                             (gchar *) captured.data, session);
+  g_assert_cmpuint (session->n_held, ==, 1);
+  g_assert_cmpuint (nb_wg_device_get_counter (b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS), ==, 0);
+
+  /* A pair: the peer gets the channel, and WireGuard the initiation. */
+  session->have_pair = TRUE;
+  session->local_type = NB_ICE_CANDIDATE_TYPE_HOST;
+  nb_ice_session_update_transport (session);
+  g_assert_cmpint (nb_ice_session_get_transport_kind (session), ==, NB_ICE_TRANSPORT_CHANNEL);
+  g_assert_cmpuint (session->n_held, ==, 0);
+  g_assert_cmpuint (nb_wg_device_get_counter (b.dev, NB_WG_COUNTER_RX_HANDSHAKE_INITIATIONS), ==, 1);
+
+  /* From then on datagrams go straight through. */
+  nb_ice_session_on_receive (NULL, 0, NB_ICE_COMPONENT_ID, captured.len,
+                             (gchar *) captured.data, session);
+  g_assert_cmpuint (session->n_held, ==, 0);
+
+  nb_ice_session_close (session);
+  nb_wg_peer_set_transport (a.peer, NULL);
+  side_clear (&a);
+  side_clear (&b);
+  g_mutex_clear (&captured.lock);
+}
+
 /* ---- TURN: a real coturn on loopback ---- */
 
 #define TURN_SECRET "h7-test-secret-not-for-production"
@@ -893,6 +995,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/transport/ice/host-pair", test_host_pair);
   g_test_add_func ("/transport/ice/wireguard-over-socket", test_wireguard_over_socket);
   g_test_add_func ("/transport/ice/restart", test_restart);
+  g_test_add_func ("/transport/ice/initiation-held-until-pair", test_initiation_held_until_pair);
   g_test_add_func ("/transport/ice/restart-after-failure", test_restart_after_failure);
   g_test_add_func ("/transport/ice/wireguard-over-turn", test_wireguard_over_turn);
   g_test_add_func ("/transport/ice/turn-wrong-secret", test_turn_wrong_secret);
