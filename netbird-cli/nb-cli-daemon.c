@@ -888,7 +888,14 @@ daemon_free (NbCliDaemon *self)
     }
   g_clear_pointer (&self->connections, g_ptr_array_unref);
   if (self->skeleton != NULL)
-    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+    {
+      GList *exported = g_dbus_interface_skeleton_get_connections (
+        G_DBUS_INTERFACE_SKELETON (self->skeleton));
+
+      if (exported != NULL)
+        g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+      g_list_free_full (exported, g_object_unref);
+    }
   g_clear_object (&self->skeleton);
   g_clear_object (&self->observer);
   if (self->client != NULL)
