@@ -211,7 +211,6 @@ nb_cli_options_parse (const char         *command,
 {
   g_autofree char *parameter = g_strdup_printf ("%s - %s", command, summary);
   g_autoptr(GOptionContext) context = g_option_context_new (parameter);
-  GOptionGroup *globals;
   char **argv = (char **) line->rest->pdata;
   int argc = (int) line->rest->len - 1;
 
@@ -219,11 +218,11 @@ nb_cli_options_parse (const char         *command,
                                 "each also comes from the environment as NB_<FLAG> "
                                 "(NB_SETUP_KEY, NB_DAEMON_ADDR, ...).");
   g_option_context_set_description (context, nb_cli_exit_code_help);
+  /* The command's flags and the global ones in one list: `netbird up
+   * --help` shows everything `up` accepts. */
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, NULL);
-  globals = g_option_group_new ("global", "Global flags:", "Show the global flags", NULL, NULL);
-  g_option_group_add_entries (globals, global_entries);
-  g_option_context_add_group (context, globals);
+  g_option_context_add_main_entries (context, global_entries, NULL);
 
   /* GOption moves the arguments it parsed out of argv; argv is our array's
    * storage, so the array keeps pointing at what is left. */

@@ -182,8 +182,7 @@ settings_options (GError **error)
     g_variant_dict_insert (&dict, "hostname", "s", nb_cli_globals.hostname);
   if (nb_cli_globals.config != NULL)
     {
-      g_autoptr(GFile) file = g_file_new_for_commandline_arg (nb_cli_globals.config);
-      g_autofree char *path = g_file_get_path (file);
+      g_autofree char *path = g_canonicalize_filename (nb_cli_globals.config, NULL);
 
       g_variant_dict_insert (&dict, "config", "s", path);
     }
@@ -399,14 +398,18 @@ static int
 cmd_service_run (NbCliCommandLine *line)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *config = NULL;
   NbCliDaemonOptions options = { 0 };
   int code = 0;
 
   if (!parse_only ("service run", "run the daemon in the foreground (as root)",
                    service_run_entries, line, &code))
     return code;
-  options.config = nb_cli_globals.config != NULL ? nb_cli_globals.config
-                                                 : "/etc/netbird/config.json";
+  /* Absolute, so `netbird up -c FILE` from any folder can name it. */
+  config = g_canonicalize_filename (nb_cli_globals.config != NULL ? nb_cli_globals.config
+                                                                  : "/etc/netbird/config.json",
+                                    NULL);
+  options.config = config;
   options.daemon_addr = nb_cli_globals.daemon_addr;
   options.daemon_group = service_daemon_group;
   if (!nb_cli_daemon_run (&options, &error))
@@ -428,9 +431,11 @@ service_options (void)
   /* The unit names the configuration by an absolute path. */
   if (options.config != NULL && !g_path_is_absolute (options.config))
     {
-      g_autofree char *cwd = g_get_current_dir ();
-      nb_cli_globals.config = g_build_filename (cwd, options.config, NULL);
-      options.config = nb_cli_globals.config;
+      char *absolute = g_canonicalize_filename (options.config, NULL);
+
+      g_free (nb_cli_globals.config);
+      nb_cli_globals.config = absolute;
+      options.config = absolute;
     }
   return options;
 }

@@ -142,6 +142,9 @@ out=$("$netbird" up -m http://198.18.7.1:1 -k "$key" --daemon-addr "unix://$sock
 check "unreachable management URL: exit 5 and what to check" \
   '[ $rc = 5 ] && [[ "$out" == *"not reachable"* ]] && [[ "$out" == *"--management-url"* ]]' "$out"
 check "the daemon logged both failures" '[ "$(grep -c "Up failed" "$tmp/a.log")" -ge 2 ]'
+out=$("$netbird" up -c "$tmp/elsewhere.json" --daemon-addr "unix://$sock_a" 2>&1); rc=$?
+check "up -c naming another configuration than the daemon's: exit 2, restart it" \
+  '[ $rc = 2 ] && [[ "$out" == *"restart it"* ]]' "$out"
 out=$("$netbird" up --wireguard-port 70000 --daemon-addr "unix://$sock_a" 2>&1); rc=$?
 check "--wireguard-port 70000: exit 2" '[ $rc = 2 ] && [[ "$out" == *"1 to 65535"* ]]' "$out"
 
@@ -220,8 +223,9 @@ check "down: Disconnected" '[ $rc = 0 ] && [ "$out" = Disconnected ]' "$out"
 check "status -C ready after down: exit 10" '[ $rc = 10 ]'
 check "after down: Idle, no tunnel device, wanted-up forgotten" \
   '[ "$(json "$sock_a" .daemonStatus)" = Idle ] && ! ip -n "$ns_s" link show "$if_a" >/dev/null 2>&1 && ! test -e "$tmp/a/config.wanted-up"'
-out=$("$netbird" up --daemon-addr "unix://$sock_a" 2>&1); rc=$?
-check "up again without a setup key (registered peer)" '[ $rc = 0 ] && [ "$out" = Connected ]' "$out"
+out=$(cd "$tmp" && "$netbird" up -c a/config.json --daemon-addr "unix://$sock_a" 2>&1); rc=$?
+check "up again without a setup key (registered peer), -c relative to the CLI's folder" \
+  '[ $rc = 0 ] && [ "$out" = Connected ]' "$out"
 ip_a=$(json "$sock_a" .netbirdIp)
 
 stop "$pid_a"; pid_a=
