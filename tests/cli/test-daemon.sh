@@ -292,6 +292,21 @@ if [ ! -d /run/systemd/system ]; then
     '[ $rc = 1 ] && [[ "$out" == *"netbird service run"* ]]' "$out"
 fi
 
+# -- A second daemon, a daemon killed -------------------------------------------------
+
+out=$(timeout 20 ip netns exec "$ns_s" "$netbird" service run -c "$tmp/a2/config.json" \
+      --daemon-addr "unix://$sock_a" 2>&1); rc=$?
+check "a second daemon on a socket in use: exit 1, the first keeps it" \
+  '[ $rc = 1 ] && [[ "$out" == *"serving $sock_a already"* ]] && [ "$(json "$sock_a" .daemonStatus)" = Connected ]' "$out"
+kill -KILL "$pid_b"; wait "$pid_b" 2>/dev/null; pid_b=
+check "a daemon killed with SIGKILL leaves its socket behind" 'test -S "$sock_b"'
+out=$("$netbird" status --daemon-addr "unix://$sock_b" 2>&1); rc=$?
+check "... where nothing answers: exit 3" '[ $rc = 3 ] && [[ "$out" == *"nothing answers"* ]]' "$out"
+start_daemon b "$ns_p"
+wait_for 10 "$netbird" status -C live --daemon-addr "unix://$sock_b"
+check "the next daemon removes the stale socket and serves" \
+  'grep -q "Removing the stale socket" "$tmp/b.log" && "$netbird" status -C live --daemon-addr "unix://$sock_b"'
+
 # -- The end -------------------------------------------------------------------------
 
 stop "$pid_b"; pid_b=
