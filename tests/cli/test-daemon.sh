@@ -192,6 +192,7 @@ check "json: transfer and latency are numbers" \
 ping_ok=0
 t0=$(date +%s%N)
 wait_for 15 ip netns exec "$ns_s" ping -c 1 -W 1 "$ip_b" && ping_ok=1
+echo "# daemon A, one peer connected:" $(grep -E "VmRSS|RssAnon|RssFile" /proc/$pid_a/status)
 echo "# first ping answered $(( ($(date +%s%N) - t0) / 1000000 )) ms after both listed each other Connected"
 check "A pings B's overlay address through the tunnel" '[ $ping_ok = 1 ]' \
   "$(grep -v libsoup "$tmp/a.log" | tail -20; echo; grep -v libsoup "$tmp/b.log" | tail -20)"
@@ -231,10 +232,19 @@ ip_a=$(json "$sock_a" .netbirdIp)
 stop "$pid_a"; pid_a=
 check "SIGTERM: the daemon exits 0, removes its socket and its tunnel" \
   '[ "$stopped_rc" = 0 ] && ! test -e "$sock_a" && ! ip -n "$ns_s" link show "$if_a" >/dev/null 2>&1 && grep -q "Shutting down" "$tmp/a.log"' "$(tail -5 "$tmp/a.log")"
+# The machine reboots and Management is not back yet: the daemon keeps
+# trying, and comes up once Management answers.
+stop "$pid_mgmt"; pid_mgmt=
 start_daemon a "$ns_s" --daemon-group nogroup
-wait_for 20 "$netbird" status -C ready --daemon-addr "unix://$sock_a"; rc=$?
-check "a restarted daemon brings the tunnel back up by itself" \
-  '[ $rc = 0 ] && grep -q "bringing it up again" "$tmp/a.log"' "$(tail -5 "$tmp/a.log")"
+wait_for 10 grep -q "Trying again in" "$tmp/a.log"; rc=$?
+"$netbird" status -C ready --daemon-addr "unix://$sock_a" 2>/dev/null; rc2=$?
+check "a restarted daemon, Management away: it retries and is not ready" \
+  '[ $rc = 0 ] && [ $rc2 = 10 ]' "$(grep -v libsoup "$tmp/a.log" | tail -5)"
+ip netns exec "$ns_s" "$mgmt_bin" --config "$tmp/management.json" >>"$tmp/management.log" 2>&1 &
+pid_mgmt=$!
+wait_for 30 "$netbird" status -C ready --daemon-addr "unix://$sock_a"; rc=$?
+check "... and brings the tunnel back up by itself once Management is back" \
+  '[ $rc = 0 ] && grep -q "bringing it up again" "$tmp/a.log"' "$(grep -v libsoup "$tmp/a.log" | tail -5)"
 check "... with the same key and address" \
   '[ "$(json "$sock_a" .publicKey)" = "$pub_a" ] && [ "$(json "$sock_a" .netbirdIp)" = "$ip_a" ]'
 mode=$(stat -c '%a %G' "$sock_a")
