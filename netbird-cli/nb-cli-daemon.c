@@ -479,6 +479,8 @@ on_up_done (GObject      *source,
   sync_properties (self);
 }
 
+/* INVOCATION, if any, is the method handler's: its reference moves into
+ * the pending list, and on_up_done() answers it. */
 static void
 start_up (NbCliDaemon           *self,
           const char            *setup_key,
@@ -486,7 +488,7 @@ start_up (NbCliDaemon           *self,
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
   if (invocation != NULL)
-    g_ptr_array_add (self->pending_ups, g_object_ref (invocation));
+    g_ptr_array_add (self->pending_ups, invocation);
   self->up_in_flight = TRUE;
   nb_client_up_async (self->client, setup_key, self->cancellable, on_up_done, self);
 }
@@ -505,7 +507,7 @@ handle_up (NbDBusDaemon          *skeleton,
   /* A second Up() while the first runs waits for the same outcome. */
   if (self->up_in_flight)
     {
-      g_ptr_array_add (self->pending_ups, g_object_ref (invocation));
+      g_ptr_array_add (self->pending_ups, invocation);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   /* NetBird's "Already connected": the flags of this call are not applied. */
@@ -558,8 +560,9 @@ handle_login (NbDBusDaemon          *skeleton,
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   g_message ("Login requested%s", setup_key != NULL ? " with a setup key" : "");
+  /* The callback answers, which consumes the handler's reference. */
   nb_client_login_async (self->client, setup_key, self->cancellable, on_login_done,
-                         g_object_ref (invocation));
+                         invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
