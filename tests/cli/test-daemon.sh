@@ -150,9 +150,15 @@ check "--wireguard-port 70000: exit 2" '[ $rc = 2 ] && [[ "$out" == *"1 to 65535
 
 # -- Up: A with its flags after the command, B before it and from NB_* ---------
 
+"$netbird" up -m "$mgmt_url" -k "$key" -n peer-a --interface-name "$if_a" \
+  --daemon-addr "unix://$sock_a" >"$tmp/up-twice.out" 2>&1 &
+twice=$!
 out=$("$netbird" up -m "$mgmt_url" -k "$key" -n peer-a --interface-name "$if_a" \
       --daemon-addr "unix://$sock_a" 2>&1); rc=$?
-check "up with flags after the command: Connected" '[ $rc = 0 ] && [ "$out" = Connected ]' "$out"
+wait $twice; rc2=$?
+check "up with flags after the command: Connected" '[ $rc = 0 ] && [[ "$out" == *Connected ]]' "$out"
+check "a second up at the same time waits for the same outcome" \
+  '[ $rc2 = 0 ] && [[ "$(cat "$tmp/up-twice.out")" =~ ^(Already\ )?[Cc]onnected$ ]]' "$(cat "$tmp/up-twice.out")"
 out=$(NB_SETUP_KEY=$key NB_MANAGEMENT_URL=$mgmt_url NB_HOSTNAME=peer-b NB_INTERFACE_NAME=$if_b \
       "$netbird" --daemon-addr "unix://$sock_b" up 2>&1); rc=$?
 check "up with flags before the command and from NB_*: Connected" '[ $rc = 0 ] && [ "$out" = Connected ]' "$out"
