@@ -241,9 +241,6 @@ on_state (NbIceSession     *session,
       conn->connected_at = g_get_real_time ();
       update_path (conn);
       nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
-      /* Do not wait for the first packet or the keepalive: the tunnel is
-       * usable (and its latency known) one round trip from now. */
-      nb_wg_peer_initiate_handshake (conn->wg_peer);
       g_debug ("Peer %s: connected (%s)", nb_key_get_public_base64 (conn->remote_key),
                nb_client_peer_get_remote_endpoint (conn->status));
       break;
@@ -264,11 +261,37 @@ on_state (NbIceSession     *session,
     }
 }
 
+/* The WireGuard peer has a path now (or a new one): a handshake at once,
+ * rather than at the first packet or the keepalive, so the tunnel is
+ * usable (and its latency known) one round trip later. The side whose ICE
+ * finished first may send it before the other side has a path to take it
+ * in; the other side's own handshake then completes both. */
+static void
+on_transport_kind (NbIceSession     *session,
+                   GParamSpec       *pspec,
+                   NbClientPeerConn *conn)
+{
+  if (nb_ice_session_get_transport_kind (session) != NB_ICE_TRANSPORT_NONE)
+    nb_wg_peer_initiate_handshake (conn->wg_peer);
+}
+
 static void
 on_pair (NbIceSession     *session,
          NbClientPeerConn *conn)
 {
   update_path (conn);
+}
+
+/* Latency: the round trip of this side's last handshake (initiation to
+ * response), measured by the WireGuard peer. */
+static void
+on_handshake_completed (NbWgPeer         *wg_peer,
+                        NbClientPeerConn *conn)
+{
+  gint64 rtt = nb_wg_peer_get_handshake_rtt (wg_peer);
+
+  if (rtt > 0)
+    nb_client_peer_set_latency (conn->status, rtt);
 }
 
 static void
@@ -317,6 +340,7 @@ conn_start_session (NbClientPeerConn *conn)
   g_signal_connect (conn->session, "local-candidate", G_CALLBACK (on_local_candidate), conn);
   g_signal_connect (conn->session, "notify::state", G_CALLBACK (on_state), conn);
   g_signal_connect (conn->session, "selected-pair-changed", G_CALLBACK (on_pair), conn);
+  g_signal_connect (conn->session, "notify::transport-kind", G_CALLBACK (on_transport_kind), conn);
   nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
   if (!nb_ice_session_start (conn->session, &error))
     g_message ("Peer %s: ICE does not start: %s", nb_key_get_public_base64 (conn->remote_key),
@@ -396,6 +420,7 @@ nb_client_peer_conn_new (NbClientConnContext *context,
   conn->local_candidates = g_ptr_array_new_with_free_func (g_free);
   nb_wg_peer_set_persistent_keepalive (wg_peer, KEEPALIVE_S);
   nb_client_peer_set_wg_peer (status, wg_peer);
+  g_signal_connect (wg_peer, "handshake-completed", G_CALLBACK (on_handshake_completed), conn);
   conn_start_session (conn);
   return conn;
 }
@@ -406,6 +431,7 @@ nb_client_peer_conn_free (NbClientPeerConn *conn)
   if (conn == NULL)
     return;
   close_session (conn);
+  g_signal_handlers_disconnect_by_data (conn->wg_peer, conn);
   nb_client_peer_set_wg_peer (conn->status, NULL);
   nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
   g_clear_object (&conn->status);

@@ -379,10 +379,11 @@ net_cleanup (void)
 static void
 on_abort (int sig)
 {
-  /* An assertion failed: leave nothing behind, then die as asked. */
-  signal (SIGABRT, SIG_DFL);
+  /* An assertion failed (or worse): leave nothing behind, then die as
+   * asked. */
+  signal (sig, SIG_DFL);
   net_cleanup ();
-  raise (SIGABRT);
+  raise (sig);
 }
 
 static char *
@@ -464,6 +465,8 @@ net_setup (void)
   net.hub = g_strdup_printf ("nbc-%d-hub", (int) pid);
   g_ptr_array_add (net.namespaces, g_strdup (net.hub));
   signal (SIGABRT, on_abort);
+  signal (SIGSEGV, on_abort);
+  signal (SIGBUS, on_abort);
 
   g_assert_cmpint (sh ("ip netns add %s && ip -n %s link set lo up && "
                        "ip -n %s link add br0 type bridge && "
@@ -556,13 +559,42 @@ host_wait (Host       *host,
     }
 }
 
+/* Runs the client of @host (again: the same configuration and key). */
+static void
+host_start (Host       *host,
+            const char *setup_key)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config = g_build_filename (host->dir, "config.json", NULL);
+
+  host->proc = spawn_in (host->ns, NULL, &error, g_getenv ("NB_CLIENT_RUN"), "--config", config,
+                         "--management-url", MGMT_URL, "--interface", host->ifname,
+                         "--hostname", host->name,
+                         setup_key != NULL ? "--setup-key" : NULL, setup_key, NULL);
+  g_assert_no_error (error);
+  host->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (host->proc));
+  host->reading = g_cancellable_new ();
+  g_data_input_stream_read_line_async (host->out, G_PRIORITY_DEFAULT, host->reading, on_line,
+                                       host);
+}
+
+static void
+host_stop (Host *host)
+{
+  g_cancellable_cancel (host->reading);
+  stop_proc (host->proc);
+  /* The cancelled read reports before @host goes. */
+  iterate_for (50);
+  g_clear_object (&host->reading);
+  g_clear_object (&host->out);
+  g_clear_object (&host->proc);
+}
+
 static Host *
 host_new (const char *setup_key)
 {
-  g_autoptr(GError) error = NULL;
   Host *host = g_new0 (Host, 1);
   guint index = net.n_hosts++;
-  g_autofree char *config = NULL;
   g_autofree char *under = g_strdup_printf ("198.18.0.%u", 10 + index);
   g_autofree char *veth = g_strdup_printf ("nbc%dv%c", (int) getpid (), 'a' + index);
   pid_t pid = getpid ();
@@ -579,16 +611,7 @@ host_new (const char *setup_key)
                        "ip -n %s addr add %s/24 dev eth0 && ip -n %s link set eth0 up",
                        host->ns, host->ns, veth, net.hub, host->ns, net.hub, veth, host->ns,
                        under, host->ns), ==, 0);
-  config = g_build_filename (host->dir, "config.json", NULL);
-  host->proc = spawn_in (host->ns, NULL, &error, g_getenv ("NB_CLIENT_RUN"), "--config", config,
-                         "--management-url", MGMT_URL, "--interface", host->ifname,
-                         "--hostname", host->name,
-                         setup_key != NULL ? "--setup-key" : NULL, setup_key, NULL);
-  g_assert_no_error (error);
-  host->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (host->proc));
-  host->reading = g_cancellable_new ();
-  g_data_input_stream_read_line_async (host->out, G_PRIORITY_DEFAULT, host->reading, on_line,
-                                       host);
+  host_start (host, setup_key);
   return host;
 }
 
@@ -611,13 +634,7 @@ host_wait_up (Host *host)
 static void
 host_free (Host *host)
 {
-  g_cancellable_cancel (host->reading);
-  stop_proc (host->proc);
-  /* The cancelled read reports before @host goes. */
-  iterate_for (50);
-  g_clear_object (&host->reading);
-  g_clear_object (&host->out);
-  g_clear_object (&host->proc);
+  host_stop (host);
   g_ptr_array_unref (host->lines);
   g_free (host->name);
   g_free (host->ns);
@@ -710,6 +727,21 @@ test_network_ping (void)
   g_test_message ("first ping a -> b after %" G_GINT64_FORMAT " ms",
                   (g_get_monotonic_time () - started) / 1000);
   g_assert_true (ping_from (host_b, host_a->address, 10));
+  /* Status: the tunnel's round trip and its bytes, live. */
+  {
+    guint from = host_a->lines->len;
+    const char *line;
+    g_autofree char *needle = g_strdup_printf ("status key=%s", host_b->public_key);
+
+    g_subprocess_send_signal (host_a->proc, SIGUSR1);
+    i = host_wait (host_a, from, 5, needle, NULL);
+    g_assert_cmpuint (i, >, 0);
+    line = host_a->lines->pdata[i - 1];
+    g_assert_null (strstr (line, "latency_us=0"));
+    g_assert_null (strstr (line, "rx=0 "));
+    g_assert_null (strstr (line, "tx=0 "));
+    g_assert_null (strstr (line, "handshake=0 "));
+  }
   /* wg(8) sees the client's device and its handshake. */
   g_assert_cmpint (sh ("wg show %s latest-handshakes | grep -q '%s\t[1-9]'", host_a->ifname,
                        host_b->public_key), ==, 0);
@@ -717,6 +749,72 @@ test_network_ping (void)
                        host_a->ifname, host_a->address), ==, 0);
   g_assert_cmpint (sh ("ip -n %s link show %s | grep -q 'mtu 1280'", host_a->ns,
                        host_a->ifname), ==, 0);
+}
+
+static void
+restart_mgmt (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data_dir = g_build_filename (net.tmp, "mgmt", NULL);
+  g_autofree char *config = g_build_filename (net.tmp, "mgmt.json", NULL);
+  g_autofree char *log = g_build_filename (net.tmp, "mgmt2.log", NULL);
+  g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, MGMT_PORT);
+
+  g_clear_object (&net.mgmt);
+  net.mgmt = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_MANAGEMENT"), "--listen", listen,
+                       "--data-dir", data_dir, "--config", config, NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_file (log, "Listening on", 30));
+}
+
+/* Management away: the tunnels keep running; back: the clients reconnect. */
+static void
+test_network_management_restart (void)
+{
+  guint from_a, from_b;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  stop_proc (net.mgmt);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "management connected=0", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "management connected=0", NULL), >, 0);
+  g_assert_true (ping_from (host_a, host_b->address, 3));
+  g_assert_true (ping_from (host_b, host_a->address, 3));
+  iterate_for (2000);
+  g_assert_true (ping_from (host_a, host_b->address, 3));
+
+  t0 = g_get_monotonic_time ();
+  restart_mgmt ();
+  g_assert_cmpuint (host_wait (host_a, from_a, 40, "management connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 40, "management connected=1", NULL), >, 0);
+  g_test_message ("both reconnected %" G_GINT64_FORMAT " ms after Management restarted",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_a, host_b->address, 5));
+}
+
+/* A restarted client is the same peer: same key, same address, no setup
+ * key needed. */
+static void
+test_network_client_restart (void)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *address = NULL;
+
+  g_assert_nonnull (host_b);
+  key = g_steal_pointer (&host_b->public_key);
+  address = g_steal_pointer (&host_b->address);
+  host_stop (host_b);
+  g_ptr_array_set_size (host_b->lines, 0);
+  /* Its interface went with it. */
+  g_assert_cmpint (sh ("ip -n %s link show %s 2>/dev/null", host_b->ns, host_b->ifname), !=, 0);
+  host_start (host_b, NULL);
+  host_wait_up (host_b);
+  g_assert_cmpstr (host_b->public_key, ==, key);
+  g_assert_cmpstr (host_b->address, ==, address);
+  g_assert_true (ping_from (host_a, host_b->address, 20));
+  g_assert_true (ping_from (host_b, host_a->address, 5));
 }
 
 static void
@@ -843,6 +941,8 @@ main (int    argc,
     }
   net_setup ();
   g_test_add_func ("/client/network/ping", test_network_ping);
+  g_test_add_func ("/client/network/management-restart", test_network_management_restart);
+  g_test_add_func ("/client/network/client-restart", test_network_client_restart);
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
   g_test_add_func ("/client/network/wrong-setup-key", test_network_wrong_setup_key);
