@@ -290,7 +290,7 @@ out=$("$netbird" service install --root "$root" -c /etc/nb/c.json --daemon-addr 
 unit=$root/etc/systemd/system/netbird.service
 check "service install --root writes the unit" '[ $rc = 0 ] && test -f "$unit" && [[ "$out" == *"$unit"* ]]' "$out"
 check "the unit: Type=simple, ExecStart with the flags given, Restart=on-failure, CAP_NET_ADMIN" \
-  'grep -qx "Type=simple" "$unit" && grep -qx "ExecStart=$(readlink -f "$netbird") service run --config /etc/nb/c.json --daemon-addr unix:///run/nb.sock --log-level debug" "$unit" && grep -qx "Restart=on-failure" "$unit" && grep -q "CAP_NET_ADMIN" "$unit" && grep -qx "ReadWritePaths=/etc/nb /run" "$unit"' "$(cat "$unit" 2>&1)"
+  'grep -qx "Type=simple" "$unit" && grep -qx "ExecStart=$(readlink -f "$netbird") service run --config /etc/nb/c.json --daemon-addr unix:///run/nb.sock --log-level debug" "$unit" && grep -qx "Restart=on-failure" "$unit" && grep -q "CAP_NET_ADMIN" "$unit" && grep -qx "ReadWritePaths=/etc/nb /run" "$unit" && ! test -e /etc/nb' "$(cat "$unit" 2>&1)"
 out=$("$netbird" service install --root "$root" 2>&1); rc=$?
 check "service install twice: exit 1, already installed" '[ $rc = 1 ] && [[ "$out" == *"already installed"* ]]' "$out"
 out=$("$netbird" service uninstall --root "$root" 2>&1); rc=$?
