@@ -210,6 +210,7 @@ out=$("$netbird" status -d --daemon-addr "unix://$sock_a")
 check "status -d: NetBird's per-peer block" \
   '[[ "$out" == *"Peers detail:"* ]] && [[ "$out" == *" peer-b."*":"* ]] && [[ "$out" == *"  Connection type: P2P"* ]] && [[ "$out" == *"  ICE candidate (Local/Remote): "* ]] && [[ "$out" == *"  Last WireGuard handshake: "* ]] && [[ "$out" == *"Transfer status (received/sent)"* ]]' "$out"
 check "status -d: Management connected to its URL" '[[ "$out" == *"Management: Connected to $mgmt_url"* ]]' "$out"
+diag "$out"
 out=$("$netbird" status --daemon-addr "unix://$sock_a")
 check "status: the summary counts 1/1 peers" '[[ "$out" == *"Peers count: 1/1 Connected"* ]] && [[ "$out" != *"Peers detail"* ]]' "$out"
 "$netbird" status -C ready --daemon-addr "unix://$sock_a"; rc=$?
