@@ -262,9 +262,8 @@ nb_cli_describe_error (const GError *error)
       switch ((NbClientError) copy->code)
         {
         case NB_CLIENT_ERROR_NEEDS_SETUP_KEY:
-          return g_strdup_printf ("%s; give a setup key: netbird up --setup-key KEY "
-                                  "(or --setup-key-file FILE, or NB_SETUP_KEY)",
-                                  copy->message);
+          return g_strdup_printf ("%s (netbird up --setup-key KEY, or --setup-key-file "
+                                  "FILE, or NB_SETUP_KEY)", copy->message);
         case NB_CLIENT_ERROR_MANAGEMENT_UNREACHABLE:
           return g_strdup_printf ("%s; check the management URL (-m/--management-url) "
                                   "and that Management is running", copy->message);

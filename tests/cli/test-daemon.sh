@@ -265,6 +265,21 @@ check "a socket widened by hand still refuses others (EXTERNAL auth): exit 4" \
   '[ $rc = 4 ] && [[ "$out" == *"refused this user"* ]] && grep -q "Refused a connection from uid 12345" "$tmp/a.log"' "$out"
 chmod 0660 "$sock_a"
 
+# -- A peer deleted through the REST API -----------------------------------------
+
+id_b=$(api GET /api/peers | jq -r --arg ip "$ip_b" '.[] | select(.ip == $ip) | .id')
+api DELETE "/api/peers/$id_b" >/dev/null
+needs_login () { [ "$(json "$sock_b" .daemonStatus)" = NeedsLogin ]; }
+wait_for 15 needs_login
+check "a peer deleted through the REST API: its daemon says NeedsLogin" needs_login \
+  "$(api GET /api/peers)"
+out=$("$netbird" status --daemon-addr "unix://$sock_b")
+check "... and status tells how to register again" \
+  '[[ "$out" == "Daemon status: NeedsLogin"* ]] && [[ "$out" == *"netbird up --setup-key"* ]]' "$out"
+out=$("$netbird" up --daemon-addr "unix://$sock_b" 2>&1); rc=$?
+check "... up without a setup key: Management knows it no more, exit 8" \
+  '[ $rc = 8 ] && [[ "$out" == *"--setup-key"* ]]' "$out"
+
 # -- Logout, setup keys used up and expired --------------------------------------
 
 out=$(NB_DAEMON_ADDR=unix://$sock_b "$netbird" logout 2>&1); rc=$?
