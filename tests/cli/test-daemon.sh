@@ -275,7 +275,7 @@ check "a peer deleted through the REST API: its daemon says NeedsLogin" needs_lo
   "$(api GET /api/peers)"
 out=$("$netbird" status --daemon-addr "unix://$sock_b")
 check "... and status tells how to register again" \
-  '[[ "$out" == "Daemon status: NeedsLogin"* ]] && [[ "$out" == *"netbird up --setup-key"* ]]' "$out"
+  '[[ "$out" == "Daemon status: NeedsLogin"* ]] && [[ "$out" == *"Reason: "*"deleted"* ]] && [[ "$out" == *"netbird up --setup-key"* ]]' "$out"
 out=$("$netbird" up --daemon-addr "unix://$sock_b" 2>&1); rc=$?
 check "... up without a setup key: Management knows it no more, exit 8" \
   '[ $rc = 8 ] && [[ "$out" == *"--setup-key"* ]]' "$out"
