@@ -6,8 +6,11 @@
  */
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <netbird.h>
 
 static gboolean
@@ -20,6 +23,49 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The secret from a file (the way to keep it out of ps and the shell's
+ * history), without the line end an editor adds. */
+static char *
+read_secret_file (const char  *path,
+                  GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  GStatBuf st;
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot read the TURN secret: %s",
+                   local_error->message);
+      return NULL;
+    }
+  if (length != strlen (contents))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The TURN secret file %s holds a NUL byte", path);
+      return NULL;
+    }
+  g_strchomp (contents);
+  if (contents[0] == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "The TURN secret file %s is empty",
+                   path);
+      return NULL;
+    }
+  if (g_stat (path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    g_printerr ("netbird-management: warning: the TURN secret file %s can be read by others "
+                "(chmod 600 it)\n", path);
+  return g_steal_pointer (&contents);
+}
+
+static void
+wipe_string (char *s)
+{
+  if (s != NULL)
+    memset (s, 0, strlen (s));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -28,6 +74,11 @@ main (int   argc,
   g_autofree char *data_dir = NULL;
   g_autofree char *config_file = NULL;
   g_autofree char *metrics = NULL;
+  g_autofree char *signal_url = NULL;
+  g_auto(GStrv) stun_urls = NULL;
+  g_auto(GStrv) turn_urls = NULL;
+  g_autofree char *turn_secret = NULL;
+  g_autofree char *turn_secret_file = NULL;
   int max_connections = 0;
   int max_per_address = 0;
   gboolean version = FALSE;
@@ -44,6 +95,20 @@ main (int   argc,
       "(the other tokens keep working)", NULL },
     { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
       "Serve Prometheus metrics on GET /metrics at this address", "HOST:PORT" },
+    { "signal-url", 0, 0, G_OPTION_ARG_STRING, &signal_url,
+      "Signal server handed to peers, over the configuration's signal.uri", "URL" },
+    { "stun-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stun_urls,
+      "STUN server handed to peers (repeat for more; replaces the configuration's stuns)",
+      "stun:HOST[:PORT]" },
+    { "turn-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &turn_urls,
+      "TURN server handed to peers with credentials (repeat for more; replaces the "
+      "configuration's turn.uris)", "turn:HOST[:PORT][?transport=udp|tcp]" },
+    { "turn-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &turn_secret_file,
+      "File holding the TURN servers' shared secret (coturn's static-auth-secret), "
+      "over the configuration's turn.secret", "FILE" },
+    { "turn-secret", 0, 0, G_OPTION_ARG_STRING, &turn_secret,
+      "The TURN secret itself; visible to every user in ps, prefer --turn-secret-file",
+      "SECRET" },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
       "Most connections open at once (default: the descriptor limit less a reserve)", "N" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
@@ -81,6 +146,20 @@ main (int   argc,
       g_printerr ("netbird-management: connection limits are positive numbers\n");
       return 2;
     }
+  if (turn_secret != NULL && turn_secret_file != NULL)
+    {
+      g_printerr ("netbird-management: give --turn-secret-file or --turn-secret, not both\n");
+      return 2;
+    }
+  if (turn_secret_file != NULL)
+    {
+      turn_secret = read_secret_file (turn_secret_file, &error);
+      if (turn_secret == NULL)
+        {
+          g_printerr ("netbird-management: %s\n", error->message);
+          return 2;
+        }
+    }
 
   /* Each connection holds a descriptor; the caps derive from this limit. */
   nb_raise_descriptor_limit ();
@@ -107,7 +186,22 @@ main (int   argc,
   sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
   sigint = g_unix_signal_add (SIGINT, on_signal, loop);
 
-  server = nb_management_server_new (data_dir, config_file, &error);
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data_dir,
+                           "config-file", config_file,
+                           "signal-uri", signal_url,
+                           "stun-uris", stun_urls,
+                           "turn-uris", turn_urls,
+                           "turn-secret", turn_secret,
+                           NULL);
+  wipe_string (turn_secret);
+  if (server == NULL && g_error_matches (error, NB_MANAGEMENT_SERVER_ERROR,
+                                         NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT))
+    {
+      /* A bad flag: a usage error, as the option parser's. */
+      g_printerr ("netbird-management: %s\n", error->message);
+      return 2;
+    }
   if (server != NULL)
     nb_management_server_set_connection_limits (server, (guint) max_connections,
                                                 (guint) max_per_address);

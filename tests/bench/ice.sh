@@ -9,21 +9,27 @@
 # The namespaces of tests/transport/test-ice-nat.sh (two NATed LANs, coturn
 # and Signal in a public namespace), with nb-ice-peer as the hosts:
 #  - time to first ping, per case (host: one LAN; srflx: two NATs; relay:
-#    UDP between the NATs dropped, both relay-only): from starting both
+#    UDP between the NATs dropped, every candidate type offered;
+#    relay-only: the same, both peers relay-only): from starting both
 #    peers to the first ping answered over WireGuard, the ping sent once
 #    the first peer reports its pair (RUNS runs, default 5; min, median,
 #    max). Also ICE's own part: the pair's elapsed_ms as the peer reports it;
 #  - the same for the host case with the ping sent as soon as the interface
 #    is up, before ICE has a path (what an application that starts talking
 #    at boot sees);
-#  - iperf3 (DURATION s, default 10, one stream) over WireGuard on the
+#  - iperf3 (DURATION s, default 4, one stream) over WireGuard on the
 #    ICE-handed socket of a host pair, against our plain-UDP WireGuard
 #    (netbird-wg configured with wg(8), as tunnel.sh does) between the same
-#    two namespaces, both up at once and the runs alternated (ITER each,
-#    default 3), and the ratio of the medians; and over a TURN-relayed pair.
+#    two namespaces, both up at once, in ITER rounds (default 15) of one run
+#    each, the order flipped every round (ICE, plain; plain, ICE; ...) so
+#    that the machine's load falls on both alike; the ratio of each round,
+#    and their median; and over a TURN-relayed pair. SYSCALLS=1 adds a
+#    look, with strace, at how each path sends and receives.
 # Machine-readable lines among the output:
-#   host_first_ping_ms=X srflx_first_ping_ms=Y relay_first_ping_ms=Z (medians)
-#   ice_socket_gbps=X plain_udp_gbps=Y ice_vs_plain=R turn_relay_gbps=T
+#   host_first_ping_ms=X srflx_first_ping_ms=Y relay_first_ping_ms=Z
+#   relay_only_first_ping_ms=W (medians)
+#   ice_socket_gbps=X plain_udp_gbps=Y (medians) ice_vs_plain=R (the median
+#   of the rounds' ratios) turn_relay_gbps=T
 #
 # A run that fails (no pair, no ping answered within 10 s, iperf3 exits
 # non-zero, reports an error or carries no bytes) prints "FAIL: ..." and
@@ -33,7 +39,7 @@ NB_BUILD_DIR=${1:-${NB_BUILD_DIR:-./build}}
 NB_BUILD_DIR=$(cd "$NB_BUILD_DIR" 2>/dev/null && pwd) || { echo "no build directory $1" >&2; exit 2; }
 export NB_BUILD_DIR
 RUNS=${RUNS:-5}
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-4}
 NBT_NAME=bice
 . "$(dirname "$0")/../lib/nbt.sh"
 . "$(dirname "$0")/../transport/ice-topology.sh"
@@ -133,7 +139,8 @@ echo "# ICE benchmark: $RUNS runs per case, $DURATION s per iperf3 run, $(nproc)
 measure host a l after "host/host"
 measure srflx a b after "srflx/srflx srflx/prflx"
 ice_block_nat_udp
-measure relay a b after "relay/relay" --relay-only
+measure relay a b after "relay/srflx srflx/relay relay/relay relay/prflx prflx/relay"
+measure relay-only a b after "relay/relay" --relay-only
 ip netns exec "$ICE_NS_PUB" nft delete table ip block
 measure host-eager a l eager "host/host"
 
@@ -175,8 +182,10 @@ EOF
 
 # Over the ICE-handed socket of a host pair, and over plain-UDP WireGuard
 # (netbird-wg configured with wg(8)) between the same two namespaces at
-# the same time, on 100.65.0.0/24: the runs alternate, so both see the same
-# load on a shared machine, and the medians are compared.
+# the same time, on 100.65.0.0/24: short runs in rounds of one each, the
+# order flipped every round, so a change in the machine's load falls on
+# both sides of a round alike; the median of the rounds' ratios is the
+# figure (a ratio of medians taken over minutes mixes different loads).
 start_pair a l
 ice_wait a "^state=connected " 10 >/dev/null
 ice_in a ping -n -q -c 1 -i 0.01 -w 10 "$OVER_B" >/dev/null || nbt_fail "ICE host pair: no ping"
@@ -212,12 +221,53 @@ ice_in a ping -n -q -c 1 -i 0.01 -w 10 "$PLAIN_B" >/dev/null || nbt_fail "plain 
 
 ice_runs=()
 plain_runs=()
-for run in $(seq 1 "${ITER:-3}"); do
-  g=$(iperf a l "$OVER_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 over the ICE socket: $(cat "$NBT_TMP/why")"
-  ice_runs+=("$g")
-  g=$(iperf a l "$PLAIN_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 over plain WireGuard: $(cat "$NBT_TMP/why")"
-  plain_runs+=("$g")
+ratios=()
+for run in $(seq 1 "${ITER:-15}"); do
+  if [ $((run % 2)) = 1 ]; then order="ice plain"; else order="plain ice"; fi
+  for side in $order; do
+    if [ "$side" = ice ]; then
+      ice_g=$(iperf a l "$OVER_B" 2>"$NBT_TMP/why") ||
+        nbt_fail "iperf3 over the ICE socket: $(cat "$NBT_TMP/why")"
+    else
+      plain_g=$(iperf a l "$PLAIN_B" 2>"$NBT_TMP/why") ||
+        nbt_fail "iperf3 over plain WireGuard: $(cat "$NBT_TMP/why")"
+    fi
+  done
+  ice_runs+=("$ice_g")
+  plain_runs+=("$plain_g")
+  ratios+=("$(awk -v a="$ice_g" -v b="$plain_g" 'BEGIN { printf "%.3f", a / b }')")
 done
+# SYSCALLS=1: one more short run of each path with strace -c on the sender
+# and the receiver: both should send in UDP_SEGMENT batches (sendmsg; a
+# sendmmsg means GSO was refused) and receive runs of datagrams per
+# recvmmsg (UDP_GRO), and the handed-over socket as often as the device's.
+syscalls() {
+  local label=$1 addr=$2 tx_pid=$3 rx_pid=$4 rx_if=$5 d0 d1 st=()
+  d0=$(nbt_stat "$rx_if" rx_datagrams)
+  strace -f -c -e trace=sendmsg,sendmmsg,recvmmsg -o "$NBT_TMP/strace-$label-tx" -p "$tx_pid" 2>/dev/null &
+  st+=("$!")
+  strace -f -c -e trace=sendmsg,sendmmsg,recvmmsg -o "$NBT_TMP/strace-$label-rx" -p "$rx_pid" 2>/dev/null &
+  st+=("$!")
+  sleep 1
+  g=$(DURATION=3 iperf a l "$addr" 2>"$NBT_TMP/why") || nbt_fail "iperf3 ($label, strace): $(cat "$NBT_TMP/why")"
+  kill -INT "${st[@]}"
+  wait "${st[@]}" 2>/dev/null || true   # strace ends with 130 on SIGINT
+  d1=$(nbt_stat "$rx_if" rx_datagrams)
+  calls() { awk -v c="$2" '$NF == c { print $4; f = 1 } END { if (!f) print 0 }' "$1"; }
+  local gso plain rx
+  gso=$(calls "$NBT_TMP/strace-$label-tx" sendmsg)
+  plain=$(calls "$NBT_TMP/strace-$label-tx" sendmmsg)
+  rx=$(calls "$NBT_TMP/strace-$label-rx" recvmmsg)
+  printf '%-18s %s Gbit/s under strace; sender: sendmsg %s (GSO), sendmmsg %s; receiver: %s datagrams in %s recvmmsg (%.1f each)\n' \
+    "$label" "$g" "$gso" "$plain" "$((d1 - d0))" "$rx" \
+    "$(awk -v d="$((d1 - d0))" -v r="$rx" 'BEGIN { print (r > 0 ? d / r : 0) }')"
+}
+if [ -n "${SYSCALLS:-}" ]; then
+  command -v strace >/dev/null || nbt_fail "SYSCALLS=1 needs strace"
+  syscalls "ICE socket" "$OVER_B" "${ICE_PEER_PID[a]}" "${ICE_PEER_PID[l]}" "${ICE_PEER_IF[l]}"
+  syscalls "plain UDP" "$PLAIN_B" "${WG_PIDS[0]}" "${WG_PIDS[1]}" "nbw${NBT_ID}l"
+fi
+
 for pid in "${WG_PIDS[@]}"; do
   kill -TERM "$pid"
   wait "$pid" || nbt_fail "netbird-wg exited with $? on SIGTERM"
@@ -230,6 +280,8 @@ ice_gbps=$(printf '%s\n' "${ice_runs[@]}" | median)
 plain_gbps=$(printf '%s\n' "${plain_runs[@]}" | median)
 printf '%-18s %7.2f Gbit/s median (runs: %s; a: %s)\n' "ICE socket" "$ice_gbps" "${ice_runs[*]}" "$agent"
 printf '%-18s %7.2f Gbit/s median (runs: %s)\n' "plain UDP" "$plain_gbps" "${plain_runs[*]}"
+ratio=$(printf '%s\n' "${ratios[@]}" | median)
+printf '%-18s %7.3f median of the rounds (rounds: %s)\n' "ICE / plain" "$ratio" "${ratios[*]}"
 
 # Through coturn.
 ice_block_nat_udp
@@ -238,13 +290,14 @@ ice_wait a "^state=connected .*local_type=relay" 10 >/dev/null
 ice_in a ping -n -q -c 1 -i 0.01 -w 10 "$OVER_B" >/dev/null || nbt_fail "TURN pair: no ping"
 turn_gbps=$(iperf a b "$OVER_B" 2>"$NBT_TMP/why") || nbt_fail "iperf3 through TURN: $(cat "$NBT_TMP/why")"
 stop_pair a b
-printf '%-18s %7.2f Gbit/s (a: %s)\n' "TURN relay" "$turn_gbps" "$(grep '^exit ' "${ICE_PEER_LOG[a]}")"
+printf '%-18s %7.2f Gbit/s (a: %s)\n' "TURN relay/relay" "$turn_gbps" "$(grep '^exit ' "${ICE_PEER_LOG[a]}")"
 
 echo "host_first_ping_ms=${FIRST[host]}"
 echo "srflx_first_ping_ms=${FIRST[srflx]}"
 echo "relay_first_ping_ms=${FIRST[relay]}"
+echo "relay_only_first_ping_ms=${FIRST[relay-only]}"
 echo "host_eager_first_ping_ms=${FIRST[host-eager]}"
 echo "ice_socket_gbps=$ice_gbps"
 echo "plain_udp_gbps=$plain_gbps"
-echo "ice_vs_plain=$(awk -v a="$ice_gbps" -v b="$plain_gbps" 'BEGIN { printf "%.2f", a / b }')"
+echo "ice_vs_plain=$ratio"
 echo "turn_relay_gbps=$turn_gbps"

@@ -4,7 +4,10 @@
 #
 # SPDX-License-Identifier: BSD-3-Clause
 #
-#          public (198.18.0.1: coturn :3478, netbird-signal :10000)
+#   net (198.18.0.10/30, forwards nothing)
+#              |
+#          public (198.18.0.1: coturn :3478, netbird-signal :10000;
+#                  uplink 198.18.0.9/30, default route to net)
 #        wa 198.18.0.1/30          wb 198.18.0.5/30
 #              |                          |
 #   wan 198.18.0.2/30  router a   wan 198.18.0.6/30  router b
@@ -19,8 +22,10 @@
 # that arrives before the hole is punched leaves no conntrack entry behind
 # that would make the NAT pick another port later. The public namespace
 # routes between the routers; ice_block_nat_udp drops UDP between their
-# WAN addresses there, so only TURN gets through. Nothing routes out of the
-# namespaces.
+# WAN addresses there, so only TURN gets through. Its default route ends in
+# a namespace that drops what it gets, as the Internet drops datagrams to
+# private addresses (ice_topology says why coturn needs one). Nothing routes
+# out of the namespaces.
 
 ICE_PUBLIC=198.18.0.1
 ICE_WAN_A=198.18.0.2
@@ -28,6 +33,7 @@ ICE_WAN_B=198.18.0.6
 ICE_TURN_PORT=3478
 ICE_TURN_SECRET=${ICE_TURN_SECRET:-nb-ice-test-secret}
 ICE_NS_PUB="nbt-$NBT_NAME-$NBT_ID-pub"
+ICE_NS_NET="nbt-$NBT_NAME-$NBT_ID-net"
 ICE_NS_RA="nbt-$NBT_NAME-$NBT_ID-ra"
 ICE_NS_RB="nbt-$NBT_NAME-$NBT_ID-rb"
 ICE_BUILD=${NB_BUILD_DIR:-./build}
@@ -96,6 +102,22 @@ EOF
 ice_topology() {
   ice_ns_add "$ICE_NS_PUB"
   ip netns exec "$ICE_NS_PUB" sysctl -qw net.ipv4.ip_forward=1
+  # An uplink, as any host on the Internet has: what is for no address
+  # here (the LANs' private ones, which ICE offers as host candidates)
+  # leaves by the default route and is lost on the way. Without it a send
+  # to such an address fails at once (ENETUNREACH), and coturn, relaying a
+  # check to the other peer's host candidate, closes the whole allocation
+  # of the peer that asked (see test-ice-nat.sh, case relay).
+  # The far end is a namespace that forwards nothing, so it drops them
+  # without a word, as the Internet does with private destinations.
+  ice_ns_add "$ICE_NS_NET"
+  ip -n "$ICE_NS_PUB" link add uplink type veth peer name pub netns "$ICE_NS_NET"
+  ip -n "$ICE_NS_PUB" addr add 198.18.0.9/30 dev uplink
+  ip -n "$ICE_NS_PUB" link set uplink up
+  ip -n "$ICE_NS_NET" addr add 198.18.0.10/30 dev pub
+  ip -n "$ICE_NS_NET" link set pub up
+  ip netns exec "$ICE_NS_NET" sysctl -qw net.ipv4.ip_forward=0
+  ip -n "$ICE_NS_PUB" route add default via 198.18.0.10
   ice_router "$ICE_NS_RA" "$ICE_WAN_A" 198.18.0.1 wa 198.18.1
   ice_router "$ICE_NS_RB" "$ICE_WAN_B" 198.18.0.5 wb 198.18.2
 }

@@ -7,8 +7,11 @@
 #   host            both on one LAN: a host/host pair
 #   srflx           each behind its own NAT: server-reflexive on both
 #                   ends, the hole punched by the checks
-#   relay           UDP between the two NATs dropped, both peers relay-only:
-#                   a relayed pair through coturn (see below)
+#   relay           UDP between the two NATs dropped, every candidate type
+#                   offered: a pair through coturn, relayed at one end or
+#                   both
+#   relay-only      the same with both peers offering only relayed
+#                   candidates: a relay/relay pair
 #   signal-restart  srflx, then Signal killed: the tunnel keeps working;
 #                   Signal back, both reconnect, an ICE restart succeeds
 #
@@ -16,8 +19,11 @@
 # WireGuard, and 20 MB of TCP each way with their SHA-256 compared; which
 # transport carried them (the handed-over socket or the TURN channel) is
 # checked on the counters.
-CASE=${1:?usage: test-ice-nat.sh host|srflx|relay|signal-restart}
-NBT_NAME=ice${CASE:0:2}
+CASE=${1:?usage: test-ice-nat.sh host|srflx|relay|relay-only|signal-restart}
+case $CASE in
+  relay-only) NBT_NAME=icero ;;
+  *) NBT_NAME=ice${CASE:0:2} ;;
+esac
 . "$(dirname "$0")/../lib/nbt.sh"
 . "$(dirname "$0")/ice-topology.sh"
 ice_require
@@ -38,7 +44,7 @@ case $CASE in
     ice_host a "$ICE_NS_RA" 198.18.1.10
     ice_host b "$ICE_NS_RB" 198.18.2.10
     ;;
-  relay)
+  relay|relay-only)
     ice_host a "$ICE_NS_RA" 198.18.1.10
     ice_host b "$ICE_NS_RB" 198.18.2.10
     ice_block_nat_udp
@@ -50,17 +56,18 @@ esac
 ice_coturn
 ice_signal_start
 ice_keys a b
-# The relay case runs relay-only: with every candidate type offered, libnice
-# 0.1.21 gets its first TURN permission (to the other's host address) and
-# coturn refuses the next ones (438 "Wrong nonce", then 400; libnice logs
-# "CreatePermission ... unauthorized"), so no pair through the relay ever
-# succeeds and ICE fails round after round. Relay-only asks for one
-# permission per side, which coturn grants. ICE_RELAY_ALL=1 runs the case
-# with every candidate type, to see it (ICE_COTURN_ARGS=-V and
-# ICE_KEEP_LOGS=DIR for coturn's account: the later CreatePermissions come
-# as a session of their own, with no allocation).
+# In the relay case each side's checks through its TURN allocation go to
+# every address the other offers, its private host address too. coturn
+# relays them; the public namespace has a default route (ice_topology), so
+# those to a private address are lost on the way, as on the Internet.
+# Without that route coturn's send fails at once (ENETUNREACH) and coturn
+# closes the whole allocation of the peer that asked ("closed ... reason:
+# general" in its log with ICE_COTURN_ARGS=-V); libnice's next
+# CreatePermission from the same address then lands in a new coturn session
+# without allocation (438 "Wrong nonce", then 400) and no relayed pair ever
+# works.
 PEER_ARGS=()
-[ "$CASE" = relay ] && [ -z "${ICE_RELAY_ALL:-}" ] && PEER_ARGS=(--relay-only)
+[ "$CASE" = relay-only ] && PEER_ARGS=(--relay-only)
 ice_peer a "$OVER_A" b "$OVER_B" "${SERVERS[@]}" "${PEER_ARGS[@]}"
 ice_peer b "$OVER_B" a "$OVER_A" "${SERVERS[@]}" "${PEER_ARGS[@]}"
 
@@ -175,7 +182,7 @@ case $CASE in
     [[ "$(ice_field "$line_b" local)" == "$ICE_WAN_B:"* ]] ||
       nbt_fail "b's server-reflexive address is not its NAT's: $line_b"
     ;;
-  relay)
+  relay|relay-only)
     # A relayed candidate on at least one end of each side's pair, none of
     # them a direct one.
     for n in a b; do
@@ -192,17 +199,70 @@ case $CASE in
   host|srflx|signal-restart)
     direct_traffic 5001
     ;;
-  relay)
-    # Both ends relayed: every datagram goes through the agents and coturn.
+  relay|relay-only)
+    # A side whose own candidate is the relayed one sends and receives
+    # through its agent (TURN); a side with a server-reflexive candidate
+    # facing the other's relayed one hands its socket to WireGuard and
+    # talks to the relayed address directly.
+    # A side may select a pair that its own checks proved before the
+    # controlling side nominates another (RFC 8445 §8.1.1): the last
+    # selection, once none came for a second, is the one traffic takes.
+    ping_over a "$OVER_B"
+    settled() {
+      cat "${ICE_PEER_LOG[a]}" "${ICE_PEER_LOG[b]}" | grep -c "^state=connected"
+    }
+    n0=$(settled)
+    for _ in $(seq 1 10); do
+      sleep 1
+      n1=$(settled)
+      [ "$n1" = "$n0" ] && break
+      n0=$n1
+    done
+    relayed=()
+    for n in a b; do
+      l=$(grep "^state=connected" "${ICE_PEER_LOG[$n]}" | tail -n1)
+      nbt_log "$n selected: $l"
+      [[ "$(ice_field "$l" local_type)/$(ice_field "$l" remote_type)" == *relay* ]] ||
+        nbt_fail "$n's last selected pair is not relayed: $l"
+      if [ "$(ice_field "$l" local_type)" = relay ]; then
+        relayed+=("$n")
+        continue
+      fi
+      [ "$CASE" = relay-only ] && nbt_fail "$n offered only relayed candidates but selected $l"
+      for _ in $(seq 1 500); do
+        grep -q "^transport=socket" "${ICE_PEER_LOG[$n]}" && break
+        sleep 0.02
+      done
+      grep -q "^transport=socket" "${ICE_PEER_LOG[$n]}" ||
+        nbt_fail "$n did not hand its socket to WireGuard within 10 s ($l)"
+    done
+    [ "${#relayed[@]}" -gt 0 ] || nbt_fail "neither side's pair is relayed at its end"
     before_a=$(stats a)
+    before_b=$(stats b)
     traffic 5001
     after_a=$(stats a)
-    [ "${after_a% *}" -gt "$(( ${before_a% *} + BYTES / 1500 ))" ] ||
-      nbt_fail "a's agent received $before_a -> $after_a datagrams: not the transfer through TURN"
+    after_b=$(stats b)
+    [ "$(settled)" = "$n1" ] || nbt_fail "a pair was selected during the transfer"
     for n in a b; do
-      grep -q "^transport=socket" "${ICE_PEER_LOG[$n]}" && nbt_fail "$n put a relayed pair on a socket"
+      before=$(eval echo "\$before_$n")
+      after=$(eval echo "\$after_$n")
+      if [[ " ${relayed[*]} " == *" $n "* ]]; then
+        [ "${after% *}" -gt "$(( ${before% *} + BYTES / 1500 ))" ] ||
+          nbt_fail "$n's agent received $before -> $after datagrams: not the transfer through TURN"
+        grep -q "^transport=socket" "${ICE_PEER_LOG[$n]}" && nbt_fail "$n put a relayed pair on a socket"
+        nbt_log "$n through its TURN allocation: agent rx/tx $before -> $after"
+      else
+        [ "$before" = "$after" ] ||
+          nbt_fail "$n's datagrams went through its agent, not the socket: $before -> $after"
+        nbt_log "$n on its handed-over socket to the other's relayed address (agent rx/tx $after)"
+      fi
     done
-    nbt_log "through coturn: a's agent rx/tx $before_a -> $after_a"
+    if [ "$CASE" = relay ]; then
+      # The direct pairs were tried, and the block is what failed them.
+      blocked=$(ice_blocked_packets)
+      [ "$blocked" -gt 0 ] || nbt_fail "no direct check was even tried between the NATs"
+      nbt_log "direct UDP between the NATs dropped: $blocked datagrams"
+    fi
     ;;
 esac
 rx1=$(rx_bytes b)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <sodium.h>
 
 #include "nb-mgmt-server-private.h"
 #include "nb-mgmt-rest-api.h"
@@ -70,10 +71,24 @@ enum {
   PROP_PORT,
   PROP_LISTEN_ADDRESS,
   PROP_CREDENTIALS_FILE,
+  PROP_SIGNAL_URI,
+  PROP_STUN_URIS,
+  PROP_TURN_URIS,
+  PROP_TURN_SECRET,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static GStrv
+strv_of (GPtrArray *array)
+{
+  GStrv strv = g_new0 (char *, array->len + 1);
+
+  for (guint i = 0; i < array->len; i++)
+    strv[i] = g_strdup (g_ptr_array_index (array, i));
+  return strv;
+}
 
 static void
 nb_management_server_dispose (GObject *object)
@@ -113,6 +128,12 @@ nb_management_server_finalize (GObject *object)
   g_string_free (self->scratch, TRUE);
   g_free (self->data_dir);
   g_free (self->config_file);
+  g_free (self->signal_uri);
+  g_strfreev (self->stun_uris);
+  g_strfreev (self->turn_uris);
+  if (self->turn_secret != NULL)
+    sodium_memzero (self->turn_secret, strlen (self->turn_secret));
+  g_free (self->turn_secret);
   g_free (self->listen_address);
   g_free (self->credentials_file);
 
@@ -147,6 +168,22 @@ nb_management_server_get_property (GObject    *object,
     case PROP_CREDENTIALS_FILE:
       g_value_set_string (value, self->credentials_file);
       break;
+    case PROP_SIGNAL_URI:
+      g_value_set_string (value, self->config != NULL ? self->config->signal_uri
+                                                      : self->signal_uri);
+      break;
+    case PROP_STUN_URIS:
+      if (self->config != NULL)
+        g_value_take_boxed (value, strv_of (self->config->stun_uris));
+      else
+        g_value_set_boxed (value, self->stun_uris);
+      break;
+    case PROP_TURN_URIS:
+      if (self->config != NULL)
+        g_value_take_boxed (value, strv_of (self->config->turn_uris));
+      else
+        g_value_set_boxed (value, self->turn_uris);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -169,6 +206,24 @@ nb_management_server_set_property (GObject      *object,
     case PROP_CONFIG_FILE:
       g_free (self->config_file);
       self->config_file = g_value_dup_string (value);
+      break;
+    case PROP_SIGNAL_URI:
+      g_free (self->signal_uri);
+      self->signal_uri = g_value_dup_string (value);
+      break;
+    case PROP_STUN_URIS:
+      g_strfreev (self->stun_uris);
+      self->stun_uris = g_value_dup_boxed (value);
+      break;
+    case PROP_TURN_URIS:
+      g_strfreev (self->turn_uris);
+      self->turn_uris = g_value_dup_boxed (value);
+      break;
+    case PROP_TURN_SECRET:
+      if (self->turn_secret != NULL)
+        sodium_memzero (self->turn_secret, strlen (self->turn_secret));
+      g_free (self->turn_secret);
+      self->turn_secret = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -242,6 +297,52 @@ nb_management_server_class_init (NbManagementServerClass *klass)
   properties[PROP_CREDENTIALS_FILE] =
     g_param_spec_string ("credentials-file", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:signal-uri:
+   *
+   * The Signal server peers are sent to (`https://HOST:PORT`, `http:`,
+   * `wss:` or `ws:`), over the configuration file's `signal.uri`; %NULL
+   * keeps the file's. Read back, the one in use.
+   */
+  properties[PROP_SIGNAL_URI] =
+    g_param_spec_string ("signal-uri", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:stun-uris:
+   *
+   * STUN servers (`stun:HOST[:PORT]`) handed to peers, replacing the
+   * configuration file's `stuns`; %NULL or empty keeps the file's. Read
+   * back, the ones in use.
+   */
+  properties[PROP_STUN_URIS] =
+    g_param_spec_boxed ("stun-uris", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:turn-uris:
+   *
+   * TURN servers (`turn:HOST[:PORT][?transport=udp|tcp]`,
+   * `turns:HOST[:PORT]`) handed to peers with time-limited credentials,
+   * replacing the configuration file's `turn.uris`; %NULL or empty keeps
+   * the file's. They need a secret (#NbManagementServer:turn-secret or the
+   * file's `turn.secret`). Read back, the ones in use.
+   */
+  properties[PROP_TURN_URIS] =
+    g_param_spec_boxed ("turn-uris", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:turn-secret:
+   *
+   * The secret shared with the TURN servers (coturn's
+   * `static-auth-secret`) that peers' TURN credentials are made with,
+   * over the configuration file's `turn.secret`. Write-only.
+   */
+  properties[PROP_TURN_SECRET] =
+    g_param_spec_string ("turn-secret", NULL, NULL, NULL,
+                         G_PARAM_WRITABLE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -385,6 +486,15 @@ nb_management_server_initable_init (GInitable     *initable,
     {
       self->config = nb_mgmt_server_config_new ();
     }
+  if (!nb_mgmt_server_config_override_services (self->config, self->signal_uri,
+                                                (const char * const *) self->stun_uris,
+                                                (const char * const *) self->turn_uris,
+                                                self->turn_secret, error) ||
+      !nb_mgmt_server_config_check (self->config, self->config_file, error))
+    return FALSE;
+  if (self->turn_secret != NULL)
+    sodium_memzero (self->turn_secret, strlen (self->turn_secret));
+  g_clear_pointer (&self->turn_secret, g_free);
 
   if (self->data_dir == NULL)
     self->data_dir = g_strdup (self->config->data_dir);

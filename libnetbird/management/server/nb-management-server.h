@@ -46,6 +46,10 @@ G_BEGIN_DECLS
  *   address given
  * @NB_MANAGEMENT_SERVER_ERROR_BOOTSTRAP: the first start could not create
  *   the initial account and credentials
+ * @NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT: a setting given to the
+ *   server directly (a construct property such as
+ *   #NbManagementServer:stun-uris), not through the configuration file, is
+ *   not valid; the message names it
  *
  * Errors of #NbManagementServer.
  */
@@ -54,6 +58,7 @@ typedef enum {
   NB_MANAGEMENT_SERVER_ERROR_DATA_DIR,
   NB_MANAGEMENT_SERVER_ERROR_LISTEN,
   NB_MANAGEMENT_SERVER_ERROR_BOOTSTRAP,
+  NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT,
 } NbManagementServerError;
 
 NB_AVAILABLE_IN_ALL

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 #include "nb-mgmt-server-private.h"
 
 /* The file is JSON, every member optional:
@@ -191,7 +193,7 @@ nb_mgmt_server_config_free (NbMgmtServerConfig *config)
   g_ptr_array_unref (config->turn_uris);
   g_ptr_array_unref (config->relay_urls);
   if (config->turn_secret != NULL)
-    memset (config->turn_secret, 0, strlen (config->turn_secret));
+    sodium_memzero (config->turn_secret, strlen (config->turn_secret));
   g_free (config->turn_secret);
   if (config->relay_secret != NULL)
     memset (config->relay_secret, 0, strlen (config->relay_secret));
@@ -300,13 +302,22 @@ nb_mgmt_server_config_load (const char  *path,
     }
   nb_proto_message_free (&config_desc, file);
 
-  if (config->turn_uris->len > 0 && (config->turn_secret == NULL || config->turn_secret[0] == '\0'))
-    {
-      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
-                   "Configuration file %s lists TURN servers but no “turn.secret” to make "
-                   "their credentials with", path);
-      return NULL;
-    }
+  /* TURN servers without a secret are checked once the settings given
+   * directly are in (nb_mgmt_server_config_check()): the secret may come
+   * from there. */
+  if (config->signal_uri != NULL &&
+      !nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_SIGNAL, config->signal_uri, &local_error))
+    goto invalid;
+  for (guint i = 0; i < config->stun_uris->len; i++)
+    if (!nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_STUN,
+                                          g_ptr_array_index (config->stun_uris, i),
+                                          &local_error))
+      goto invalid;
+  for (guint i = 0; i < config->turn_uris->len; i++)
+    if (!nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_TURN,
+                                          g_ptr_array_index (config->turn_uris, i),
+                                          &local_error))
+      goto invalid;
   if (config->relay_urls->len > 0 &&
       (config->relay_secret == NULL || config->relay_secret[0] == '\0'))
     {
@@ -317,4 +328,195 @@ nb_mgmt_server_config_load (const char  *path,
     }
 
   return g_steal_pointer (&config);
+
+invalid:
+  g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+               "Configuration file %s is not valid: %s", path, local_error->message);
+  return NULL;
+}
+
+static const char * const service_names[] = {
+  [NB_MGMT_SERVICE_SIGNAL] = "Signal",
+  [NB_MGMT_SERVICE_STUN] = "STUN",
+  [NB_MGMT_SERVICE_TURN] = "TURN",
+};
+
+static const char * const service_examples[] = {
+  [NB_MGMT_SERVICE_SIGNAL] = "https://signal.example.org:443",
+  [NB_MGMT_SERVICE_STUN] = "stun:stun.example.org:3478",
+  [NB_MGMT_SERVICE_TURN] = "turn:turn.example.org:3478?transport=udp",
+};
+
+static gboolean
+scheme_fits (NbMgmtService  service,
+             const char    *scheme)
+{
+  switch (service)
+    {
+    case NB_MGMT_SERVICE_SIGNAL:
+      return g_str_equal (scheme, "https") || g_str_equal (scheme, "http") ||
+             g_str_equal (scheme, "wss") || g_str_equal (scheme, "ws");
+    case NB_MGMT_SERVICE_STUN:
+      return g_str_equal (scheme, "stun");
+    case NB_MGMT_SERVICE_TURN:
+      return g_str_equal (scheme, "turn") || g_str_equal (scheme, "turns");
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* What the peers can use, so a wrong address is refused here and not by
+ * every client that receives it: Signal as an http(s)/ws(s) URL with a
+ * host; STUN and TURN as RFC 7064 §3.1 and RFC 7065 §3.1 have them,
+ * SCHEME:HOST[:PORT], TURN over UDP optionally with ?transport=udp|tcp
+ * (turns: with ?transport=tcp only). Peers' NbIceSession parses them with
+ * the same grammar. */
+gboolean
+nb_mgmt_server_config_check_uri (NbMgmtService   service,
+                                 const char     *uri,
+                                 GError        **error)
+{
+  g_autoptr(GUri) parsed = NULL;
+  g_autofree char *scheme = NULL;
+  g_autofree char *with_slashes = NULL;
+  const char *colon = strchr (uri, ':');
+  const char *rest;
+  const char *query;
+  gint port;
+
+  if (colon == NULL || colon == uri || strlen (uri) > 4096)
+    goto invalid;
+  scheme = g_ascii_strdown (uri, colon - uri);
+  if (!scheme_fits (service, scheme))
+    goto invalid;
+  rest = colon + 1;
+  if (service == NB_MGMT_SERVICE_SIGNAL)
+    {
+      if (!g_str_has_prefix (rest, "//"))
+        goto invalid;
+      parsed = g_uri_parse (uri, G_URI_FLAGS_NON_DNS, NULL);
+    }
+  else
+    {
+      /* GUri reads a host only after "//", which these URIs do not have. */
+      if (g_str_has_prefix (rest, "/"))
+        goto invalid;
+      with_slashes = g_strdup_printf ("%s://%s", scheme, rest);
+      parsed = g_uri_parse (with_slashes, G_URI_FLAGS_NON_DNS, NULL);
+    }
+  if (parsed == NULL || g_uri_get_host (parsed) == NULL || g_uri_get_host (parsed)[0] == '\0' ||
+      g_uri_get_userinfo (parsed) != NULL || g_uri_get_fragment (parsed) != NULL ||
+      strpbrk (g_uri_get_host (parsed), " \t") != NULL)
+    goto invalid;
+  port = g_uri_get_port (parsed);
+  if (port == 0 || port > 65535)
+    goto invalid;
+  if (service == NB_MGMT_SERVICE_SIGNAL)
+    return TRUE;
+  if (g_uri_get_path (parsed)[0] != '\0')
+    goto invalid;
+  query = g_uri_get_query (parsed);
+  if (query != NULL &&
+      !(service == NB_MGMT_SERVICE_TURN &&
+        (g_str_equal (query, "transport=tcp") ||
+         (g_str_equal (query, "transport=udp") && g_str_equal (scheme, "turn")))))
+    goto invalid;
+  return TRUE;
+
+invalid:
+  g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+               "“%s” is not a %s server URI (like %s)", uri, service_names[service],
+               service_examples[service]);
+  return FALSE;
+}
+
+static void
+replace_strv (GPtrArray          *to,
+              const char * const *from)
+{
+  g_ptr_array_set_size (to, 0);
+  for (gsize i = 0; from[i] != NULL; i++)
+    g_ptr_array_add (to, g_strdup (from[i]));
+}
+
+/* Settings given directly (the daemon's flags, the server's construct
+ * properties) replace the file's: a list given replaces the file's list.
+ * Each is checked as the file's are; a bad one is
+ * NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT, since it came from the
+ * caller, not from the file. */
+gboolean
+nb_mgmt_server_config_override_services (NbMgmtServerConfig  *config,
+                                         const char          *signal_uri,
+                                         const char * const  *stun_uris,
+                                         const char * const  *turn_uris,
+                                         const char          *turn_secret,
+                                         GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (signal_uri != NULL &&
+      !nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_SIGNAL, signal_uri, &local_error))
+    goto invalid;
+  for (gsize i = 0; stun_uris != NULL && stun_uris[i] != NULL; i++)
+    if (!nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_STUN, stun_uris[i], &local_error))
+      goto invalid;
+  for (gsize i = 0; turn_uris != NULL && turn_uris[i] != NULL; i++)
+    if (!nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_TURN, turn_uris[i], &local_error))
+      goto invalid;
+  if (turn_secret != NULL && turn_secret[0] == '\0')
+    {
+      g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                           NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT,
+                           "The TURN secret given is empty");
+      return FALSE;
+    }
+
+  if (signal_uri != NULL)
+    {
+      g_free (config->signal_uri);
+      config->signal_uri = g_strdup (signal_uri);
+    }
+  if (stun_uris != NULL && stun_uris[0] != NULL)
+    replace_strv (config->stun_uris, stun_uris);
+  if (turn_uris != NULL && turn_uris[0] != NULL)
+    {
+      replace_strv (config->turn_uris, turn_uris);
+      config->turn_uris_given = TRUE;
+    }
+  if (turn_secret != NULL)
+    {
+      if (config->turn_secret != NULL)
+        sodium_memzero (config->turn_secret, strlen (config->turn_secret));
+      g_free (config->turn_secret);
+      config->turn_secret = g_strdup (turn_secret);
+    }
+  return TRUE;
+
+invalid:
+  g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                       NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT, local_error->message);
+  return FALSE;
+}
+
+/* What holds only for the settings as a whole, file and overrides. */
+gboolean
+nb_mgmt_server_config_check (NbMgmtServerConfig  *config,
+                             const char          *path,
+                             GError             **error)
+{
+  if (config->turn_uris->len > 0 && (config->turn_secret == NULL || config->turn_secret[0] == '\0'))
+    {
+      if (config->turn_uris_given || path == NULL)
+        g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                             NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT,
+                             "TURN servers are given but no secret to make their credentials "
+                             "with (“turn.secret” in the configuration file, or the "
+                             "turn-secret setting)");
+      else
+        g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                     "Configuration file %s lists TURN servers but no “turn.secret” to make "
+                     "their credentials with", path);
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -53,6 +53,7 @@ typedef struct
   char *signal_uri;
   GPtrArray *stun_uris;
   GPtrArray *turn_uris;
+  gboolean turn_uris_given; /* by the caller, not the file */
   char *turn_secret;
   gint64 turn_ttl;
   GPtrArray *relay_urls;
@@ -69,6 +70,25 @@ NbMgmtServerConfig *nb_mgmt_server_config_new  (void);
 NbMgmtServerConfig *nb_mgmt_server_config_load (const char          *path,
                                                 GError             **error);
 void                nb_mgmt_server_config_free (NbMgmtServerConfig  *config);
+gboolean            nb_mgmt_server_config_override_services (NbMgmtServerConfig  *config,
+                                                             const char          *signal_uri,
+                                                             const char * const  *stun_uris,
+                                                             const char * const  *turn_uris,
+                                                             const char          *turn_secret,
+                                                             GError             **error);
+gboolean            nb_mgmt_server_config_check (NbMgmtServerConfig  *config,
+                                                 const char          *path,
+                                                 GError             **error);
+
+typedef enum {
+  NB_MGMT_SERVICE_SIGNAL,
+  NB_MGMT_SERVICE_STUN,
+  NB_MGMT_SERVICE_TURN,
+} NbMgmtService;
+
+gboolean            nb_mgmt_server_config_check_uri (NbMgmtService   service,
+                                                     const char     *uri,
+                                                     GError        **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NbMgmtServerConfig, nb_mgmt_server_config_free)
 
 typedef struct _NbMgmtSyncChannel NbMgmtSyncChannel;
@@ -80,6 +100,11 @@ struct _NbManagementServer
   char *data_dir;
   char *config_file;
   NbMgmtServerConfig *config;
+  /* Construct properties over the file's services (the daemon's flags). */
+  char *signal_uri;
+  GStrv stun_uris;
+  GStrv turn_uris;
+  char *turn_secret;
 
   NbKey *key;
   NbMgmtStore *store;

@@ -490,6 +490,88 @@ test_bad_config (void)
   g_rmdir (dir);
 }
 
+/* The construct properties the daemon's --signal-url, --stun-url,
+ * --turn-url and --turn-secret[-file] set: over the file's, read back as
+ * in use, checked with an error of their own. */
+static void
+test_service_properties (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("nb-mgmt-services-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autoptr(NbManagementServer) server = NULL;
+  const char *stuns[] = { "stun:a.example:3478", "stun:b.example", NULL };
+  const char *turns[] = { "turns:t.example:5349?transport=tcp", NULL };
+  const char *bad_stun[] = { "stuns:a.example:3478", NULL };
+  const char *bad_turn[] = { "turn:t.example:0", NULL };
+  g_autofree char *signal_uri = NULL;
+  g_auto(GStrv) got_stuns = NULL;
+  g_auto(GStrv) got_turns = NULL;
+
+  /* The file lists TURN servers without a secret; the property gives it. */
+  g_assert_true (g_file_set_contents (path,
+                                      "{\"stuns\":[\"stun:file.example:3478\"],"
+                                      "\"signal\":{\"uri\":\"https://file.example\"},"
+                                      "\"turn\":{\"uris\":[\"turn:file.example:3478\"]}}",
+                                      -1, NULL));
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data, "config-file", path,
+                           "stun-uris", stuns, "turn-secret", "s3cret", NULL);
+  g_assert_no_error (error);
+  g_object_get (server, "signal-uri", &signal_uri, "stun-uris", &got_stuns,
+                "turn-uris", &got_turns, NULL);
+  g_assert_cmpstr (signal_uri, ==, "https://file.example");
+  g_assert_cmpstrv (got_stuns, stuns);
+  g_assert_cmpuint (g_strv_length (got_turns), ==, 1);
+  g_assert_cmpstr (got_turns[0], ==, "turn:file.example:3478");
+  g_clear_object (&server);
+  g_clear_pointer (&signal_uri, g_free);
+  g_clear_pointer (&got_turns, g_strfreev);
+
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data, "config-file", path,
+                           "signal-uri", "wss://signal.example:10000",
+                           "turn-uris", turns, "turn-secret", "s3cret", NULL);
+  g_assert_no_error (error);
+  g_object_get (server, "signal-uri", &signal_uri, "turn-uris", &got_turns, NULL);
+  g_assert_cmpstr (signal_uri, ==, "wss://signal.example:10000");
+  g_assert_cmpstrv (got_turns, turns);
+  g_clear_object (&server);
+
+  /* Bad ones, and TURN without any secret: refused as arguments. */
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data, "stun-uris", bad_stun, NULL);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "stuns:a.example:3478"));
+  g_clear_error (&error);
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data, "turn-uris", bad_turn, "turn-secret", "x", NULL);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data, "turn-uris", turns, NULL);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
+                           "data-dir", data, "signal-uri", "signal.example:443", NULL);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A bad URI in the file is the file's error. */
+  g_assert_true (g_file_set_contents (path, "{\"stuns\":[\"turn:x.example:3478\"]}", -1, NULL));
+  server = nb_management_server_new (data, path, &error);
+  g_assert_null (server);
+  g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (error->message, "is not a STUN server URI"));
+
+  rm_rf (dir);
+}
+
 static void
 on_async_done (GObject      *source,
                GAsyncResult *result,
@@ -576,6 +658,7 @@ main (int   argc,
               test_client_login_and_sync, fixture_teardown);
 #undef ADD
   g_test_add_func ("/management/server/bad-config", test_bad_config);
+  g_test_add_func ("/management/server/service-properties", test_service_properties);
 
   return g_test_run ();
 }
