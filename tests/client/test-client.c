@@ -342,22 +342,28 @@ spawn_in (const char  *ns,
   return proc;
 }
 
-static void
+/* Ends @proc with SIGTERM (SIGKILL after 10 s); its exit status, -1 when
+ * it had to be killed or died of a signal (a sanitizer's abort). */
+static int
 stop_proc (GSubprocess *proc)
 {
-  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
-    return;
-  g_subprocess_send_signal (proc, SIGTERM);
-  for (int i = 0; i < 100 && g_subprocess_get_identifier (proc) != NULL; i++)
+  if (proc == NULL)
+    return -1;
+  if (g_subprocess_get_identifier (proc) != NULL)
+    g_subprocess_send_signal (proc, SIGTERM);
+  /* Reaped by GSubprocess's child watch when the context runs. */
+  for (int i = 0; i < 500 && g_subprocess_get_identifier (proc) != NULL; i++)
     {
       g_main_context_iteration (NULL, FALSE);
       g_usleep (20000);
-      if (g_subprocess_get_identifier (proc) == NULL)
-        break;
-      /* Reaped by GSubprocess's child watch when the context runs. */
     }
   if (g_subprocess_get_identifier (proc) != NULL)
-    g_subprocess_force_exit (proc);
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      return -1;
+    }
+  return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
 }
 
 static void
@@ -584,16 +590,19 @@ host_start (Host       *host,
                                        host);
 }
 
-static void
+static int
 host_stop (Host *host)
 {
+  int status;
+
   g_cancellable_cancel (host->reading);
-  stop_proc (host->proc);
+  status = stop_proc (host->proc);
   /* The cancelled read reports before @host goes. */
   iterate_for (50);
   g_clear_object (&host->reading);
   g_clear_object (&host->out);
   g_clear_object (&host->proc);
+  return status;
 }
 
 static Host *
@@ -638,9 +647,8 @@ host_wait_up (Host *host)
 }
 
 static void
-host_free (Host *host)
+host_free_stopped (Host *host)
 {
-  host_stop (host);
   g_ptr_array_unref (host->lines);
   g_free (host->name);
   g_free (host->ns);
@@ -649,6 +657,15 @@ host_free (Host *host)
   g_free (host->public_key);
   g_free (host->address);
   g_free (host);
+}
+
+/* Stops @host: a client ends cleanly on SIGTERM (under the sanitizers,
+ * with nothing leaked). */
+static void
+host_free (Host *host)
+{
+  g_assert_cmpint (host_stop (host), ==, 0);
+  host_free_stopped (host);
 }
 
 /* Pings @address from @host until one answers or @timeout_s passes. */
@@ -820,7 +837,7 @@ test_network_client_restart (void)
   g_assert_nonnull (host_b);
   key = g_steal_pointer (&host_b->public_key);
   address = g_steal_pointer (&host_b->address);
-  host_stop (host_b);
+  g_assert_cmpint (host_stop (host_b), ==, 0);
   g_ptr_array_set_size (host_b->lines, 0);
   /* Its interface went with it. */
   g_assert_cmpint (sh ("ip -n %s link show %s 2>/dev/null", host_b->ns, host_b->ifname), !=, 0);
@@ -930,7 +947,9 @@ test_network_wrong_setup_key (void)
   Host *host = host_new ("00000000-0000-0000-0000-000000000000");
 
   g_assert_cmpuint (host_wait (host, 0, 20, "up-failed error=setup-key-invalid", NULL), >, 0);
-  host_free (host);
+  /* It ends by itself, with status 3 (nb-client-run's "up failed"). */
+  g_assert_cmpint (host_stop (host), ==, 3);
+  host_free_stopped (host);
 }
 
 static void
@@ -964,8 +983,9 @@ main (int    argc,
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
-  stop_proc (net.mgmt);
-  stop_proc (net.signal);
+  /* The servers end cleanly too (sanitizers included). */
+  g_assert_cmpint (stop_proc (net.mgmt), ==, 0);
+  g_assert_cmpint (stop_proc (net.signal), ==, 0);
   net_cleanup ();
   g_clear_object (&net.mgmt);
   g_clear_object (&net.signal);
