@@ -491,7 +491,9 @@ net_setup (void)
   signal_log = g_build_filename (net.tmp, "signal.log", NULL);
   {
     g_autofree char *json =
-      g_strdup_printf ("{\"signal\": {\"uri\": \"ws://%s:%d\"}, \"dns_domain\": \"nb.test\"}",
+      /* NetBird's form, host and port without a scheme: the client makes
+       * it ws:// (wss:// when Management says HTTPS). */
+      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\"}",
                        HUB_ADDRESS, SIGNAL_PORT);
     g_assert_true (g_file_set_contents (config, json, -1, NULL));
   }
@@ -573,21 +575,29 @@ host_wait (Host       *host,
 
 /* Runs the client of @host (again: the same configuration and key). */
 static void
-host_start (Host       *host,
-            const char *setup_key)
+host_start_with (Host       *host,
+                 const char *setup_key,
+                 const char *option)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *config = g_build_filename (host->dir, "config.json", NULL);
 
   host->proc = spawn_in (host->ns, NULL, &error, g_getenv ("NB_CLIENT_RUN"), "--config", config,
                          "--management-url", MGMT_URL, "--interface", host->ifname,
-                         "--hostname", host->name,
+                         "--hostname", host->name, option != NULL ? option : "--port=51820",
                          setup_key != NULL ? "--setup-key" : NULL, setup_key, NULL);
   g_assert_no_error (error);
   host->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (host->proc));
   host->reading = g_cancellable_new ();
   g_data_input_stream_read_line_async (host->out, G_PRIORITY_DEFAULT, host->reading, on_line,
                                        host);
+}
+
+static void
+host_start (Host       *host,
+            const char *setup_key)
+{
+  host_start_with (host, setup_key, NULL);
 }
 
 static int
@@ -849,6 +859,37 @@ test_network_client_restart (void)
   g_assert_true (ping_from (host_b, host_a->address, 5));
 }
 
+/* block-inbound: nothing comes in to B, whatever the policy, but B's own
+ * connections get their replies. */
+static void
+test_network_block_inbound (void)
+{
+  guint64 blocked;
+
+  g_assert_nonnull (host_b);
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start_with (host_b, NULL, "--block-inbound");
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_b, host_a->address, 20));
+  g_assert_false (ping_from (host_a, host_b->address, 2));
+  blocked = uapi_stat (host_b, "filter_drop_block_inbound");
+  g_assert_cmpuint (blocked, >, 0);
+  g_assert_cmpuint (uapi_stat (host_b, "filter_accept_conntrack"), >, 0);
+  g_test_message ("block-inbound dropped %" G_GUINT64_FORMAT " packets", blocked);
+
+  /* Back to the policy's rules. */
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start (host_b, NULL);
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_a, host_b->address, 20));
+}
+
 static void
 test_network_firewall (void)
 {
@@ -977,6 +1018,7 @@ main (int    argc,
   g_test_add_func ("/client/network/ping", test_network_ping);
   g_test_add_func ("/client/network/management-restart", test_network_management_restart);
   g_test_add_func ("/client/network/client-restart", test_network_client_restart);
+  g_test_add_func ("/client/network/block-inbound", test_network_block_inbound);
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
   g_test_add_func ("/client/network/wrong-setup-key", test_network_wrong_setup_key);
