@@ -180,6 +180,9 @@ void            nb_client_engine_remove_all_peers (NbClientEngine *engine);
 /* The filter mode from the settings (block-inbound, disable-firewall). */
 void            nb_client_engine_update_filter_mode (NbClientEngine *engine);
 NbWgDevice     *nb_client_engine_get_device (NbClientEngine *engine);
+/* The rules in force, and the filter's drops both ways. */
+guint           nb_client_engine_get_n_rules (NbClientEngine *engine);
+guint64         nb_client_engine_get_drops  (NbClientEngine *engine);
 
 /* -- NbClient's own (nb-client.c), for its other files --------------------- */
 

@@ -262,6 +262,7 @@ nb_client_set_block_inbound (NbClient *self,
   if (self->engine != NULL)
     nb_client_engine_update_filter_mode (self->engine);
   nb_client_notify (self, "block-inbound");
+  nb_client_notify (self, "firewall-mode");
 }
 
 /**
@@ -296,4 +297,5 @@ nb_client_set_disable_firewall (NbClient *self,
   if (self->engine != NULL)
     nb_client_engine_update_filter_mode (self->engine);
   nb_client_notify (self, "disable-firewall");
+  nb_client_notify (self, "firewall-mode");
 }

@@ -67,6 +67,9 @@ enum {
   PROP_SIGNAL_URL,
   PROP_SIGNAL_CONNECTED,
   PROP_SIGNAL_ERROR,
+  PROP_FIREWALL_MODE,
+  PROP_FIREWALL_RULES,
+  PROP_FIREWALL_DROPS,
   N_PROPS
 };
 
@@ -273,6 +276,15 @@ nb_client_get_property (GObject    *object,
     case PROP_SIGNAL_ERROR:
       g_value_set_string (value, self->signal_error);
       break;
+    case PROP_FIREWALL_MODE:
+      g_value_set_enum (value, nb_client_get_firewall_mode (self));
+      break;
+    case PROP_FIREWALL_RULES:
+      g_value_set_uint (value, nb_client_get_firewall_rules (self));
+      break;
+    case PROP_FIREWALL_DROPS:
+      g_value_set_uint64 (value, nb_client_get_firewall_drops (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -446,6 +458,33 @@ nb_client_class_init (NbClientClass *klass)
    * Why the client is not connected to Signal, %NULL when it is.
    */
   properties[PROP_SIGNAL_ERROR] = g_param_spec_string ("signal-error", NULL, NULL, NULL, ro);
+
+  /**
+   * NbClient:firewall-mode:
+   *
+   * What the packet filter does with inbound packets, from
+   * #NbClient:block-inbound and #NbClient:disable-firewall.
+   */
+  properties[PROP_FIREWALL_MODE] =
+    g_param_spec_enum ("firewall-mode", NULL, NULL, NB_TYPE_CLIENT_FIREWALL_MODE,
+                       NB_CLIENT_FIREWALL_MODE_ENFORCING, ro);
+  /**
+   * NbClient:firewall-rules:
+   *
+   * The firewall rules of the last map, in force in the packet filter
+   * (notifies when a map changes them).
+   */
+  properties[PROP_FIREWALL_RULES] =
+    g_param_spec_uint ("firewall-rules", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  /**
+   * NbClient:firewall-drops:
+   *
+   * Packets the filter dropped since the tunnel came up, both ways (read
+   * live; no notification). `wg` counts them by reason on the device's
+   * socket (`stats=1`).
+   */
+  properties[PROP_FIREWALL_DROPS] =
+    g_param_spec_uint64 ("firewall-drops", NULL, NULL, 0, G_MAXUINT64, 0, ro);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -663,6 +702,49 @@ nb_client_get_signal_error (NbClient *self)
 {
   g_return_val_if_fail (NB_IS_CLIENT (self), NULL);
   return self->signal_error;
+}
+
+/**
+ * nb_client_get_firewall_mode:
+ * @self: a #NbClient
+ *
+ * Returns: what the packet filter does with inbound packets
+ */
+NbClientFirewallMode
+nb_client_get_firewall_mode (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), NB_CLIENT_FIREWALL_MODE_ENFORCING);
+  if (self->config->disable_firewall)
+    return NB_CLIENT_FIREWALL_MODE_DISABLED;
+  if (self->config->block_inbound)
+    return NB_CLIENT_FIREWALL_MODE_BLOCK_INBOUND;
+  return NB_CLIENT_FIREWALL_MODE_ENFORCING;
+}
+
+/**
+ * nb_client_get_firewall_rules:
+ * @self: a #NbClient
+ *
+ * Returns: the firewall rules in force (0 while down)
+ */
+guint
+nb_client_get_firewall_rules (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), 0);
+  return self->engine != NULL ? nb_client_engine_get_n_rules (self->engine) : 0;
+}
+
+/**
+ * nb_client_get_firewall_drops:
+ * @self: a #NbClient
+ *
+ * Returns: packets the filter dropped since the tunnel came up
+ */
+guint64
+nb_client_get_firewall_drops (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), 0);
+  return self->engine != NULL ? nb_client_engine_get_drops (self->engine) : 0;
 }
 
 /**

@@ -900,6 +900,7 @@ test_network_firewall (void)
   const char *id;
   guint64 dropped;
   guint from;
+  guint i;
 
   g_assert_nonnull (host_a);
   /* The default policy (All <-> All) lets everything through. */
@@ -940,6 +941,19 @@ test_network_firewall (void)
   g_assert_cmpuint (uapi_stat (host_b, "rx_drop_filter"), >, dropped);
   g_assert_cmpuint (uapi_stat (host_b, "filter_drop_no_rule") +
                     uapi_stat (host_b, "filter_drop_protocol"), >, 0);
+  /* The client's status says so too. */
+  {
+    const char *line;
+
+    from = host_b->lines->len;
+    g_subprocess_send_signal (host_b->proc, SIGUSR1);
+    i = host_wait (host_b, from, 5, "status-end", NULL);
+    g_assert_cmpuint (i, >, 0);
+    line = host_b->lines->pdata[i - 1];
+    g_assert_nonnull (strstr (line, "firewall_mode=enforcing"));
+    g_assert_null (strstr (line, "firewall_rules=0 "));
+    g_assert_null (strstr (line, "firewall_drops=0"));
+  }
 }
 
 static void
