@@ -731,7 +731,7 @@ uapi_stat (Host       *host,
   return value;
 }
 
-static Host *host_a, *host_b;
+static Host *host_a, *host_b, *host_c;
 
 static void
 test_network_ping (void)
@@ -857,6 +857,29 @@ test_network_client_restart (void)
   g_assert_cmpstr (host_b->address, ==, address);
   g_assert_true (ping_from (host_a, host_b->address, 20));
   g_assert_true (ping_from (host_b, host_a->address, 5));
+}
+
+/* A peer that joins later: the others get it in their maps and reach it
+ * within seconds. */
+static void
+test_network_late_joiner (void)
+{
+  guint from_a, from_b;
+  gint64 t0 = g_get_monotonic_time ();
+
+  g_assert_nonnull (host_b);
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  host_c = host_new (net.setup_key);
+  host_wait_up (host_c);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "peer-added key=", host_c->public_key, NULL),
+                    >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "peer-added key=", host_c->public_key, NULL),
+                    >, 0);
+  g_assert_true (ping_from (host_a, host_c->address, 10));
+  g_test_message ("a reached the late joiner %" G_GINT64_FORMAT " ms after it started",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_c, host_b->address, 10));
 }
 
 /* block-inbound: nothing comes in to B, whatever the policy, but B's own
@@ -1032,6 +1055,7 @@ main (int    argc,
   g_test_add_func ("/client/network/ping", test_network_ping);
   g_test_add_func ("/client/network/management-restart", test_network_management_restart);
   g_test_add_func ("/client/network/client-restart", test_network_client_restart);
+  g_test_add_func ("/client/network/late-joiner", test_network_late_joiner);
   g_test_add_func ("/client/network/block-inbound", test_network_block_inbound);
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
@@ -1039,6 +1063,7 @@ main (int    argc,
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
+  g_clear_pointer (&host_c, host_free);
   /* The servers end cleanly too (sanitizers included). */
   g_assert_cmpint (stop_proc (net.mgmt), ==, 0);
   g_assert_cmpint (stop_proc (net.signal), ==, 0);
