@@ -35,6 +35,8 @@
 #define MGMT_PORT 33073
 #define SIGNAL_PORT 10000
 #define MGMT_URL "http://" HUB_ADDRESS ":33073"
+#define TURN_PORT 3478
+#define TURN_SECRET "nb-client-test-turn-secret"
 
 /* -- helpers ---------------------------------------------------------------- */
 
@@ -287,6 +289,7 @@ typedef struct
   GPtrArray *namespaces;  /* char * */
   GSubprocess *mgmt;
   GSubprocess *signal;
+  GSubprocess *coturn;
   char *admin_token;
   char *setup_key;
   guint n_hosts;
@@ -493,8 +496,11 @@ net_setup (void)
     g_autofree char *json =
       /* NetBird's form, host and port without a scheme: the client makes
        * it ws:// (wss:// when Management says HTTPS). */
-      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\"}",
-                       HUB_ADDRESS, SIGNAL_PORT);
+      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\", "
+                       "\"stuns\": [\"stun:%s:%d\"], \"turn\": {\"uris\": "
+                       "[\"turn:%s:%d?transport=udp\"], \"secret\": \"%s\"}}",
+                       HUB_ADDRESS, SIGNAL_PORT, HUB_ADDRESS, TURN_PORT, HUB_ADDRESS, TURN_PORT,
+                       TURN_SECRET);
     g_assert_true (g_file_set_contents (config, json, -1, NULL));
   }
   {
@@ -509,8 +515,30 @@ net_setup (void)
                          "--listen", listen, "--data-dir", data_dir, "--config", config, NULL);
     g_assert_no_error (error);
   }
+  {
+    /* coturn as tests/transport/ice-topology.sh runs it. */
+    g_autofree char *coturn_log = g_build_filename (net.tmp, "coturn.log", NULL);
+    g_autofree char *coturn_out = g_build_filename (net.tmp, "coturn.out", NULL);
+    g_autofree char *port = g_strdup_printf ("%d", TURN_PORT);
+
+    net.coturn = spawn_in (net.hub, coturn_out, &error, "turnserver", "-n",
+                           "--listening-ip", HUB_ADDRESS, "--listening-port", port,
+                           "--relay-ip", HUB_ADDRESS, "--min-port", "49152", "--max-port", "49407",
+                           "--use-auth-secret", "--static-auth-secret", TURN_SECRET,
+                           "--realm", "netbird.test", "--no-tcp", "--no-tls", "--no-dtls",
+                           "--no-cli", "--no-tcp-relay", "--no-multicast-peers", "--simple-log",
+                           "--log-file", coturn_log, "--pidfile", "", NULL);
+    g_assert_no_error (error);
+  }
   g_assert_true (wait_file (mgmt_log, "Listening on", 30));
   g_assert_true (wait_file (signal_log, "Listening on", 30));
+  for (int tries = 0; tries < 100; tries++)
+    {
+      if (sh ("ip netns exec %s ss -lun | grep -q '%s:%d '", net.hub, HUB_ADDRESS, TURN_PORT) == 0)
+        break;
+      g_assert_cmpint (tries, <, 99);
+      iterate_for (50);
+    }
   creds_path = g_build_filename (data_dir, "initial-credentials.json", NULL);
   creds = read_file (creds_path);
   g_assert_nonnull (creds);
@@ -882,6 +910,42 @@ test_network_late_joiner (void)
   g_assert_true (ping_from (host_c, host_b->address, 10));
 }
 
+/* UDP between two clients dropped (a bridge rule in the hub): ICE fails
+ * the direct pairs, and the relay-only round goes through coturn. */
+static void
+test_network_relay_fallback (void)
+{
+  Host *host_d;
+  guint i;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  g_assert_cmpint (sh ("ip netns exec %s nft add table bridge nbc && "
+                       "ip netns exec %s nft add chain bridge nbc nbcforward "
+                       "'{ type filter hook forward priority 0; }' && "
+                       "ip netns exec %s nft add rule bridge nbc nbcforward ip saddr 198.18.0.10 "
+                       "ip daddr 198.18.0.13 meta l4proto udp drop && "
+                       "ip netns exec %s nft add rule bridge nbc nbcforward ip saddr 198.18.0.13 "
+                       "ip daddr 198.18.0.10 meta l4proto udp drop",
+                       net.hub, net.hub, net.hub, net.hub), ==, 0);
+  t0 = g_get_monotonic_time ();
+  host_d = host_new (net.setup_key);
+  host_wait_up (host_d);
+  i = host_wait (host_a, 0, 90, "peer key=", host_d->public_key, "state=connected type=relayed",
+                 NULL);
+  g_assert_cmpuint (i, >, 0);
+  g_test_message ("a and d connected through the relay after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_a, host_d->address, 20));
+  g_assert_true (ping_from (host_d, host_a->address, 10));
+  /* d reaches b directly. */
+  g_assert_true (ping_from (host_d, host_b->address, 20));
+  g_assert_cmpuint (host_wait (host_d, 0, 5, "peer key=", host_b->public_key,
+                               "state=connected type=p2p", NULL), >, 0);
+  host_free (host_d);
+  g_assert_cmpint (sh ("ip netns exec %s nft delete table bridge nbc", net.hub), ==, 0);
+}
+
 /* block-inbound: nothing comes in to B, whatever the policy, but B's own
  * connections get their replies. */
 static void
@@ -1056,6 +1120,7 @@ main (int    argc,
   g_test_add_func ("/client/network/management-restart", test_network_management_restart);
   g_test_add_func ("/client/network/client-restart", test_network_client_restart);
   g_test_add_func ("/client/network/late-joiner", test_network_late_joiner);
+  g_test_add_func ("/client/network/relay-fallback", test_network_relay_fallback);
   g_test_add_func ("/client/network/block-inbound", test_network_block_inbound);
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
@@ -1067,8 +1132,10 @@ main (int    argc,
   /* The servers end cleanly too (sanitizers included). */
   g_assert_cmpint (stop_proc (net.mgmt), ==, 0);
   g_assert_cmpint (stop_proc (net.signal), ==, 0);
+  stop_proc (net.coturn);
   net_cleanup ();
   g_clear_object (&net.mgmt);
   g_clear_object (&net.signal);
+  g_clear_object (&net.coturn);
   return rc;
 }
