@@ -908,6 +908,16 @@ test_network_late_joiner (void)
   g_test_message ("a reached the late joiner %" G_GINT64_FORMAT " ms after it started",
                   (g_get_monotonic_time () - t0) / 1000);
   g_assert_true (ping_from (host_c, host_b->address, 10));
+  {
+    /* For the record: what a client with two connected peers holds. */
+    g_autofree char *path =
+      g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (host_a->proc));
+    g_autofree char *text = read_file (path);
+    const char *rss = text != NULL ? strstr (text, "VmRSS:") : NULL;
+
+    g_assert_nonnull (rss);
+    g_test_message ("client a with 2 connected peers: %.*s", (int) strcspn (rss, "\n"), rss);
+  }
 }
 
 /* UDP between two clients dropped (a bridge rule in the hub): ICE fails
