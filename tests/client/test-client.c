@@ -613,6 +613,7 @@ host_start_with (Host       *host,
   host->proc = spawn_in (host->ns, NULL, &error, g_getenv ("NB_CLIENT_RUN"), "--config", config,
                          "--management-url", MGMT_URL, "--interface", host->ifname,
                          "--hostname", host->name, option != NULL ? option : "--port=51820",
+                         "--relogin-key", net.setup_key,
                          setup_key != NULL ? "--setup-key" : NULL, setup_key, NULL);
   g_assert_no_error (error);
   host->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (host->proc));
@@ -1091,6 +1092,30 @@ test_network_peer_deleted (void)
   g_assert_cmpuint (host_wait (host_b, from_b, 5, "management connected=0 error=This peer was deleted",
                                NULL), >, 0);
   g_assert_false (ping_from (host_a, host_b->address, 1));
+
+  /* A login with the setup key brings it back, as a new peer with the
+   * same key: the others get it again and reach it. */
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  g_subprocess_send_signal (host_b->proc, SIGUSR2);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "login ok", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "state=connected", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "management connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "peer-added key=", host_b->public_key, NULL),
+                    >, 0);
+  {
+    guint i = host_wait (host_a, from_a, 10, "peer-added key=", host_b->public_key, NULL);
+    const char *line = host_a->lines->pdata[i - 1];
+
+    g_free (host_b->address);
+    host_b->address = g_strdup (strstr (line, "address=") + strlen ("address="));
+  }
+  /* Connected again (the policy of the firewall test lets no ping
+   * through: the connection is the proof). */
+  g_assert_cmpuint (host_wait (host_a, from_a, 20, "peer key=", host_b->public_key,
+                               "state=connected", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 20, "peer key=", host_a->public_key,
+                               "state=connected", NULL), >, 0);
 }
 
 static void
