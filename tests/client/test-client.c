@@ -865,6 +865,38 @@ test_network_management_restart (void)
   g_assert_true (ping_from (host_a, host_b->address, 5));
 }
 
+/* Signal away: the tunnels keep running; back: both clients reconnect to
+ * it (and offer again what was lost meanwhile). */
+static void
+test_network_signal_restart (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = g_build_filename (net.tmp, "signal2.log", NULL);
+  g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, SIGNAL_PORT);
+  guint from_a, from_b;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  g_assert_cmpint (stop_proc (net.signal), ==, 0);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "signal connected=0", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "signal connected=0", NULL), >, 0);
+  g_assert_true (ping_from (host_a, host_b->address, 3));
+
+  t0 = g_get_monotonic_time ();
+  g_clear_object (&net.signal);
+  net.signal = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_SIGNAL"), "--listen", listen,
+                         NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_file (log, "Listening on", 30));
+  g_assert_cmpuint (host_wait (host_a, from_a, 40, "signal connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 40, "signal connected=1", NULL), >, 0);
+  g_test_message ("both back on Signal %" G_GINT64_FORMAT " ms after it restarted",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_b, host_a->address, 5));
+}
+
 /* A restarted client is the same peer: same key, same address, no setup
  * key needed. */
 static void
@@ -1153,6 +1185,7 @@ main (int    argc,
   net_setup ();
   g_test_add_func ("/client/network/ping", test_network_ping);
   g_test_add_func ("/client/network/management-restart", test_network_management_restart);
+  g_test_add_func ("/client/network/signal-restart", test_network_signal_restart);
   g_test_add_func ("/client/network/client-restart", test_network_client_restart);
   g_test_add_func ("/client/network/late-joiner", test_network_late_joiner);
   g_test_add_func ("/client/network/relay-fallback", test_network_relay_fallback);
