@@ -1167,6 +1167,27 @@ test_network_needs_root (void)
   g_test_skip ("the network tests make namespaces and TUN devices: run them as root");
 }
 
+/* A revoked setup key: the login is refused, with Management's words. */
+static void
+test_network_revoked_setup_key (void)
+{
+  g_autoptr(JsonNode) key = rest ("POST", "/setup-keys",
+                                  "{\"name\": \"revoked\", \"type\": \"reusable\", "
+                                  "\"expires_in\": 86400, \"auto_groups\": [], "
+                                  "\"usage_limit\": 0, \"ephemeral\": false}", 200);
+  JsonObject *o = json_node_get_object (key);
+  g_autofree char *path = g_strdup_printf ("/setup-keys/%s", json_object_get_string_member (o, "id"));
+  g_autoptr(JsonNode) revoked = rest ("PUT", path, "{\"revoked\": true, \"auto_groups\": []}",
+                                      200);
+  Host *host = host_new (json_object_get_string_member (o, "key"));
+  guint i = host_wait (host, 0, 20, "up-failed error=login-refused", NULL);
+
+  g_assert_cmpuint (i, >, 0);
+  g_assert_nonnull (strstr (host->lines->pdata[i - 1], "revoked"));
+  g_assert_cmpint (host_stop (host), ==, 3);
+  host_free_stopped (host);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1193,6 +1214,7 @@ main (int    argc,
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
   g_test_add_func ("/client/network/wrong-setup-key", test_network_wrong_setup_key);
+  g_test_add_func ("/client/network/revoked-setup-key", test_network_revoked_setup_key);
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
