@@ -1084,6 +1084,25 @@ test_network_firewall (void)
     g_assert_null (strstr (line, "firewall_rules=0 "));
     g_assert_null (strstr (line, "firewall_drops=0"));
   }
+
+  /* disable-firewall: the same policy, nothing enforced. */
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start_with (host_b, NULL, "--disable-firewall");
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_a, host_b->address, 20));
+  {
+    const char *line;
+
+    from = host_b->lines->len;
+    g_subprocess_send_signal (host_b->proc, SIGUSR1);
+    i = host_wait (host_b, from, 5, "status-end", NULL);
+    g_assert_cmpuint (i, >, 0);
+    line = host_b->lines->pdata[i - 1];
+    g_assert_nonnull (strstr (line, "firewall_mode=disabled"));
+  }
 }
 
 static void
