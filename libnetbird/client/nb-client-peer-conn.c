@@ -386,8 +386,13 @@ close_session (NbClientPeerConn *conn)
   if (conn->session == NULL)
     return;
   g_signal_handlers_disconnect_by_data (conn->session, conn);
+  /* The WireGuard peer and its device are let go of now, not with the
+   * session: the device (and its TUN interface) goes at down. */
+  nb_ice_session_set_wg_peer (conn->session, NULL, NULL);
   nb_ice_session_close (conn->session);
-  g_clear_object (&conn->session);
+  /* Closed maybe from within its own notification (a client brought down
+   * from a peer's status handler): it goes once that returned. */
+  nb_client_unref_later (g_steal_pointer (&conn->session));
 }
 
 static void

@@ -305,8 +305,11 @@ main (int    argc,
   g_main_loop_run (run.loop);
 
   nb_client_down (run.client);
-  g_print ("exit\n");
   g_clear_object (&run.client);
+  /* What the client let go of from within handlers goes now. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_print ("exit\n");
   g_main_loop_unref (run.loop);
   return run.status;
 }
