@@ -44,6 +44,7 @@ struct _NbClientEngine
 
   GHashTable *conns;              /* public key base64 -> NbClientPeerConn */
   GPtrArray *peers;               /* NbClientPeer, in map order */
+  guint n_rules;                  /* in force */
   GSource *check_source;
   gint64 serial;
 };
@@ -72,17 +73,26 @@ on_signal_state (NbSignalClient *signal,
                  GParamSpec     *pspec,
                  NbClientEngine *engine)
 {
-  gboolean connected = nb_signal_client_get_state (signal) == NB_SIGNAL_CLIENT_STATE_CONNECTED;
+  NbSignalClientState state = nb_signal_client_get_state (signal);
+  gboolean connected = state == NB_SIGNAL_CLIENT_STATE_CONNECTED;
   const char *error = NULL;
   GHashTableIter iter;
   gpointer conn;
 
-  if (!connected && nb_signal_client_get_replaced (signal))
+  /* Connecting (the first time, or again) is no error of its own: the
+   * last one, if any, stays. */
+  if (state == NB_SIGNAL_CLIENT_STATE_CONNECTING)
+    error = nb_client_get_signal_error (engine->client);
+  else if (!connected && nb_signal_client_get_replaced (signal))
     error = "Another client with this peer's key connected to Signal";
   else if (!connected)
-    error = "Signal is not reachable";
-  nb_client_set_signal_status (engine->client, nb_signal_client_get_url (signal), connected,
-                               error);
+    error = "Signal is not reachable: reconnecting";
+  {
+    g_autofree char *kept = g_strdup (error);
+
+    nb_client_set_signal_status (engine->client, nb_signal_client_get_url (signal), connected,
+                                 kept);
+  }
   if (!connected)
     return;
   g_hash_table_iter_init (&iter, engine->conns);
@@ -180,6 +190,11 @@ teardown_device (NbClientEngine *engine)
       nb_wg_device_down (engine->ctx.device);
       g_clear_object (&engine->ctx.device);
     }
+  if (engine->n_rules != 0)
+    {
+      engine->n_rules = 0;
+      nb_client_notify (engine->client, "firewall-rules");
+    }
   /* The last reference closes the TUN descriptor: the kernel removes the
    * interface with its address and routes. */
   g_clear_object (&engine->tun);
@@ -209,6 +224,21 @@ NbWgDevice *
 nb_client_engine_get_device (NbClientEngine *engine)
 {
   return engine->ctx.device;
+}
+
+guint
+nb_client_engine_get_n_rules (NbClientEngine *engine)
+{
+  return engine->ctx.device != NULL ? engine->n_rules : 0;
+}
+
+guint64
+nb_client_engine_get_drops (NbClientEngine *engine)
+{
+  if (engine->ctx.device == NULL)
+    return 0;
+  return nb_wg_device_get_counter (engine->ctx.device, NB_WG_COUNTER_RX_DROP_FILTER) +
+         nb_wg_device_get_counter (engine->ctx.device, NB_WG_COUNTER_TX_DROP_FILTER);
 }
 
 GPtrArray *
@@ -688,6 +718,11 @@ apply_rules (NbClientEngine            *engine,
                    "Management's firewall rules cannot be applied: %s", local_error->message);
       return FALSE;
     }
+  if (engine->n_rules != used)
+    {
+      engine->n_rules = used;
+      nb_client_notify (engine->client, "firewall-rules");
+    }
   return TRUE;
 }
 
@@ -710,6 +745,10 @@ nb_client_engine_apply_map (NbClientEngine            *engine,
   /* Rules before peers: a new peer's first packets meet its rules. */
   if (!apply_rules (engine, map, error))
     return FALSE;
+  /* The host's addresses as they are now (DHCP, a new link): the sessions
+   * started from here on gather on them. */
+  g_ptr_array_unref (engine->ctx.local_addresses);
+  engine->ctx.local_addresses = nb_client_meta_local_addresses (nb_tun_get_name (engine->tun));
   apply_peers (engine, map);
   engine->serial = map->serial;
   g_debug ("Network map %" G_GINT64_FORMAT " applied: %u peers, %u rules", map->serial,

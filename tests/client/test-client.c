@@ -35,6 +35,8 @@
 #define MGMT_PORT 33073
 #define SIGNAL_PORT 10000
 #define MGMT_URL "http://" HUB_ADDRESS ":33073"
+#define TURN_PORT 3478
+#define TURN_SECRET "nb-client-test-turn-secret"
 
 /* -- helpers ---------------------------------------------------------------- */
 
@@ -287,6 +289,7 @@ typedef struct
   GPtrArray *namespaces;  /* char * */
   GSubprocess *mgmt;
   GSubprocess *signal;
+  GSubprocess *coturn;
   char *admin_token;
   char *setup_key;
   guint n_hosts;
@@ -342,22 +345,28 @@ spawn_in (const char  *ns,
   return proc;
 }
 
-static void
+/* Ends @proc with SIGTERM (SIGKILL after 10 s); its exit status, -1 when
+ * it had to be killed or died of a signal (a sanitizer's abort). */
+static int
 stop_proc (GSubprocess *proc)
 {
-  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
-    return;
-  g_subprocess_send_signal (proc, SIGTERM);
-  for (int i = 0; i < 100 && g_subprocess_get_identifier (proc) != NULL; i++)
+  if (proc == NULL)
+    return -1;
+  if (g_subprocess_get_identifier (proc) != NULL)
+    g_subprocess_send_signal (proc, SIGTERM);
+  /* Reaped by GSubprocess's child watch when the context runs. */
+  for (int i = 0; i < 500 && g_subprocess_get_identifier (proc) != NULL; i++)
     {
       g_main_context_iteration (NULL, FALSE);
       g_usleep (20000);
-      if (g_subprocess_get_identifier (proc) == NULL)
-        break;
-      /* Reaped by GSubprocess's child watch when the context runs. */
     }
   if (g_subprocess_get_identifier (proc) != NULL)
-    g_subprocess_force_exit (proc);
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      return -1;
+    }
+  return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
 }
 
 static void
@@ -485,8 +494,13 @@ net_setup (void)
   signal_log = g_build_filename (net.tmp, "signal.log", NULL);
   {
     g_autofree char *json =
-      g_strdup_printf ("{\"signal\": {\"uri\": \"ws://%s:%d\"}, \"dns_domain\": \"nb.test\"}",
-                       HUB_ADDRESS, SIGNAL_PORT);
+      /* NetBird's form, host and port without a scheme: the client makes
+       * it ws:// (wss:// when Management says HTTPS). */
+      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\", "
+                       "\"stuns\": [\"stun:%s:%d\"], \"turn\": {\"uris\": "
+                       "[\"turn:%s:%d?transport=udp\"], \"secret\": \"%s\"}}",
+                       HUB_ADDRESS, SIGNAL_PORT, HUB_ADDRESS, TURN_PORT, HUB_ADDRESS, TURN_PORT,
+                       TURN_SECRET);
     g_assert_true (g_file_set_contents (config, json, -1, NULL));
   }
   {
@@ -501,8 +515,30 @@ net_setup (void)
                          "--listen", listen, "--data-dir", data_dir, "--config", config, NULL);
     g_assert_no_error (error);
   }
+  {
+    /* coturn as tests/transport/ice-topology.sh runs it. */
+    g_autofree char *coturn_log = g_build_filename (net.tmp, "coturn.log", NULL);
+    g_autofree char *coturn_out = g_build_filename (net.tmp, "coturn.out", NULL);
+    g_autofree char *port = g_strdup_printf ("%d", TURN_PORT);
+
+    net.coturn = spawn_in (net.hub, coturn_out, &error, "turnserver", "-n",
+                           "--listening-ip", HUB_ADDRESS, "--listening-port", port,
+                           "--relay-ip", HUB_ADDRESS, "--min-port", "49152", "--max-port", "49407",
+                           "--use-auth-secret", "--static-auth-secret", TURN_SECRET,
+                           "--realm", "netbird.test", "--no-tcp", "--no-tls", "--no-dtls",
+                           "--no-cli", "--no-tcp-relay", "--no-multicast-peers", "--simple-log",
+                           "--log-file", coturn_log, "--pidfile", "", NULL);
+    g_assert_no_error (error);
+  }
   g_assert_true (wait_file (mgmt_log, "Listening on", 30));
   g_assert_true (wait_file (signal_log, "Listening on", 30));
+  for (int tries = 0; tries < 100; tries++)
+    {
+      if (sh ("ip netns exec %s ss -lun | grep -q '%s:%d '", net.hub, HUB_ADDRESS, TURN_PORT) == 0)
+        break;
+      g_assert_cmpint (tries, <, 99);
+      iterate_for (50);
+    }
   creds_path = g_build_filename (data_dir, "initial-credentials.json", NULL);
   creds = read_file (creds_path);
   g_assert_nonnull (creds);
@@ -567,15 +603,17 @@ host_wait (Host       *host,
 
 /* Runs the client of @host (again: the same configuration and key). */
 static void
-host_start (Host       *host,
-            const char *setup_key)
+host_start_with (Host       *host,
+                 const char *setup_key,
+                 const char *option)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *config = g_build_filename (host->dir, "config.json", NULL);
 
   host->proc = spawn_in (host->ns, NULL, &error, g_getenv ("NB_CLIENT_RUN"), "--config", config,
                          "--management-url", MGMT_URL, "--interface", host->ifname,
-                         "--hostname", host->name,
+                         "--hostname", host->name, option != NULL ? option : "--port=51820",
+                         "--relogin-key", net.setup_key,
                          setup_key != NULL ? "--setup-key" : NULL, setup_key, NULL);
   g_assert_no_error (error);
   host->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (host->proc));
@@ -585,15 +623,25 @@ host_start (Host       *host,
 }
 
 static void
+host_start (Host       *host,
+            const char *setup_key)
+{
+  host_start_with (host, setup_key, NULL);
+}
+
+static int
 host_stop (Host *host)
 {
+  int status;
+
   g_cancellable_cancel (host->reading);
-  stop_proc (host->proc);
+  status = stop_proc (host->proc);
   /* The cancelled read reports before @host goes. */
   iterate_for (50);
   g_clear_object (&host->reading);
   g_clear_object (&host->out);
   g_clear_object (&host->proc);
+  return status;
 }
 
 static Host *
@@ -638,9 +686,8 @@ host_wait_up (Host *host)
 }
 
 static void
-host_free (Host *host)
+host_free_stopped (Host *host)
 {
-  host_stop (host);
   g_ptr_array_unref (host->lines);
   g_free (host->name);
   g_free (host->ns);
@@ -649,6 +696,15 @@ host_free (Host *host)
   g_free (host->public_key);
   g_free (host->address);
   g_free (host);
+}
+
+/* Stops @host: a client ends cleanly on SIGTERM (under the sanitizers,
+ * with nothing leaked). */
+static void
+host_free (Host *host)
+{
+  g_assert_cmpint (host_stop (host), ==, 0);
+  host_free_stopped (host);
 }
 
 /* Pings @address from @host until one answers or @timeout_s passes. */
@@ -704,7 +760,7 @@ uapi_stat (Host       *host,
   return value;
 }
 
-static Host *host_a, *host_b;
+static Host *host_a, *host_b, *host_c;
 
 static void
 test_network_ping (void)
@@ -809,6 +865,38 @@ test_network_management_restart (void)
   g_assert_true (ping_from (host_a, host_b->address, 5));
 }
 
+/* Signal away: the tunnels keep running; back: both clients reconnect to
+ * it (and offer again what was lost meanwhile). */
+static void
+test_network_signal_restart (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = g_build_filename (net.tmp, "signal2.log", NULL);
+  g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, SIGNAL_PORT);
+  guint from_a, from_b;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  g_assert_cmpint (stop_proc (net.signal), ==, 0);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "signal connected=0", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "signal connected=0", NULL), >, 0);
+  g_assert_true (ping_from (host_a, host_b->address, 3));
+
+  t0 = g_get_monotonic_time ();
+  g_clear_object (&net.signal);
+  net.signal = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_SIGNAL"), "--listen", listen,
+                         NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_file (log, "Listening on", 30));
+  g_assert_cmpuint (host_wait (host_a, from_a, 40, "signal connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 40, "signal connected=1", NULL), >, 0);
+  g_test_message ("both back on Signal %" G_GINT64_FORMAT " ms after it restarted",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_b, host_a->address, 5));
+}
+
 /* A restarted client is the same peer: same key, same address, no setup
  * key needed. */
 static void
@@ -820,7 +908,7 @@ test_network_client_restart (void)
   g_assert_nonnull (host_b);
   key = g_steal_pointer (&host_b->public_key);
   address = g_steal_pointer (&host_b->address);
-  host_stop (host_b);
+  g_assert_cmpint (host_stop (host_b), ==, 0);
   g_ptr_array_set_size (host_b->lines, 0);
   /* Its interface went with it. */
   g_assert_cmpint (sh ("ip -n %s link show %s 2>/dev/null", host_b->ns, host_b->ifname), !=, 0);
@@ -830,6 +918,106 @@ test_network_client_restart (void)
   g_assert_cmpstr (host_b->address, ==, address);
   g_assert_true (ping_from (host_a, host_b->address, 20));
   g_assert_true (ping_from (host_b, host_a->address, 5));
+}
+
+/* A peer that joins later: the others get it in their maps and reach it
+ * within seconds. */
+static void
+test_network_late_joiner (void)
+{
+  guint from_a, from_b;
+  gint64 t0 = g_get_monotonic_time ();
+
+  g_assert_nonnull (host_b);
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  host_c = host_new (net.setup_key);
+  host_wait_up (host_c);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "peer-added key=", host_c->public_key, NULL),
+                    >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "peer-added key=", host_c->public_key, NULL),
+                    >, 0);
+  g_assert_true (ping_from (host_a, host_c->address, 10));
+  g_test_message ("a reached the late joiner %" G_GINT64_FORMAT " ms after it started",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_c, host_b->address, 10));
+  {
+    /* For the record: what a client with two connected peers holds. */
+    g_autofree char *path =
+      g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (host_a->proc));
+    g_autofree char *text = read_file (path);
+    const char *rss = text != NULL ? strstr (text, "VmRSS:") : NULL;
+
+    g_assert_nonnull (rss);
+    g_test_message ("client a with 2 connected peers: %.*s", (int) strcspn (rss, "\n"), rss);
+  }
+}
+
+/* UDP between two clients dropped (a bridge rule in the hub): ICE fails
+ * the direct pairs, and the relay-only round goes through coturn. */
+static void
+test_network_relay_fallback (void)
+{
+  Host *host_d;
+  guint i;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  g_assert_cmpint (sh ("ip netns exec %s nft add table bridge nbc && "
+                       "ip netns exec %s nft add chain bridge nbc nbcforward "
+                       "'{ type filter hook forward priority 0; }' && "
+                       "ip netns exec %s nft add rule bridge nbc nbcforward ip saddr 198.18.0.10 "
+                       "ip daddr 198.18.0.13 meta l4proto udp drop && "
+                       "ip netns exec %s nft add rule bridge nbc nbcforward ip saddr 198.18.0.13 "
+                       "ip daddr 198.18.0.10 meta l4proto udp drop",
+                       net.hub, net.hub, net.hub, net.hub), ==, 0);
+  t0 = g_get_monotonic_time ();
+  host_d = host_new (net.setup_key);
+  host_wait_up (host_d);
+  i = host_wait (host_a, 0, 90, "peer key=", host_d->public_key, "state=connected type=relayed",
+                 NULL);
+  g_assert_cmpuint (i, >, 0);
+  g_test_message ("a and d connected through the relay after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_a, host_d->address, 20));
+  g_assert_true (ping_from (host_d, host_a->address, 10));
+  /* d reaches b directly. */
+  g_assert_true (ping_from (host_d, host_b->address, 20));
+  g_assert_cmpuint (host_wait (host_d, 0, 5, "peer key=", host_b->public_key,
+                               "state=connected type=p2p", NULL), >, 0);
+  host_free (host_d);
+  g_assert_cmpint (sh ("ip netns exec %s nft delete table bridge nbc", net.hub), ==, 0);
+}
+
+/* block-inbound: nothing comes in to B, whatever the policy, but B's own
+ * connections get their replies. */
+static void
+test_network_block_inbound (void)
+{
+  guint64 blocked;
+
+  g_assert_nonnull (host_b);
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start_with (host_b, NULL, "--block-inbound");
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_b, host_a->address, 20));
+  g_assert_false (ping_from (host_a, host_b->address, 2));
+  blocked = uapi_stat (host_b, "filter_drop_block_inbound");
+  g_assert_cmpuint (blocked, >, 0);
+  g_assert_cmpuint (uapi_stat (host_b, "filter_accept_conntrack"), >, 0);
+  g_test_message ("block-inbound dropped %" G_GUINT64_FORMAT " packets", blocked);
+
+  /* Back to the policy's rules. */
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start (host_b, NULL);
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_a, host_b->address, 20));
 }
 
 static void
@@ -842,6 +1030,7 @@ test_network_firewall (void)
   const char *id;
   guint64 dropped;
   guint from;
+  guint i;
 
   g_assert_nonnull (host_a);
   /* The default policy (All <-> All) lets everything through. */
@@ -882,6 +1071,38 @@ test_network_firewall (void)
   g_assert_cmpuint (uapi_stat (host_b, "rx_drop_filter"), >, dropped);
   g_assert_cmpuint (uapi_stat (host_b, "filter_drop_no_rule") +
                     uapi_stat (host_b, "filter_drop_protocol"), >, 0);
+  /* The client's status says so too. */
+  {
+    const char *line;
+
+    from = host_b->lines->len;
+    g_subprocess_send_signal (host_b->proc, SIGUSR1);
+    i = host_wait (host_b, from, 5, "status-end", NULL);
+    g_assert_cmpuint (i, >, 0);
+    line = host_b->lines->pdata[i - 1];
+    g_assert_nonnull (strstr (line, "firewall_mode=enforcing"));
+    g_assert_null (strstr (line, "firewall_rules=0 "));
+    g_assert_null (strstr (line, "firewall_drops=0"));
+  }
+
+  /* disable-firewall: the same policy, nothing enforced. */
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start_with (host_b, NULL, "--disable-firewall");
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_a, host_b->address, 20));
+  {
+    const char *line;
+
+    from = host_b->lines->len;
+    g_subprocess_send_signal (host_b->proc, SIGUSR1);
+    i = host_wait (host_b, from, 5, "status-end", NULL);
+    g_assert_cmpuint (i, >, 0);
+    line = host_b->lines->pdata[i - 1];
+    g_assert_nonnull (strstr (line, "firewall_mode=disabled"));
+  }
 }
 
 static void
@@ -922,6 +1143,30 @@ test_network_peer_deleted (void)
   g_assert_cmpuint (host_wait (host_b, from_b, 5, "management connected=0 error=This peer was deleted",
                                NULL), >, 0);
   g_assert_false (ping_from (host_a, host_b->address, 1));
+
+  /* A login with the setup key brings it back, as a new peer with the
+   * same key: the others get it again and reach it. */
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  g_subprocess_send_signal (host_b->proc, SIGUSR2);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "login ok", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "state=connected", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "management connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "peer-added key=", host_b->public_key, NULL),
+                    >, 0);
+  {
+    guint i = host_wait (host_a, from_a, 10, "peer-added key=", host_b->public_key, NULL);
+    const char *line = host_a->lines->pdata[i - 1];
+
+    g_free (host_b->address);
+    host_b->address = g_strdup (strstr (line, "address=") + strlen ("address="));
+  }
+  /* Connected again (the policy of the firewall test lets no ping
+   * through: the connection is the proof). */
+  g_assert_cmpuint (host_wait (host_a, from_a, 20, "peer key=", host_b->public_key,
+                               "state=connected", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 20, "peer key=", host_a->public_key,
+                               "state=connected", NULL), >, 0);
 }
 
 static void
@@ -930,13 +1175,36 @@ test_network_wrong_setup_key (void)
   Host *host = host_new ("00000000-0000-0000-0000-000000000000");
 
   g_assert_cmpuint (host_wait (host, 0, 20, "up-failed error=setup-key-invalid", NULL), >, 0);
-  host_free (host);
+  /* It ends by itself, with status 3 (nb-client-run's "up failed"). */
+  g_assert_cmpint (host_stop (host), ==, 3);
+  host_free_stopped (host);
 }
 
 static void
 test_network_needs_root (void)
 {
   g_test_skip ("the network tests make namespaces and TUN devices: run them as root");
+}
+
+/* A revoked setup key: the login is refused, with Management's words. */
+static void
+test_network_revoked_setup_key (void)
+{
+  g_autoptr(JsonNode) key = rest ("POST", "/setup-keys",
+                                  "{\"name\": \"revoked\", \"type\": \"reusable\", "
+                                  "\"expires_in\": 86400, \"auto_groups\": [], "
+                                  "\"usage_limit\": 0, \"ephemeral\": false}", 200);
+  JsonObject *o = json_node_get_object (key);
+  g_autofree char *path = g_strdup_printf ("/setup-keys/%s", json_object_get_string_member (o, "id"));
+  g_autoptr(JsonNode) revoked = rest ("PUT", path, "{\"revoked\": true, \"auto_groups\": []}",
+                                      200);
+  Host *host = host_new (json_object_get_string_member (o, "key"));
+  guint i = host_wait (host, 0, 20, "up-failed error=login-refused", NULL);
+
+  g_assert_cmpuint (i, >, 0);
+  g_assert_nonnull (strstr (host->lines->pdata[i - 1], "revoked"));
+  g_assert_cmpint (host_stop (host), ==, 3);
+  host_free_stopped (host);
 }
 
 int
@@ -957,17 +1225,26 @@ main (int    argc,
   net_setup ();
   g_test_add_func ("/client/network/ping", test_network_ping);
   g_test_add_func ("/client/network/management-restart", test_network_management_restart);
+  g_test_add_func ("/client/network/signal-restart", test_network_signal_restart);
   g_test_add_func ("/client/network/client-restart", test_network_client_restart);
+  g_test_add_func ("/client/network/late-joiner", test_network_late_joiner);
+  g_test_add_func ("/client/network/relay-fallback", test_network_relay_fallback);
+  g_test_add_func ("/client/network/block-inbound", test_network_block_inbound);
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
   g_test_add_func ("/client/network/wrong-setup-key", test_network_wrong_setup_key);
+  g_test_add_func ("/client/network/revoked-setup-key", test_network_revoked_setup_key);
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
-  stop_proc (net.mgmt);
-  stop_proc (net.signal);
+  g_clear_pointer (&host_c, host_free);
+  /* The servers end cleanly too (sanitizers included). */
+  g_assert_cmpint (stop_proc (net.mgmt), ==, 0);
+  g_assert_cmpint (stop_proc (net.signal), ==, 0);
+  stop_proc (net.coturn);
   net_cleanup ();
   g_clear_object (&net.mgmt);
   g_clear_object (&net.signal);
+  g_clear_object (&net.coturn);
   return rc;
 }
