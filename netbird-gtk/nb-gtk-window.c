@@ -185,7 +185,7 @@ nb_gtk_window_init (NbGtkWindow *self)
   g_autoptr (GMenu) menu = g_menu_new ();
 
   gtk_window_set_title (GTK_WINDOW (self), _("NetBird"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 560, 480);
+  gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
 
   g_menu_append (menu, _("Copy my address"), "app.copy-address");
   g_menu_append (menu, _("Settings…"), "app.settings");
