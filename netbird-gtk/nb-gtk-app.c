@@ -39,7 +39,7 @@ struct _NbGtkApp
   gboolean user_down;    /* the user asked for Down: no "connection dropped" */
   gboolean dropped;      /* connected once, then lost it */
   NbGtkState last_state;
-  GHashTable *peer_status; /* publicKey -> "Connected", ...; NULL before the first status */
+  GHashTable *peer_status; /* connected peers: publicKey -> FQDN; NULL while we are not */
 };
 
 G_DEFINE_FINAL_TYPE (NbGtkApp, nb_gtk_app, ADW_TYPE_APPLICATION)
@@ -50,7 +50,10 @@ notify (NbGtkApp *self, const char *id, const char *title, const char *body)
   g_autoptr (GNotification) notification = NULL;
 
   if (self->settings != NULL && !g_settings_get_boolean (self->settings, "notifications"))
-    return;
+    {
+      g_debug ("notification (turned off): %s", title);
+      return;
+    }
   g_debug ("notification: %s: %s", title, body != NULL ? body : "");
   notification = g_notification_new (title);
   if (body != NULL)
@@ -153,6 +156,28 @@ on_client_changed (NbGtkClient *client, gpointer user_data)
   self->last_state = state;
 }
 
+/* The peers a status lists as connected: publicKey -> FQDN. */
+static GHashTable *
+connected_peers (GVariant *peers)
+{
+  GHashTable *connected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GVariantIter iter;
+  GVariant *peer;
+
+  g_variant_iter_init (&iter, peers);
+  while ((peer = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *key = "", *peer_state = "", *fqdn = "";
+      g_variant_lookup (peer, "publicKey", "&s", &key);
+      g_variant_lookup (peer, "status", "&s", &peer_state);
+      g_variant_lookup (peer, "fqdn", "&s", &fqdn);
+      if (g_str_equal (peer_state, "Connected"))
+        g_hash_table_insert (connected, g_strdup (key), g_strdup (fqdn));
+      g_variant_unref (peer);
+    }
+  return connected;
+}
+
 static void
 on_status_updated (NbGtkClient *client, gpointer user_data)
 {
@@ -162,42 +187,33 @@ on_status_updated (NbGtkClient *client, gpointer user_data)
                                  ? g_variant_lookup_value (status, "peers", G_VARIANT_TYPE ("aa{sv}"))
                                  : NULL;
   g_autoptr (GHashTable) now = NULL;
-  GVariantIter iter;
-  GVariant *peer;
+  GHashTableIter iter;
+  gpointer key, fqdn;
 
-  if (peers == NULL)
-    return;   /* no daemon: that is the connection's notification, not the peers' */
-  now = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_variant_iter_init (&iter, peers);
-  while ((peer = g_variant_iter_next_value (&iter)) != NULL)
+  /* While our own tunnel is not up, peers come and go with it: that is
+   * the connection's notification, not one per peer. */
+  if (peers == NULL || nb_gtk_client_get_state (client) != NB_GTK_STATE_CONNECTED)
     {
-      const char *key = "", *peer_state = "", *fqdn = "";
-      g_variant_lookup (peer, "publicKey", "&s", &key);
-      g_variant_lookup (peer, "status", "&s", &peer_state);
-      g_variant_lookup (peer, "fqdn", "&s", &fqdn);
-      if (self->peer_status != NULL && g_str_equal (peer_state, "Connected")
-          && g_strcmp0 (g_hash_table_lookup (self->peer_status, key), "Connected") != 0)
-        {
-          g_autofree char *body = g_strdup_printf (_("%s is connected."), fqdn);
-          notify (self, key, _("Peer connected"), body);
-        }
-      else if (self->peer_status != NULL && !g_str_equal (peer_state, "Connected")
-               && g_strcmp0 (g_hash_table_lookup (self->peer_status, key), "Connected") == 0)
-        {
-          g_autofree char *body = g_strdup_printf (_("%s left."), fqdn);
-          notify (self, key, _("Peer left"), body);
-        }
-      g_hash_table_insert (now, g_strdup (key), g_strdup (peer_state));
-      g_variant_unref (peer);
+      g_clear_pointer (&self->peer_status, g_hash_table_unref);
+      return;
     }
+  now = connected_peers (peers);
   if (self->peer_status != NULL)
     {
-      GHashTableIter old;
-      gpointer key, value;
-      g_hash_table_iter_init (&old, self->peer_status);
-      while (g_hash_table_iter_next (&old, &key, &value))
-        if (!g_hash_table_contains (now, key) && g_str_equal (value, "Connected"))
-          notify (self, key, _("Peer left"), _("A peer left the network."));
+      g_hash_table_iter_init (&iter, now);
+      while (g_hash_table_iter_next (&iter, &key, &fqdn))
+        if (!g_hash_table_contains (self->peer_status, key))
+          {
+            g_autofree char *body = g_strdup_printf (_("%s is connected."), (char *) fqdn);
+            notify (self, key, _("Peer connected"), body);
+          }
+      g_hash_table_iter_init (&iter, self->peer_status);
+      while (g_hash_table_iter_next (&iter, &key, &fqdn))
+        if (!g_hash_table_contains (now, key))
+          {
+            g_autofree char *body = g_strdup_printf (_("%s left."), (char *) fqdn);
+            notify (self, key, _("Peer left"), body);
+          }
     }
   g_clear_pointer (&self->peer_status, g_hash_table_unref);
   self->peer_status = g_steal_pointer (&now);

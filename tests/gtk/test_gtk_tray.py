@@ -68,6 +68,16 @@ PANEL_XML = """<?xml version="1.0" encoding="UTF-8"?>
 </channel>
 """ % PANEL_HEIGHT
 
+# xfce4-notifyd, the desktop's notification server, keeps a log of what it
+# showed: the test reads it there.
+NOTIFYD_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<channel name="xfce4-notifyd" version="1.0">
+  <property name="notification-log" type="bool" value="true"/>
+  <property name="log-level" type="uint" value="1"/>
+  <property name="log-level-apps" type="uint" value="0"/>
+</channel>
+"""
+
 # The icons' disc colours (netbird-gtk/data/icons/.../status/*.svg).
 GREEN = (0x26, 0xa2, 0x69)
 GREY = (0x77, 0x76, 0x7b)
@@ -171,6 +181,9 @@ class World:
         os.makedirs(channel_dir)
         with open(os.path.join(channel_dir, "xfce4-panel.xml"), "w") as f:
             f.write(PANEL_XML)
+        with open(os.path.join(channel_dir, "xfce4-notifyd.xml"), "w") as f:
+            f.write(NOTIFYD_XML)
+        self.notifyd_log = os.path.join(home, ".cache", "xfce4", "notifyd", "log")
         runtime = os.path.join(self.tmp, "runtime")
         os.mkdir(runtime, 0o700)
         read_fd, write_fd = os.pipe()
@@ -190,7 +203,8 @@ class World:
                         XDG_DATA_HOME=os.path.join(home, ".local", "share"),
                         XDG_RUNTIME_DIR=runtime, DISPLAY=":" + display.decode(),
                         GDK_BACKEND="x11", GSK_RENDERER="cairo", NO_AT_BRIDGE="1",
-                        GTK_A11Y="none", LANG="C.UTF-8", LC_ALL="C.UTF-8")
+                        GTK_A11Y="none", LANG="C.UTF-8", LC_ALL="C.UTF-8",
+                        GSETTINGS_BACKEND="keyfile")
         self.env.pop("G_DEBUG", None)   # a desktop without a session manager warns
         # Services the bus starts (xfconfd) must see this $HOME too.
         self.session.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -389,7 +403,7 @@ def main():
         run(world)
     finally:
         if failed:
-            for name in ("app-nowatcher", "app", "panel", "daemon-a"):
+            for name in ("app-nowatcher", "app", "panel", "daemon-a", "daemon-b"):
                 text = read(world.log(name))
                 if text:
                     print("# --- %s.log" % name)
@@ -412,6 +426,11 @@ def run(world):
     # A joins the network but stays down: Connect in the menu brings it up.
     world.daemon_call("a", "Login", {}, 0)
     ok("daemon A logged in and idle", world.daemon_status("a") == "Idle", world.daemon_status("a"))
+
+    bad = subprocess.run([NETBIRD_GTK, "--daemon-addr", "tcp://127.0.0.1:1"], env=world.env,
+                         capture_output=True, text=True, timeout=30)
+    ok("--daemon-addr that is not unix:///PATH: exit 2 and why",
+       bad.returncode == 2 and "not a Unix socket" in bad.stderr, bad.stderr)
 
     # -- 1. No StatusNotifierWatcher ---------------------------------------
     ok("no StatusNotifierWatcher on the bus yet",
@@ -532,6 +551,24 @@ def run(world):
        wait_until(lambda: tray.prop("IconName") == "netbird-connected", 90), read(log))
     ok("... after passing through the daemon's own states",
        read(log).count("state: unavailable ->") >= 2, read(log))
+    ok("the notification server showed 'connection lost', 'connected again' and peers connecting",
+       wait_until(lambda: all(t in read(world.notifyd_log) for t in (
+           "NetBird connection lost", "NetBird connected again", "Peer connected")), 20),
+       read(world.notifyd_log) + read(log))
+    ok("the user's own Disconnect was no 'connection lost'",
+       read(world.notifyd_log).count("NetBird connection lost") == 1, read(world.notifyd_log))
+
+    # Notifications turned off (the Settings switch is this GSettings key).
+    subprocess.run(["gsettings", "set", "io.netbird.Gtk", "notifications", "false"],
+                   env=world.env, check=True)
+    world.stop("daemon-a", signal.SIGKILL)
+    os.unlink(world.socket("a"))
+    ok("notifications off: the drop is not notified",
+       wait_until(lambda: "notification (turned off): NetBird connection lost" in read(log), 20)
+       and read(world.notifyd_log).count("NetBird connection lost") == 1, read(log))
+    world.start_daemon("a", ns_s)
+    ok("... and the app is back", wait_until(lambda: tray.prop("IconName") == "netbird-connected",
+                                             90), read(log))
     spin(1.0)
     world.screenshot("gtk-panel-after-restart.png")
 
