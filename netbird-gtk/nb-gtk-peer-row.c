@@ -49,7 +49,7 @@ nb_gtk_format_bytes_pair (guint64 received, guint64 sent)
   g_autofree char *tx = g_format_size (sent);
 
   /* TRANSLATORS: bytes received and sent */
-  return g_strdup_printf (_("↓ %s  ↑ %s"), rx, tx);
+  return g_strdup_printf (_("%s in, %s out"), rx, tx);
 }
 
 static char *

@@ -54,6 +54,7 @@ update_state (NbGtkWindow *self)
   else
     detail = g_strdup ("");
   gtk_label_set_text (GTK_LABEL (self->state_detail), detail);
+  gtk_widget_set_tooltip_text (self->state_detail, detail);
   gtk_widget_set_visible (self->connect_button,
                           state == NB_GTK_STATE_DISCONNECTED || state == NB_GTK_STATE_ERROR
                           || state == NB_GTK_STATE_NEEDS_LOGIN);
@@ -150,8 +151,9 @@ build_status (NbGtkWindow *self)
   gtk_label_set_xalign (GTK_LABEL (self->state_title), 0);
   self->state_detail = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (self->state_detail), 0);
-  gtk_label_set_wrap (GTK_LABEL (self->state_detail), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (self->state_detail), TRUE);
+  /* One line, the whole text in the tooltip: a wrapping label in a box
+   * measures differently for height-for-width in GTK 4.8. */
+  gtk_label_set_ellipsize (GTK_LABEL (self->state_detail), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (self->state_detail, "dim-label");
   gtk_box_append (GTK_BOX (labels), self->state_title);
   gtk_box_append (GTK_BOX (labels), self->state_detail);
