@@ -381,6 +381,13 @@ class Tray:
 
 def start_app(world, name):
     env = dict(world.env, G_MESSAGES_DEBUG="netbird-gtk")
+    if "ASAN_OPTIONS" in env:
+        # Whole stacks, so the suppressions can name the desktop libraries'
+        # own process-lifetime caches (fontconfig, the GL loader) and
+        # nothing of ours hides behind them.
+        env["ASAN_OPTIONS"] += ":fast_unwind_on_malloc=0"
+        env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "lsan-gtk.supp")
     proc = world.spawn(name, [NETBIRD_GTK, "--daemon-addr", "unix://" + world.socket("a")], env=env)
     return proc
 
