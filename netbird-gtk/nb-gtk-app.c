@@ -25,7 +25,7 @@ struct _NbGtkApp
 {
   AdwApplication parent_instance;
 
-  char *daemon_addr;     /* as given, or NULL for the default */
+  char *daemon_addr; /* as given, or NULL for the default */
   char *socket_path;
   char *icon_theme_path;
   NbGtkClient *client;
@@ -36,8 +36,8 @@ struct _NbGtkApp
   gboolean held;
   gboolean activated;
   gboolean no_tray_said;
-  gboolean user_down;    /* the user asked for Down: no "connection dropped" */
-  gboolean dropped;      /* connected once, then lost it */
+  gboolean user_down; /* the user asked for Down: no "connection dropped" */
+  gboolean dropped;   /* connected once, then lost it */
   NbGtkState last_state;
   GHashTable *peer_status; /* connected peers: publicKey -> FQDN; NULL while we are not */
 };
@@ -68,7 +68,7 @@ ensure_window (NbGtkApp *self)
   if (self->window == NULL)
     {
       self->window = nb_gtk_window_new (GTK_APPLICATION (self), self->client);
-      g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
+      g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *)&self->window);
     }
   /* With an icon in the tray, closing the window only hides it. */
   gtk_window_set_hide_on_close (GTK_WINDOW (self->window),
@@ -125,17 +125,17 @@ on_client_changed (NbGtkClient *client, gpointer user_data)
   g_autofree char *address = nb_gtk_client_dup_address (client);
   const char *problem = nb_gtk_client_get_problem (client);
 
-  set_action_enabled (self, "connect", state == NB_GTK_STATE_DISCONNECTED
-                                       || state == NB_GTK_STATE_ERROR
-                                       || state == NB_GTK_STATE_NEEDS_LOGIN);
-  set_action_enabled (self, "disconnect", state == NB_GTK_STATE_CONNECTED
-                                          || state == NB_GTK_STATE_CONNECTING);
+  set_action_enabled (self, "connect",
+                      state == NB_GTK_STATE_DISCONNECTED || state == NB_GTK_STATE_ERROR
+                          || state == NB_GTK_STATE_NEEDS_LOGIN);
+  set_action_enabled (self, "disconnect",
+                      state == NB_GTK_STATE_CONNECTED || state == NB_GTK_STATE_CONNECTING);
   set_action_enabled (self, "copy-address", address != NULL && state != NB_GTK_STATE_UNAVAILABLE);
   set_action_enabled (self, "settings", state != NB_GTK_STATE_UNAVAILABLE);
   if (self->menu != NULL)
     nb_gtk_menu_set_status (self->menu, line);
   if (self->tray != NULL)
-    nb_gtk_tray_set_icon (self->tray, nb_gtk_state_to_icon_name (state), _("NetBird"),
+    nb_gtk_tray_set_icon (self->tray, nb_gtk_state_to_icon_name (state), _ ("NetBird"),
                           problem != NULL ? problem : line);
 
   if (state == self->last_state)
@@ -143,13 +143,13 @@ on_client_changed (NbGtkClient *client, gpointer user_data)
   if (self->last_state == NB_GTK_STATE_CONNECTED && !self->user_down)
     {
       self->dropped = TRUE;
-      notify (self, "connection", _("NetBird connection lost"),
+      notify (self, "connection", _ ("NetBird connection lost"),
               problem != NULL ? problem : nb_gtk_state_to_string (state));
     }
   else if (state == NB_GTK_STATE_CONNECTED && self->dropped)
     {
       self->dropped = FALSE;
-      notify (self, "connection", _("NetBird connected again"), line);
+      notify (self, "connection", _ ("NetBird connected again"), line);
     }
   if (state == NB_GTK_STATE_CONNECTED)
     self->user_down = FALSE;
@@ -183,9 +183,8 @@ on_status_updated (NbGtkClient *client, gpointer user_data)
 {
   NbGtkApp *self = user_data;
   GVariant *status = nb_gtk_client_get_status (client);
-  g_autoptr (GVariant) peers = status != NULL
-                                 ? g_variant_lookup_value (status, "peers", G_VARIANT_TYPE ("aa{sv}"))
-                                 : NULL;
+  g_autoptr (GVariant) peers
+      = status != NULL ? g_variant_lookup_value (status, "peers", G_VARIANT_TYPE ("aa{sv}")) : NULL;
   g_autoptr (GHashTable) now = NULL;
   GHashTableIter iter;
   gpointer key, fqdn;
@@ -204,15 +203,15 @@ on_status_updated (NbGtkClient *client, gpointer user_data)
       while (g_hash_table_iter_next (&iter, &key, &fqdn))
         if (!g_hash_table_contains (self->peer_status, key))
           {
-            g_autofree char *body = g_strdup_printf (_("%s is connected."), (char *) fqdn);
-            notify (self, key, _("Peer connected"), body);
+            g_autofree char *body = g_strdup_printf (_ ("%s is connected."), (char *)fqdn);
+            notify (self, key, _ ("Peer connected"), body);
           }
       g_hash_table_iter_init (&iter, self->peer_status);
       while (g_hash_table_iter_next (&iter, &key, &fqdn))
         if (!g_hash_table_contains (now, key))
           {
-            g_autofree char *body = g_strdup_printf (_("%s left."), (char *) fqdn);
-            notify (self, key, _("Peer left"), body);
+            g_autofree char *body = g_strdup_printf (_ ("%s left."), (char *)fqdn);
+            notify (self, key, _ ("Peer left"), body);
           }
     }
   g_clear_pointer (&self->peer_status, g_hash_table_unref);
@@ -224,7 +223,7 @@ on_call_failed (NbGtkClient *client, const char *message, gpointer user_data)
 {
   NbGtkApp *self = user_data;
 
-  notify (self, "call-failed", _("NetBird"), message);
+  notify (self, "call-failed", _ ("NetBird"), message);
 }
 
 static void
@@ -249,8 +248,8 @@ on_tray_host_changed (NbGtkTray *tray, gpointer user_data)
   if (!self->no_tray_said)
     {
       self->no_tray_said = TRUE;
-      g_message ("%s", _("No system tray (org.kde.StatusNotifierWatcher) on this desktop: "
-                         "NetBird stays usable through its window."));
+      g_message ("%s", _ ("No system tray (org.kde.StatusNotifierWatcher) on this desktop: "
+                          "NetBird stays usable through its window."));
     }
   /* Without a tray the window is the app: closing it quits. */
   present_window (self);
@@ -319,17 +318,12 @@ action_about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   GtkWidget *about = adw_about_window_new ();
 
   if (daemon_version != NULL)
-    comments = g_strdup_printf (_("NetBird daemon %s at %s"), daemon_version, self->socket_path);
+    comments = g_strdup_printf (_ ("NetBird daemon %s at %s"), daemon_version, self->socket_path);
   else
-    comments = g_strdup_printf (_("No NetBird daemon at %s"), self->socket_path);
-  g_object_set (about,
-                "application-name", _("NetBird"),
-                "application-icon", NB_GTK_APP_ID,
-                "version", NB_GTK_VERSION,
-                "comments", comments,
-                "license-type", GTK_LICENSE_BSD_3,
-                "transient-for", ensure_window (self),
-                NULL);
+    comments = g_strdup_printf (_ ("No NetBird daemon at %s"), self->socket_path);
+  g_object_set (about, "application-name", _ ("NetBird"), "application-icon", NB_GTK_APP_ID,
+                "version", NB_GTK_VERSION, "comments", comments, "license-type", GTK_LICENSE_BSD_3,
+                "transient-for", ensure_window (self), NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
 
@@ -356,9 +350,8 @@ static GSettings *
 load_settings (void)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr (GSettingsSchema) schema = source != NULL
-                                         ? g_settings_schema_source_lookup (source, NB_GTK_APP_ID, TRUE)
-                                         : NULL;
+  g_autoptr (GSettingsSchema) schema
+      = source != NULL ? g_settings_schema_source_lookup (source, NB_GTK_APP_ID, TRUE) : NULL;
 
   if (schema == NULL)
     {
@@ -449,15 +442,15 @@ nb_gtk_app_handle_local_options (GApplication *application, GVariantDict *option
     addr = NULL;
   if (addr != NULL && (!g_str_has_prefix (addr, "unix://") || addr[strlen ("unix://")] != '/'))
     {
-      g_printerr (_("netbird-gtk: the daemon address %s is not a Unix socket: use unix:///PATH\n"),
+      g_printerr (_ ("netbird-gtk: the daemon address %s is not a Unix socket: use unix:///PATH\n"),
                   addr);
       return 2;
     }
   g_free (self->daemon_addr);
   self->daemon_addr = g_strdup (addr);
   g_free (self->socket_path);
-  self->socket_path = g_strdup ((addr != NULL ? addr : NB_GTK_DEFAULT_DAEMON_ADDR)
-                                + strlen ("unix://"));
+  self->socket_path
+      = g_strdup ((addr != NULL ? addr : NB_GTK_DEFAULT_DAEMON_ADDR) + strlen ("unix://"));
   return -1;
 }
 
@@ -507,8 +500,8 @@ nb_gtk_app_init (NbGtkApp *self)
 {
   const GOptionEntry entries[] = {
     { "daemon-addr", 0, 0, G_OPTION_ARG_STRING, NULL,
-      N_("The daemon's socket (default " NB_GTK_DEFAULT_DAEMON_ADDR ")"), "unix:///PATH" },
-    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+      N_ ("The daemon's socket (default " NB_GTK_DEFAULT_DAEMON_ADDR ")"), "unix:///PATH" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_ ("Print the version and exit"), NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
 
@@ -520,6 +513,6 @@ nb_gtk_app_init (NbGtkApp *self)
 NbGtkApp *
 nb_gtk_app_new (void)
 {
-  return g_object_new (NB_GTK_TYPE_APP, "application-id", NB_GTK_APP_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS, NULL);
+  return g_object_new (NB_GTK_TYPE_APP, "application-id", NB_GTK_APP_ID, "flags",
+                       G_APPLICATION_DEFAULT_FLAGS, NULL);
 }

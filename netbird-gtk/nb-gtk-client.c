@@ -31,13 +31,19 @@ struct _NbGtkClient
   gulong closed_id;
 
   NbGtkState state;
-  char *problem;      /* why UNAVAILABLE or ERROR, for a user */
+  char *problem; /* why UNAVAILABLE or ERROR, for a user */
   gboolean call_failed;
   char *call_problem; /* the daemon's message for the last failed call */
   GVariant *status;   /* the last GetStatus() a{sv}, or NULL */
 };
 
-enum { SIGNAL_CHANGED, SIGNAL_STATUS_UPDATED, SIGNAL_CALL_FAILED, N_SIGNALS };
+enum
+{
+  SIGNAL_CHANGED,
+  SIGNAL_STATUS_UPDATED,
+  SIGNAL_CALL_FAILED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NbGtkClient, nb_gtk_client, G_TYPE_OBJECT)
@@ -49,13 +55,18 @@ nb_gtk_state_to_icon_name (NbGtkState state)
 {
   switch (state)
     {
-    case NB_GTK_STATE_CONNECTED: return "netbird-connected";
-    case NB_GTK_STATE_CONNECTING: return "netbird-connecting";
-    case NB_GTK_STATE_DISCONNECTED: return "netbird-disconnected";
-    case NB_GTK_STATE_NEEDS_LOGIN: return "netbird-needs-login";
+    case NB_GTK_STATE_CONNECTED:
+      return "netbird-connected";
+    case NB_GTK_STATE_CONNECTING:
+      return "netbird-connecting";
+    case NB_GTK_STATE_DISCONNECTED:
+      return "netbird-disconnected";
+    case NB_GTK_STATE_NEEDS_LOGIN:
+      return "netbird-needs-login";
     case NB_GTK_STATE_UNAVAILABLE:
     case NB_GTK_STATE_ERROR:
-    default: return "netbird-error";
+    default:
+      return "netbird-error";
     }
 }
 
@@ -64,21 +75,27 @@ nb_gtk_state_to_string (NbGtkState state)
 {
   switch (state)
     {
-    case NB_GTK_STATE_CONNECTED: return _("Connected");
-    case NB_GTK_STATE_CONNECTING: return _("Connecting…");
-    case NB_GTK_STATE_DISCONNECTED: return _("Disconnected");
-    case NB_GTK_STATE_NEEDS_LOGIN: return _("Needs login");
-    case NB_GTK_STATE_ERROR: return _("Error");
+    case NB_GTK_STATE_CONNECTED:
+      return _ ("Connected");
+    case NB_GTK_STATE_CONNECTING:
+      return _ ("Connecting…");
+    case NB_GTK_STATE_DISCONNECTED:
+      return _ ("Disconnected");
+    case NB_GTK_STATE_NEEDS_LOGIN:
+      return _ ("Needs login");
+    case NB_GTK_STATE_ERROR:
+      return _ ("Error");
     case NB_GTK_STATE_UNAVAILABLE:
-    default: return _("Daemon unavailable");
+    default:
+      return _ ("Daemon unavailable");
     }
 }
 
 static const char *
 state_name (NbGtkState state)
 {
-  static const char *const names[] = { "unavailable", "disconnected", "connecting",
-                                       "connected", "needs-login", "error" };
+  static const char *const names[]
+      = { "unavailable", "disconnected", "connecting", "connected", "needs-login", "error" };
   return state < G_N_ELEMENTS (names) ? names[state] : "?";
 }
 
@@ -125,15 +142,15 @@ got_status (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GVariant) status = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (!nb_gtk_dbus_daemon_call_get_status_finish (NB_GTK_DBUS_DAEMON (source), &status,
-                                                  result, &error))
+  if (!nb_gtk_dbus_daemon_call_get_status_finish (NB_GTK_DBUS_DAEMON (source), &status, result,
+                                                  &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_debug ("GetStatus: %s", error->message);
       return;
     }
   /* Only the answer to the latest question counts. */
-  if (source != (GObject *) self->proxy)
+  if (source != (GObject *)self->proxy)
     return;
   g_clear_pointer (&self->status, g_variant_unref);
   self->status = g_steal_pointer (&status);
@@ -150,8 +167,7 @@ refresh_status (NbGtkClient *self)
 }
 
 static void
-on_properties_changed (GDBusProxy *proxy, GVariant *changed, GStrv invalidated,
-                       gpointer user_data)
+on_properties_changed (GDBusProxy *proxy, GVariant *changed, GStrv invalidated, gpointer user_data)
 {
   NbGtkClient *self = user_data;
 
@@ -190,12 +206,12 @@ drop_connection (NbGtkClient *self, const char *problem)
 }
 
 static void
-on_connection_closed (GDBusConnection *connection, gboolean remote_peer_vanished,
-                      GError *error, gpointer user_data)
+on_connection_closed (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error,
+                      gpointer user_data)
 {
   NbGtkClient *self = user_data;
-  g_autofree char *problem = g_strdup_printf (_("The NetBird daemon at %s went away."),
-                                              self->socket_path);
+  g_autofree char *problem
+      = g_strdup_printf (_ ("The NetBird daemon at %s went away."), self->socket_path);
 
   g_debug ("daemon connection closed%s%s", error != NULL ? ": " : "",
            error != NULL ? error->message : "");
@@ -213,23 +229,23 @@ proxy_ready (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
-      g_autofree char *problem = g_strdup_printf (_("The NetBird daemon at %s does not answer: %s"),
-                                                  self->socket_path, error->message);
+      g_autofree char *problem = g_strdup_printf (
+          _ ("The NetBird daemon at %s does not answer: %s"), self->socket_path, error->message);
       drop_connection (self, problem);
       return;
     }
   /* A socket where something else answers has no DaemonStatus. */
   if (nb_gtk_dbus_daemon_get_daemon_status (proxy) == NULL)
     {
-      g_autofree char *problem = g_strdup_printf (_("%s is not a NetBird daemon's socket."),
-                                                  self->socket_path);
+      g_autofree char *problem
+          = g_strdup_printf (_ ("%s is not a NetBird daemon's socket."), self->socket_path);
       drop_connection (self, problem);
       return;
     }
   self->proxy = g_steal_pointer (&proxy);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->proxy), 120 * 1000);
-  g_signal_connect_object (self->proxy, "g-properties-changed",
-                           G_CALLBACK (on_properties_changed), self, 0);
+  g_signal_connect_object (self->proxy, "g-properties-changed", G_CALLBACK (on_properties_changed),
+                           self, 0);
   g_debug ("daemon reachable at %s, version %s", self->socket_path,
            nb_gtk_dbus_daemon_get_version (self->proxy));
   update_state_from_proxy (self);
@@ -242,7 +258,8 @@ connection_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (NbGtkClient) self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GDBusConnection) connection = g_dbus_connection_new_for_address_finish (result, &error);
+  g_autoptr (GDBusConnection) connection
+      = g_dbus_connection_new_for_address_finish (result, &error);
 
   if (connection == NULL)
     {
@@ -250,21 +267,20 @@ connection_ready (GObject *source, GAsyncResult *result, gpointer user_data)
         return;
       g_autofree char *problem = NULL;
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
-        problem = g_strdup_printf (_("Not allowed to reach the NetBird daemon at %s."),
+        problem = g_strdup_printf (_ ("Not allowed to reach the NetBird daemon at %s."),
                                    self->socket_path);
       else
-        problem = g_strdup_printf (_("The NetBird daemon is not running (no answer at %s)."),
+        problem = g_strdup_printf (_ ("The NetBird daemon is not running (no answer at %s)."),
                                    self->socket_path);
       drop_connection (self, problem);
       return;
     }
   self->connection = g_steal_pointer (&connection);
   g_dbus_connection_set_exit_on_close (self->connection, FALSE);
-  self->closed_id = g_signal_connect (self->connection, "closed",
-                                      G_CALLBACK (on_connection_closed), self);
-  nb_gtk_dbus_daemon_proxy_new (self->connection, G_DBUS_PROXY_FLAGS_NONE, NULL,
-                                NB_GTK_DAEMON_PATH, self->cancellable, proxy_ready,
-                                g_object_ref (self));
+  self->closed_id
+      = g_signal_connect (self->connection, "closed", G_CALLBACK (on_connection_closed), self);
+  nb_gtk_dbus_daemon_proxy_new (self->connection, G_DBUS_PROXY_FLAGS_NONE, NULL, NB_GTK_DAEMON_PATH,
+                                self->cancellable, proxy_ready, g_object_ref (self));
 }
 
 static void
@@ -273,10 +289,8 @@ client_connect (NbGtkClient *self)
   g_autofree char *escaped = g_dbus_address_escape_value (self->socket_path);
   g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
 
-  g_dbus_connection_new_for_address (address,
-                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                                     NULL, self->cancellable, connection_ready,
-                                     g_object_ref (self));
+  g_dbus_connection_new_for_address (address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL,
+                                     self->cancellable, connection_ready, g_object_ref (self));
 }
 
 static void
@@ -292,7 +306,7 @@ call_done (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   g_dbus_error_strip_remote_error (error);
   g_debug ("call failed: %s", error->message);
-  if (source != (GObject *) self->proxy)
+  if (source != (GObject *)self->proxy)
     return;
   self->call_failed = TRUE;
   g_free (self->call_problem);
@@ -317,8 +331,7 @@ nb_gtk_client_up (NbGtkClient *self, GVariant *options)
     return;
   g_debug ("calling Up");
   g_dbus_proxy_call (G_DBUS_PROXY (self->proxy), "Up", g_variant_new_tuple (&owned, 1),
-                     G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, call_done,
-                     g_object_ref (self));
+                     G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, call_done, g_object_ref (self));
 }
 
 void
@@ -438,17 +451,16 @@ nb_gtk_client_class_init (NbGtkClientClass *klass)
   object_class->finalize = nb_gtk_client_finalize;
 
   /* The state or one of the daemon's properties changed. */
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                          G_TYPE_NONE, 0);
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* A new GetStatus() answer (or none, when the daemon went away). */
-  signals[SIGNAL_STATUS_UPDATED] = g_signal_new ("status-updated", G_TYPE_FROM_CLASS (klass),
-                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                 G_TYPE_NONE, 0);
+  signals[SIGNAL_STATUS_UPDATED]
+      = g_signal_new ("status-updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 0);
   /* Up() or Down() failed; the argument is the daemon's message. */
-  signals[SIGNAL_CALL_FAILED] = g_signal_new ("call-failed", G_TYPE_FROM_CLASS (klass),
-                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                              G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_CALL_FAILED]
+      = g_signal_new ("call-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void

@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  *
  * What the icon and the window show.
  */
-typedef enum {
+typedef enum
+{
   NB_GTK_STATE_UNAVAILABLE,
   NB_GTK_STATE_DISCONNECTED,
   NB_GTK_STATE_CONNECTING,

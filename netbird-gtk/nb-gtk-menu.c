@@ -20,87 +20,92 @@
 
 #define DBUSMENU_INTERFACE "com.canonical.dbusmenu"
 
-static const char menu_xml[] =
-  "<node>"
-  " <interface name='com.canonical.dbusmenu'>"
-  "  <property name='Version' type='u' access='read'/>"
-  "  <property name='TextDirection' type='s' access='read'/>"
-  "  <property name='Status' type='s' access='read'/>"
-  "  <property name='IconThemePath' type='as' access='read'/>"
-  "  <method name='GetLayout'>"
-  "   <arg type='i' name='parentId' direction='in'/>"
-  "   <arg type='i' name='recursionDepth' direction='in'/>"
-  "   <arg type='as' name='propertyNames' direction='in'/>"
-  "   <arg type='u' name='revision' direction='out'/>"
-  "   <arg type='(ia{sv}av)' name='layout' direction='out'/>"
-  "  </method>"
-  "  <method name='GetGroupProperties'>"
-  "   <arg type='ai' name='ids' direction='in'/>"
-  "   <arg type='as' name='propertyNames' direction='in'/>"
-  "   <arg type='a(ia{sv})' name='properties' direction='out'/>"
-  "  </method>"
-  "  <method name='GetProperty'>"
-  "   <arg type='i' name='id' direction='in'/>"
-  "   <arg type='s' name='name' direction='in'/>"
-  "   <arg type='v' name='value' direction='out'/>"
-  "  </method>"
-  "  <method name='Event'>"
-  "   <arg type='i' name='id' direction='in'/>"
-  "   <arg type='s' name='eventId' direction='in'/>"
-  "   <arg type='v' name='data' direction='in'/>"
-  "   <arg type='u' name='timestamp' direction='in'/>"
-  "  </method>"
-  "  <method name='EventGroup'>"
-  "   <arg type='a(isvu)' name='events' direction='in'/>"
-  "   <arg type='ai' name='idErrors' direction='out'/>"
-  "  </method>"
-  "  <method name='AboutToShow'>"
-  "   <arg type='i' name='id' direction='in'/>"
-  "   <arg type='b' name='needUpdate' direction='out'/>"
-  "  </method>"
-  "  <method name='AboutToShowGroup'>"
-  "   <arg type='ai' name='ids' direction='in'/>"
-  "   <arg type='ai' name='updatesNeeded' direction='out'/>"
-  "   <arg type='ai' name='idErrors' direction='out'/>"
-  "  </method>"
-  "  <signal name='ItemsPropertiesUpdated'>"
-  "   <arg type='a(ia{sv})' name='updatedProps'/>"
-  "   <arg type='a(ias)' name='removedProps'/>"
-  "  </signal>"
-  "  <signal name='LayoutUpdated'>"
-  "   <arg type='u' name='revision'/>"
-  "   <arg type='i' name='parent'/>"
-  "  </signal>"
-  "  <signal name='ItemActivationRequested'>"
-  "   <arg type='i' name='id'/>"
-  "   <arg type='u' name='timestamp'/>"
-  "  </signal>"
-  " </interface>"
-  "</node>";
+static const char menu_xml[] = "<node>"
+                               " <interface name='com.canonical.dbusmenu'>"
+                               "  <property name='Version' type='u' access='read'/>"
+                               "  <property name='TextDirection' type='s' access='read'/>"
+                               "  <property name='Status' type='s' access='read'/>"
+                               "  <property name='IconThemePath' type='as' access='read'/>"
+                               "  <method name='GetLayout'>"
+                               "   <arg type='i' name='parentId' direction='in'/>"
+                               "   <arg type='i' name='recursionDepth' direction='in'/>"
+                               "   <arg type='as' name='propertyNames' direction='in'/>"
+                               "   <arg type='u' name='revision' direction='out'/>"
+                               "   <arg type='(ia{sv}av)' name='layout' direction='out'/>"
+                               "  </method>"
+                               "  <method name='GetGroupProperties'>"
+                               "   <arg type='ai' name='ids' direction='in'/>"
+                               "   <arg type='as' name='propertyNames' direction='in'/>"
+                               "   <arg type='a(ia{sv})' name='properties' direction='out'/>"
+                               "  </method>"
+                               "  <method name='GetProperty'>"
+                               "   <arg type='i' name='id' direction='in'/>"
+                               "   <arg type='s' name='name' direction='in'/>"
+                               "   <arg type='v' name='value' direction='out'/>"
+                               "  </method>"
+                               "  <method name='Event'>"
+                               "   <arg type='i' name='id' direction='in'/>"
+                               "   <arg type='s' name='eventId' direction='in'/>"
+                               "   <arg type='v' name='data' direction='in'/>"
+                               "   <arg type='u' name='timestamp' direction='in'/>"
+                               "  </method>"
+                               "  <method name='EventGroup'>"
+                               "   <arg type='a(isvu)' name='events' direction='in'/>"
+                               "   <arg type='ai' name='idErrors' direction='out'/>"
+                               "  </method>"
+                               "  <method name='AboutToShow'>"
+                               "   <arg type='i' name='id' direction='in'/>"
+                               "   <arg type='b' name='needUpdate' direction='out'/>"
+                               "  </method>"
+                               "  <method name='AboutToShowGroup'>"
+                               "   <arg type='ai' name='ids' direction='in'/>"
+                               "   <arg type='ai' name='updatesNeeded' direction='out'/>"
+                               "   <arg type='ai' name='idErrors' direction='out'/>"
+                               "  </method>"
+                               "  <signal name='ItemsPropertiesUpdated'>"
+                               "   <arg type='a(ia{sv})' name='updatedProps'/>"
+                               "   <arg type='a(ias)' name='removedProps'/>"
+                               "  </signal>"
+                               "  <signal name='LayoutUpdated'>"
+                               "   <arg type='u' name='revision'/>"
+                               "   <arg type='i' name='parent'/>"
+                               "  </signal>"
+                               "  <signal name='ItemActivationRequested'>"
+                               "   <arg type='i' name='id'/>"
+                               "   <arg type='u' name='timestamp'/>"
+                               "  </signal>"
+                               " </interface>"
+                               "</node>";
 
-typedef enum { ITEM_STATUS, ITEM_ACTION, ITEM_SEPARATOR, ITEM_TOGGLE_VISIBLE } ItemKind;
+typedef enum
+{
+  ITEM_STATUS,
+  ITEM_ACTION,
+  ITEM_SEPARATOR,
+  ITEM_TOGGLE_VISIBLE
+} ItemKind;
 
 typedef struct
 {
   int id;
   ItemKind kind;
-  const char *label;   /* N_() */
-  const char *action;  /* in the application's action group */
+  const char *label;  /* N_() */
+  const char *action; /* in the application's action group */
 } MenuItem;
 
 /* ITEM_TOGGLE_VISIBLE: shown only while its action is enabled. */
 static const MenuItem items[] = {
   { 1, ITEM_STATUS, NULL, NULL },
   { 2, ITEM_SEPARATOR, NULL, NULL },
-  { 3, ITEM_TOGGLE_VISIBLE, N_("Connect"), "connect" },
-  { 4, ITEM_TOGGLE_VISIBLE, N_("Disconnect"), "disconnect" },
-  { 5, ITEM_ACTION, N_("Peers…"), "peers" },
-  { 6, ITEM_ACTION, N_("Copy my address"), "copy-address" },
+  { 3, ITEM_TOGGLE_VISIBLE, N_ ("Connect"), "connect" },
+  { 4, ITEM_TOGGLE_VISIBLE, N_ ("Disconnect"), "disconnect" },
+  { 5, ITEM_ACTION, N_ ("Peers…"), "peers" },
+  { 6, ITEM_ACTION, N_ ("Copy my address"), "copy-address" },
   { 7, ITEM_SEPARATOR, NULL, NULL },
-  { 8, ITEM_ACTION, N_("Settings…"), "settings" },
-  { 9, ITEM_ACTION, N_("About"), "about" },
+  { 8, ITEM_ACTION, N_ ("Settings…"), "settings" },
+  { 9, ITEM_ACTION, N_ ("About"), "about" },
   { 10, ITEM_SEPARATOR, NULL, NULL },
-  { 11, ITEM_ACTION, N_("Quit"), "quit" },
+  { 11, ITEM_ACTION, N_ ("Quit"), "quit" },
 };
 
 struct _NbGtkMenu
@@ -142,7 +147,8 @@ item_properties (NbGtkMenu *self, int id, const char *const *names)
   if (id == 0)
     {
       if (wanted (names, "children-display"))
-        g_variant_builder_add (&props, "{sv}", "children-display", g_variant_new_string ("submenu"));
+        g_variant_builder_add (&props, "{sv}", "children-display",
+                               g_variant_new_string ("submenu"));
       return g_variant_builder_end (&props);
     }
   if (item == NULL)
@@ -156,9 +162,9 @@ item_properties (NbGtkMenu *self, int id, const char *const *names)
       break;
     case ITEM_STATUS:
       if (wanted (names, "label"))
-        g_variant_builder_add (&props, "{sv}", "label",
-                               g_variant_new_string (self->status_line != NULL ? self->status_line
-                                                                               : "NetBird"));
+        g_variant_builder_add (
+            &props, "{sv}", "label",
+            g_variant_new_string (self->status_line != NULL ? self->status_line : "NetBird"));
       if (wanted (names, "enabled"))
         g_variant_builder_add (&props, "{sv}", "enabled", g_variant_new_boolean (FALSE));
       break;
@@ -167,13 +173,15 @@ item_properties (NbGtkMenu *self, int id, const char *const *names)
       {
         gboolean enabled = g_action_group_get_action_enabled (self->actions, item->action);
         if (wanted (names, "label"))
-          g_variant_builder_add (&props, "{sv}", "label", g_variant_new_string (_(item->label)));
+          g_variant_builder_add (&props, "{sv}", "label", g_variant_new_string (_ (item->label)));
         if (wanted (names, "enabled"))
-          g_variant_builder_add (&props, "{sv}", "enabled",
-                                 g_variant_new_boolean (item->kind == ITEM_TOGGLE_VISIBLE || enabled));
+          g_variant_builder_add (
+              &props, "{sv}", "enabled",
+              g_variant_new_boolean (item->kind == ITEM_TOGGLE_VISIBLE || enabled));
         if (wanted (names, "visible"))
-          g_variant_builder_add (&props, "{sv}", "visible",
-                                 g_variant_new_boolean (item->kind != ITEM_TOGGLE_VISIBLE || enabled));
+          g_variant_builder_add (
+              &props, "{sv}", "visible",
+              g_variant_new_boolean (item->kind != ITEM_TOGGLE_VISIBLE || enabled));
       }
       break;
     default:
@@ -234,14 +242,13 @@ menu_method_call (GDBusConnection *connection, const char *sender, const char *o
       g_variant_get (parameters, "(ii^a&s)", &parent, &depth, &names);
       if (!valid_id (parent))
         {
-          g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                                 G_DBUS_ERROR_INVALID_ARGS,
-                                                 "no menu item %d", parent);
+          g_dbus_method_invocation_return_error (
+              invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "no menu item %d", parent);
           return;
         }
-      g_dbus_method_invocation_return_value (invocation,
-                                             g_variant_new ("(u@(ia{sv}av))", self->revision,
-                                                            layout (self, parent, depth, names)));
+      g_dbus_method_invocation_return_value (
+          invocation,
+          g_variant_new ("(u@(ia{sv}av))", self->revision, layout (self, parent, depth, names)));
     }
   else if (g_str_equal (method_name, "GetGroupProperties"))
     {
@@ -271,8 +278,7 @@ menu_method_call (GDBusConnection *connection, const char *sender, const char *o
       g_variant_ref_sink (props);
       value = g_variant_lookup_value (props, name, NULL);
       if (value == NULL)
-        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                               G_DBUS_ERROR_INVALID_ARGS,
+        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
                                                "menu item %d has no property %s", id, name);
       else
         g_dbus_method_invocation_return_value (invocation, g_variant_new ("(v)", value));
@@ -284,8 +290,7 @@ menu_method_call (GDBusConnection *connection, const char *sender, const char *o
 
       g_variant_get (parameters, "(i&svu)", &id, &event, NULL, NULL);
       if (!handle_event (self, id, event))
-        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                               G_DBUS_ERROR_INVALID_ARGS,
+        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
                                                "no menu item %d", id);
       else
         g_dbus_method_invocation_return_value (invocation, NULL);
@@ -310,16 +315,15 @@ menu_method_call (GDBusConnection *connection, const char *sender, const char *o
     }
   else if (g_str_equal (method_name, "AboutToShowGroup"))
     {
-      g_dbus_method_invocation_return_value (invocation,
-                                             g_variant_new ("(@ai@ai)",
-                                                            g_variant_new_array (G_VARIANT_TYPE_INT32, NULL, 0),
-                                                            g_variant_new_array (G_VARIANT_TYPE_INT32, NULL, 0)));
+      g_dbus_method_invocation_return_value (
+          invocation,
+          g_variant_new ("(@ai@ai)", g_variant_new_array (G_VARIANT_TYPE_INT32, NULL, 0),
+                         g_variant_new_array (G_VARIANT_TYPE_INT32, NULL, 0)));
     }
   else
     {
-      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                             G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
-                                             method_name);
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                             "no method %s", method_name);
     }
 }
 
@@ -331,17 +335,18 @@ menu_get_property (GDBusConnection *connection, const char *sender, const char *
   if (g_str_equal (property_name, "Version"))
     return g_variant_new_uint32 (3);
   if (g_str_equal (property_name, "TextDirection"))
-    return g_variant_new_string (gtk_widget_get_default_direction () == GTK_TEXT_DIR_RTL ? "rtl" : "ltr");
+    return g_variant_new_string (gtk_widget_get_default_direction () == GTK_TEXT_DIR_RTL ? "rtl"
+                                                                                         : "ltr");
   if (g_str_equal (property_name, "Status"))
     return g_variant_new_string ("normal");
   if (g_str_equal (property_name, "IconThemePath"))
     return g_variant_new_strv (NULL, 0);
-  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s",
-               property_name);
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property_name);
   return NULL;
 }
 
-static const GDBusInterfaceVTable menu_vtable = { menu_method_call, menu_get_property, NULL, { 0 } };
+static const GDBusInterfaceVTable menu_vtable
+    = { menu_method_call, menu_get_property, NULL, { 0 } };
 
 static gboolean
 emit_layout_updated (gpointer user_data)
@@ -351,8 +356,7 @@ emit_layout_updated (gpointer user_data)
   self->update_id = 0;
   self->revision++;
   g_dbus_connection_emit_signal (self->session, NULL, NB_GTK_MENU_PATH, DBUSMENU_INTERFACE,
-                                 "LayoutUpdated", g_variant_new ("(ui)", self->revision, 0),
-                                 NULL);
+                                 "LayoutUpdated", g_variant_new ("(ui)", self->revision, 0), NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -433,9 +437,8 @@ nb_gtk_menu_new (GDBusConnection *session, GActionGroup *actions)
   self->actions = g_object_ref (actions);
   g_signal_connect (actions, "action-enabled-changed", G_CALLBACK (on_action_enabled_changed),
                     self);
-  self->object_id = g_dbus_connection_register_object (session, NB_GTK_MENU_PATH,
-                                                       node->interfaces[0], &menu_vtable,
-                                                       self, NULL, &error);
+  self->object_id = g_dbus_connection_register_object (
+      session, NB_GTK_MENU_PATH, node->interfaces[0], &menu_vtable, self, NULL, &error);
   if (self->object_id == 0)
     g_warning ("cannot serve %s: %s", NB_GTK_MENU_PATH, error->message);
   return self;

@@ -49,7 +49,7 @@ nb_gtk_format_bytes_pair (guint64 received, guint64 sent)
   g_autofree char *tx = g_format_size (sent);
 
   /* TRANSLATORS: bytes received and sent */
-  return g_strdup_printf (_("%s in, %s out"), rx, tx);
+  return g_strdup_printf (_ ("%s in, %s out"), rx, tx);
 }
 
 static char *
@@ -58,13 +58,13 @@ format_ago (gint64 when_us)
   gint64 seconds;
 
   if (when_us <= 0)
-    return g_strdup (_("no handshake yet"));
+    return g_strdup (_ ("no handshake yet"));
   seconds = (g_get_real_time () - when_us) / G_USEC_PER_SEC;
   if (seconds < 0)
     seconds = 0;
   if (seconds < 120)
-    return g_strdup_printf (_("handshake %" G_GINT64_FORMAT " s ago"), seconds);
-  return g_strdup_printf (_("handshake %" G_GINT64_FORMAT " min ago"), seconds / 60);
+    return g_strdup_printf (_ ("handshake %" G_GINT64_FORMAT " s ago"), seconds);
+  return g_strdup_printf (_ ("handshake %" G_GINT64_FORMAT " min ago"), seconds / 60);
 }
 
 static char *
@@ -75,23 +75,23 @@ format_connection (GVariant *peer)
   const char *remote = lookup_string (peer, "iceCandidateRemote");
 
   if (g_str_equal (type, "P2P"))
-    return g_strdup_printf (_("P2P (%s/%s)"), *local ? local : "?", *remote ? remote : "?");
+    return g_strdup_printf (_ ("P2P (%s/%s)"), *local ? local : "?", *remote ? remote : "?");
   if (g_str_equal (type, "Relayed"))
     {
       const char *relay = lookup_string (peer, "relayAddress");
-      return *relay ? g_strdup_printf (_("relayed via %s"), relay) : g_strdup (_("relayed"));
+      return *relay ? g_strdup_printf (_ ("relayed via %s"), relay) : g_strdup (_ ("relayed"));
     }
-  return g_strdup (_("no path yet"));
+  return g_strdup (_ ("no path yet"));
 }
 
 static const char *
 translate_status (const char *status)
 {
   if (g_str_equal (status, "Connected"))
-    return _("Connected");
+    return _ ("Connected");
   if (g_str_equal (status, "Connecting"))
-    return _("Connecting…");
-  return _("Idle");
+    return _ ("Connecting…");
+  return _ ("Idle");
 }
 
 GtkWidget *
@@ -106,9 +106,8 @@ nb_gtk_peer_row_new (GVariant *peer)
   g_autofree char *handshake = format_ago (lookup_int64 (peer, "lastWireguardHandshake"));
   g_autofree char *transfer = nb_gtk_format_bytes_pair (lookup_uint64 (peer, "transferReceived"),
                                                         lookup_uint64 (peer, "transferSent"));
-  g_autofree char *latency_text = latency > 0
-                                    ? g_strdup_printf (_("%.1f ms"), latency / 1000.0)
-                                    : g_strdup ("–");
+  g_autofree char *latency_text
+      = latency > 0 ? g_strdup_printf (_ ("%.1f ms"), latency / 1000.0) : g_strdup ("–");
   g_autofree char *subtitle = NULL;
   g_autofree char *search = NULL;
   GtkWidget *row = adw_action_row_new ();
@@ -118,8 +117,8 @@ nb_gtk_peer_row_new (GVariant *peer)
   /* The host part is the name people know; the whole FQDN is in the subtitle. */
   if (dot != NULL && *fqdn)
     *dot = '\0';
-  subtitle = g_strdup_printf ("%s · %s\n%s · %s · %s · %s", ip, fqdn, connection,
-                              latency_text, handshake, transfer);
+  subtitle = g_strdup_printf ("%s · %s\n%s · %s · %s · %s", ip, fqdn, connection, latency_text,
+                              handshake, transfer);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
@@ -137,5 +136,6 @@ nb_gtk_peer_row_matches (GtkWidget *row, const char *needle)
 {
   const char *haystack = g_object_get_data (G_OBJECT (row), "nb-search");
 
-  return needle == NULL || *needle == '\0' || (haystack != NULL && strstr (haystack, needle) != NULL);
+  return needle == NULL || *needle == '\0'
+         || (haystack != NULL && strstr (haystack, needle) != NULL);
 }

@@ -68,8 +68,8 @@ nb_gtk_autostart_set (gboolean enabled, const char *daemon_addr, GError **error)
       if (g_unlink (path) != 0 && errno != ENOENT)
         {
           int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       _("Cannot remove %s: %s"), path, g_strerror (saved));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot remove %s: %s"),
+                       path, g_strerror (saved));
           return FALSE;
         }
       g_debug ("autostart: removed %s", path);
@@ -78,7 +78,7 @@ nb_gtk_autostart_set (gboolean enabled, const char *daemon_addr, GError **error)
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("Cannot create %s: %s"),
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot create %s: %s"),
                    dir, g_strerror (saved));
       return FALSE;
     }
@@ -133,8 +133,9 @@ on_connect_clicked (GtkButton *button, gpointer user_data)
   add_string (&options, "management-url", d->management_url);
   add_string (&options, "setup-key", d->setup_key);
   add_string (&options, "hostname", d->hostname);
-  g_variant_builder_add (&options, "{sv}", "block-inbound",
-                         g_variant_new_boolean (gtk_switch_get_active (GTK_SWITCH (d->block_inbound))));
+  g_variant_builder_add (
+      &options, "{sv}", "block-inbound",
+      g_variant_new_boolean (gtk_switch_get_active (GTK_SWITCH (d->block_inbound))));
   nb_gtk_client_up (d->client, g_variant_builder_end (&options));
   gtk_editable_set_text (GTK_EDITABLE (d->setup_key), "");
 }
@@ -162,7 +163,7 @@ nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *s
   GtkWidget *page = adw_preferences_page_new ();
   GtkWidget *network = adw_preferences_group_new ();
   GtkWidget *desktop = adw_preferences_group_new ();
-  GtkWidget *connect = gtk_button_new_with_label (_("Connect"));
+  GtkWidget *connect = gtk_button_new_with_label (_ ("Connect"));
   GtkWidget *autostart, *notify, *row;
   SettingsData *d = g_new0 (SettingsData, 1);
   GVariant *status = nb_gtk_client_get_status (client);
@@ -173,22 +174,22 @@ nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *s
   d->daemon_addr = g_strdup (daemon_addr);
   g_object_set_data_full (G_OBJECT (window), "nb-settings", d, settings_data_free);
 
-  gtk_window_set_title (GTK_WINDOW (window), _("NetBird Settings"));
+  gtk_window_set_title (GTK_WINDOW (window), _ ("NetBird Settings"));
   if (parent != NULL)
     gtk_window_set_transient_for (GTK_WINDOW (window), parent);
 
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (network), _("Network"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (network), _ ("Network"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (network),
-                                         _("Saved by the NetBird daemon when you connect."));
+                                         _ ("Saved by the NetBird daemon when you connect."));
   d->management_url = adw_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (d->management_url), _("Management URL"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (d->management_url), _ ("Management URL"));
   if (status != NULL && g_variant_lookup (status, "managementUrl", "&s", &management_url))
     gtk_editable_set_text (GTK_EDITABLE (d->management_url), management_url);
   d->setup_key = adw_password_entry_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (d->setup_key),
-                                 _("Setup key (only to join a network)"));
+                                 _ ("Setup key (only to join a network)"));
   d->hostname = adw_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (d->hostname), _("Hostname"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (d->hostname), _ ("Hostname"));
   if (fqdn != NULL)
     {
       char *dot = strchr (fqdn, '.');
@@ -200,8 +201,8 @@ nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *s
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (network), d->setup_key);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (network), d->hostname);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (network),
-                             switch_row (_("Block inbound connections"),
-                                         _("Peers cannot open connections to this machine."),
+                             switch_row (_ ("Block inbound connections"),
+                                         _ ("Peers cannot open connections to this machine."),
                                          &d->block_inbound));
   gtk_widget_add_css_class (connect, "suggested-action");
   gtk_widget_set_halign (connect, GTK_ALIGN_END);
@@ -209,21 +210,21 @@ nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *s
   g_signal_connect (connect, "clicked", G_CALLBACK (on_connect_clicked), d);
   adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (network), connect);
 
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (desktop), _("Desktop"));
-  row = switch_row (_("Start on login"), NULL, &autostart);
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (desktop), _ ("Desktop"));
+  row = switch_row (_ ("Start on login"), NULL, &autostart);
   gtk_switch_set_active (GTK_SWITCH (autostart), nb_gtk_autostart_is_enabled ());
   g_signal_connect (autostart, "notify::active", G_CALLBACK (on_autostart_toggled), d);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (desktop), row);
-  row = switch_row (_("Notifications"),
-                    _("When the connection drops or comes back, and when a peer connects or leaves."),
-                    &notify);
+  row = switch_row (
+      _ ("Notifications"),
+      _ ("When the connection drops or comes back, and when a peer connects or leaves."), &notify);
   if (settings != NULL)
     g_settings_bind (settings, "notifications", notify, "active", G_SETTINGS_BIND_DEFAULT);
   else
     {
       gtk_switch_set_active (GTK_SWITCH (notify), TRUE);
       gtk_widget_set_sensitive (row, FALSE);
-      gtk_widget_set_tooltip_text (row, _("The io.netbird.Gtk settings schema is not installed."));
+      gtk_widget_set_tooltip_text (row, _ ("The io.netbird.Gtk settings schema is not installed."));
     }
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (desktop), row);
 

@@ -20,37 +20,38 @@
 #define WATCHER_NAME "org.kde.StatusNotifierWatcher"
 #define WATCHER_PATH "/StatusNotifierWatcher"
 
-static const char sni_xml[] =
-  "<node>"
-  " <interface name='org.kde.StatusNotifierItem'>"
-  "  <property name='Category' type='s' access='read'/>"
-  "  <property name='Id' type='s' access='read'/>"
-  "  <property name='Title' type='s' access='read'/>"
-  "  <property name='Status' type='s' access='read'/>"
-  "  <property name='WindowId' type='i' access='read'/>"
-  "  <property name='IconThemePath' type='s' access='read'/>"
-  "  <property name='IconName' type='s' access='read'/>"
-  "  <property name='IconPixmap' type='a(iiay)' access='read'/>"
-  "  <property name='OverlayIconName' type='s' access='read'/>"
-  "  <property name='OverlayIconPixmap' type='a(iiay)' access='read'/>"
-  "  <property name='AttentionIconName' type='s' access='read'/>"
-  "  <property name='AttentionIconPixmap' type='a(iiay)' access='read'/>"
-  "  <property name='AttentionMovieName' type='s' access='read'/>"
-  "  <property name='ToolTip' type='(sa(iiay)ss)' access='read'/>"
-  "  <property name='ItemIsMenu' type='b' access='read'/>"
-  "  <property name='Menu' type='o' access='read'/>"
-  "  <method name='ContextMenu'><arg name='x' type='i'/><arg name='y' type='i'/></method>"
-  "  <method name='Activate'><arg name='x' type='i'/><arg name='y' type='i'/></method>"
-  "  <method name='SecondaryActivate'><arg name='x' type='i'/><arg name='y' type='i'/></method>"
-  "  <method name='Scroll'><arg name='delta' type='i'/><arg name='orientation' type='s'/></method>"
-  "  <signal name='NewTitle'/>"
-  "  <signal name='NewIcon'/>"
-  "  <signal name='NewAttentionIcon'/>"
-  "  <signal name='NewOverlayIcon'/>"
-  "  <signal name='NewToolTip'/>"
-  "  <signal name='NewStatus'><arg name='status' type='s'/></signal>"
-  " </interface>"
-  "</node>";
+static const char sni_xml[]
+    = "<node>"
+      " <interface name='org.kde.StatusNotifierItem'>"
+      "  <property name='Category' type='s' access='read'/>"
+      "  <property name='Id' type='s' access='read'/>"
+      "  <property name='Title' type='s' access='read'/>"
+      "  <property name='Status' type='s' access='read'/>"
+      "  <property name='WindowId' type='i' access='read'/>"
+      "  <property name='IconThemePath' type='s' access='read'/>"
+      "  <property name='IconName' type='s' access='read'/>"
+      "  <property name='IconPixmap' type='a(iiay)' access='read'/>"
+      "  <property name='OverlayIconName' type='s' access='read'/>"
+      "  <property name='OverlayIconPixmap' type='a(iiay)' access='read'/>"
+      "  <property name='AttentionIconName' type='s' access='read'/>"
+      "  <property name='AttentionIconPixmap' type='a(iiay)' access='read'/>"
+      "  <property name='AttentionMovieName' type='s' access='read'/>"
+      "  <property name='ToolTip' type='(sa(iiay)ss)' access='read'/>"
+      "  <property name='ItemIsMenu' type='b' access='read'/>"
+      "  <property name='Menu' type='o' access='read'/>"
+      "  <method name='ContextMenu'><arg name='x' type='i'/><arg name='y' type='i'/></method>"
+      "  <method name='Activate'><arg name='x' type='i'/><arg name='y' type='i'/></method>"
+      "  <method name='SecondaryActivate'><arg name='x' type='i'/><arg name='y' type='i'/></method>"
+      "  <method name='Scroll'><arg name='delta' type='i'/><arg name='orientation' "
+      "type='s'/></method>"
+      "  <signal name='NewTitle'/>"
+      "  <signal name='NewIcon'/>"
+      "  <signal name='NewAttentionIcon'/>"
+      "  <signal name='NewOverlayIcon'/>"
+      "  <signal name='NewToolTip'/>"
+      "  <signal name='NewStatus'><arg name='status' type='s'/></signal>"
+      " </interface>"
+      "</node>";
 
 struct _NbGtkTray
 {
@@ -70,10 +71,15 @@ struct _NbGtkTray
   gboolean name_owned;
   gboolean registered;
   gboolean watcher_present;
-  guint icon_reads;   /* how often a host read IconName: it is shown somewhere */
+  guint icon_reads; /* how often a host read IconName: it is shown somewhere */
 };
 
-enum { SIGNAL_ACTIVATE, SIGNAL_HOST_CHANGED, N_SIGNALS };
+enum
+{
+  SIGNAL_ACTIVATE,
+  SIGNAL_HOST_CHANGED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NbGtkTray, nb_gtk_tray, G_TYPE_OBJECT)
@@ -143,12 +149,12 @@ tray_get_property (GDBusConnection *connection, const char *sender, const char *
     return g_variant_new_boolean (FALSE);
   if (g_str_equal (property_name, "Menu"))
     return g_variant_new_object_path (self->menu_path);
-  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s",
-               property_name);
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property_name);
   return NULL;
 }
 
-static const GDBusInterfaceVTable tray_vtable = { tray_method_call, tray_get_property, NULL, { 0 } };
+static const GDBusInterfaceVTable tray_vtable
+    = { tray_method_call, tray_get_property, NULL, { 0 } };
 
 static void
 set_host (NbGtkTray *self, gboolean registered)
@@ -164,8 +170,8 @@ registered_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (NbGtkTray) self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source),
-                                                              result, &error);
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
 
   if (reply == NULL)
     {
@@ -186,8 +192,7 @@ try_register (NbGtkTray *self)
   if (!self->name_owned || !self->watcher_present)
     return;
   g_dbus_connection_call (self->session, WATCHER_NAME, WATCHER_PATH, WATCHER_NAME,
-                          "RegisterStatusNotifierItem",
-                          g_variant_new ("(s)", self->bus_name), NULL,
+                          "RegisterStatusNotifierItem", g_variant_new ("(s)", self->bus_name), NULL,
                           G_DBUS_CALL_FLAGS_NONE, 5000, self->cancellable, registered_cb,
                           g_object_ref (self));
 }
@@ -255,15 +260,15 @@ nb_gtk_tray_set_icon (NbGtkTray *self, const char *icon_name, const char *title,
   if (icon_changed)
     {
       g_debug ("tray: icon %s", icon_name);
-      g_dbus_connection_emit_signal (self->session, NULL, SNI_PATH, SNI_INTERFACE, "NewIcon",
-                                     NULL, NULL);
+      g_dbus_connection_emit_signal (self->session, NULL, SNI_PATH, SNI_INTERFACE, "NewIcon", NULL,
+                                     NULL);
     }
   if (tip_changed)
     {
-      g_dbus_connection_emit_signal (self->session, NULL, SNI_PATH, SNI_INTERFACE, "NewTitle",
+      g_dbus_connection_emit_signal (self->session, NULL, SNI_PATH, SNI_INTERFACE, "NewTitle", NULL,
+                                     NULL);
+      g_dbus_connection_emit_signal (self->session, NULL, SNI_PATH, SNI_INTERFACE, "NewToolTip",
                                      NULL, NULL);
-      g_dbus_connection_emit_signal (self->session, NULL, SNI_PATH, SNI_INTERFACE,
-                                     "NewToolTip", NULL, NULL);
     }
 }
 
@@ -313,14 +318,13 @@ nb_gtk_tray_class_init (NbGtkTrayClass *klass)
   object_class->finalize = nb_gtk_tray_finalize;
 
   /* The host activated the item (a click on the icon). */
-  signals[SIGNAL_ACTIVATE] = g_signal_new ("activate", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                           G_TYPE_NONE, 0);
+  signals[SIGNAL_ACTIVATE] = g_signal_new ("activate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* A watcher took the item, or there is none any more (see
    * nb_gtk_tray_is_registered()). */
-  signals[SIGNAL_HOST_CHANGED] = g_signal_new ("host-changed", G_TYPE_FROM_CLASS (klass),
-                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                               G_TYPE_NONE, 0);
+  signals[SIGNAL_HOST_CHANGED]
+      = g_signal_new ("host-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -340,17 +344,15 @@ nb_gtk_tray_new (GDBusConnection *session, const char *menu_path, const char *ic
   self->menu_path = g_strdup (menu_path);
   self->icon_theme_path = g_strdup (icon_theme_path);
   self->icon_name = g_strdup ("netbird-error");
-  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-1", (int) getpid ());
+  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-1", (int)getpid ());
   self->object_id = g_dbus_connection_register_object (session, SNI_PATH, node->interfaces[0],
                                                        &tray_vtable, self, NULL, &error);
   if (self->object_id == 0)
     g_warning ("cannot serve %s: %s", SNI_PATH, error->message);
-  self->own_id = g_bus_own_name_on_connection (session, self->bus_name,
-                                               G_BUS_NAME_OWNER_FLAGS_NONE, name_acquired,
-                                               name_lost, self, NULL);
-  self->watch_id = g_bus_watch_name_on_connection (session, WATCHER_NAME,
-                                                   G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                   watcher_appeared, watcher_vanished,
-                                                   self, NULL);
+  self->own_id = g_bus_own_name_on_connection (session, self->bus_name, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                               name_acquired, name_lost, self, NULL);
+  self->watch_id
+      = g_bus_watch_name_on_connection (session, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                        watcher_appeared, watcher_vanished, self, NULL);
   return self;
 }

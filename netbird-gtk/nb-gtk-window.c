@@ -50,14 +50,14 @@ update_state (NbGtkWindow *self)
   else if (address != NULL)
     detail = g_strdup_printf ("%s · %s", address, fqdn != NULL ? fqdn : "");
   else if (state == NB_GTK_STATE_NEEDS_LOGIN)
-    detail = g_strdup (_("Enter a setup key in Settings to join a network."));
+    detail = g_strdup (_ ("Enter a setup key in Settings to join a network."));
   else
     detail = g_strdup ("");
   gtk_label_set_text (GTK_LABEL (self->state_detail), detail);
   gtk_widget_set_tooltip_text (self->state_detail, detail);
-  gtk_widget_set_visible (self->connect_button,
-                          state == NB_GTK_STATE_DISCONNECTED || state == NB_GTK_STATE_ERROR
-                          || state == NB_GTK_STATE_NEEDS_LOGIN);
+  gtk_widget_set_visible (self->connect_button, state == NB_GTK_STATE_DISCONNECTED
+                                                    || state == NB_GTK_STATE_ERROR
+                                                    || state == NB_GTK_STATE_NEEDS_LOGIN);
   gtk_widget_set_visible (self->disconnect_button,
                           state == NB_GTK_STATE_CONNECTED || state == NB_GTK_STATE_CONNECTING);
 }
@@ -66,9 +66,8 @@ static void
 update_peers (NbGtkWindow *self)
 {
   GVariant *status = nb_gtk_client_get_status (self->client);
-  g_autoptr (GVariant) peers = status != NULL
-                                 ? g_variant_lookup_value (status, "peers", G_VARIANT_TYPE ("aa{sv}"))
-                                 : NULL;
+  g_autoptr (GVariant) peers
+      = status != NULL ? g_variant_lookup_value (status, "peers", G_VARIANT_TYPE ("aa{sv}")) : NULL;
   GtkWidget *child;
   GVariantIter iter;
   GVariant *peer;
@@ -160,10 +159,10 @@ build_status (NbGtkWindow *self)
   gtk_widget_set_hexpand (labels, TRUE);
   gtk_widget_set_valign (labels, GTK_ALIGN_CENTER);
 
-  self->connect_button = gtk_button_new_with_label (_("Connect"));
+  self->connect_button = gtk_button_new_with_label (_ ("Connect"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->connect_button), "app.connect");
   gtk_widget_add_css_class (self->connect_button, "suggested-action");
-  self->disconnect_button = gtk_button_new_with_label (_("Disconnect"));
+  self->disconnect_button = gtk_button_new_with_label (_ ("Disconnect"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->disconnect_button), "app.disconnect");
   gtk_widget_set_valign (self->connect_button, GTK_ALIGN_CENTER);
   gtk_widget_set_valign (self->disconnect_button, GTK_ALIGN_CENTER);
@@ -186,13 +185,13 @@ nb_gtk_window_init (NbGtkWindow *self)
   GtkWidget *peers_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   g_autoptr (GMenu) menu = g_menu_new ();
 
-  gtk_window_set_title (GTK_WINDOW (self), _("NetBird"));
+  gtk_window_set_title (GTK_WINDOW (self), _ ("NetBird"));
   gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
 
-  g_menu_append (menu, _("Copy my address"), "app.copy-address");
-  g_menu_append (menu, _("Settings…"), "app.settings");
-  g_menu_append (menu, _("About"), "app.about");
-  g_menu_append (menu, _("Quit"), "app.quit");
+  g_menu_append (menu, _ ("Copy my address"), "app.copy-address");
+  g_menu_append (menu, _ ("Settings…"), "app.settings");
+  g_menu_append (menu, _ ("About"), "app.about");
+  g_menu_append (menu, _ ("Quit"), "app.quit");
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu_button), "open-menu-symbolic");
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu_button), G_MENU_MODEL (menu));
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), menu_button);
@@ -205,8 +204,7 @@ nb_gtk_window_init (NbGtkWindow *self)
   gtk_box_append (GTK_BOX (content), build_status (self));
 
   self->search = gtk_search_entry_new ();
-  g_object_set (self->search, "placeholder-text",
-                                         _("Filter peers by name, IP or state"), NULL);
+  g_object_set (self->search, "placeholder-text", _ ("Filter peers by name, IP or state"), NULL);
   g_signal_connect (self->search, "search-changed", G_CALLBACK (on_search_changed), self);
   gtk_box_append (GTK_BOX (content), self->search);
 
@@ -214,7 +212,7 @@ nb_gtk_window_init (NbGtkWindow *self)
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_NONE);
   gtk_widget_add_css_class (self->list, "boxed-list");
   gtk_list_box_set_filter_func (GTK_LIST_BOX (self->list), filter_row, self, NULL);
-  self->empty = gtk_label_new (_("No peers in the network map."));
+  self->empty = gtk_label_new (_ ("No peers in the network map."));
   gtk_widget_add_css_class (self->empty, "dim-label");
   gtk_box_append (GTK_BOX (peers_box), self->list);
   gtk_box_append (GTK_BOX (peers_box), self->empty);
