@@ -302,11 +302,26 @@ static void
 action_settings (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   NbGtkApp *self = user_data;
-  GtkWindow *window = nb_gtk_settings_window_new (ensure_window (self), self->client,
-                                                  self->settings, self->daemon_addr);
+  GtkWindow *window
+      = nb_gtk_settings_window_new (ensure_window (self), self->client, self->settings);
 
   gtk_window_set_application (window, GTK_APPLICATION (self));
   gtk_window_present (window);
+}
+
+/* "Start on login": the state is whether the autostart entry exists. */
+static void
+action_autostart_change (GSimpleAction *action, GVariant *value, gpointer user_data)
+{
+  NbGtkApp *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!nb_gtk_autostart_set (g_variant_get_boolean (value), self->daemon_addr, &error))
+    {
+      g_message ("%s", error->message);
+      return;
+    }
+  g_simple_action_set_state (action, value);
 }
 
 static void
@@ -323,7 +338,7 @@ action_about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
     comments = g_strdup_printf (_ ("No NetBird daemon at %s"), self->socket_path);
   g_object_set (about, "application-name", _ ("NetBird"), "application-icon", NB_GTK_APP_ID,
                 "version", NB_GTK_VERSION, "comments", comments, "license-type", GTK_LICENSE_BSD_3,
-                "transient-for", ensure_window (self), NULL);
+                "transient-for", ensure_window (self), "title", _ ("About NetBird"), NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
 
@@ -343,6 +358,7 @@ static const GActionEntry app_actions[] = {
   { "copy-address", action_copy_address, NULL, NULL, NULL, { 0 } },
   { "settings", action_settings, NULL, NULL, NULL, { 0 } },
   { "about", action_about, NULL, NULL, NULL, { 0 } },
+  { "autostart", NULL, NULL, "false", action_autostart_change, { 0 } },
   { "quit", action_quit, NULL, NULL, NULL, { 0 } },
 };
 
@@ -383,6 +399,9 @@ nb_gtk_app_startup (GApplication *application)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
                                    self);
+  g_simple_action_set_state (
+      G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "autostart")),
+      g_variant_new_boolean (nb_gtk_autostart_is_enabled ()));
   self->settings = load_settings ();
   self->icon_theme_path = find_icon_theme_path ();
   gtk_icon_theme_add_search_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),

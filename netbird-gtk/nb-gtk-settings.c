@@ -1,8 +1,9 @@
 /* nb-gtk-settings.c: the Settings window and the autostart entry
  *
  * The network settings are the daemon's (it saves them in its config
- * file): "Connect" sends them with Up(). "Start on login" writes or removes
- * an XDG autostart entry; notifications are a GSettings key.
+ * file): "Connect" sends them with Up(). "Start on login" is the app's
+ * stateful "autostart" action, which writes or removes an XDG autostart
+ * entry; notifications are a GSettings key.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -22,7 +23,6 @@ typedef struct
   GtkWidget *setup_key;
   GtkWidget *hostname;
   GtkWidget *block_inbound;
-  char *daemon_addr;
 } SettingsData;
 
 static void
@@ -31,7 +31,6 @@ settings_data_free (gpointer data)
   SettingsData *d = data;
 
   g_clear_object (&d->client);
-  g_free (d->daemon_addr);
   g_free (d);
 }
 
@@ -39,6 +38,29 @@ static char *
 autostart_path (void)
 {
   return g_build_filename (g_get_user_config_dir (), "autostart", NB_GTK_APP_ID ".desktop", NULL);
+}
+
+/* One argument of an Exec= line: as is when it holds no reserved
+ * character, else in double quotes with ", `, $ and \ escaped (Desktop
+ * Entry Specification, "The Exec key"). */
+static char *
+desktop_exec_quote (const char *arg)
+{
+  GString *quoted;
+
+  if (strpbrk (arg, " \t\n\"'\\><~|&;$*?#()`%") == NULL)
+    return g_strdup (arg);
+  quoted = g_string_new ("\"");
+  for (const char *p = arg; *p != '\0'; p++)
+    {
+      if (strchr ("\"`$\\", *p) != NULL)
+        g_string_append_c (quoted, '\\');
+      if (*p == '%')
+        g_string_append_c (quoted, '%');
+      g_string_append_c (quoted, *p);
+    }
+  g_string_append_c (quoted, '"');
+  return g_string_free (quoted, FALSE);
 }
 
 gboolean
@@ -84,7 +106,7 @@ nb_gtk_autostart_set (gboolean enabled, const char *daemon_addr, GError **error)
     }
   if (daemon_addr != NULL)
     {
-      g_autofree char *quoted = g_shell_quote (daemon_addr);
+      g_autofree char *quoted = desktop_exec_quote (daemon_addr);
       exec = g_strdup_printf ("netbird-gtk --daemon-addr %s", quoted);
     }
   else
@@ -102,16 +124,6 @@ nb_gtk_autostart_set (gboolean enabled, const char *daemon_addr, GError **error)
     return FALSE;
   g_debug ("autostart: wrote %s", path);
   return TRUE;
-}
-
-static void
-on_autostart_toggled (GtkSwitch *sw, GParamSpec *pspec, gpointer user_data)
-{
-  SettingsData *d = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!nb_gtk_autostart_set (gtk_switch_get_active (sw), d->daemon_addr, &error))
-    g_warning ("%s", error->message);
 }
 
 static void
@@ -156,8 +168,7 @@ switch_row (const char *title, const char *subtitle, GtkWidget **sw)
 }
 
 GtkWindow *
-nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *settings,
-                            const char *daemon_addr)
+nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *settings)
 {
   GtkWidget *window = adw_preferences_window_new ();
   GtkWidget *page = adw_preferences_page_new ();
@@ -171,7 +182,6 @@ nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *s
   g_autofree char *fqdn = nb_gtk_client_dup_fqdn (client);
 
   d->client = g_object_ref (client);
-  d->daemon_addr = g_strdup (daemon_addr);
   g_object_set_data_full (G_OBJECT (window), "nb-settings", d, settings_data_free);
 
   gtk_window_set_title (GTK_WINDOW (window), _ ("NetBird Settings"));
@@ -212,8 +222,8 @@ nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *s
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (desktop), _ ("Desktop"));
   row = switch_row (_ ("Start on login"), NULL, &autostart);
-  gtk_switch_set_active (GTK_SWITCH (autostart), nb_gtk_autostart_is_enabled ());
-  g_signal_connect (autostart, "notify::active", G_CALLBACK (on_autostart_toggled), d);
+  /* The application's stateful action writes or removes the entry. */
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (autostart), "app.autostart");
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (desktop), row);
   row = switch_row (
       _ ("Notifications"),

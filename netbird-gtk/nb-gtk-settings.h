@@ -10,8 +10,7 @@
 
 G_BEGIN_DECLS
 
-GtkWindow *nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *settings,
-                                       const char *daemon_addr);
+GtkWindow *nb_gtk_settings_window_new (GtkWindow *parent, NbGtkClient *client, GSettings *settings);
 gboolean nb_gtk_autostart_is_enabled (void);
 gboolean nb_gtk_autostart_set (gboolean enabled, const char *daemon_addr, GError **error);
 

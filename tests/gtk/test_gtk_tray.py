@@ -392,10 +392,16 @@ def start_app(world, name):
     return proc
 
 
+def app_action(world, method, args):
+    """org.gtk.Actions on the application, as a desktop shell calls it."""
+    signature = {"Activate": "(sava{sv})", "SetState": "(sva{sv})"}[method]
+    world.session.call_sync("io.netbird.Gtk", "/io/netbird/Gtk", "org.gtk.Actions", method,
+                            GLib.Variant(signature, args), None, Gio.DBusCallFlags.NONE, 5000,
+                            None)
+
+
 def quit_app_by_action(world):
-    world.session.call_sync("io.netbird.Gtk", "/io/netbird/Gtk", "org.gtk.Actions", "Activate",
-                            GLib.Variant("(sava{sv})", ("quit", [], {})), None,
-                            Gio.DBusCallFlags.NONE, 5000, None)
+    app_action(world, "Activate", ("quit", [], {}))
 
 
 def main():
@@ -452,6 +458,14 @@ def run(world):
     ok("... once", read(log).count("No system tray") == 1, read(log))
     ok("... and reaches the daemon",
        wait_until(lambda: "state: unavailable -> disconnected" in read(log), 20), read(log))
+    autostart = os.path.join(world.env["XDG_CONFIG_HOME"], "autostart", "io.netbird.Gtk.desktop")
+    app_action(world, "SetState", ("autostart", GLib.Variant("b", True), {}))
+    ok("'start on login' writes the autostart entry, with the daemon address",
+       wait_until(lambda: "--daemon-addr unix://" + world.socket("a") in read(autostart), 10),
+       read(autostart) + read(log))
+    app_action(world, "SetState", ("autostart", GLib.Variant("b", False), {}))
+    ok("... and turned off removes it", wait_until(lambda: not os.path.exists(autostart), 10),
+       read(log))
     quit_app_by_action(world)
     try:
         rc = app.wait(timeout=15)
@@ -518,6 +532,13 @@ def run(world):
     ok("the panel draws the connected icon (green disc: %d px)" % green, green >= 30, panel_shot)
     print("# screenshot: " + panel_shot, flush=True)
 
+    ok("menu 'Copy my address' clicked", tray.click("Copy my address"))
+    ok("... the address went to the clipboard",
+       wait_until(lambda: "copied 100." in read(log), 10), read(log))
+    ok("menu About clicked", tray.click("About"))
+    ok("... the About window is shown",
+       wait_until(lambda: window_id(world, "About NetBird") is not None, 20), read(log))
+
     # -- 4. The window with two peers ---------------------------------------
     tray.activate()
     ok("Activate on the item opens the window",
@@ -579,6 +600,22 @@ def run(world):
     spin(1.0)
     world.screenshot("gtk-panel-after-restart.png")
 
+    # -- Logged out: needs login, and Connect asks for a setup key --------------
+    proxy = world.daemon_proxy("a")
+    proxy.call_sync("Logout", None, Gio.DBusCallFlags.NONE, 30000, None)
+    proxy.get_connection().close_sync(None)
+    ok("daemon logged out: icon needs-login",
+       wait_until(lambda: tray.prop("IconName") == "netbird-needs-login", 20), read(log))
+    items = tray.items()
+    ok("... the status line says so and Connect is offered",
+       "Needs login" in items and items.get("Connect", (0, False))[1], items)
+    ok("... Connect clicked", tray.click("Connect"))
+    ok("... opens Settings for the setup key",
+       wait_until(lambda: window_id(world, "NetBird Settings") is not None, 20), read(log))
+    spin(1.0)
+    settings_shot = world.screenshot("gtk-settings.png", window_id(world, "NetBird Settings"))
+    print("# screenshot: " + settings_shot, flush=True)
+
     # -- 6. Quit ---------------------------------------------------------------
     tray.click("Quit")
     try:
@@ -592,7 +629,7 @@ def run(world):
        "CRITICAL" not in read(log) and "WARNING" not in read(log), read(log))
     print("# screenshots: %s" % " ".join(os.path.join(SHOTS, n) for n in (
         "gtk-panel-disconnected.png", "gtk-panel-connected.png", "gtk-window-peers.png",
-        "gtk-panel-after-restart.png")), flush=True)
+        "gtk-panel-after-restart.png", "gtk-settings.png")), flush=True)
 
 
 if __name__ == "__main__":
