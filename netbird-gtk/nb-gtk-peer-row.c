@@ -106,8 +106,9 @@ nb_gtk_peer_row_new (GVariant *peer)
   g_autofree char *handshake = format_ago (lookup_int64 (peer, "lastWireguardHandshake"));
   g_autofree char *transfer = nb_gtk_format_bytes_pair (lookup_uint64 (peer, "transferReceived"),
                                                         lookup_uint64 (peer, "transferSent"));
-  g_autofree char *latency_text
-      = latency > 0 ? g_strdup_printf (_ ("%.1f ms"), latency / 1000.0) : g_strdup ("–");
+  g_autofree char *latency_text = latency > 0
+                                      ? g_strdup_printf (_ ("latency %.1f ms"), latency / 1000.0)
+                                      : g_strdup (_ ("latency unknown"));
   g_autofree char *subtitle = NULL;
   g_autofree char *search = NULL;
   GtkWidget *row = adw_action_row_new ();
