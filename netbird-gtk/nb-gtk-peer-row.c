@@ -62,9 +62,12 @@ format_ago (gint64 when_us)
   seconds = (g_get_real_time () - when_us) / G_USEC_PER_SEC;
   if (seconds < 0)
     seconds = 0;
+  /* Plain %u: xgettext cannot read G_GINT64_FORMAT into a msgid. */
   if (seconds < 120)
-    return g_strdup_printf (_ ("handshake %" G_GINT64_FORMAT " s ago"), seconds);
-  return g_strdup_printf (_ ("handshake %" G_GINT64_FORMAT " min ago"), seconds / 60);
+    return g_strdup_printf (_ ("handshake %u s ago"), (guint)seconds);
+  if (seconds < 48 * 3600)
+    return g_strdup_printf (_ ("handshake %u min ago"), (guint)(seconds / 60));
+  return g_strdup_printf (_ ("handshake %u days ago"), (guint)MIN (seconds / 86400, G_MAXUINT));
 }
 
 static char *
