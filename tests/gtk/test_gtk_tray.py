@@ -509,6 +509,22 @@ def run(world):
     ok("menu: a status line, Peers, Settings, About, copy my address",
        all(k in items for k in ("Peers…", "Settings…", "About", "Copy my address"))
        and any(label.startswith("Disconnected") for label in items), items)
+    menu_path = tray.prop("Menu")
+
+    def menu_error(method, args):
+        try:
+            world.session.call_sync(bus_name, menu_path, "com.canonical.dbusmenu", method, args,
+                                    None, Gio.DBusCallFlags.NONE, 5000, None)
+        except GLib.Error as e:
+            return Gio.DBusError.get_remote_error(e)
+        return None
+
+    ok("dbusmenu: an unknown item is InvalidArgs, for Event and GetLayout",
+       menu_error("Event", GLib.Variant("(isvu)", (999, "clicked", GLib.Variant("s", ""), 0)))
+       == "org.freedesktop.DBus.Error.InvalidArgs"
+       and menu_error("GetLayout", GLib.Variant("(iias)", (-5, -1, [])))
+       == "org.freedesktop.DBus.Error.InvalidArgs")
+    ok("... and the app still serves its menu", "Quit" in tray.items())
     spin(1.5)
     panel_shot = world.screenshot("gtk-panel-disconnected.png")
     strip = (0, 0, SCREEN[0], PANEL_HEIGHT)
