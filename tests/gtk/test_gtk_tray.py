@@ -632,6 +632,10 @@ def run(world):
     settings_shot = world.screenshot("gtk-settings.png", window_id(world, "NetBird Settings"))
     print("# screenshot: " + settings_shot, flush=True)
 
+    with open("/proc/%d/status" % app.pid) as f:
+        rss = [line.split()[1] for line in f if line.startswith("VmRSS:")]
+    print("# netbird-gtk resident memory with window, tray and menu: %s kB" % rss[0], flush=True)
+
     # -- 6. Quit ---------------------------------------------------------------
     tray.click("Quit")
     try:
