@@ -224,6 +224,9 @@ on_call_failed (NbGtkClient *client, const char *message, gpointer user_data)
   NbGtkApp *self = user_data;
 
   notify (self, "call-failed", _ ("NetBird"), message);
+  /* Connect on a peer Management does not know: ask for the setup key. */
+  if (nb_gtk_client_get_state (client) == NB_GTK_STATE_NEEDS_LOGIN)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "settings", NULL);
 }
 
 static void

@@ -33,8 +33,9 @@ struct _NbGtkClient
   NbGtkState state;
   char *problem; /* why UNAVAILABLE or ERROR, for a user */
   gboolean call_failed;
-  char *call_problem; /* the daemon's message for the last failed call */
-  GVariant *status;   /* the last GetStatus() a{sv}, or NULL */
+  gboolean needs_setup_key; /* the last Up() said so: Idle reads as NEEDS_LOGIN */
+  char *call_problem;       /* the daemon's message for the last failed call */
+  GVariant *status;         /* the last GetStatus() a{sv}, or NULL */
 };
 
 enum
@@ -127,12 +128,17 @@ update_state_from_proxy (NbGtkClient *self)
     state = NB_GTK_STATE_CONNECTING;
   else if (g_strcmp0 (status, "NeedsLogin") == 0)
     state = NB_GTK_STATE_NEEDS_LOGIN;
+  else if (self->needs_setup_key)
+    state = NB_GTK_STATE_NEEDS_LOGIN;
   else
     state = self->call_failed ? NB_GTK_STATE_ERROR : NB_GTK_STATE_DISCONNECTED;
 
-  if (state == NB_GTK_STATE_CONNECTED || state == NB_GTK_STATE_CONNECTING)
-    self->call_failed = FALSE;
-  set_state (self, state, state == NB_GTK_STATE_ERROR ? self->call_problem : NULL);
+  /* Up() returns after the state went Connecting; only Connected clears
+   * the failure (a new call clears it too). */
+  if (state == NB_GTK_STATE_CONNECTED)
+    self->call_failed = self->needs_setup_key = FALSE;
+  set_state (self, state,
+             state == NB_GTK_STATE_ERROR || self->needs_setup_key ? self->call_problem : NULL);
 }
 
 static void
@@ -194,7 +200,7 @@ drop_connection (NbGtkClient *self, const char *problem)
   self->closed_id = 0;
   g_clear_object (&self->proxy);
   g_clear_object (&self->connection);
-  self->call_failed = FALSE;
+  self->call_failed = self->needs_setup_key = FALSE;
   set_state (self, NB_GTK_STATE_UNAVAILABLE, problem);
   if (self->status != NULL)
     {
@@ -299,15 +305,20 @@ call_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (NbGtkClient) self = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  g_autofree char *remote = NULL;
 
   if (reply != NULL)
     return;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  remote = g_dbus_error_get_remote_error (error);
   g_dbus_error_strip_remote_error (error);
-  g_debug ("call failed: %s", error->message);
+  g_debug ("call failed: %s (%s)", error->message, remote != NULL ? remote : "local");
   if (source != (GObject *)self->proxy)
     return;
+  /* A peer Management does not know yet (a fresh daemon reads Idle): it
+   * is the same as NeedsLogin for the user, who needs a setup key. */
+  self->needs_setup_key = g_strcmp0 (remote, "io.netbird.Daemon1.Error.NeedsSetupKey") == 0;
   self->call_failed = TRUE;
   g_free (self->call_problem);
   self->call_problem = g_strdup (error->message);
@@ -330,6 +341,7 @@ nb_gtk_client_up (NbGtkClient *self, GVariant *options)
   if (self->proxy == NULL)
     return;
   g_debug ("calling Up");
+  self->call_failed = self->needs_setup_key = FALSE;
   g_dbus_proxy_call (G_DBUS_PROXY (self->proxy), "Up", g_variant_new_tuple (&owned, 1),
                      G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, call_done, g_object_ref (self));
 }
@@ -340,7 +352,7 @@ nb_gtk_client_down (NbGtkClient *self)
   if (self->proxy == NULL)
     return;
   g_debug ("calling Down");
-  self->call_failed = FALSE;
+  self->call_failed = self->needs_setup_key = FALSE;
   g_dbus_proxy_call (G_DBUS_PROXY (self->proxy), "Down", NULL, G_DBUS_CALL_FLAGS_NONE, -1,
                      self->cancellable, call_done, g_object_ref (self));
 }

@@ -436,9 +436,6 @@ def run(world):
     world.start_daemon("c", ns_c)
     world.daemon_call("b", "Up", {}, 1)
     world.daemon_call("c", "Up", {}, 2)
-    # A joins the network but stays down: Connect in the menu brings it up.
-    world.daemon_call("a", "Login", {}, 0)
-    ok("daemon A logged in and idle", world.daemon_status("a") == "Idle", world.daemon_status("a"))
 
     bad = subprocess.run([NETBIRD_GTK, "--daemon-addr", "tcp://127.0.0.1:1"], env=world.env,
                          capture_output=True, text=True, timeout=30)
@@ -458,6 +455,29 @@ def run(world):
     ok("... once", read(log).count("No system tray") == 1, read(log))
     ok("... and reaches the daemon",
        wait_until(lambda: "state: unavailable -> disconnected" in read(log), 20), read(log))
+    # A fresh daemon knows only NetBird's public Management, which the
+    # namespace cannot reach: Connect fails, and the window says why.
+    app_action(world, "Activate", ("connect", [], {}))
+    ok("Connect on a fresh daemon, Management unreachable: error state",
+       wait_until(lambda: "-> error: Management at" in read(log), 30), read(log))
+    # The administrator sets the Management URL; the peer is still unknown
+    # there: Connect is refused for want of a setup key, and the app asks
+    # for one.
+    proxy = world.daemon_proxy("a")
+    try:
+        proxy.call_sync("Up", GLib.Variant("(a{sv})", ({"management-url": GLib.Variant(
+            "s", world.mgmt_url)},)), Gio.DBusCallFlags.NONE, 30000, None)
+        refused = None
+    except GLib.Error as e:
+        refused = Gio.DBusError.get_remote_error(e)
+    proxy.get_connection().close_sync(None)
+    ok("(the daemon saved the URL and wants a setup key)",
+       refused == "io.netbird.Daemon1.Error.NeedsSetupKey", refused)
+    app_action(world, "Activate", ("connect", [], {}))
+    ok("Connect without a setup key: needs login",
+       wait_until(lambda: "-> needs-login" in read(log), 30), read(log))
+    ok("... and Settings opens for the setup key",
+       wait_until(lambda: window_id(world, "NetBird Settings") is not None, 20), read(log))
     autostart = os.path.join(world.env["XDG_CONFIG_HOME"], "autostart", "io.netbird.Gtk.desktop")
     app_action(world, "SetState", ("autostart", GLib.Variant("b", True), {}))
     ok("'start on login' writes the autostart entry, with the daemon address",
@@ -475,6 +495,10 @@ def run(world):
     world.procs.pop("app-nowatcher", None)
     ok("no critical or warning from the app",
        "CRITICAL" not in read(log) and "WARNING" not in read(log), read(log))
+
+    # A joins the network but stays down: Connect in the menu brings it up.
+    world.daemon_call("a", "Login", {}, 0)
+    ok("daemon A logged in and idle", world.daemon_status("a") == "Idle", world.daemon_status("a"))
 
     # -- 2. xfce4-panel hosts the icon ---------------------------------------
     world.spawn("panel", ["xfce4-panel", "--disable-wm-check"], env=world.env)
