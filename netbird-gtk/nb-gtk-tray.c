@@ -91,15 +91,15 @@ tray_method_call (GDBusConnection *connection, const char *sender, const char *o
 {
   NbGtkTray *self = user_data;
 
-  if (g_str_equal (method_name, "Activate") || g_str_equal (method_name, "SecondaryActivate"))
+  /* ContextMenu comes from hosts that do not show the dbusmenu
+   * themselves; the window holds the same actions, so it opens too.
+   * Scroll has nothing to change. */
+  if (g_str_equal (method_name, "Activate") || g_str_equal (method_name, "SecondaryActivate")
+      || g_str_equal (method_name, "ContextMenu"))
     {
-      gint32 x, y;
-      g_variant_get (parameters, "(ii)", &x, &y);
       g_debug ("tray: %s from %s", method_name, sender);
       g_signal_emit (self, signals[SIGNAL_ACTIVATE], 0);
     }
-  /* ContextMenu is for hosts that cannot show a dbusmenu; ours always can,
-   * and Scroll has nothing to change: both succeed and do nothing. */
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
