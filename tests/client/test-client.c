@@ -381,7 +381,7 @@ net_cleanup (void)
     }
   for (guint i = 0; net.namespaces != NULL && i < net.namespaces->len; i++)
     sh ("ip netns del %s 2>/dev/null", (char *) net.namespaces->pdata[i]);
-  for (guint i = 0; net.n_hosts > 0 && i < 8; i++)
+  for (guint i = 0; i < net.n_hosts; i++)
     sh ("rm -f /var/run/wireguard/nbc%d%c.sock", (int) getpid (), 'a' + i);
   if (net.tmp != NULL && g_getenv ("NB_KEEP_TEST_DIRS") == NULL)
     rm_rf (net.tmp);
@@ -1207,6 +1207,35 @@ test_network_revoked_setup_key (void)
   host_free_stopped (host);
 }
 
+/* Five clients starting at once: every one connects to every other. */
+#define MESH_SIZE 5
+
+static void
+test_network_mesh (void)
+{
+  Host *mesh[MESH_SIZE];
+  gint64 t0 = g_get_monotonic_time ();
+
+  for (guint i = 0; i < MESH_SIZE; i++)
+    mesh[i] = host_new (net.setup_key);
+  for (guint i = 0; i < MESH_SIZE; i++)
+    host_wait_up (mesh[i]);
+  for (guint i = 0; i < MESH_SIZE; i++)
+    for (guint j = 0; j < MESH_SIZE; j++)
+      if (i != j)
+        {
+          guint line = host_wait (mesh[i], 0, 30, "peer key=", mesh[j]->public_key,
+                                  "state=connected", NULL);
+
+          if (line == 0)
+            g_error ("%s did not connect to %s", mesh[i]->name, mesh[j]->name);
+        }
+  g_test_message ("%u clients, every pair connected %" G_GINT64_FORMAT " ms after they started",
+                  MESH_SIZE, (g_get_monotonic_time () - t0) / 1000);
+  for (guint i = 0; i < MESH_SIZE; i++)
+    host_free (mesh[i]);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1234,6 +1263,7 @@ main (int    argc,
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
   g_test_add_func ("/client/network/wrong-setup-key", test_network_wrong_setup_key);
   g_test_add_func ("/client/network/revoked-setup-key", test_network_revoked_setup_key);
+  g_test_add_func ("/client/network/mesh", test_network_mesh);
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
