@@ -59,8 +59,12 @@ typedef struct
   GPtrArray *pending_ups;      /* GDBusMethodInvocation waiting for it */
   guint retry_id;
   guint retry_delay_s;
+  guint peers_changed_id;      /* a coalesced PeersChanged, pending */
   gboolean stopping;
 } NbCliDaemon;
+
+/* PeersChanged at most this often (see the interface's XML). */
+#define PEERS_CHANGED_INTERVAL_MS 250
 
 static const char *
 or_empty (const char *text)
@@ -105,13 +109,41 @@ on_client_notify (GObject    *object,
   sync_properties (user_data);
 }
 
+static gboolean
+emit_peers_changed (gpointer user_data)
+{
+  NbCliDaemon *self = user_data;
+
+  self->peers_changed_id = 0;
+  nb_dbus_daemon_emit_peers_changed (self->skeleton);
+  return G_SOURCE_REMOVE;
+}
+
+/* Any notify of a peer: its state also moves the counts. */
+static void
+on_peer_notify (GObject    *object,
+                GParamSpec *pspec,
+                gpointer    user_data)
+{
+  NbCliDaemon *self = user_data;
+
+  if (g_str_equal (pspec->name, "state"))
+    sync_properties (self);
+  if (self->peers_changed_id == 0)
+    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
+}
+
 static void
 on_peer_added (NbClient     *client,
                NbClientPeer *peer,
                gpointer      user_data)
 {
-  g_signal_connect (peer, "notify::state", G_CALLBACK (on_client_notify), user_data);
-  sync_properties (user_data);
+  NbCliDaemon *self = user_data;
+
+  g_signal_connect (peer, "notify", G_CALLBACK (on_peer_notify), self);
+  sync_properties (self);
+  if (self->peers_changed_id == 0)
+    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
 }
 
 static void
@@ -119,8 +151,12 @@ on_peer_removed (NbClient     *client,
                  NbClientPeer *peer,
                  gpointer      user_data)
 {
-  g_signal_handlers_disconnect_by_data (peer, user_data);
-  sync_properties (user_data);
+  NbCliDaemon *self = user_data;
+
+  g_signal_handlers_disconnect_by_data (peer, self);
+  sync_properties (self);
+  if (self->peers_changed_id == 0)
+    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
 }
 
 /* -- Wanted up ---------------------------------------------------------- */
@@ -739,6 +775,7 @@ daemon_free (NbCliDaemon *self)
   g_autoptr(GPtrArray) peers = NULL;
 
   g_clear_handle_id (&self->retry_id, g_source_remove);
+  g_clear_handle_id (&self->peers_changed_id, g_source_remove);
   if (self->server != NULL)
     {
       g_dbus_server_stop (self->server);

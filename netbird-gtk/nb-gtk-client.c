@@ -182,6 +182,13 @@ on_properties_changed (GDBusProxy *proxy, GVariant *changed, GStrv invalidated, 
   refresh_status (self);
 }
 
+/* A peer's connection changed (the daemon coalesces these). */
+static void
+on_peers_changed (NbGtkDBusDaemon *proxy, gpointer user_data)
+{
+  refresh_status (user_data);
+}
+
 static gboolean
 reconnect_cb (gpointer user_data)
 {
@@ -252,6 +259,7 @@ proxy_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->proxy), 120 * 1000);
   g_signal_connect_object (self->proxy, "g-properties-changed", G_CALLBACK (on_properties_changed),
                            self, 0);
+  g_signal_connect_object (self->proxy, "peers-changed", G_CALLBACK (on_peers_changed), self, 0);
   g_debug ("daemon reachable at %s, version %s", self->socket_path,
            nb_gtk_dbus_daemon_get_version (self->proxy));
   update_state_from_proxy (self);

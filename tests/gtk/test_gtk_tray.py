@@ -557,6 +557,11 @@ def run(world):
        grey >= 30 and count_near(pixels(before, strip), GREY) < grey, panel_shot)
 
     # -- 3. Connect and Disconnect through dbusmenu ---------------------------
+    # The daemon's PeersChanged, which the window follows instead of polling.
+    watcher = world.daemon_proxy("a")
+    peers_changed = []
+    watcher.connect("g-signal", lambda proxy, sender, name, params:
+                    peers_changed.append(name) if name == "PeersChanged" else None)
     ok("menu Connect clicked", tray.click("Connect"))
     ok("daemon A is up", wait_until(lambda: world.daemon_status("a") == "Connected", 60),
        read(world.log("daemon-a")))
@@ -585,9 +590,12 @@ def run(world):
        wait_until(lambda: window_id(world, "NetBird") is not None, 20), read(log))
     ok("the window lists the two peers",
        wait_until(lambda: "window: 2 peers listed" in read(log), 60), read(log))
-    # Peers connect on their own time; the list follows PropertiesChanged.
+    # Peers connect on their own time; the list follows PeersChanged.
     wait_until(lambda: world.daemon_proxy("a").get_cached_property("PeersConnected").unpack() == 2,
                60)
+    ok("the daemon signalled PeersChanged as its peers connected (%d times)"
+       % len(peers_changed), len(peers_changed) >= 1)
+    watcher.get_connection().close_sync(None)
     spin(2.0)
     wid = window_id(world, "NetBird")
     window_shot = world.screenshot("gtk-window-peers.png", wid)
