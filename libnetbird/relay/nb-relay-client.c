@@ -1267,18 +1267,39 @@ relay_path_ref (RelayPath *path)
   return path;
 }
 
+static gboolean
+unref_on_owner (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 relay_path_unref (gpointer data)
 {
   RelayPath *path = data;
+  NbRelayClient *client = path->client;
 
   if (!g_atomic_ref_count_dec (&path->ref))
     return;
   g_weak_ref_clear (&path->device);
   g_weak_ref_clear (&path->wg_peer);
   g_object_unref (path->key);
-  g_object_unref (path->client);
   g_free (path);
+  /* The last reference to the path can go on the client's own thread (a
+   * datagram delivered while the transport was freed); the client's may
+   * go with it, and disposing it there would join the thread from
+   * itself. */
+  if (client->context != NULL && g_main_context_is_owner (client->context))
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_callback (source, unref_on_owner, client, NULL);
+      g_source_attach (source, client->owner);
+      g_source_unref (source);
+    }
+  else
+    g_object_unref (client);
 }
 
 static gboolean

@@ -152,6 +152,72 @@ class TokensFromManagement(DaemonTestCase):
             self.other_relay.metric('netbird_relay_closed_total{reason="token_invalid"}'), 1)
 
 
+class AddressesFromFile(DaemonTestCase):
+    """The configuration file's relay.addresses and secret, no flags."""
+
+    def setUp(self):
+        import tempfile
+        import shutil
+        self.relay_tmp = tempfile.mkdtemp(prefix='nb-relay-mgmt-')
+        self.addCleanup(shutil.rmtree, self.relay_tmp, ignore_errors=True)
+        self.relay = Relay(self.relay_tmp, SECRET)
+        self.addCleanup(self.relay.stop)
+        self.config = {'relay': {'addresses': [self.relay.url], 'secret': SECRET,
+                                 'credentials_ttl': 600}}
+        super().setUp()
+
+    def test_file_token_admits_its_peer(self):
+        a = self.registered_peer('a')
+        relay = a.map['netbird_config']['relay']
+        self.assertEqual(relay['urls'], [self.relay.url])
+        expiry = int(relay['token_payload'].split(':', 1)[0])
+        self.assertLessEqual(expiry, time.time() + 600 + 5)
+        client = relay_client(self.relay.url, a.key, relay)
+        self.addCleanup(client.stop)
+        self.assertTrue(wait_until(
+            lambda: client.get_state() == Netbird.RelayClientState.CONNECTED))
+        self.assertEqual(self.relay.metric('netbird_relay_authenticated_total'), 1)
+
+
+class BadRelayFlags(unittest.TestCase):
+    """Each bad relay flag: exit 2 and a message naming what is wrong."""
+
+    def run_daemon(self, *args):
+        import tempfile
+        import shutil
+        tmp = tempfile.mkdtemp(prefix='nb-relay-flags-')
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        data_dir = os.path.join(tmp, 'data')
+        r = subprocess.run([mgmt_harness.DAEMON, '--listen', '127.0.0.1:0',
+                            '--data-dir', data_dir] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        self.assertFalse(os.path.exists(data_dir), 'a refused start made ' + data_dir)
+        return r
+
+    def assert_refused(self, args, message):
+        r = self.run_daemon(*args)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(message, r.stderr)
+
+    def test_bad_flags(self):
+        cases = [
+            (['--relay-url', 'https://relay.example.org:443', '--relay-secret', 'x'],
+             'is not a Relay server URI'),
+            (['--relay-url', 'rels://relay.example.org', '--relay-secret', 'x'],
+             'is not a Relay server URI'),
+            (['--relay-url', 'rels://relay.example.org:443/x?y', '--relay-secret', 'x'],
+             'is not a Relay server URI'),
+            (['--relay-url', 'rels://relay.example.org:443'],
+             'Relays are given but no secret'),
+            (['--relay-secret', 'a', '--relay-secret-file', '/nonexistent'], 'not both'),
+            (['--relay-url', 'rel://r:1', '--relay-secret-file', '/nonexistent/secret'],
+             'Cannot read the relay secret'),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                self.assert_refused(args, message)
+
+
 if __name__ == '__main__':
     if not RELAY or not os.access(RELAY, os.X_OK):
         sys.stderr.write('NETBIRD_RELAY is not an executable: run through meson\n')
