@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -90,6 +91,7 @@ struct _NbRelayClient
   guint backoff_ms;
   gint64 last_seen_us;
   guint8 *rx_buffer;
+  int fd;                  /* the TCP socket under the WebSocket, or -1 */
 
   /* Shared, under lock. */
   GMutex lock;
@@ -251,6 +253,41 @@ send_frame (NbRelayClient *self,
                                            g_bytes_get_size (frame));
 }
 
+/* The TCP socket under @stream (libsoup's wrapper, TLS or not), or -1. */
+static int
+fd_of_stream (GIOStream *stream)
+{
+  while (stream != NULL && !G_IS_SOCKET_CONNECTION (stream))
+    {
+      GIOStream *base = NULL;
+
+      if (G_IS_TLS_CONNECTION (stream))
+        g_object_get (stream, "base-io-stream", &base, NULL);
+      else if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream"))
+        g_object_get (stream, "base-iostream", &base, NULL); /* libsoup's wrapper */
+      if (base != NULL)
+        g_object_unref (base); /* still owned by @stream */
+      stream = base;
+    }
+  return stream != NULL
+         ? g_socket_get_fd (g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream))) : -1;
+}
+
+/* libsoup queues whatever it is handed once the socket would block, without
+ * bound: a relay that stops reading would grow the client. It only queues
+ * while the kernel's send buffer is full, so datagrams are dropped, as a
+ * congested link drops them, while the socket is not writable (poll(2):
+ * tcp(7) reports POLLOUT once a third of the buffer is free again). */
+static gboolean
+congested (NbRelayClient *self)
+{
+  struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
+
+  if (self->fd < 0 || poll (&pfd, 1, 0) < 0)
+    return FALSE;
+  return (pfd.revents & POLLOUT) == 0;
+}
+
 /* Sends what is queued; runs when the wake descriptor is written. */
 static gboolean
 on_wake (gint         fd,
@@ -260,12 +297,18 @@ on_wake (gint         fd,
   NbRelayClient *self = user_data;
   guint64 n;
 
+  gboolean full = FALSE;
+
   if (read (self->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
     g_debug ("Relay client: cannot read its wake descriptor: %s", g_strerror (errno));
-  for (;;)
+  for (guint i = 0;; i++)
     {
       const guint8 *slot;
       gsize len;
+
+      /* One look at the socket per 32 datagrams: a system call each. */
+      if (i % 32 == 0)
+        full = congested (self);
 
       g_mutex_lock (&self->ring_lock);
       if (self->ring_count == 0)
@@ -279,8 +322,10 @@ on_wake (gint         fd,
 
       /* The slot stays ours until it is released below: senders only
        * write past head + count. */
-      if (self->ws != NULL &&
-          soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+      if (full)
+        __atomic_add_fetch (&self->tx_dropped, 1, __ATOMIC_RELAXED);
+      else if (self->ws != NULL &&
+               soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_send_binary (self->ws, slot, len);
 
       g_mutex_lock (&self->ring_lock);
@@ -520,6 +565,7 @@ drop_connection (NbRelayClient *self)
         soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
       g_clear_object (&self->ws);
     }
+  self->fd = -1;
   all_offline (self);
 }
 
@@ -583,6 +629,7 @@ on_connected (GObject      *source,
       return;
     }
   self->ws = ws;
+  self->fd = fd_of_stream (soup_websocket_connection_get_io_stream (ws));
   soup_websocket_connection_set_max_incoming_payload_size (ws, NB_RELAY_PROTO_MAX_FRAME + 1024);
   soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_SECONDS);
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), self);
@@ -823,6 +870,7 @@ nb_relay_client_init (NbRelayClient *self)
   self->ring = g_malloc ((gsize) RING_SLOTS * SLOT_SIZE);
   self->rx_buffer = g_malloc (NB_RELAY_PROTO_MAX_PAYLOAD);
   self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  self->fd = -1;
 }
 
 static GUri *
@@ -1176,7 +1224,8 @@ nb_relay_client_send (NbRelayClient *self,
  * @tx_datagrams: (out) (optional): datagrams queued for the relay
  * @rx_datagrams: (out) (optional): datagrams received and delivered
  * @tx_dropped: (out) (optional): datagrams dropped at send (not connected,
- *   queue full, too large)
+ *   queue full, too large, or the connection's send buffer more than half
+ *   full: a relay that stopped reading)
  *
  * The client's datagram counters since it was made.
  */

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "relay-test-util.h"
@@ -349,6 +350,74 @@ test_replaced (void)
   nb_relay_client_stop (client);
 }
 
+static guint64
+self_rss_kib (void)
+{
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &text, NULL, NULL));
+  line = strstr (text, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+}
+
+/* The relay stops reading (SIGSTOP): the client drops instead of letting
+ * libsoup queue without bound, and carries on once the relay does. */
+static void
+test_stalled_relay (void)
+{
+  g_autoptr(Daemon) daemon = daemon_start (NULL, NULL);
+  g_autoptr(NbKey) key_a = nb_key_generate ();
+  g_autoptr(NbKey) key_b = nb_key_generate ();
+  g_autoptr(NbRelayClient) a = client_new (daemon, key_a);
+  g_autoptr(NbRelayClient) b = client_new (daemon, key_b);
+  Inbox *inbox = inbox_new ();
+  guint8 datagram[1400];
+  guint64 rss_before, rss_after, dropped = 0;
+  gsize sent = 0;
+  guint received;
+
+  memset (datagram, 0x33, sizeof datagram);
+  nb_relay_client_set_receiver (b, key_a, inbox_receive, inbox, NULL);
+  g_assert_true (WAIT_UNTIL (is_connected (a) && is_connected (b), 10000));
+  g_assert_true (nb_relay_client_send (a, key_b, datagram, sizeof datagram));
+  g_assert_true (WAIT_UNTIL (inbox_count (inbox) == 1, 5000));
+
+  g_subprocess_send_signal (daemon->process, SIGSTOP);
+  rss_before = self_rss_kib ();
+  while (sent < 100 * 1024 * 1024)
+    {
+      if (nb_relay_client_send (a, key_b, datagram, sizeof datagram))
+        sent += sizeof datagram;
+      else
+        g_usleep (100);
+    }
+  g_usleep (200 * 1000);
+  rss_after = self_rss_kib ();
+  nb_relay_client_get_stats (a, NULL, NULL, &dropped);
+  g_print ("# stalled relay: client RSS %" G_GUINT64_FORMAT " KiB -> %" G_GUINT64_FORMAT
+           " KiB after 100 MB sent, %" G_GUINT64_FORMAT " dropped\n", rss_before, rss_after,
+           dropped);
+  g_assert_cmpuint (dropped, >, 50000);
+  g_assert_cmpuint (rss_after, <, rss_before + 16 * 1024);
+
+  /* The relay reads again: what was queued drains, new datagrams pass. */
+  g_subprocess_send_signal (daemon->process, SIGCONT);
+  received = inbox_count (inbox);
+  g_assert_true (WAIT_UNTIL (inbox_count (inbox) > received, 10000));
+  g_usleep (500 * 1000);
+  received = inbox_count (inbox);
+  g_assert_true (nb_relay_client_send (a, key_b, datagram, sizeof datagram));
+  g_assert_true (WAIT_UNTIL (inbox_count (inbox) == received + 1, 5000));
+  g_assert_cmpuint (nb_relay_client_get_n_connects (a), ==, 1);
+
+  nb_relay_client_set_receiver (b, key_a, NULL, NULL, NULL);
+  nb_relay_client_stop (a);
+  nb_relay_client_stop (b);
+  inbox_free (inbox);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -360,5 +429,6 @@ main (int   argc,
   g_test_add_func ("/relay/server/slow-reader", test_slow_reader);
   g_test_add_func ("/relay/server/restart", test_restart);
   g_test_add_func ("/relay/server/replaced", test_replaced);
+  g_test_add_func ("/relay/client/stalled-relay", test_stalled_relay);
   return g_test_run ();
 }
