@@ -97,6 +97,7 @@ struct _NbRelayClient
   GMutex lock;
   char *token_payload;
   char *token_signature;
+  GTlsDatabase *tls_database;
   NbRelayClientState state;
   guint close_code;
   guint n_connects;
@@ -735,6 +736,10 @@ run_thread (gpointer user_data)
 
   g_main_context_push_thread_default (self->context);
   self->session = soup_session_new_with_options ("timeout", 15, "idle-timeout", 0, NULL);
+  g_mutex_lock (&self->lock);
+  if (self->tls_database != NULL)
+    soup_session_set_tls_database (self->session, self->tls_database);
+  g_mutex_unlock (&self->lock);
   self->wake = g_unix_fd_source_new (self->wake_fd, G_IO_IN);
   g_source_set_callback (self->wake, G_SOURCE_FUNC (on_wake), self, NULL);
   g_source_attach (self->wake, self->context);
@@ -778,6 +783,7 @@ nb_relay_client_finalize (GObject *object)
   close (self->wake_fd);
   g_free (self->token_payload);
   g_free (self->token_signature);
+  g_clear_object (&self->tls_database);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->ring_lock);
   g_clear_pointer (&self->uri, g_uri_unref);
@@ -971,6 +977,28 @@ nb_relay_client_set_token (NbRelayClient *self,
   self->token_signature = g_strdup (signature);
   g_mutex_unlock (&self->lock);
   invoke (self, kick);
+}
+
+/**
+ * nb_relay_client_set_tls_database:
+ * @self: a #NbRelayClient
+ * @database: (nullable): the certificate authorities to trust, or %NULL
+ *   for the system's
+ *
+ * Sets which certificate authorities a `rels://` relay's certificate must
+ * chain to. Call it before nb_relay_client_start(); it takes effect when
+ * the client starts.
+ */
+void
+nb_relay_client_set_tls_database (NbRelayClient *self,
+                                  GTlsDatabase  *database)
+{
+  g_return_if_fail (NB_IS_RELAY_CLIENT (self));
+  g_return_if_fail (database == NULL || G_IS_TLS_DATABASE (database));
+
+  g_mutex_lock (&self->lock);
+  g_set_object (&self->tls_database, database);
+  g_mutex_unlock (&self->lock);
 }
 
 /**

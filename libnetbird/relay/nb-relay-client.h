@@ -68,6 +68,9 @@ void               nb_relay_client_set_token      (NbRelayClient  *self,
                                                    const char     *payload,
                                                    const char     *signature);
 NB_AVAILABLE_IN_ALL
+void               nb_relay_client_set_tls_database (NbRelayClient *self,
+                                                     GTlsDatabase  *database);
+NB_AVAILABLE_IN_ALL
 void               nb_relay_client_start          (NbRelayClient  *self);
 NB_AVAILABLE_IN_ALL
 void               nb_relay_client_stop           (NbRelayClient  *self);

@@ -28,6 +28,7 @@ daemon_start (const char        *listen,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   const char *path = g_getenv ("NETBIRD_RELAY");
   Daemon *daemon = g_new0 (Daemon, 1);
+  gboolean tls = FALSE;
 
   if (path == NULL)
     g_error ("NETBIRD_RELAY is not set: run the tests through meson");
@@ -39,7 +40,10 @@ daemon_start (const char        *listen,
   g_ptr_array_add (argv, (gpointer) "--auth-secret");
   g_ptr_array_add (argv, (gpointer) TEST_SECRET);
   for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) extra_args[i]);
+    {
+      tls |= g_str_equal (extra_args[i], "--tls-cert");
+      g_ptr_array_add (argv, (gpointer) extra_args[i]);
+    }
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
@@ -78,7 +82,7 @@ daemon_start (const char        *listen,
     }
   g_assert_nonnull (daemon->metrics_url);
   g_assert_nonnull (daemon->address);
-  daemon->url = g_strdup_printf ("rel://%s", daemon->address);
+  daemon->url = g_strdup_printf ("%s://%s", tls ? "rels" : "rel", daemon->address);
   daemon->http = soup_session_new_with_options ("timeout", 10, NULL);
   return daemon;
 }
