@@ -352,6 +352,37 @@ test_replaced (void)
   nb_relay_client_stop (client);
 }
 
+/* The protocol's health check: a ping before and after authentication is
+ * answered with its nonce. */
+static void
+test_ping (void)
+{
+  g_autoptr(Daemon) daemon = daemon_start (NULL, NULL);
+  g_autoptr(NbKey) key = nb_key_generate ();
+  g_autoptr(GSocketConnection) conn = raw_connect (daemon);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      guint64 nonce = G_GUINT64_CONSTANT (0x0123456789abcdef) + round;
+      g_autoptr(GBytes) ping = nb_relay_frame_new_ping (NB_RELAY_FRAME_PING, nonce);
+      g_autoptr(GBytes) pong = NULL;
+      g_autoptr(GError) error = NULL;
+      NbRelayFrame frame;
+      guint code = 0;
+
+      if (round == 1)
+        raw_authenticate (conn, key);
+      raw_send (conn, 2, g_bytes_get_data (ping, NULL), g_bytes_get_size (ping));
+      pong = raw_read (conn, &code);
+      g_assert_nonnull (pong);
+      g_assert_true (nb_relay_frame_parse (g_bytes_get_data (pong, NULL),
+                                           g_bytes_get_size (pong), &frame, &error));
+      g_assert_cmpint (frame.type, ==, NB_RELAY_FRAME_PONG);
+      g_assert_cmpuint (frame.nonce, ==, nonce);
+    }
+  g_assert_cmpuint (daemon_metric (daemon, "netbird_relay_pings_total"), ==, 2);
+}
+
 static guint64
 self_rss_kib (void)
 {
@@ -431,6 +462,7 @@ main (int   argc,
   g_test_add_func ("/relay/server/slow-reader", test_slow_reader);
   g_test_add_func ("/relay/server/restart", test_restart);
   g_test_add_func ("/relay/server/replaced", test_replaced);
+  g_test_add_func ("/relay/server/ping", test_ping);
   g_test_add_func ("/relay/client/stalled-relay", test_stalled_relay);
   return g_test_run ();
 }
