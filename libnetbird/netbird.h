@@ -19,6 +19,7 @@
 #include "nb-transport.h"
 #include "nb-management.h"
 #include "nb-signal.h"
+#include "nb-relay.h"
 #include "nb-client.h"
 #include "nb-client-enum-types.h"
 

@@ -26,7 +26,8 @@ on_signal (gpointer user_data)
 /* The secret from a file (the way to keep it out of ps and the shell's
  * history), without the line end an editor adds. */
 static char *
-read_secret_file (const char  *path,
+read_secret_file (const char  *what,
+                  const char  *path,
                   GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
@@ -36,26 +37,26 @@ read_secret_file (const char  *path,
 
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot read the TURN secret: %s",
-                   local_error->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot read the %s secret: %s",
+                   what, local_error->message);
       return NULL;
     }
   if (length != strlen (contents))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The TURN secret file %s holds a NUL byte", path);
+                   "The %s secret file %s holds a NUL byte", what, path);
       return NULL;
     }
   g_strchomp (contents);
   if (contents[0] == '\0')
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "The TURN secret file %s is empty",
-                   path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "The %s secret file %s is empty",
+                   what, path);
       return NULL;
     }
   if (g_stat (path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    g_printerr ("netbird-management: warning: the TURN secret file %s can be read by others "
-                "(chmod 600 it)\n", path);
+    g_printerr ("netbird-management: warning: the %s secret file %s can be read by others "
+                "(chmod 600 it)\n", what, path);
   return g_steal_pointer (&contents);
 }
 
@@ -79,6 +80,9 @@ main (int   argc,
   g_auto(GStrv) turn_urls = NULL;
   g_autofree char *turn_secret = NULL;
   g_autofree char *turn_secret_file = NULL;
+  g_auto(GStrv) relay_urls = NULL;
+  g_autofree char *relay_secret = NULL;
+  g_autofree char *relay_secret_file = NULL;
   int max_connections = 0;
   int max_per_address = 0;
   gboolean version = FALSE;
@@ -108,6 +112,15 @@ main (int   argc,
       "over the configuration's turn.secret", "FILE" },
     { "turn-secret", 0, 0, G_OPTION_ARG_STRING, &turn_secret,
       "The TURN secret itself; visible to every user in ps, prefer --turn-secret-file",
+      "SECRET" },
+    { "relay-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &relay_urls,
+      "Relay handed to peers with a token (repeat for more; replaces the configuration's "
+      "relay.addresses)", "rels://HOST:PORT" },
+    { "relay-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &relay_secret_file,
+      "File holding the secret shared with the relays (netbird-relay's --auth-secret), "
+      "over the configuration's relay.secret", "FILE" },
+    { "relay-secret", 0, 0, G_OPTION_ARG_STRING, &relay_secret,
+      "The relay secret itself; visible to every user in ps, prefer --relay-secret-file",
       "SECRET" },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
       "Most connections open at once (default: the descriptor limit less a reserve)", "N" },
@@ -153,8 +166,22 @@ main (int   argc,
     }
   if (turn_secret_file != NULL)
     {
-      turn_secret = read_secret_file (turn_secret_file, &error);
+      turn_secret = read_secret_file ("TURN", turn_secret_file, &error);
       if (turn_secret == NULL)
+        {
+          g_printerr ("netbird-management: %s\n", error->message);
+          return 2;
+        }
+    }
+  if (relay_secret != NULL && relay_secret_file != NULL)
+    {
+      g_printerr ("netbird-management: give --relay-secret-file or --relay-secret, not both\n");
+      return 2;
+    }
+  if (relay_secret_file != NULL)
+    {
+      relay_secret = read_secret_file ("relay", relay_secret_file, &error);
+      if (relay_secret == NULL)
         {
           g_printerr ("netbird-management: %s\n", error->message);
           return 2;
@@ -193,8 +220,11 @@ main (int   argc,
                            "stun-uris", stun_urls,
                            "turn-uris", turn_urls,
                            "turn-secret", turn_secret,
+                           "relay-urls", relay_urls,
+                           "relay-secret", relay_secret,
                            NULL);
   wipe_string (turn_secret);
+  wipe_string (relay_secret);
   if (server == NULL && g_error_matches (error, NB_MANAGEMENT_SERVER_ERROR,
                                          NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT))
     {

@@ -75,6 +75,8 @@ enum {
   PROP_STUN_URIS,
   PROP_TURN_URIS,
   PROP_TURN_SECRET,
+  PROP_RELAY_URLS,
+  PROP_RELAY_SECRET,
   N_PROPS
 };
 
@@ -134,6 +136,10 @@ nb_management_server_finalize (GObject *object)
   if (self->turn_secret != NULL)
     sodium_memzero (self->turn_secret, strlen (self->turn_secret));
   g_free (self->turn_secret);
+  g_strfreev (self->relay_urls);
+  if (self->relay_secret != NULL)
+    sodium_memzero (self->relay_secret, strlen (self->relay_secret));
+  g_free (self->relay_secret);
   g_free (self->listen_address);
   g_free (self->credentials_file);
 
@@ -184,6 +190,12 @@ nb_management_server_get_property (GObject    *object,
       else
         g_value_set_boxed (value, self->turn_uris);
       break;
+    case PROP_RELAY_URLS:
+      if (self->config != NULL)
+        g_value_take_boxed (value, strv_of (self->config->relay_urls));
+      else
+        g_value_set_boxed (value, self->relay_urls);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -224,6 +236,16 @@ nb_management_server_set_property (GObject      *object,
         sodium_memzero (self->turn_secret, strlen (self->turn_secret));
       g_free (self->turn_secret);
       self->turn_secret = g_value_dup_string (value);
+      break;
+    case PROP_RELAY_URLS:
+      g_strfreev (self->relay_urls);
+      self->relay_urls = g_value_dup_boxed (value);
+      break;
+    case PROP_RELAY_SECRET:
+      if (self->relay_secret != NULL)
+        sodium_memzero (self->relay_secret, strlen (self->relay_secret));
+      g_free (self->relay_secret);
+      self->relay_secret = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -342,6 +364,30 @@ nb_management_server_class_init (NbManagementServerClass *klass)
    */
   properties[PROP_TURN_SECRET] =
     g_param_spec_string ("turn-secret", NULL, NULL, NULL,
+                         G_PARAM_WRITABLE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:relay-urls:
+   *
+   * Relays (`rels://HOST:PORT`, `rel://HOST:PORT`) handed to peers with a
+   * token bound to the peer, replacing the configuration file's
+   * `relay.addresses`; %NULL or empty keeps the file's. They need a
+   * secret (#NbManagementServer:relay-secret or the file's
+   * `relay.secret`). Read back, the ones in use.
+   */
+  properties[PROP_RELAY_URLS] =
+    g_param_spec_boxed ("relay-urls", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NbManagementServer:relay-secret:
+   *
+   * The secret shared with the relays (netbird-relay's `--auth-secret`)
+   * that peers' relay tokens are signed with, over the configuration
+   * file's `relay.secret`. Write-only.
+   */
+  properties[PROP_RELAY_SECRET] =
+    g_param_spec_string ("relay-secret", NULL, NULL, NULL,
                          G_PARAM_WRITABLE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -490,11 +536,17 @@ nb_management_server_initable_init (GInitable     *initable,
                                                 (const char * const *) self->stun_uris,
                                                 (const char * const *) self->turn_uris,
                                                 self->turn_secret, error) ||
+      !nb_mgmt_server_config_override_relay (self->config,
+                                             (const char * const *) self->relay_urls,
+                                             self->relay_secret, error) ||
       !nb_mgmt_server_config_check (self->config, self->config_file, error))
     return FALSE;
   if (self->turn_secret != NULL)
     sodium_memzero (self->turn_secret, strlen (self->turn_secret));
   g_clear_pointer (&self->turn_secret, g_free);
+  if (self->relay_secret != NULL)
+    sodium_memzero (self->relay_secret, strlen (self->relay_secret));
+  g_clear_pointer (&self->relay_secret, g_free);
 
   if (self->data_dir == NULL)
     self->data_dir = g_strdup (self->config->data_dir);

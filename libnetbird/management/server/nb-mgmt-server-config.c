@@ -21,7 +21,7 @@
  *   "stuns": [ "stun:stun.example.org:3478" ],
  *   "turn": { "uris": [ "turn:turn.example.org:3478" ], "secret": "...",
  *             "credentials_ttl": 43200 },
- *   "relay": { "urls": [ "rels://relay.example.org:443" ], "secret": "...",
+ *   "relay": { "addresses": [ "rels://relay.example.org:443" ], "secret": "...",
  *              "credentials_ttl": 43200 },
  *   "bootstrap": { "admin_token": "nbp_...", "setup_key": "..." },
  *   "ephemeral_idle_seconds": 600,
@@ -62,6 +62,16 @@ typedef struct
   gint64 credentials_ttl;
 } SecretSection;
 
+/* "addresses" as the relay's own flags say it; "urls" as the wire
+ * message (NbMgmtMsgRelayConfig) does: both are taken, in that order. */
+typedef struct
+{
+  GPtrArray *addresses;
+  GPtrArray *urls;
+  char *secret;
+  gint64 credentials_ttl;
+} RelaySection;
+
 typedef struct
 {
   char *admin_token;
@@ -91,7 +101,7 @@ typedef struct
   SignalSection *signal;
   GPtrArray *stuns;
   SecretSection *turn;
-  SecretSection *relay;
+  RelaySection *relay;
   BootstrapSection *bootstrap;
   gint64 ephemeral_idle_seconds;
   char *metrics;
@@ -118,11 +128,12 @@ static const NbProtoField turn_fields[] = {
 NB_PROTO_DESC (turn_desc, SecretSection, turn_fields, NULL);
 
 static const NbProtoField relay_fields[] = {
-  NB_PROTO_F_STRV (SecretSection, uris, "urls", 64, 4096, nb_proto_validate_uri),
-  NB_PROTO_F_STRING (SecretSection, secret, "secret", 0, 4096, NULL),
-  NB_PROTO_F_INT (SecretSection, credentials_ttl, "credentials_ttl", 0, 60, 30 * 86400),
+  NB_PROTO_F_STRV (RelaySection, addresses, "addresses", 64, 4096, nb_proto_validate_uri),
+  NB_PROTO_F_STRV (RelaySection, urls, "urls", 64, 4096, nb_proto_validate_uri),
+  NB_PROTO_F_STRING (RelaySection, secret, "secret", 0, 4096, NULL),
+  NB_PROTO_F_INT (RelaySection, credentials_ttl, "credentials_ttl", 0, 60, 30 * 86400),
 };
-NB_PROTO_DESC (relay_desc, SecretSection, relay_fields, NULL);
+NB_PROTO_DESC (relay_desc, RelaySection, relay_fields, NULL);
 
 static const NbProtoField bootstrap_fields[] = {
   NB_PROTO_F_STRING (BootstrapSection, admin_token, "admin_token", 0, 256, NULL),
@@ -272,7 +283,8 @@ nb_mgmt_server_config_load (const char  *path,
     }
   if (file->relay != NULL)
     {
-      take_strv (config->relay_urls, file->relay->uris);
+      take_strv (config->relay_urls, file->relay->addresses);
+      take_strv (config->relay_urls, file->relay->urls);
       config->relay_secret = g_steal_pointer (&file->relay->secret);
       if (file->relay->credentials_ttl > 0)
         config->relay_ttl = file->relay->credentials_ttl;
@@ -318,14 +330,11 @@ nb_mgmt_server_config_load (const char  *path,
                                           g_ptr_array_index (config->turn_uris, i),
                                           &local_error))
       goto invalid;
-  if (config->relay_urls->len > 0 &&
-      (config->relay_secret == NULL || config->relay_secret[0] == '\0'))
-    {
-      g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
-                   "Configuration file %s lists relays but no “relay.secret” to make "
-                   "their tokens with", path);
-      return NULL;
-    }
+  for (guint i = 0; i < config->relay_urls->len; i++)
+    if (!nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_RELAY,
+                                          g_ptr_array_index (config->relay_urls, i),
+                                          &local_error))
+      goto invalid;
 
   return g_steal_pointer (&config);
 
@@ -339,12 +348,14 @@ static const char * const service_names[] = {
   [NB_MGMT_SERVICE_SIGNAL] = "Signal",
   [NB_MGMT_SERVICE_STUN] = "STUN",
   [NB_MGMT_SERVICE_TURN] = "TURN",
+  [NB_MGMT_SERVICE_RELAY] = "Relay",
 };
 
 static const char * const service_examples[] = {
   [NB_MGMT_SERVICE_SIGNAL] = "https://signal.example.org:443",
   [NB_MGMT_SERVICE_STUN] = "stun:stun.example.org:3478",
   [NB_MGMT_SERVICE_TURN] = "turn:turn.example.org:3478?transport=udp",
+  [NB_MGMT_SERVICE_RELAY] = "rels://relay.example.org:443",
 };
 
 static gboolean
@@ -360,6 +371,8 @@ scheme_fits (NbMgmtService  service,
       return g_str_equal (scheme, "stun");
     case NB_MGMT_SERVICE_TURN:
       return g_str_equal (scheme, "turn") || g_str_equal (scheme, "turns");
+    case NB_MGMT_SERVICE_RELAY:
+      return g_str_equal (scheme, "rels") || g_str_equal (scheme, "rel");
     default:
       g_assert_not_reached ();
     }
@@ -390,7 +403,7 @@ nb_mgmt_server_config_check_uri (NbMgmtService   service,
   if (!scheme_fits (service, scheme))
     goto invalid;
   rest = colon + 1;
-  if (service == NB_MGMT_SERVICE_SIGNAL)
+  if (service == NB_MGMT_SERVICE_SIGNAL || service == NB_MGMT_SERVICE_RELAY)
     {
       if (!g_str_has_prefix (rest, "//"))
         goto invalid;
@@ -413,6 +426,15 @@ nb_mgmt_server_config_check_uri (NbMgmtService   service,
     goto invalid;
   if (service == NB_MGMT_SERVICE_SIGNAL)
     return TRUE;
+  /* A relay is HOST:PORT; the client adds the protocol's path. */
+  if (service == NB_MGMT_SERVICE_RELAY)
+    {
+      if (port < 0 || (g_uri_get_path (parsed)[0] != '\0' &&
+                       !g_str_equal (g_uri_get_path (parsed), "/")) ||
+          g_uri_get_query (parsed) != NULL)
+        goto invalid;
+      return TRUE;
+    }
   if (g_uri_get_path (parsed)[0] != '\0')
     goto invalid;
   query = g_uri_get_query (parsed);
@@ -498,6 +520,44 @@ invalid:
   return FALSE;
 }
 
+/* --relay-url and --relay-secret[-file]: as the TURN ones. */
+gboolean
+nb_mgmt_server_config_override_relay (NbMgmtServerConfig  *config,
+                                      const char * const  *relay_urls,
+                                      const char          *relay_secret,
+                                      GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  for (gsize i = 0; relay_urls != NULL && relay_urls[i] != NULL; i++)
+    if (!nb_mgmt_server_config_check_uri (NB_MGMT_SERVICE_RELAY, relay_urls[i], &local_error))
+      {
+        g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                             NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT, local_error->message);
+        return FALSE;
+      }
+  if (relay_secret != NULL && relay_secret[0] == '\0')
+    {
+      g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                           NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT,
+                           "The relay secret given is empty");
+      return FALSE;
+    }
+  if (relay_urls != NULL && relay_urls[0] != NULL)
+    {
+      replace_strv (config->relay_urls, relay_urls);
+      config->relay_urls_given = TRUE;
+    }
+  if (relay_secret != NULL)
+    {
+      if (config->relay_secret != NULL)
+        sodium_memzero (config->relay_secret, strlen (config->relay_secret));
+      g_free (config->relay_secret);
+      config->relay_secret = g_strdup (relay_secret);
+    }
+  return TRUE;
+}
+
 /* What holds only for the settings as a whole, file and overrides. */
 gboolean
 nb_mgmt_server_config_check (NbMgmtServerConfig  *config,
@@ -516,6 +576,21 @@ nb_mgmt_server_config_check (NbMgmtServerConfig  *config,
         g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
                      "Configuration file %s lists TURN servers but no “turn.secret” to make "
                      "their credentials with", path);
+      return FALSE;
+    }
+  if (config->relay_urls->len > 0 &&
+      (config->relay_secret == NULL || config->relay_secret[0] == '\0'))
+    {
+      if (config->relay_urls_given || path == NULL)
+        g_set_error_literal (error, NB_MANAGEMENT_SERVER_ERROR,
+                             NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT,
+                             "Relays are given but no secret to make their tokens with "
+                             "(“relay.secret” in the configuration file, or the "
+                             "relay-secret setting)");
+      else
+        g_set_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_CONFIG,
+                     "Configuration file %s lists relays but no “relay.secret” to make "
+                     "their tokens with", path);
       return FALSE;
     }
   return TRUE;

@@ -57,6 +57,7 @@ typedef struct
   char *turn_secret;
   gint64 turn_ttl;
   GPtrArray *relay_urls;
+  gboolean relay_urls_given; /* by the caller, not the file */
   char *relay_secret;
   gint64 relay_ttl;
   char *admin_token;
@@ -76,6 +77,10 @@ gboolean            nb_mgmt_server_config_override_services (NbMgmtServerConfig 
                                                              const char * const  *turn_uris,
                                                              const char          *turn_secret,
                                                              GError             **error);
+gboolean            nb_mgmt_server_config_override_relay (NbMgmtServerConfig  *config,
+                                                          const char * const  *relay_urls,
+                                                          const char          *relay_secret,
+                                                          GError             **error);
 gboolean            nb_mgmt_server_config_check (NbMgmtServerConfig  *config,
                                                  const char          *path,
                                                  GError             **error);
@@ -84,6 +89,7 @@ typedef enum {
   NB_MGMT_SERVICE_SIGNAL,
   NB_MGMT_SERVICE_STUN,
   NB_MGMT_SERVICE_TURN,
+  NB_MGMT_SERVICE_RELAY,
 } NbMgmtService;
 
 gboolean            nb_mgmt_server_config_check_uri (NbMgmtService   service,
@@ -105,6 +111,8 @@ struct _NbManagementServer
   GStrv stun_uris;
   GStrv turn_uris;
   char *turn_secret;
+  GStrv relay_urls;
+  char *relay_secret;
 
   NbKey *key;
   NbMgmtStore *store;
