@@ -42,7 +42,10 @@ NBNET_SIGNAL_PORT=10000
 NBNET_TURN_PORT=3478
 NBNET_TURN_SECRET=${NBNET_TURN_SECRET:-nbnet-turn-secret-$NBT_ID}
 NBNET_MGMT_URL="http://$NBNET_PUBLIC:$NBNET_MGMT_PORT"
-NBNET_NS_PUB="nbt-$NBT_NAME-$NBT_ID-pub"
+# Namespace and interface names (./dev run picks shorter, fixed ones).
+NBNET_NS_PREFIX=${NBNET_NS_PREFIX:-nbt-$NBT_NAME-$NBT_ID-}
+NBNET_IF_PREFIX=${NBNET_IF_PREFIX:-nb$NBT_ID}
+NBNET_NS_PUB="${NBNET_NS_PREFIX}pub"
 NBNET_MGMT_PID=""
 NBNET_TOKEN=""
 NBNET_SETUP_KEY=""
@@ -148,7 +151,7 @@ nbnet_mgmt_config() {
 # (kept across restarts); the admin token and setup key of its first start.
 nbnet_mgmt_start() {
   local log=$NBNET_DIR/management.log
-  [ -f "$NBNET_DIR/management.json" ] || nbnet_mgmt_config
+  nbnet_mgmt_config
   mkdir -p "$NBNET_DIR/mgmt"
   (exec nsenter --net="/var/run/netns/$NBNET_NS_PUB" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" \
     "$NBNET_MGMT_BIN" --listen "$NBNET_PUBLIC:$NBNET_MGMT_PORT" --data-dir "$NBNET_DIR/mgmt" \
@@ -215,7 +218,7 @@ nbnet_setup_key() {
 
 # nbnet_router NAME: a NAT router on the public network.
 nbnet_router() {
-  local name=$1 ns="nbt-$NBT_NAME-$NBT_ID-$1"
+  local name=$1 ns="$NBNET_NS_PREFIX$1"
   nbnet_public
   NBNET_N_ROUTERS=$((NBNET_N_ROUTERS + 1))
   local n=$NBNET_N_ROUTERS
@@ -259,12 +262,12 @@ EOF
 # nbnet_peer NAME [ROUTER]: a host namespace, on the public network or
 # behind ROUTER; nothing runs in it yet.
 nbnet_peer() {
-  local name=$1 router=${2:-} ns="nbt-$NBT_NAME-$NBT_ID-$1"
+  local name=$1 router=${2:-} ns="$NBNET_NS_PREFIX$1"
   nbnet_public
   NBNET_N_PEERS=$((NBNET_N_PEERS + 1))
   local n=$NBNET_N_PEERS
   NBNET_NS[$name]=$ns
-  NBNET_IF[$name]="nb${NBT_ID}$name"
+  NBNET_IF[$name]="$NBNET_IF_PREFIX$name"
   nbnet_ns_add "$ns"
   if [ -z "$router" ]; then
     local addr="198.18.$((1 + n / 250)).$((1 + n % 250))"
