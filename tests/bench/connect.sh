@@ -36,7 +36,7 @@ MESH=${MESH:-20}
 HUB=${HUB:-200}
 NBT_NAME=bcon
 . "$(dirname "$0")/../lib/nbt.sh"
-NBNET_LOG_LEVEL=${NBNET_LOG_LEVEL:-warning}
+NBNET_LOG_LEVEL=${NBNET_LOG_LEVEL:-warn}
 . "$(dirname "$0")/../lib/nbnet.sh"
 nbnet_require
 
