@@ -19,5 +19,7 @@
 #include "nb-transport.h"
 #include "nb-management.h"
 #include "nb-signal.h"
+#include "nb-client.h"
+#include "nb-client-enum-types.h"
 
 #undef __NETBIRD_H_INSIDE__

@@ -92,6 +92,10 @@ gboolean nb_wg_peer_copy_preshared_key (NbWgPeer *peer,
                                         guint8   *out);
 /* Starts a handshake with @peer now (as `wg` does on a new endpoint). */
 void     nb_wg_peer_initiate_handshake (NbWgPeer    *peer);
+/* The time from this side's last handshake initiation to the peer's
+ * response, in µs (0 until one completed): the tunnel's round trip, as the
+ * client's status shows it. */
+gint64   nb_wg_peer_get_handshake_rtt  (NbWgPeer    *peer);
 
 /* The packet filter (nb-filter-private.h), for the engine and the tests:
  * inbound packets are judged after decryption and the allowed-IPs check,

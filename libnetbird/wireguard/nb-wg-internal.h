@@ -140,6 +140,8 @@ struct _NbWgPeer
   guint64 rx_bytes;                 /* atomic */
   guint64 tx_bytes;                 /* atomic */
   gint64 last_handshake_real_time;  /* atomic, µs since the epoch */
+  gint64 handshake_rtt;             /* atomic, µs: our last initiation to its
+                                     * response; 0 unknown */
 };
 
 struct _NbWgDevice

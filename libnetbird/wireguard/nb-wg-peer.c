@@ -882,6 +882,18 @@ nb_wg_peer_initiate_handshake (NbWgPeer *peer)
   g_rw_lock_reader_unlock (&device->config_lock);
 }
 
+/*
+ * nb_wg_peer_get_handshake_rtt:
+ * @peer: a #NbWgPeer
+ *
+ * Private API (nb-wg-device-private.h).
+ */
+gint64
+nb_wg_peer_get_handshake_rtt (NbWgPeer *peer)
+{
+  return __atomic_load_n (&peer->handshake_rtt, __ATOMIC_RELAXED);
+}
+
 /* -- transports ---------------------------------------------------------- */
 
 /*

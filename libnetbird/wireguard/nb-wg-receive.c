@@ -560,8 +560,13 @@ receive_handshake (NbWgRxBatch        *batch,
   if (roam && from != NULL)
     nb_wg_peer_update_endpoint (peer, from);
   __atomic_fetch_add (&peer->rx_bytes, len, __ATOMIC_RELAXED);
-  nb_wg_peer_handshake_completed (peer);
   g_mutex_lock (&peer->lock);
+  /* The response answers the initiation sent last (an older one's would
+   * not have been consumed): the round trip, for the client's status,
+   * stored before the handshake-completed signal is queued. */
+  if (peer->last_sent_handshake != 0 && now > peer->last_sent_handshake)
+    __atomic_store_n (&peer->handshake_rtt, now - peer->last_sent_handshake, __ATOMIC_RELAXED);
+  nb_wg_peer_handshake_completed (peer);
   nb_wg_timers_session_derived (&peer->timers, now);
   nb_wg_timers_handshake_complete (&peer->timers);
   nb_wg_timers_any_authenticated_packet_received (&peer->timers);

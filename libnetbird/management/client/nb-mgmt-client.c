@@ -123,6 +123,18 @@ refusal (SoupMessage *msg,
     return g_error_new (NB_MGMT_CLIENT_ERROR, NB_MGMT_CLIENT_ERROR_PROTOCOL,
                         "Management answered %u %s", status,
                         soup_message_get_reason_phrase (msg));
+  /* The two a user acts on carry the server's own words (the client
+   * engine says what they mean for the user). */
+  if (g_str_equal (error_body->code, "unauthenticated") ||
+      g_str_equal (error_body->code, "login_refused"))
+    {
+      g_autofree char *text = nb_text_escape (error_body->message, -1, NB_TEXT_LOG_MAX);
+
+      return g_error_new_literal (NB_MGMT_CLIENT_ERROR,
+                                  g_str_equal (error_body->code, "unauthenticated")
+                                    ? NB_MGMT_CLIENT_ERROR_UNAUTHENTICATED
+                                    : NB_MGMT_CLIENT_ERROR_LOGIN_REFUSED, text);
+    }
   return g_error_new (NB_MGMT_CLIENT_ERROR,
                       g_str_equal (error_body->code, "peer_not_registered")
                         ? NB_MGMT_CLIENT_ERROR_NOT_REGISTERED : NB_MGMT_CLIENT_ERROR_REFUSED,

@@ -29,6 +29,10 @@ typedef enum {
   NB_MGMT_CLIENT_ERROR_REFUSED,        /* 4xx/5xx with an error body */
   NB_MGMT_CLIENT_ERROR_PROTOCOL,       /* unsealed, wrongly sealed or invalid answer */
   NB_MGMT_CLIENT_ERROR_NOT_REGISTERED, /* login needs a setup key */
+  NB_MGMT_CLIENT_ERROR_UNAUTHENTICATED, /* "unauthenticated": no such setup key; the
+                                          * message is the server's */
+  NB_MGMT_CLIENT_ERROR_LOGIN_REFUSED,  /* "login_refused": key expired, revoked, used
+                                        * up; the message is the server's */
 } NbMgmtClientError;
 
 GQuark nb_mgmt_client_error_quark (void);

@@ -1,0 +1,453 @@
+/* nb-client-peer-conn.c: one remote peer's connection
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Each remote peer of the map gets one: an NbIceSession between the two
+ * keys, with the WireGuard peer attached (the session hands it the
+ * selected socket, or a channel through the TURN relay), and the
+ * signalling that feeds the session through the client's one Signal
+ * connection.
+ *
+ * Signalling: an offer carries this side's ICE credentials and session id
+ * whenever the session makes new ones (start, restart) and whenever Signal
+ * comes back (what was sent while it was away is lost); each local
+ * candidate follows in a candidate message. An offer with a session id not
+ * seen before is answered with the current credentials and every local
+ * candidate of the round, so a peer that came late (its map arrived after
+ * ours, or it reconnected to Signal) still gets them. Candidates of a
+ * session id other than the peer's current one are stale and dropped.
+ * Glare, both sides offering at once, needs nothing more: each answers the
+ * other's offer, and the ICE roles follow the key order (the session's
+ * rule), not who offered first.
+ *
+ * A new round: ICE failing restarts by itself (the session's auto-restart,
+ * with its backoff). A path that ICE still calls connected but over which
+ * WireGuard handshakes stopped completing (the NAT forgot the mapping, the
+ * peer moved) is noticed here: nb_client_peer_conn_check() runs every few
+ * seconds and restarts ICE when no handshake completed within
+ * FIRST_HANDSHAKE_S of connecting, or within HANDSHAKE_DEADLINE_S since
+ * the last one. The WireGuard peer keeps a persistent keepalive, so a
+ * working path renews its session every two minutes (REKEY_AFTER_TIME)
+ * even without traffic.
+ */
+#define G_LOG_DOMAIN "netbird-client"
+
+#include "nb-client-private.h"
+#include "nb-ice-session.h"
+#include "nb-signal-message.h"
+#include "nb-version.h"
+#include "nb-wg-device-private.h"
+
+/* The keepalive NetBird gives its WireGuard peers. */
+#define KEEPALIVE_S 25
+/* A connected path must complete a handshake within this (WireGuard
+ * retries every 5 s: four tries), and go on completing them: sessions are
+ * renewed after 120 s and refused after 180 s (WireGuard paper §6.1). */
+#define FIRST_HANDSHAKE_S 20
+#define HANDSHAKE_DEADLINE_S 200
+
+struct _NbClientPeerConn
+{
+  NbClientConnContext *context;   /* the engine's */
+  NbKey *remote_key;
+  NbWgPeer *wg_peer;              /* the device's */
+  NbClientPeer *status;
+  NbIceSession *session;
+  gboolean servers_stale;         /* a new round makes a new session */
+
+  char *remote_session_id;        /* the peer's current round */
+  GPtrArray *local_candidates;    /* char *, of this side's current round */
+
+  gint64 connected_at;            /* real time of the last connect, µs; 0 */
+  guint rounds;                   /* rounds started by the watchdog */
+  guint64 stale;
+};
+
+static void conn_start_session (NbClientPeerConn *conn);
+
+/* -- signalling ------------------------------------------------------------ */
+
+/* Sends @message to the peer; one sent while Signal is away is lost (it is
+ * sent again when Signal is back), as is one to a peer Signal does not
+ * have. */
+static void
+signal_send (NbClientPeerConn *conn,
+             NbSignalMessage  *message)
+{
+  g_autoptr(NbSignalMessage) owned = message;
+  g_autoptr(GError) error = NULL;
+
+  if (conn->context->signal == NULL)
+    return;
+  if (!nb_signal_client_send (conn->context->signal, conn->remote_key, message, &error) &&
+      !g_error_matches (error, NB_SIGNAL_CLIENT_ERROR, NB_SIGNAL_CLIENT_ERROR_NOT_CONNECTED))
+    g_message ("Peer %s: cannot send a Signal message: %s",
+               nb_key_get_public_base64 (conn->remote_key), error->message);
+}
+
+static void
+send_credentials (NbClientPeerConn *conn,
+                  gboolean          answer)
+{
+  g_autofree char *ufrag = nb_ice_session_dup_local_ufrag (conn->session);
+  g_autofree char *pwd = nb_ice_session_dup_local_password (conn->session);
+  const char *session_id = nb_ice_session_get_session_id (conn->session);
+  guint16 port = nb_wg_device_get_listen_port (conn->context->device);
+
+  if (ufrag == NULL || pwd == NULL || session_id == NULL)
+    return;
+  signal_send (conn, answer
+               ? nb_signal_message_new_answer (session_id, ufrag, pwd, port,
+                                               nb_get_version_string (), NULL)
+               : nb_signal_message_new_offer (session_id, ufrag, pwd, port,
+                                              nb_get_version_string (), NULL));
+}
+
+static void
+send_candidates (NbClientPeerConn *conn)
+{
+  const char *session_id = nb_ice_session_get_session_id (conn->session);
+
+  for (guint i = 0; i < conn->local_candidates->len; i++)
+    signal_send (conn, nb_signal_message_new_candidate (session_id,
+                                                        conn->local_candidates->pdata[i]));
+}
+
+void
+nb_client_peer_conn_handle_message (NbClientPeerConn *conn,
+                                    NbSignalMessage  *message)
+{
+  g_autoptr(GError) error = NULL;
+  const char *session_id = nb_signal_message_get_session_id (message);
+  NbSignalMessageKind kind = nb_signal_message_get_kind (message);
+  gboolean new_session;
+
+  switch (kind)
+    {
+    case NB_SIGNAL_MESSAGE_KIND_OFFER:
+    case NB_SIGNAL_MESSAGE_KIND_ANSWER:
+      new_session = g_strcmp0 (conn->remote_session_id, session_id) != 0;
+      g_free (conn->remote_session_id);
+      conn->remote_session_id = g_strdup (session_id);
+      /* Different credentials restart this side's round too (the session
+       * does that); its local-credentials handler then offers the new ones. */
+      if (!nb_ice_session_set_remote_credentials (conn->session,
+                                                  nb_signal_message_get_ufrag (message),
+                                                  nb_signal_message_get_pwd (message), &error))
+        {
+          g_message ("Peer %s: its credentials: %s",
+                     nb_key_get_public_base64 (conn->remote_key), error->message);
+          return;
+        }
+      if (kind == NB_SIGNAL_MESSAGE_KIND_OFFER && new_session)
+        {
+          send_credentials (conn, TRUE);
+          send_candidates (conn);
+        }
+      break;
+    case NB_SIGNAL_MESSAGE_KIND_CANDIDATE:
+      if (g_strcmp0 (conn->remote_session_id, session_id) != 0)
+        {
+          conn->stale++;
+          return;
+        }
+      if (!nb_ice_session_add_remote_candidate (conn->session,
+                                                nb_signal_message_get_candidate (message),
+                                                &error))
+        g_debug ("Peer %s: its candidate: %s", nb_key_get_public_base64 (conn->remote_key),
+                 error->message);
+      break;
+    case NB_SIGNAL_MESSAGE_KIND_GO_IDLE:
+    default:
+      /* Lazy connections are not done: every peer stays connected. */
+      break;
+    }
+}
+
+void
+nb_client_peer_conn_signal_connected (NbClientPeerConn *conn)
+{
+  if (nb_ice_session_get_session_id (conn->session) == NULL)
+    return;
+  send_credentials (conn, FALSE);
+  send_candidates (conn);
+}
+
+/* -- the session ----------------------------------------------------------- */
+
+static void
+on_local_credentials (NbIceSession     *session,
+                      const char       *ufrag,
+                      const char       *pwd,
+                      NbClientPeerConn *conn)
+{
+  /* A new round: its candidates follow. */
+  g_ptr_array_set_size (conn->local_candidates, 0);
+  send_credentials (conn, FALSE);
+}
+
+static void
+on_local_candidate (NbIceSession     *session,
+                    const char       *candidate,
+                    NbClientPeerConn *conn)
+{
+  g_ptr_array_add (conn->local_candidates, g_strdup (candidate));
+  signal_send (conn, nb_signal_message_new_candidate (nb_ice_session_get_session_id (session),
+                                                      candidate));
+}
+
+static void
+update_path (NbClientPeerConn *conn)
+{
+  NbIceCandidateType local_type = NB_ICE_CANDIDATE_TYPE_HOST;
+  NbIceCandidateType remote_type = NB_ICE_CANDIDATE_TYPE_HOST;
+  g_autoptr(GInetSocketAddress) local = NULL;
+  g_autoptr(GInetSocketAddress) remote = NULL;
+  g_autofree char *l = NULL, *r = NULL;
+  NbClientConnectionType type;
+  const char *relay = NULL;
+
+  if (nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED ||
+      !nb_ice_session_get_selected_pair (conn->session, &local_type, &local, &remote_type,
+                                         &remote))
+    {
+      nb_client_peer_set_path (conn->status, NB_CLIENT_CONNECTION_TYPE_NONE,
+                               NB_ICE_CANDIDATE_TYPE_HOST, NB_ICE_CANDIDATE_TYPE_HOST,
+                               NULL, NULL, NULL);
+      return;
+    }
+  l = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (local));
+  r = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  type = local_type == NB_ICE_CANDIDATE_TYPE_RELAYED || remote_type == NB_ICE_CANDIDATE_TYPE_RELAYED
+         ? NB_CLIENT_CONNECTION_TYPE_RELAYED : NB_CLIENT_CONNECTION_TYPE_P2P;
+  /* The relayed candidate is the address the relay gave. */
+  if (local_type == NB_ICE_CANDIDATE_TYPE_RELAYED)
+    relay = l;
+  else if (remote_type == NB_ICE_CANDIDATE_TYPE_RELAYED)
+    relay = r;
+  nb_client_peer_set_path (conn->status, type, local_type, remote_type, l, r, relay);
+}
+
+static void
+on_state (NbIceSession     *session,
+          GParamSpec       *pspec,
+          NbClientPeerConn *conn)
+{
+  NbIceSessionState state = nb_ice_session_get_state (session);
+
+  switch (state)
+    {
+    case NB_ICE_SESSION_STATE_CONNECTED:
+      conn->connected_at = g_get_real_time ();
+      update_path (conn);
+      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
+      g_debug ("Peer %s: connected (%s)", nb_key_get_public_base64 (conn->remote_key),
+               nb_client_peer_get_remote_endpoint (conn->status));
+      break;
+    case NB_ICE_SESSION_STATE_CLOSED:
+      conn->connected_at = 0;
+      update_path (conn);
+      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
+      break;
+    case NB_ICE_SESSION_STATE_NEW:
+    case NB_ICE_SESSION_STATE_GATHERING:
+    case NB_ICE_SESSION_STATE_CONNECTING:
+    case NB_ICE_SESSION_STATE_FAILED:
+    default:
+      conn->connected_at = 0;
+      update_path (conn);
+      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
+      break;
+    }
+}
+
+/* The WireGuard peer has a path now (or a new one): a handshake at once,
+ * rather than at the first packet or the keepalive, so the tunnel is
+ * usable (and its latency known) one round trip later. The side whose ICE
+ * finished first may send it before the other side has a path to take it
+ * in; the other side's own handshake then completes both. */
+static void
+on_transport_kind (NbIceSession     *session,
+                   GParamSpec       *pspec,
+                   NbClientPeerConn *conn)
+{
+  if (nb_ice_session_get_transport_kind (session) != NB_ICE_TRANSPORT_NONE)
+    nb_wg_peer_initiate_handshake (conn->wg_peer);
+}
+
+static void
+on_pair (NbIceSession     *session,
+         NbClientPeerConn *conn)
+{
+  update_path (conn);
+}
+
+/* Latency: the round trip of this side's last handshake (initiation to
+ * response), measured by the WireGuard peer. */
+static void
+on_handshake_completed (NbWgPeer         *wg_peer,
+                        NbClientPeerConn *conn)
+{
+  gint64 rtt = nb_wg_peer_get_handshake_rtt (wg_peer);
+
+  if (rtt > 0)
+    nb_client_peer_set_latency (conn->status, rtt);
+}
+
+static void
+close_session (NbClientPeerConn *conn)
+{
+  if (conn->session == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (conn->session, conn);
+  nb_ice_session_close (conn->session);
+  g_clear_object (&conn->session);
+}
+
+static void
+conn_start_session (NbClientPeerConn *conn)
+{
+  NbClientConnContext *ctx = conn->context;
+  g_autoptr(GError) error = NULL;
+
+  conn->session = nb_ice_session_new (ctx->key, conn->remote_key);
+  conn->servers_stale = FALSE;
+  for (guint i = 0; i < ctx->stuns->len; i++)
+    {
+      NbClientIceServer *s = ctx->stuns->pdata[i];
+
+      if (!nb_ice_session_add_stun_server (conn->session, s->uri, &error))
+        {
+          g_message ("STUN server %s: %s", s->uri, error->message);
+          g_clear_error (&error);
+        }
+    }
+  for (guint i = 0; i < ctx->turns->len; i++)
+    {
+      NbClientIceServer *s = ctx->turns->pdata[i];
+
+      if (!nb_ice_session_add_turn_server (conn->session, s->uri, s->user, s->password, &error))
+        {
+          g_message ("TURN server %s: %s", s->uri, error->message);
+          g_clear_error (&error);
+        }
+    }
+  for (guint i = 0; i < ctx->local_addresses->len; i++)
+    nb_ice_session_add_local_address (conn->session, ctx->local_addresses->pdata[i]);
+  nb_ice_session_set_wg_peer (conn->session, ctx->device, conn->wg_peer);
+  g_ptr_array_set_size (conn->local_candidates, 0);
+  g_signal_connect (conn->session, "local-credentials", G_CALLBACK (on_local_credentials), conn);
+  g_signal_connect (conn->session, "local-candidate", G_CALLBACK (on_local_candidate), conn);
+  g_signal_connect (conn->session, "notify::state", G_CALLBACK (on_state), conn);
+  g_signal_connect (conn->session, "selected-pair-changed", G_CALLBACK (on_pair), conn);
+  g_signal_connect (conn->session, "notify::transport-kind", G_CALLBACK (on_transport_kind), conn);
+  nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
+  if (!nb_ice_session_start (conn->session, &error))
+    g_message ("Peer %s: ICE does not start: %s", nb_key_get_public_base64 (conn->remote_key),
+               error->message);
+}
+
+/* A new round: a fresh session when the servers changed since (TURN
+ * credentials expire), else an ICE restart of the one there is. */
+static void
+new_round (NbClientPeerConn *conn,
+           const char       *why)
+{
+  g_autoptr(GError) error = NULL;
+
+  conn->rounds++;
+  conn->connected_at = 0;
+  g_message ("Peer %s: %s: a new ICE round", nb_key_get_public_base64 (conn->remote_key), why);
+  if (!conn->servers_stale && nb_ice_session_restart (conn->session, &error))
+    return;
+  if (error != NULL)
+    g_debug ("Peer %s: no ICE restart (%s): a new session",
+             nb_key_get_public_base64 (conn->remote_key), error->message);
+  close_session (conn);
+  g_clear_pointer (&conn->remote_session_id, g_free);
+  conn_start_session (conn);
+}
+
+void
+nb_client_peer_conn_check (NbClientPeerConn *conn,
+                           gint64            now)
+{
+  gint64 handshake = nb_wg_peer_get_last_handshake_time (conn->wg_peer);
+
+  if (conn->connected_at == 0 ||
+      nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED)
+    return;
+  if (handshake < conn->connected_at)
+    {
+      if (now - conn->connected_at > FIRST_HANDSHAKE_S * G_USEC_PER_SEC)
+        new_round (conn, "no WireGuard handshake over the new path");
+      return;
+    }
+  if (now - handshake > HANDSHAKE_DEADLINE_S * G_USEC_PER_SEC)
+    new_round (conn, "WireGuard handshakes stopped");
+}
+
+void
+nb_client_peer_conn_servers_changed (NbClientPeerConn *conn)
+{
+  conn->servers_stale = TRUE;
+}
+
+guint
+nb_client_peer_conn_get_rounds (NbClientPeerConn *conn)
+{
+  return conn->rounds;
+}
+
+NbKey *
+nb_client_peer_conn_get_remote_key (NbClientPeerConn *conn)
+{
+  return conn->remote_key;
+}
+
+NbClientPeerConn *
+nb_client_peer_conn_new (NbClientConnContext *context,
+                         NbKey               *remote_key,
+                         NbWgPeer            *wg_peer,
+                         NbClientPeer        *status)
+{
+  NbClientPeerConn *conn = g_new0 (NbClientPeerConn, 1);
+
+  conn->context = context;
+  conn->remote_key = g_object_ref (remote_key);
+  conn->wg_peer = wg_peer;
+  conn->status = g_object_ref (status);
+  conn->local_candidates = g_ptr_array_new_with_free_func (g_free);
+  nb_wg_peer_set_persistent_keepalive (wg_peer, KEEPALIVE_S);
+  nb_client_peer_set_wg_peer (status, wg_peer);
+  g_signal_connect (wg_peer, "handshake-completed", G_CALLBACK (on_handshake_completed), conn);
+  conn_start_session (conn);
+  return conn;
+}
+
+void
+nb_client_peer_conn_free (NbClientPeerConn *conn)
+{
+  if (conn == NULL)
+    return;
+  close_session (conn);
+  g_signal_handlers_disconnect_by_data (conn->wg_peer, conn);
+  nb_client_peer_set_wg_peer (conn->status, NULL);
+  nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
+  g_clear_object (&conn->status);
+  g_clear_object (&conn->remote_key);
+  g_clear_pointer (&conn->local_candidates, g_ptr_array_unref);
+  g_free (conn->remote_session_id);
+  g_free (conn);
+}
+
+void
+nb_client_ice_server_free (NbClientIceServer *server)
+{
+  if (server == NULL)
+    return;
+  g_free (server->uri);
+  g_free (server->user);
+  g_free (server->password);
+  g_free (server);
+}
