@@ -112,9 +112,9 @@ nbnet_api DELETE "peers/$(nbnet_peer_id e)" >/dev/null
 
 # ---- 2. MESH peers at once
 mesh=()
-for r in 1 2 3 4; do nbnet_router "m$r"; done
+for r in 1 2 3 4; do nbnet_router "mr$r"; done
 for i in $(seq 1 "$MESH"); do
-  if [ $((i % 2)) = 0 ]; then nbnet_peer "m$i" "m$(((i / 2) % 4 + 1))"; else nbnet_peer "m$i"; fi
+  if [ $((i % 2)) = 0 ]; then nbnet_peer "m$i" "mr$(((i / 2) % 4 + 1))"; else nbnet_peer "m$i"; fi
   nbnet_daemon "m$i"
   mesh+=("m$i")
 done
