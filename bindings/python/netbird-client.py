@@ -61,7 +61,7 @@ def main():
         print("%-20s %s" % (what, value), flush=True)
 
     def on_notify(obj, pspec):
-        status(pspec.name, obj.get_property(pspec.name))
+        status(pspec.name, enum_nick(obj.get_property(pspec.name)))
 
     for prop in ("state", "address", "management-connected", "management-error",
                  "signal-connected", "signal-error"):
