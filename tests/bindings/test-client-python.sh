@@ -35,4 +35,5 @@ sed 's/^/# /' "$out"
 grep -q "^up as  *100\." "$out" || nbt_fail "the example did not come up"
 grep -Eq "^peer (added|changed) +$ip1.*connected" "$out" ||
   nbt_fail "the example did not print p1 connected"
+nbnet_finish
 echo "python client: test and example passed"

@@ -47,6 +47,7 @@ NBNET_NS_PREFIX=${NBNET_NS_PREFIX:-nbt-$NBT_NAME-$NBT_ID-}
 NBNET_IF_PREFIX=${NBNET_IF_PREFIX:-nb$NBT_ID}
 NBNET_NS_PUB="${NBNET_NS_PREFIX}pub"
 NBNET_MGMT_PID=""
+NBNET_SIGNAL_PID=""
 NBNET_TOKEN=""
 NBNET_SETUP_KEY=""
 NBNET_N_ROUTERS=0
@@ -132,6 +133,7 @@ nbnet_signal() {
   (exec nsenter --net="/var/run/netns/$NBNET_NS_PUB" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" \
     "$NBNET_SIGNAL_BIN" --listen "$NBNET_PUBLIC:$NBNET_SIGNAL_PORT") >>"$log" 2>&1 &
   pid=$!
+  NBNET_SIGNAL_PID=$pid
   NBT_PIDS+=("$pid")
   nbnet_wait_for 10 "netbird-signal listening" nbnet_listening "$pid" tcp "$NBNET_PUBLIC:$NBNET_SIGNAL_PORT"
 }
@@ -314,16 +316,39 @@ nbnet_daemon() {
 }
 
 # nbnet_daemon_stop NAME [SIGNAL]: the daemon gone; SIGTERM must end it
-# within 5 s.
+# within 10 s with status 0 (a sanitizer's report makes it non-zero).
 nbnet_daemon_stop() {
-  local name=$1 sig=${2:-TERM} pid=${NBNET_DAEMON_PID[$1]}
+  local name=$1 sig=${2:-TERM} pid=${NBNET_DAEMON_PID[$1]} rc=0
   kill "-$sig" "$pid" 2>/dev/null || nbt_fail "daemon $name is not running"
-  local end=$((SECONDS + 5))
+  local end=$((SECONDS + 10))
   while kill -0 "$pid" 2>/dev/null; do
-    [ $SECONDS -lt $end ] || nbt_fail "daemon $name did not exit within 5 s of SIG$sig"
+    [ $SECONDS -lt $end ] || nbt_fail "daemon $name did not exit within 10 s of SIG$sig"
     sleep 0.05
   done
-  wait "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  NBNET_DAEMON_PID[$name]=""
+  [ "$sig" != TERM ] || [ "$rc" = 0 ] ||
+    nbt_fail "daemon $name exited with status $rc on SIGTERM: $(tail -n 20 "$NBNET_DIR/$name.log")"
+}
+
+# nbnet_finish: every daemon, Management and Signal stopped with SIGTERM,
+# each of which must exit 0: the end of a test that passed.
+nbnet_finish() {
+  local name rc
+  for name in "${!NBNET_DAEMON_PID[@]}"; do
+    [ -n "${NBNET_DAEMON_PID[$name]}" ] && nbnet_daemon_stop "$name"
+  done
+  for name in management signal; do
+    local pid=$NBNET_MGMT_PID
+    [ $name = signal ] && pid=$NBNET_SIGNAL_PID
+    [ -n "$pid" ] || continue
+    kill -TERM "$pid" 2>/dev/null || nbt_fail "$name is not running at the end"
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" = 0 ] || nbt_fail "$name exited with status $rc on SIGTERM: $(tail -n 20 "$NBNET_DIR/$name.log")"
+  done
+  NBNET_MGMT_PID=""
+  NBNET_SIGNAL_PID=""
 }
 
 # nbnet_cli NAME ARGS...: the CLI against NAME's daemon.
@@ -385,14 +410,25 @@ nbnet_peer_status() {
   nbnet_status "$1" | jq -c --arg ip "$ip" '.peers.details[] | select((.netbirdIp | sub("/.*"; "")) == $ip)'
 }
 
-# nbnet_ping FROM TO [COUNT]: succeeds when any reply comes back.
+# nbnet_ping FROM TO [COUNT]: COUNT (default 3) answers within
+# NBNET_PING_WAIT seconds (default 10); an answer that took over a second
+# is logged, so a slow path shows in the test's output.
 nbnet_ping() {
-  local ip
-  ip=$(nbnet_ip "$2")
-  nbnet_in "$1" ping -q -c "${3:-3}" -i 0.2 -W 2 "$ip" >/dev/null 2>&1
+  nbnet_ping_ip "$1" "$(nbnet_ip "$2")" "${3:-3}"
 }
 
 # nbnet_ping_ip FROM ADDRESS [COUNT]
 nbnet_ping_ip() {
-  nbnet_in "$1" ping -q -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null 2>&1
+  local t0 ms
+  t0=$(date +%s%N)
+  nbnet_in "$1" ping -q -c "${3:-3}" -i 0.1 -w "${NBNET_PING_WAIT:-10}" "$2" >/dev/null 2>&1 ||
+    return 1
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  [ "$ms" -le $((1000 + ${3:-3} * 100)) ] || nbt_log "slow: $1 -> $2 answered after $ms ms"
+  return 0
+}
+
+# nbnet_unreachable FROM ADDRESS: no answer to 5 pings over 1.5 s.
+nbnet_unreachable() {
+  ! nbnet_in "$1" ping -q -c 5 -i 0.2 -W 1 "$2" >/dev/null 2>&1
 }
