@@ -35,6 +35,7 @@
 #include <netbird.h>
 
 #include "nb-cli-daemon.h"
+#include "nb-cli-daemon-status.h"
 #include "nb-cli-dbus.h"
 
 /* Bringing the tunnel back at start may meet Management still away (the
@@ -61,157 +62,15 @@ typedef struct
   gboolean stopping;
 } NbCliDaemon;
 
-static void start_up (NbCliDaemon           *self,
-                      const char            *setup_key,
-                      GDBusMethodInvocation *invocation);
-
-static const char *
-client_state_name (NbClientState state)
-{
-  switch (state)
-    {
-    case NB_CLIENT_STATE_CONNECTING:
-      return "Connecting";
-    case NB_CLIENT_STATE_CONNECTED:
-      return "Connected";
-    case NB_CLIENT_STATE_NEEDS_LOGIN:
-      return "NeedsLogin";
-    case NB_CLIENT_STATE_DOWN:
-    default:
-      return "Idle";
-    }
-}
-
-static const char *
-peer_state_name (NbClientPeerState state)
-{
-  switch (state)
-    {
-    case NB_CLIENT_PEER_STATE_CONNECTING:
-      return "Connecting";
-    case NB_CLIENT_PEER_STATE_CONNECTED:
-      return "Connected";
-    case NB_CLIENT_PEER_STATE_IDLE:
-    default:
-      return "Idle";
-    }
-}
-
-static const char *
-connection_type_name (NbClientConnectionType type)
-{
-  switch (type)
-    {
-    case NB_CLIENT_CONNECTION_TYPE_P2P:
-      return "P2P";
-    case NB_CLIENT_CONNECTION_TYPE_RELAYED:
-      return "Relayed";
-    case NB_CLIENT_CONNECTION_TYPE_NONE:
-    default:
-      return "-";
-    }
-}
-
-/* The names of RFC 8445 §5.1.1's types, as NetBird prints them. */
-static const char *
-candidate_type_name (NbIceCandidateType type)
-{
-  switch (type)
-    {
-    case NB_ICE_CANDIDATE_TYPE_HOST:
-      return "host";
-    case NB_ICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
-      return "srflx";
-    case NB_ICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
-      return "prflx";
-    case NB_ICE_CANDIDATE_TYPE_RELAYED:
-      return "relay";
-    default:
-      return "";
-    }
-}
-
 static const char *
 or_empty (const char *text)
 {
   return text != NULL ? text : "";
 }
 
-/* -- Status ------------------------------------------------------------- */
-
-static GVariant *
-peer_status (NbClientPeer *peer)
-{
-  GVariantDict dict;
-  NbIceCandidateType local_type, remote_type;
-  gboolean have_types = nb_client_peer_get_candidate_types (peer, &local_type, &remote_type);
-
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (&dict, "fqdn", "s", or_empty (nb_client_peer_get_fqdn (peer)));
-  g_variant_dict_insert (&dict, "netbirdIp", "s", or_empty (nb_client_peer_get_address (peer)));
-  g_variant_dict_insert (&dict, "publicKey", "s",
-                         or_empty (nb_client_peer_get_public_key (peer)));
-  g_variant_dict_insert (&dict, "status", "s",
-                         peer_state_name (nb_client_peer_get_state (peer)));
-  g_variant_dict_insert (&dict, "lastStatusUpdate", "x",
-                         nb_client_peer_get_last_status_update (peer));
-  g_variant_dict_insert (&dict, "connectionType", "s",
-                         connection_type_name (nb_client_peer_get_connection_type (peer)));
-  g_variant_dict_insert (&dict, "iceCandidateLocal", "s",
-                         have_types ? candidate_type_name (local_type) : "");
-  g_variant_dict_insert (&dict, "iceCandidateRemote", "s",
-                         have_types ? candidate_type_name (remote_type) : "");
-  g_variant_dict_insert (&dict, "iceEndpointLocal", "s",
-                         or_empty (nb_client_peer_get_local_endpoint (peer)));
-  g_variant_dict_insert (&dict, "iceEndpointRemote", "s",
-                         or_empty (nb_client_peer_get_remote_endpoint (peer)));
-  g_variant_dict_insert (&dict, "relayAddress", "s",
-                         or_empty (nb_client_peer_get_relay_address (peer)));
-  g_variant_dict_insert (&dict, "lastWireguardHandshake", "x",
-                         nb_client_peer_get_last_handshake (peer));
-  g_variant_dict_insert (&dict, "transferReceived", "t",
-                         nb_client_peer_get_bytes_received (peer));
-  g_variant_dict_insert (&dict, "transferSent", "t", nb_client_peer_get_bytes_sent (peer));
-  g_variant_dict_insert (&dict, "latency", "x", nb_client_peer_get_latency (peer));
-  return g_variant_dict_end (&dict);
-}
-
-static GVariant *
-daemon_status (NbCliDaemon *self)
-{
-  NbClient *client = self->client;
-  g_autoptr(GPtrArray) peers = nb_client_list_peers (client);
-  GVariantBuilder list;
-  GVariantDict dict;
-
-  g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
-    g_variant_builder_add_value (&list, peer_status (peers->pdata[i]));
-
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (&dict, "daemonStatus", "s",
-                         client_state_name (nb_client_get_state (client)));
-  g_variant_dict_insert (&dict, "daemonVersion", "s", nb_get_version_string ());
-  g_variant_dict_insert (&dict, "netbirdIp", "s", or_empty (nb_client_get_address (client)));
-  g_variant_dict_insert (&dict, "publicKey", "s", or_empty (nb_client_get_public_key (client)));
-  g_variant_dict_insert (&dict, "fqdn", "s", or_empty (nb_client_get_fqdn (client)));
-  g_variant_dict_insert (&dict, "interfaceName", "s",
-                         or_empty (nb_client_get_interface_name (client)));
-  g_variant_dict_insert (&dict, "wireguardPort", "q", nb_client_get_wireguard_port (client));
-  g_variant_dict_insert (&dict, "managementUrl", "s",
-                         or_empty (nb_client_get_management_url (client)));
-  g_variant_dict_insert (&dict, "managementConnected", "b",
-                         nb_client_get_management_connected (client));
-  g_variant_dict_insert (&dict, "managementError", "s",
-                         or_empty (nb_client_get_management_error (client)));
-  g_variant_dict_insert (&dict, "signalUrl", "s", or_empty (nb_client_get_signal_url (client)));
-  g_variant_dict_insert (&dict, "signalConnected", "b",
-                         nb_client_get_signal_connected (client));
-  g_variant_dict_insert (&dict, "signalError", "s",
-                         or_empty (nb_client_get_signal_error (client)));
-  g_variant_dict_insert_value (&dict, "peers", g_variant_builder_end (&list));
-  return g_variant_dict_end (&dict);
-}
+static void start_up (NbCliDaemon           *self,
+                      const char            *setup_key,
+                      GDBusMethodInvocation *invocation);
 
 /* The properties follow the client; the skeleton emits PropertiesChanged
  * only for values that changed. */
@@ -227,7 +86,7 @@ sync_properties (NbCliDaemon *self)
       connected++;
 
   nb_dbus_daemon_set_daemon_status (self->skeleton,
-                                    client_state_name (nb_client_get_state (client)));
+                                    nb_cli_client_state_name (nb_client_get_state (client)));
   nb_dbus_daemon_set_address (self->skeleton, or_empty (nb_client_get_address (client)));
   nb_dbus_daemon_set_fqdn (self->skeleton, or_empty (nb_client_get_fqdn (client)));
   nb_dbus_daemon_set_public_key (self->skeleton, or_empty (nb_client_get_public_key (client)));
@@ -479,6 +338,8 @@ on_up_done (GObject      *source,
   sync_properties (self);
 }
 
+/* INVOCATION, if any, is the method handler's: its reference moves into
+ * the pending list, and on_up_done() answers it. */
 static void
 start_up (NbCliDaemon           *self,
           const char            *setup_key,
@@ -486,7 +347,7 @@ start_up (NbCliDaemon           *self,
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
   if (invocation != NULL)
-    g_ptr_array_add (self->pending_ups, g_object_ref (invocation));
+    g_ptr_array_add (self->pending_ups, invocation);
   self->up_in_flight = TRUE;
   nb_client_up_async (self->client, setup_key, self->cancellable, on_up_done, self);
 }
@@ -505,7 +366,7 @@ handle_up (NbDBusDaemon          *skeleton,
   /* A second Up() while the first runs waits for the same outcome. */
   if (self->up_in_flight)
     {
-      g_ptr_array_add (self->pending_ups, g_object_ref (invocation));
+      g_ptr_array_add (self->pending_ups, invocation);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   /* NetBird's "Already connected": the flags of this call are not applied. */
@@ -558,8 +419,9 @@ handle_login (NbDBusDaemon          *skeleton,
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   g_message ("Login requested%s", setup_key != NULL ? " with a setup key" : "");
+  /* The callback answers, which consumes the handler's reference. */
   nb_client_login_async (self->client, setup_key, self->cancellable, on_login_done,
-                         g_object_ref (invocation));
+                         invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -616,7 +478,10 @@ handle_get_status (NbDBusDaemon          *skeleton,
                    GDBusMethodInvocation *invocation,
                    gpointer               user_data)
 {
-  nb_dbus_daemon_complete_get_status (skeleton, invocation, daemon_status (user_data));
+  NbCliDaemon *self = user_data;
+
+  nb_dbus_daemon_complete_get_status (skeleton, invocation,
+                                      nb_cli_daemon_status_build (self->client));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

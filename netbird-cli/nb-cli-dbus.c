@@ -182,8 +182,8 @@ nb_cli_connect (const char  *daemon_addr,
     }
 
   /* A peer-to-peer connection has no bus names: the proxy talks to the
-   * other end directly. Loading the properties is the first call, so a
-   * daemon that closes the connection after authentication shows here. */
+   * other end directly. Loading the properties is the first call: without
+   * them, what answered is not a NetBird daemon. */
   proxy = nb_dbus_daemon_proxy_new_sync (connection, G_DBUS_PROXY_FLAGS_NONE, NULL,
                                          NB_CLI_DAEMON_OBJECT_PATH, NULL, &local_error);
   if (proxy == NULL)
@@ -194,9 +194,9 @@ nb_cli_connect (const char  *daemon_addr,
   if (nb_dbus_daemon_get_version (proxy) == NULL)
     {
       g_clear_object (&proxy);
-      g_set_error (error, NB_CLI_ERROR, NB_CLI_ERROR_PERMISSION_DENIED,
-                   "the daemon on %s closed the connection without answering: run "
-                   "netbird as root (sudo) or as a member of the socket's group", path);
+      g_set_error (error, NB_CLI_ERROR, NB_CLI_ERROR_DAEMON_NOT_RUNNING,
+                   "no NetBird daemon answers on %s (another program's socket?): start "
+                   "one with 'netbird service run --daemon-addr %s'", path, daemon_addr);
       return NULL;
     }
   return proxy;
@@ -262,9 +262,8 @@ nb_cli_describe_error (const GError *error)
       switch ((NbClientError) copy->code)
         {
         case NB_CLIENT_ERROR_NEEDS_SETUP_KEY:
-          return g_strdup_printf ("%s; give a setup key: netbird up --setup-key KEY "
-                                  "(or --setup-key-file FILE, or NB_SETUP_KEY)",
-                                  copy->message);
+          return g_strdup_printf ("%s (netbird up --setup-key KEY, or --setup-key-file "
+                                  "FILE, or NB_SETUP_KEY)", copy->message);
         case NB_CLIENT_ERROR_MANAGEMENT_UNREACHABLE:
           return g_strdup_printf ("%s; check the management URL (-m/--management-url) "
                                   "and that Management is running", copy->message);

@@ -130,11 +130,17 @@ nb_cli_service_unit_text (const char                *executable,
                    "ProtectKernelModules=yes\n"
                    "ProtectControlGroups=yes\n"
                    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n");
+  /* The configuration's folder (the key and wanted-up files live there
+   * too) and /run: the socket's usual place, and where the WireGuard
+   * configuration sockets go (/run/wireguard). */
   g_string_append (unit, "ReadWritePaths=");
   {
     g_autoptr(GString) dirs = g_string_new (NULL);
     append_word (dirs, config_dir);
-    if (!g_str_equal (socket_dir, config_dir))
+    append_word (dirs, "/run");
+    if (!g_str_equal (socket_dir, config_dir) && !g_str_equal (socket_dir, "/run") &&
+        !g_str_equal (socket_dir, "/var/run") && !g_str_has_prefix (socket_dir, "/run/") &&
+        !g_str_has_prefix (socket_dir, "/var/run/"))
       append_word (dirs, socket_dir);
     /* the leading space of the first word */
     g_string_append (unit, dirs->str + 1);
@@ -227,6 +233,26 @@ nb_cli_service_install (const NbCliServiceOptions  *options,
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
     return FALSE;
 
+  /* ReadWritePaths= needs its folders to exist when the service starts. */
+  if (is_machine_root (options))
+    {
+      g_autofree char *config_dir = g_path_get_dirname (options->config != NULL
+                                                          ? options->config
+                                                          : DEFAULT_CONFIG);
+      g_autofree char *socket_path = nb_cli_socket_path_from_address (
+        options->daemon_addr != NULL ? options->daemon_addr : NB_CLI_DEFAULT_DAEMON_ADDR, NULL);
+      g_autofree char *socket_dir = g_path_get_dirname (socket_path);
+
+      if (g_mkdir_with_parents (config_dir, 0700) != 0 ||
+          g_mkdir_with_parents (socket_dir, 0755) != 0)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "cannot create %s or %s: %s", config_dir, socket_dir,
+                       g_strerror (saved));
+          return FALSE;
+        }
+    }
   if (is_machine_root (options) && systemd_is_running ())
     {
       const char *reload[] = { "daemon-reload", NULL };

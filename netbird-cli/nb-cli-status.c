@@ -305,9 +305,13 @@ format_text (GVariantDict *status,
 
   if (g_str_equal (daemon_status, "NeedsLogin"))
     {
-      g_string_append_printf (out, "Daemon status: %s\n\n"
-                              "Run 'netbird up --setup-key KEY' to register this peer "
-                              "and bring it up.\n", daemon_status);
+      const char *why = lookup_string (status, "managementError");
+
+      g_string_append_printf (out, "Daemon status: %s\n", daemon_status);
+      if (why[0] != '\0')
+        g_string_append_printf (out, "Reason: %s\n", why);
+      g_string_append (out, "\nRun 'netbird up --setup-key KEY' to register this peer "
+                       "and bring it up.\n");
       return g_string_free (out, FALSE);
     }
 

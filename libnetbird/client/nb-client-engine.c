@@ -44,6 +44,7 @@ struct _NbClientEngine
 
   GHashTable *conns;              /* public key base64 -> NbClientPeerConn */
   GPtrArray *peers;               /* NbClientPeer, in map order */
+  guint n_rules;                  /* in force */
   GSource *check_source;
   gint64 serial;
 };
@@ -180,6 +181,11 @@ teardown_device (NbClientEngine *engine)
       nb_wg_device_down (engine->ctx.device);
       g_clear_object (&engine->ctx.device);
     }
+  if (engine->n_rules != 0)
+    {
+      engine->n_rules = 0;
+      nb_client_notify (engine->client, "firewall-rules");
+    }
   /* The last reference closes the TUN descriptor: the kernel removes the
    * interface with its address and routes. */
   g_clear_object (&engine->tun);
@@ -209,6 +215,21 @@ NbWgDevice *
 nb_client_engine_get_device (NbClientEngine *engine)
 {
   return engine->ctx.device;
+}
+
+guint
+nb_client_engine_get_n_rules (NbClientEngine *engine)
+{
+  return engine->ctx.device != NULL ? engine->n_rules : 0;
+}
+
+guint64
+nb_client_engine_get_drops (NbClientEngine *engine)
+{
+  if (engine->ctx.device == NULL)
+    return 0;
+  return nb_wg_device_get_counter (engine->ctx.device, NB_WG_COUNTER_RX_DROP_FILTER) +
+         nb_wg_device_get_counter (engine->ctx.device, NB_WG_COUNTER_TX_DROP_FILTER);
 }
 
 GPtrArray *
@@ -687,6 +708,11 @@ apply_rules (NbClientEngine            *engine,
       g_set_error (error, NB_CLIENT_ERROR, NB_CLIENT_ERROR_PROTOCOL,
                    "Management's firewall rules cannot be applied: %s", local_error->message);
       return FALSE;
+    }
+  if (engine->n_rules != used)
+    {
+      engine->n_rules = used;
+      nb_client_notify (engine->client, "firewall-rules");
     }
   return TRUE;
 }

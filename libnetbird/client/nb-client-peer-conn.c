@@ -45,6 +45,9 @@
  * renewed after 120 s and refused after 180 s (WireGuard paper §6.1). */
 #define FIRST_HANDSHAKE_S 20
 #define HANDSHAKE_DEADLINE_S 200
+/* The ICE-controlled side's first handshake waits this long (see
+ * on_transport_kind()). */
+#define LATE_HANDSHAKE_MS 1000
 
 struct _NbClientPeerConn
 {
@@ -59,6 +62,7 @@ struct _NbClientPeerConn
   GPtrArray *local_candidates;    /* char *, of this side's current round */
 
   gint64 connected_at;            /* real time of the last connect, µs; 0 */
+  GSource *handshake_source;      /* the controlled side's first handshake */
   guint rounds;                   /* rounds started by the watchdog */
   guint64 stale;
 };
@@ -261,18 +265,53 @@ on_state (NbIceSession     *session,
     }
 }
 
+static gboolean
+on_late_handshake (gpointer user_data)
+{
+  NbClientPeerConn *conn = user_data;
+
+  g_clear_pointer (&conn->handshake_source, g_source_unref);
+  nb_wg_peer_initiate_handshake (conn->wg_peer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cancel_late_handshake (NbClientPeerConn *conn)
+{
+  if (conn->handshake_source == NULL)
+    return;
+  g_source_destroy (conn->handshake_source);
+  g_clear_pointer (&conn->handshake_source, g_source_unref);
+}
+
 /* The WireGuard peer has a path now (or a new one): a handshake at once,
  * rather than at the first packet or the keepalive, so the tunnel is
- * usable (and its latency known) one round trip later. The side whose ICE
- * finished first may send it before the other side has a path to take it
- * in; the other side's own handshake then completes both. */
+ * usable (and its latency known) one round trip later.
+ *
+ * Not from both sides at once: two initiations that cross each overwrite
+ * the other side's handshake state with a responder's, so both responses
+ * are refused and both wait REKEY_TIMEOUT (5 s) to retry (WireGuard paper
+ * §5.1, one handshake state per peer). The ICE-controlling side (the
+ * greater key) initiates at once; the other a moment later, which costs
+ * one more handshake when the first completed and gives this side its own
+ * round trip (the latency the status shows). */
 static void
 on_transport_kind (NbIceSession     *session,
                    GParamSpec       *pspec,
                    NbClientPeerConn *conn)
 {
-  if (nb_ice_session_get_transport_kind (session) != NB_ICE_TRANSPORT_NONE)
-    nb_wg_peer_initiate_handshake (conn->wg_peer);
+  cancel_late_handshake (conn);
+  if (nb_ice_session_get_transport_kind (session) == NB_ICE_TRANSPORT_NONE)
+    return;
+  if (nb_ice_session_get_controlling (session))
+    {
+      nb_wg_peer_initiate_handshake (conn->wg_peer);
+      return;
+    }
+  conn->handshake_source = g_timeout_source_new (LATE_HANDSHAKE_MS);
+  g_source_set_callback (conn->handshake_source, on_late_handshake, conn, NULL);
+  g_source_set_static_name (conn->handshake_source, "[netbird] client late handshake");
+  g_source_attach (conn->handshake_source, g_main_context_get_thread_default ());
 }
 
 static void
@@ -430,6 +469,7 @@ nb_client_peer_conn_free (NbClientPeerConn *conn)
 {
   if (conn == NULL)
     return;
+  cancel_late_handshake (conn);
   close_session (conn);
   g_signal_handlers_disconnect_by_data (conn->wg_peer, conn);
   nb_client_peer_set_wg_peer (conn->status, NULL);

@@ -2,9 +2,10 @@
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * nb-client.c          the GObject: settings, status properties, signals,
- *                      and the life cycle (login, up, down, the sync
- *                      channel and its reconnects)
+ * nb-client.c          the GObject: status properties and signals
+ * nb-client-settings.c its settings (properties too)
+ * nb-client-session.c  the life cycle: login, up, down, the sync channel
+ *                      and its reconnects
  * nb-client-config.c   the configuration file and the private key file
  * nb-client-meta.c     what the peer tells Management about its system
  * nb-client-engine.c   a network map applied: the TUN and WireGuard
@@ -179,14 +180,62 @@ void            nb_client_engine_remove_all_peers (NbClientEngine *engine);
 /* The filter mode from the settings (block-inbound, disable-firewall). */
 void            nb_client_engine_update_filter_mode (NbClientEngine *engine);
 NbWgDevice     *nb_client_engine_get_device (NbClientEngine *engine);
+/* The rules in force, and the filter's drops both ways. */
+guint           nb_client_engine_get_n_rules (NbClientEngine *engine);
+guint64         nb_client_engine_get_drops  (NbClientEngine *engine);
 
-/* -- NbClient's own, for the engine (nb-client.c) ------------------------- */
+/* -- NbClient's own (nb-client.c), for its other files --------------------- */
+
+/* The object, shared by nb-client.c (properties, status),
+ * nb-client-settings.c and nb-client-session.c (the life cycle). */
+struct _NbClient
+{
+  GObject parent_instance;
+
+  char *config_path;
+  NbClientConfig *config;
+  NbKey *key;
+
+  NbClientState state;
+  char *address;
+  char *fqdn;
+  gboolean management_connected;
+  char *management_error;
+  char *signal_url;
+  gboolean signal_connected;
+  char *signal_error;
+
+  GMainContext *context;
+  NbMgmtClient *mgmt;
+  NbClientEngine *engine;
+  GCancellable *cancellable;    /* of the run, from up to down */
+  GTask *up_task;               /* until the first map is applied */
+  GSource *reconnect_source;
+  guint reconnect_attempts;
+  gboolean syncing;             /* the sync channel is open or opening */
+};
+
+void  nb_client_set_state             (NbClient      *self,
+                                       NbClientState  state);
+void  nb_client_set_management        (NbClient      *self,
+                                       gboolean       connected,
+                                       const char    *error);
+void  nb_client_notify                (NbClient      *self,
+                                       const char    *property);
+/* Ends the run (up to down): Management, reconnects, the engine
+ * (nb-client-session.c). */
+void  nb_client_stop_run              (NbClient      *self);
+/* Fails a pending up with @error (taken). */
+void  nb_client_fail_up               (NbClient      *self,
+                                       GError        *error);
 
 const NbClientConfig *nb_client_get_config (NbClient *self);
 void  nb_client_emit_peer_added       (NbClient     *self,
                                        NbClientPeer *peer);
 void  nb_client_emit_peer_removed     (NbClient     *self,
                                        NbClientPeer *peer);
+void  nb_client_emit_network_map_applied (NbClient *self,
+                                          gint64    serial);
 void  nb_client_set_signal_status     (NbClient     *self,
                                        const char   *url,
                                        gboolean      connected,

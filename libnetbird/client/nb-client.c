@@ -2,22 +2,16 @@
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * The object, its settings and status, and its life cycle: login, the sync
- * channel kept open (a reconnect with backoff and jitter when it drops;
- * the tunnels keep running meanwhile), each map handed to the engine
- * (nb-client-engine.c), and down. See nb-client-private.h for the files.
+ * The object: its properties, signals and status. Its settings are in
+ * nb-client-settings.c, its life cycle (login, up, the sync channel, down)
+ * in nb-client-session.c; see nb-client-private.h for the other files.
  */
 #define G_LOG_DOMAIN "netbird-client"
 
-#include <string.h>
-#include <sodium.h>
 
 #include "nb-client-private.h"
 #include "nb-client-enum-types.h"
 
-/* Reconnects to Management: 1 s, doubling up to 30 s, each ±20%. */
-#define RECONNECT_MIN_MS 1000
-#define RECONNECT_MAX_MS 30000
 
 /**
  * NbClient:
@@ -50,32 +44,6 @@
  * Bringing a client up needs the rights to make a TUN device
  * (CAP_NET_ADMIN).
  */
-struct _NbClient
-{
-  GObject parent_instance;
-
-  char *config_path;
-  NbClientConfig *config;
-  NbKey *key;
-
-  NbClientState state;
-  char *address;
-  char *fqdn;
-  gboolean management_connected;
-  char *management_error;
-  char *signal_url;
-  gboolean signal_connected;
-  char *signal_error;
-
-  GMainContext *context;
-  NbMgmtClient *mgmt;
-  NbClientEngine *engine;
-  GCancellable *cancellable;    /* of the run, from up to down */
-  GTask *up_task;               /* until the first map is applied */
-  GSource *reconnect_source;
-  guint reconnect_attempts;
-  gboolean syncing;             /* the sync channel is open or opening */
-};
 
 G_DEFINE_FINAL_TYPE (NbClient, nb_client, G_TYPE_OBJECT)
 
@@ -99,6 +67,9 @@ enum {
   PROP_SIGNAL_URL,
   PROP_SIGNAL_CONNECTED,
   PROP_SIGNAL_ERROR,
+  PROP_FIREWALL_MODE,
+  PROP_FIREWALL_RULES,
+  PROP_FIREWALL_DROPS,
   N_PROPS
 };
 
@@ -113,7 +84,6 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static void start_sync (NbClient *self);
 
 /* -- status setters ------------------------------------------------------- */
 
@@ -130,9 +100,9 @@ set_string (NbClient    *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
 }
 
-static void
-set_state (NbClient      *self,
-           NbClientState  state)
+void
+nb_client_set_state (NbClient      *self,
+                     NbClientState  state)
 {
   if (self->state == state)
     return;
@@ -140,10 +110,10 @@ set_state (NbClient      *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
-static void
-set_management (NbClient   *self,
-                gboolean    connected,
-                const char *error)
+void
+nb_client_set_management (NbClient   *self,
+                          gboolean    connected,
+                          const char *error)
 {
   g_object_freeze_notify (G_OBJECT (self));
   if (self->management_connected != connected)
@@ -191,370 +161,30 @@ nb_client_emit_peer_added (NbClient     *self,
 }
 
 void
+nb_client_emit_network_map_applied (NbClient *self,
+                                    gint64    serial)
+{
+  g_signal_emit (self, signals[SIGNAL_NETWORK_MAP_APPLIED], 0, serial);
+}
+
+void
 nb_client_emit_peer_removed (NbClient     *self,
                              NbClientPeer *peer)
 {
   g_signal_emit (self, signals[SIGNAL_PEER_REMOVED], 0, peer);
 }
 
+void
+nb_client_notify (NbClient   *self,
+                  const char *property)
+{
+  g_object_notify (G_OBJECT (self), property);
+}
+
 const NbClientConfig *
 nb_client_get_config (NbClient *self)
 {
   return self->config;
-}
-
-/* -- errors --------------------------------------------------------------- */
-
-/* What Management's client said, as a user reads it. */
-static GError *
-client_error_of (NbClient *self,
-                 GError   *error)
-{
-  g_autoptr(GError) owned = error;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-      error->domain == NB_CLIENT_ERROR)
-    return g_steal_pointer (&owned);
-  if (error->domain == NB_MGMT_CLIENT_ERROR)
-    switch (error->code)
-      {
-      case NB_MGMT_CLIENT_ERROR_NOT_REGISTERED:
-        return g_error_new_literal (NB_CLIENT_ERROR, NB_CLIENT_ERROR_NEEDS_SETUP_KEY,
-                                    "This peer is not registered with Management: "
-                                    "give a setup key to register it");
-      case NB_MGMT_CLIENT_ERROR_UNAUTHENTICATED:
-        return g_error_new (NB_CLIENT_ERROR, NB_CLIENT_ERROR_SETUP_KEY_INVALID,
-                            "Management refused the setup key: %s", error->message);
-      case NB_MGMT_CLIENT_ERROR_LOGIN_REFUSED:
-      case NB_MGMT_CLIENT_ERROR_REFUSED:
-        return g_error_new (NB_CLIENT_ERROR, NB_CLIENT_ERROR_LOGIN_REFUSED,
-                            "Management refused the login: %s", error->message);
-      case NB_MGMT_CLIENT_ERROR_PROTOCOL:
-      default:
-        return g_error_new (NB_CLIENT_ERROR, NB_CLIENT_ERROR_PROTOCOL,
-                            "Management answered something this client cannot use: %s",
-                            error->message);
-      }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
-    return g_error_new (NB_CLIENT_ERROR, NB_CLIENT_ERROR_CONFIG, "%s", error->message);
-  /* Refused, timed out, no such host, TLS, HTTP: Management is not there
-   * (or not Management). */
-  return g_error_new (NB_CLIENT_ERROR, NB_CLIENT_ERROR_MANAGEMENT_UNREACHABLE,
-                      "Management at %s is not reachable: %s", self->config->management_url,
-                      error->message);
-}
-
-/* -- the run -------------------------------------------------------------- */
-
-static void
-stop_run (NbClient *self)
-{
-  if (self->cancellable != NULL)
-    g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  if (self->reconnect_source != NULL)
-    {
-      g_source_destroy (self->reconnect_source);
-      g_clear_pointer (&self->reconnect_source, g_source_unref);
-    }
-  if (self->mgmt != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->mgmt, self);
-      nb_mgmt_client_close (self->mgmt);
-      g_clear_object (&self->mgmt);
-    }
-  self->syncing = FALSE;
-  self->reconnect_attempts = 0;
-  g_clear_pointer (&self->engine, nb_client_engine_free);
-}
-
-static void
-fail_up (NbClient *self,
-         GError   *error)
-{
-  g_autoptr(GTask) task = g_steal_pointer (&self->up_task);
-
-  if (task != NULL)
-    g_task_return_error (task, error);
-  else
-    g_error_free (error);
-}
-
-/* This peer was deleted (or its registration ended): nothing of the map
- * stays, and only a login with a setup key brings it back. */
-static void
-peer_deleted (NbClient   *self,
-              const char *why)
-{
-  g_autofree char *message =
-    g_strdup_printf ("This peer was deleted from the account or its registration ended (%s): "
-                     "log in again with a setup key", why);
-
-  g_message ("%s", message);
-  if (self->engine != NULL)
-    nb_client_engine_remove_all_peers (self->engine);
-  if (self->reconnect_source != NULL)
-    {
-      g_source_destroy (self->reconnect_source);
-      g_clear_pointer (&self->reconnect_source, g_source_unref);
-    }
-  if (self->mgmt != NULL)
-    nb_mgmt_client_close (self->mgmt);
-  self->syncing = FALSE;
-  set_management (self, FALSE, message);
-  set_state (self, NB_CLIENT_STATE_NEEDS_LOGIN);
-  fail_up (self, g_error_new_literal (NB_CLIENT_ERROR, NB_CLIENT_ERROR_PEER_DELETED, message));
-}
-
-static gboolean on_reconnect (gpointer user_data);
-
-static void
-schedule_reconnect (NbClient *self)
-{
-  guint delay = RECONNECT_MIN_MS;
-  gint jitter;
-
-  if (self->reconnect_source != NULL || self->cancellable == NULL)
-    return;
-  for (guint i = 0; i < self->reconnect_attempts && delay < RECONNECT_MAX_MS; i++)
-    delay *= 2;
-  delay = MIN (delay, RECONNECT_MAX_MS);
-  /* ±20%: clients that lost Management at once do not come back at once. */
-  jitter = g_random_int_range (-(gint) delay / 5, (gint) delay / 5 + 1);
-  delay += jitter;
-  self->reconnect_attempts++;
-  g_debug ("Reconnecting to Management in %u ms (attempt %u)", delay, self->reconnect_attempts);
-  self->reconnect_source = g_timeout_source_new (delay);
-  g_source_set_callback (self->reconnect_source, on_reconnect, self, NULL);
-  g_source_set_static_name (self->reconnect_source, "[netbird] Management reconnect");
-  g_source_attach (self->reconnect_source, self->context);
-}
-
-static void
-on_network_map (NbMgmtClient          *mgmt,
-                NbMgmtMsgSyncResponse *response,
-                NbClient              *self)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (self->engine == NULL)
-    return;
-  if (!nb_client_engine_set_services (self->engine, response->netbird_config, &error))
-    {
-      g_message ("%s", error->message);
-      g_clear_error (&error);
-    }
-  if (!nb_client_engine_apply_map (self->engine, response->network_map, &error))
-    {
-      g_message ("Network map %" G_GINT64_FORMAT " not applied: %s",
-                 response->network_map->serial, error->message);
-      if (self->up_task != NULL)
-        {
-          set_state (self, NB_CLIENT_STATE_DOWN);
-          fail_up (self, g_steal_pointer (&error));
-          stop_run (self);
-        }
-      return;
-    }
-  self->reconnect_attempts = 0;
-  set_management (self, TRUE, NULL);
-  set_state (self, NB_CLIENT_STATE_CONNECTED);
-  g_signal_emit (self, signals[SIGNAL_NETWORK_MAP_APPLIED], 0, response->network_map->serial);
-  if (self->up_task != NULL)
-    {
-      g_autoptr(GTask) task = g_steal_pointer (&self->up_task);
-      g_task_return_boolean (task, TRUE);
-    }
-}
-
-static void
-on_closed (NbMgmtClient *mgmt,
-           guint         code,
-           const char   *reason,
-           NbClient     *self)
-{
-  g_autofree char *message = NULL;
-
-  self->syncing = FALSE;
-  /* 4004: Management does not know this peer any more. */
-  if (code == 4004)
-    {
-      peer_deleted (self, reason != NULL && reason[0] != '\0' ? reason : "not registered");
-      return;
-    }
-  message = g_strdup_printf ("Management closed the sync channel (%u%s%s): reconnecting", code,
-                             reason != NULL && reason[0] != '\0' ? " " : "",
-                             reason != NULL ? reason : "");
-  g_message ("%s", message);
-  set_management (self, FALSE, message);
-  schedule_reconnect (self);
-}
-
-static void
-on_sync_open (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  NbClient *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (nb_mgmt_client_sync_finish (NB_MGMT_CLIENT (source), result, &error))
-    {
-      g_object_unref (self);
-      return;
-    }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->mgmt == NULL ||
-      NB_MGMT_CLIENT (source) != self->mgmt)
-    {
-      g_object_unref (self);
-      return;
-    }
-  self->syncing = FALSE;
-  if (g_error_matches (error, NB_MGMT_CLIENT_ERROR, NB_MGMT_CLIENT_ERROR_NOT_REGISTERED))
-    peer_deleted (self, error->message);
-  else if (self->up_task != NULL)
-    {
-      set_state (self, NB_CLIENT_STATE_DOWN);
-      fail_up (self, client_error_of (self, g_steal_pointer (&error)));
-      stop_run (self);
-    }
-  else
-    {
-      g_autofree char *message = g_strdup_printf ("No sync channel: %s", error->message);
-
-      set_management (self, FALSE, message);
-      schedule_reconnect (self);
-    }
-  g_object_unref (self);
-}
-
-static void
-start_sync (NbClient *self)
-{
-  g_autoptr(NbMgmtMsgPeerMeta) meta = nb_client_meta_collect (self->config->hostname,
-                                                              self->config->interface_name);
-
-  self->syncing = TRUE;
-  nb_mgmt_client_sync_async (self->mgmt, meta, self->cancellable, on_sync_open,
-                             g_object_ref (self));
-}
-
-/* The login done: Signal, STUN and TURN to the engine, then the sync
- * channel. */
-static gboolean
-logged_in (NbClient                     *self,
-           const NbMgmtMsgLoginResponse *response,
-           GError                      **error)
-{
-  if (self->engine == NULL)
-    self->engine = nb_client_engine_new (self, self->key);
-  if (!nb_client_engine_set_services (self->engine, response->netbird_config, error))
-    return FALSE;
-  if (response->peer_config != NULL)
-    nb_client_set_own_address (self, response->peer_config->address, response->peer_config->fqdn);
-  start_sync (self);
-  return TRUE;
-}
-
-static void
-on_relogin (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  NbClient *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NbMgmtMsgLoginResponse) response =
-    nb_mgmt_client_login_finish (NB_MGMT_CLIENT (source), result, &error);
-
-  if (response == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_object_unref (self);
-      return;
-    }
-  if (response == NULL)
-    {
-      if (g_error_matches (error, NB_MGMT_CLIENT_ERROR, NB_MGMT_CLIENT_ERROR_NOT_REGISTERED))
-        peer_deleted (self, "Management does not know it");
-      else if (g_error_matches (error, NB_MGMT_CLIENT_ERROR, NB_MGMT_CLIENT_ERROR_LOGIN_REFUSED))
-        {
-          g_autoptr(GError) mapped = client_error_of (self, g_steal_pointer (&error));
-
-          set_management (self, FALSE, mapped->message);
-          set_state (self, NB_CLIENT_STATE_NEEDS_LOGIN);
-          if (self->engine != NULL)
-            nb_client_engine_remove_all_peers (self->engine);
-        }
-      else
-        {
-          g_autoptr(GError) mapped = client_error_of (self, g_steal_pointer (&error));
-
-          set_management (self, FALSE, mapped->message);
-          schedule_reconnect (self);
-        }
-      g_object_unref (self);
-      return;
-    }
-  if (!logged_in (self, response, &error))
-    {
-      set_management (self, FALSE, error->message);
-      schedule_reconnect (self);
-    }
-  g_object_unref (self);
-}
-
-static gboolean
-on_reconnect (gpointer user_data)
-{
-  NbClient *self = user_data;
-  g_autoptr(NbMgmtMsgPeerMeta) meta = NULL;
-
-  g_clear_pointer (&self->reconnect_source, g_source_unref);
-  if (self->mgmt == NULL || self->syncing)
-    return G_SOURCE_REMOVE;
-  /* A login first: it brings fresh TURN credentials, and tells at once
-   * whether the peer is still registered. */
-  meta = nb_client_meta_collect (self->config->hostname, self->config->interface_name);
-  nb_mgmt_client_login_async (self->mgmt, NULL, meta, self->cancellable, on_relogin,
-                              g_object_ref (self));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_up_login (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(NbClient) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NbMgmtMsgLoginResponse) response =
-    nb_mgmt_client_login_finish (NB_MGMT_CLIENT (source), result, &error);
-
-  if (self->up_task == NULL || NB_MGMT_CLIENT (source) != self->mgmt)
-    return;   /* brought down meanwhile */
-  if (response == NULL)
-    {
-      g_autoptr(GError) mapped = client_error_of (self, g_steal_pointer (&error));
-
-      if (mapped->domain == NB_CLIENT_ERROR &&
-          (mapped->code == NB_CLIENT_ERROR_NEEDS_SETUP_KEY ||
-           mapped->code == NB_CLIENT_ERROR_SETUP_KEY_INVALID ||
-           mapped->code == NB_CLIENT_ERROR_LOGIN_REFUSED ||
-           mapped->code == NB_CLIENT_ERROR_PEER_DELETED))
-        set_state (self, NB_CLIENT_STATE_NEEDS_LOGIN);
-      else
-        set_state (self, NB_CLIENT_STATE_DOWN);
-      set_management (self, FALSE, mapped->message);
-      fail_up (self, g_steal_pointer (&mapped));
-      stop_run (self);
-      return;
-    }
-  if (!logged_in (self, response, &error))
-    {
-      set_state (self, NB_CLIENT_STATE_DOWN);
-      set_management (self, FALSE, error->message);
-      fail_up (self, g_steal_pointer (&error));
-      stop_run (self);
-    }
 }
 
 /* -- GObject -------------------------------------------------------------- */
@@ -565,9 +195,9 @@ nb_client_dispose (GObject *object)
   NbClient *self = NB_CLIENT (object);
 
   if (self->up_task != NULL)
-    fail_up (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+    nb_client_fail_up (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                         "The client was destroyed"));
-  stop_run (self);
+  nb_client_stop_run (self);
   G_OBJECT_CLASS (nb_client_parent_class)->dispose (object);
 }
 
@@ -645,6 +275,15 @@ nb_client_get_property (GObject    *object,
       break;
     case PROP_SIGNAL_ERROR:
       g_value_set_string (value, self->signal_error);
+      break;
+    case PROP_FIREWALL_MODE:
+      g_value_set_enum (value, nb_client_get_firewall_mode (self));
+      break;
+    case PROP_FIREWALL_RULES:
+      g_value_set_uint (value, nb_client_get_firewall_rules (self));
+      break;
+    case PROP_FIREWALL_DROPS:
+      g_value_set_uint64 (value, nb_client_get_firewall_drops (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -820,6 +459,33 @@ nb_client_class_init (NbClientClass *klass)
    */
   properties[PROP_SIGNAL_ERROR] = g_param_spec_string ("signal-error", NULL, NULL, NULL, ro);
 
+  /**
+   * NbClient:firewall-mode:
+   *
+   * What the packet filter does with inbound packets, from
+   * #NbClient:block-inbound and #NbClient:disable-firewall.
+   */
+  properties[PROP_FIREWALL_MODE] =
+    g_param_spec_enum ("firewall-mode", NULL, NULL, NB_TYPE_CLIENT_FIREWALL_MODE,
+                       NB_CLIENT_FIREWALL_MODE_ENFORCING, ro);
+  /**
+   * NbClient:firewall-rules:
+   *
+   * The firewall rules of the last map, in force in the packet filter
+   * (notifies when a map changes them).
+   */
+  properties[PROP_FIREWALL_RULES] =
+    g_param_spec_uint ("firewall-rules", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  /**
+   * NbClient:firewall-drops:
+   *
+   * Packets the filter dropped since the tunnel came up, both ways (read
+   * live; no notification). `wg` counts them by reason on the device's
+   * socket (`stats=1`).
+   */
+  properties[PROP_FIREWALL_DROPS] =
+    g_param_spec_uint64 ("firewall-drops", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -917,547 +583,6 @@ nb_client_save_config (NbClient  *self,
  *
  * Returns: the #NB_CLIENT_ERROR domain
  */
-
-/* -- settings ------------------------------------------------------------- */
-
-/**
- * nb_client_get_config_path:
- * @self: a #NbClient
- *
- * Returns: (type filename): the configuration file
- */
-const char *
-nb_client_get_config_path (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), NULL);
-  return self->config_path;
-}
-
-/**
- * nb_client_get_management_url:
- * @self: a #NbClient
- *
- * Returns: Management's URL
- */
-const char *
-nb_client_get_management_url (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), NULL);
-  return self->config != NULL ? self->config->management_url : NULL;
-}
-
-/**
- * nb_client_set_management_url:
- * @self: a #NbClient
- * @url: Management's URL, `http://` or `https://` with host and port
- * @error: return location for a #GError
- *
- * Sets #NbClient:management-url (saved by nb_client_save_config()).
- *
- * Returns: %TRUE, or %FALSE with %NB_CLIENT_ERROR_CONFIG for a URL that is
- *   not one
- */
-gboolean
-nb_client_set_management_url (NbClient    *self,
-                              const char  *url,
-                              GError     **error)
-{
-  g_autoptr(GUri) uri = NULL;
-  g_autofree char *clean = NULL;
-
-  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
-  if (url == NULL)
-    {
-      g_set_error_literal (error, NB_CLIENT_ERROR, NB_CLIENT_ERROR_CONFIG,
-                           "A Management URL is required");
-      return FALSE;
-    }
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
-      (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 &&
-       g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
-    {
-      g_set_error (error, NB_CLIENT_ERROR, NB_CLIENT_ERROR_CONFIG,
-                   "“%s” is not a Management URL: give http(s)://HOST:PORT", url);
-      return FALSE;
-    }
-  clean = g_strdup (url);
-  while (g_str_has_suffix (clean, "/"))
-    clean[strlen (clean) - 1] = '\0';
-  if (self->config == NULL || g_strcmp0 (self->config->management_url, clean) == 0)
-    return TRUE;
-  g_free (self->config->management_url);
-  self->config->management_url = g_steal_pointer (&clean);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MANAGEMENT_URL]);
-  return TRUE;
-}
-
-/**
- * nb_client_get_hostname:
- * @self: a #NbClient
- *
- * Returns: (nullable): the name the peer registers with, %NULL for the
- *   machine's
- */
-const char *
-nb_client_get_hostname (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), NULL);
-  return self->config != NULL ? self->config->hostname : NULL;
-}
-
-/**
- * nb_client_set_hostname:
- * @self: a #NbClient
- * @hostname: (nullable): the name the peer registers with, %NULL for the
- *   machine's
- *
- * Sets #NbClient:hostname.
- */
-void
-nb_client_set_hostname (NbClient   *self,
-                        const char *hostname)
-{
-  g_return_if_fail (NB_IS_CLIENT (self));
-  if (hostname != NULL && hostname[0] == '\0')
-    hostname = NULL;
-  if (self->config == NULL || g_strcmp0 (self->config->hostname, hostname) == 0)
-    return;
-  g_free (self->config->hostname);
-  self->config->hostname = g_strdup (hostname);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOSTNAME]);
-}
-
-/**
- * nb_client_get_interface_name:
- * @self: a #NbClient
- *
- * Returns: the TUN interface's name
- */
-const char *
-nb_client_get_interface_name (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), NULL);
-  return self->config != NULL ? self->config->interface_name : NULL;
-}
-
-/**
- * nb_client_set_interface_name:
- * @self: a #NbClient
- * @name: an interface name (1 to 15 characters)
- * @error: return location for a #GError
- *
- * Sets #NbClient:interface-name.
- *
- * Returns: %TRUE, or %FALSE with %NB_CLIENT_ERROR_CONFIG
- */
-gboolean
-nb_client_set_interface_name (NbClient    *self,
-                              const char  *name,
-                              GError     **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
-  if (name == NULL || !nb_wg_uapi_server_check_name (name, &local_error))
-    {
-      g_set_error (error, NB_CLIENT_ERROR, NB_CLIENT_ERROR_CONFIG,
-                   "“%s” is not an interface name%s%s", name != NULL ? name : "",
-                   local_error != NULL ? ": " : "",
-                   local_error != NULL ? local_error->message : "");
-      return FALSE;
-    }
-  if (self->config == NULL || g_str_equal (self->config->interface_name, name))
-    return TRUE;
-  g_free (self->config->interface_name);
-  self->config->interface_name = g_strdup (name);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INTERFACE_NAME]);
-  return TRUE;
-}
-
-/**
- * nb_client_get_wireguard_port:
- * @self: a #NbClient
- *
- * Returns: WireGuard's UDP port, 0 for any
- */
-guint16
-nb_client_get_wireguard_port (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), 0);
-  return self->config != NULL ? self->config->wireguard_port : 0;
-}
-
-/**
- * nb_client_set_wireguard_port:
- * @self: a #NbClient
- * @port: WireGuard's UDP port, 0 for any
- *
- * Sets #NbClient:wireguard-port.
- */
-void
-nb_client_set_wireguard_port (NbClient *self,
-                              guint16   port)
-{
-  g_return_if_fail (NB_IS_CLIENT (self));
-  if (self->config == NULL || self->config->wireguard_port == port)
-    return;
-  self->config->wireguard_port = port;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WIREGUARD_PORT]);
-}
-
-/**
- * nb_client_set_preshared_key:
- * @self: a #NbClient
- * @base64: (nullable): a WireGuard pre-shared key (as `wg genpsk` prints
- *   it), or %NULL for none
- * @error: return location for a #GError
- *
- * Sets the pre-shared key every WireGuard peer of the tunnel gets (all
- * peers of the network must have the same). Takes effect at the next
- * nb_client_up_async(); saved (mode 0600) by nb_client_save_config().
- *
- * Returns: %TRUE, or %FALSE with %NB_CLIENT_ERROR_CONFIG
- */
-gboolean
-nb_client_set_preshared_key (NbClient    *self,
-                             const char  *base64,
-                             GError     **error)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
-  if (!nb_client_config_check_preshared_key (base64, error))
-    return FALSE;
-  if (self->config->preshared_key != NULL)
-    sodium_memzero (self->config->preshared_key, strlen (self->config->preshared_key));
-  g_free (self->config->preshared_key);
-  self->config->preshared_key = base64 != NULL && base64[0] != '\0' ? g_strdup (base64) : NULL;
-  return TRUE;
-}
-
-/**
- * nb_client_get_block_inbound:
- * @self: a #NbClient
- *
- * Returns: whether inbound connections are all dropped
- */
-gboolean
-nb_client_get_block_inbound (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
-  return self->config != NULL && self->config->block_inbound;
-}
-
-/**
- * nb_client_set_block_inbound:
- * @self: a #NbClient
- * @block: whether to drop every inbound connection
- *
- * Sets #NbClient:block-inbound.
- */
-void
-nb_client_set_block_inbound (NbClient *self,
-                             gboolean  block)
-{
-  g_return_if_fail (NB_IS_CLIENT (self));
-  block = !!block;
-  if (self->config == NULL || self->config->block_inbound == block)
-    return;
-  self->config->block_inbound = block;
-  if (self->engine != NULL)
-    nb_client_engine_update_filter_mode (self->engine);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BLOCK_INBOUND]);
-}
-
-/**
- * nb_client_get_disable_firewall:
- * @self: a #NbClient
- *
- * Returns: whether the packet filter is off
- */
-gboolean
-nb_client_get_disable_firewall (NbClient *self)
-{
-  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
-  return self->config != NULL && self->config->disable_firewall;
-}
-
-/**
- * nb_client_set_disable_firewall:
- * @self: a #NbClient
- * @disable: whether to turn the packet filter off
- *
- * Sets #NbClient:disable-firewall.
- */
-void
-nb_client_set_disable_firewall (NbClient *self,
-                                gboolean  disable)
-{
-  g_return_if_fail (NB_IS_CLIENT (self));
-  disable = !!disable;
-  if (self->config == NULL || self->config->disable_firewall == disable)
-    return;
-  self->config->disable_firewall = disable;
-  if (self->engine != NULL)
-    nb_client_engine_update_filter_mode (self->engine);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISABLE_FIREWALL]);
-}
-
-/* -- life cycle ----------------------------------------------------------- */
-
-static void
-new_mgmt (NbClient *self)
-{
-  self->mgmt = nb_mgmt_client_new (self->config->management_url, self->key);
-  g_signal_connect (self->mgmt, "network-map", G_CALLBACK (on_network_map), self);
-  g_signal_connect (self->mgmt, "closed", G_CALLBACK (on_closed), self);
-}
-
-/**
- * nb_client_up_async:
- * @self: a #NbClient
- * @setup_key: (nullable): a setup key to register the peer with, or %NULL
- *   for a peer Management knows
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the tunnel is up, or could not be
- *   brought up
- * @user_data: data for @callback
- *
- * Logs in to Management (registering with @setup_key when given), opens
- * the sync channel and applies the first network map: the interface comes
- * up with the peer's address and the connections to the other peers
- * start. From then on the client follows every map Management pushes,
- * reconnecting to Management when the channel drops, until nb_client_down().
- *
- * The setup key is not saved: a registered peer logs in with its key.
- */
-void
-nb_client_up_async (NbClient            *self,
-                    const char          *setup_key,
-                    GCancellable        *cancellable,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(NbMgmtMsgPeerMeta) meta = NULL;
-
-  g_return_if_fail (NB_IS_CLIENT (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, nb_client_up_async);
-  if (self->state == NB_CLIENT_STATE_CONNECTING || self->state == NB_CLIENT_STATE_CONNECTED)
-    {
-      g_task_return_new_error (task, NB_CLIENT_ERROR, NB_CLIENT_ERROR_WRONG_STATE,
-                               "The client is already up: bring it down first");
-      return;
-    }
-  if (setup_key != NULL && setup_key[0] == '\0')
-    setup_key = NULL;
-  stop_run (self);
-  g_task_set_task_data (task, GINT_TO_POINTER (setup_key != NULL), NULL);
-  self->up_task = g_steal_pointer (&task);
-  self->cancellable = g_cancellable_new ();
-  if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel),
-                           g_object_ref (self->cancellable), g_object_unref);
-  set_management (self, FALSE, NULL);
-  set_state (self, NB_CLIENT_STATE_CONNECTING);
-  new_mgmt (self);
-  meta = nb_client_meta_collect (self->config->hostname, self->config->interface_name);
-  nb_mgmt_client_login_async (self->mgmt, setup_key, meta, self->cancellable, on_up_login,
-                              g_object_ref (self));
-}
-
-/**
- * nb_client_up_finish:
- * @self: a #NbClient
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: %TRUE when the first map is applied, or %FALSE with @error
- *   (%NB_CLIENT_ERROR_SETUP_KEY_INVALID, %NB_CLIENT_ERROR_LOGIN_REFUSED with
- *   Management's words, %NB_CLIENT_ERROR_NEEDS_SETUP_KEY,
- *   %NB_CLIENT_ERROR_MANAGEMENT_UNREACHABLE, %NB_CLIENT_ERROR_DEVICE, ...)
- */
-gboolean
-nb_client_up_finish (NbClient      *self,
-                     GAsyncResult  *result,
-                     GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-on_login_only (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  NbClient *self = g_task_get_source_object (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NbMgmtMsgLoginResponse) response =
-    nb_mgmt_client_login_finish (NB_MGMT_CLIENT (source), result, &error);
-  gboolean had_key = GPOINTER_TO_INT (g_task_get_task_data (task));
-
-  if (response == NULL)
-    {
-      GError *mapped = client_error_of (self, g_steal_pointer (&error));
-
-      if (!had_key && g_error_matches (mapped, NB_CLIENT_ERROR, NB_CLIENT_ERROR_NEEDS_SETUP_KEY))
-        set_state (self, NB_CLIENT_STATE_NEEDS_LOGIN);
-      g_task_return_error (task, mapped);
-      return;
-    }
-  nb_client_set_own_address (self, response->peer_config != NULL
-                                   ? response->peer_config->address : NULL,
-                             response->peer_config != NULL ? response->peer_config->fqdn : NULL);
-  /* A client that was up when Management refused it comes back up. */
-  if (self->state == NB_CLIENT_STATE_NEEDS_LOGIN && self->engine != NULL && self->mgmt != NULL &&
-      NB_MGMT_CLIENT (source) == self->mgmt)
-    {
-      set_management (self, FALSE, NULL);
-      set_state (self, NB_CLIENT_STATE_CONNECTING);
-      if (!logged_in (self, response, &error))
-        {
-          set_management (self, FALSE, error->message);
-          schedule_reconnect (self);
-        }
-    }
-  else if (self->state == NB_CLIENT_STATE_NEEDS_LOGIN)
-    set_state (self, NB_CLIENT_STATE_DOWN);
-  g_task_return_boolean (task, TRUE);
-}
-
-/**
- * nb_client_login_async:
- * @self: a #NbClient
- * @setup_key: (nullable): a setup key to register the peer with
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when Management answered
- * @user_data: data for @callback
- *
- * Logs in to Management without bringing the tunnel up: registers the
- * peer with @setup_key, or checks that Management knows it. A client in
- * %NB_CLIENT_STATE_NEEDS_LOGIN while up (its peer was deleted) comes back
- * up with the new registration.
- */
-void
-nb_client_login_async (NbClient            *self,
-                       const char          *setup_key,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(NbMgmtMsgPeerMeta) meta = NULL;
-  g_autoptr(NbMgmtClient) mgmt = NULL;
-
-  g_return_if_fail (NB_IS_CLIENT (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, nb_client_login_async);
-  if (self->state == NB_CLIENT_STATE_CONNECTING || self->state == NB_CLIENT_STATE_CONNECTED)
-    {
-      g_task_return_new_error (task, NB_CLIENT_ERROR, NB_CLIENT_ERROR_WRONG_STATE,
-                               "The client is up: it is logged in");
-      return;
-    }
-  if (setup_key != NULL && setup_key[0] == '\0')
-    setup_key = NULL;
-  g_task_set_task_data (task, GINT_TO_POINTER (setup_key != NULL), NULL);
-  if (self->mgmt != NULL && self->engine != NULL)
-    {
-      /* Up, with the peer refused: the run's Management client. */
-      if (self->reconnect_source != NULL)
-        {
-          g_source_destroy (self->reconnect_source);
-          g_clear_pointer (&self->reconnect_source, g_source_unref);
-        }
-      mgmt = g_object_ref (self->mgmt);
-    }
-  else
-    mgmt = nb_mgmt_client_new (self->config->management_url, self->key);
-  meta = nb_client_meta_collect (self->config->hostname, self->config->interface_name);
-  nb_mgmt_client_login_async (mgmt, setup_key, meta, cancellable, on_login_only,
-                              g_steal_pointer (&task));
-}
-
-/**
- * nb_client_login_finish:
- * @self: a #NbClient
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: %TRUE when Management knows the peer (now), or %FALSE with
- *   @error as for nb_client_up_finish()
- */
-gboolean
-nb_client_login_finish (NbClient      *self,
-                        GAsyncResult  *result,
-                        GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/**
- * nb_client_down:
- * @self: a #NbClient
- *
- * Brings the tunnel down: closes the sync channel and Signal, every
- * connection, and removes the interface. A pending nb_client_up_async()
- * fails with %G_IO_ERROR_CANCELLED.
- */
-void
-nb_client_down (NbClient *self)
-{
-  g_return_if_fail (NB_IS_CLIENT (self));
-
-  if (self->up_task != NULL)
-    fail_up (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                        "The client was brought down"));
-  stop_run (self);
-  g_object_freeze_notify (G_OBJECT (self));
-  set_management (self, FALSE, NULL);
-  nb_client_set_signal_status (self, self->signal_url, FALSE, NULL);
-  if (self->state != NB_CLIENT_STATE_NEEDS_LOGIN)
-    set_state (self, NB_CLIENT_STATE_DOWN);
-  g_object_thaw_notify (G_OBJECT (self));
-}
-
-/**
- * nb_client_logout:
- * @self: a #NbClient
- * @error: return location for a #GError
- *
- * Brings the tunnel down and forgets the peer: the private key file gets
- * a new key, so the next login registers a new peer (with a setup key).
- * The old peer stays in the account until an administrator deletes it.
- *
- * Returns: %TRUE, or %FALSE with %NB_CLIENT_ERROR_CONFIG when the new key
- *   cannot be written
- */
-gboolean
-nb_client_logout (NbClient  *self,
-                  GError   **error)
-{
-  NbKey *key;
-
-  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
-
-  nb_client_down (self);
-  key = nb_client_config_new_key (self->config, error);
-  if (key == NULL)
-    return FALSE;
-  g_object_freeze_notify (G_OBJECT (self));
-  g_set_object (&self->key, key);
-  g_object_unref (key);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PUBLIC_KEY]);
-  nb_client_set_own_address (self, NULL, NULL);
-  set_state (self, NB_CLIENT_STATE_NEEDS_LOGIN);
-  g_object_thaw_notify (G_OBJECT (self));
-  return TRUE;
-}
 
 /* -- status --------------------------------------------------------------- */
 
@@ -1577,6 +702,49 @@ nb_client_get_signal_error (NbClient *self)
 {
   g_return_val_if_fail (NB_IS_CLIENT (self), NULL);
   return self->signal_error;
+}
+
+/**
+ * nb_client_get_firewall_mode:
+ * @self: a #NbClient
+ *
+ * Returns: what the packet filter does with inbound packets
+ */
+NbClientFirewallMode
+nb_client_get_firewall_mode (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), NB_CLIENT_FIREWALL_MODE_ENFORCING);
+  if (self->config->disable_firewall)
+    return NB_CLIENT_FIREWALL_MODE_DISABLED;
+  if (self->config->block_inbound)
+    return NB_CLIENT_FIREWALL_MODE_BLOCK_INBOUND;
+  return NB_CLIENT_FIREWALL_MODE_ENFORCING;
+}
+
+/**
+ * nb_client_get_firewall_rules:
+ * @self: a #NbClient
+ *
+ * Returns: the firewall rules in force (0 while down)
+ */
+guint
+nb_client_get_firewall_rules (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), 0);
+  return self->engine != NULL ? nb_client_engine_get_n_rules (self->engine) : 0;
+}
+
+/**
+ * nb_client_get_firewall_drops:
+ * @self: a #NbClient
+ *
+ * Returns: packets the filter dropped since the tunnel came up
+ */
+guint64
+nb_client_get_firewall_drops (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), 0);
+  return self->engine != NULL ? nb_client_engine_get_drops (self->engine) : 0;
 }
 
 /**

@@ -73,6 +73,23 @@ typedef enum {
   NB_CLIENT_STATE_NEEDS_LOGIN,
 } NbClientState;
 
+/**
+ * NbClientFirewallMode:
+ * @NB_CLIENT_FIREWALL_MODE_ENFORCING: the policies' rules decide what comes
+ *   in; replies to this machine's connections pass
+ * @NB_CLIENT_FIREWALL_MODE_BLOCK_INBOUND: no connection comes in, whatever
+ *   the policies allow; replies pass (#NbClient:block-inbound)
+ * @NB_CLIENT_FIREWALL_MODE_DISABLED: everything passes
+ *   (#NbClient:disable-firewall, for debugging)
+ *
+ * What the packet filter of the tunnel does with inbound packets.
+ */
+typedef enum {
+  NB_CLIENT_FIREWALL_MODE_ENFORCING,
+  NB_CLIENT_FIREWALL_MODE_BLOCK_INBOUND,
+  NB_CLIENT_FIREWALL_MODE_DISABLED,
+} NbClientFirewallMode;
+
 #define NB_TYPE_CLIENT (nb_client_get_type ())
 
 NB_AVAILABLE_IN_ALL
@@ -174,6 +191,12 @@ NB_AVAILABLE_IN_ALL
 gboolean       nb_client_get_signal_connected (NbClient            *self);
 NB_AVAILABLE_IN_ALL
 const char    *nb_client_get_signal_error     (NbClient            *self);
+NB_AVAILABLE_IN_ALL
+NbClientFirewallMode nb_client_get_firewall_mode (NbClient         *self);
+NB_AVAILABLE_IN_ALL
+guint          nb_client_get_firewall_rules   (NbClient            *self);
+NB_AVAILABLE_IN_ALL
+guint64        nb_client_get_firewall_drops   (NbClient            *self);
 NB_AVAILABLE_IN_ALL
 GPtrArray     *nb_client_list_peers           (NbClient            *self);
 NB_AVAILABLE_IN_ALL

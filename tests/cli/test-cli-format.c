@@ -130,7 +130,8 @@ sample_status (const char *daemon_status)
   g_variant_dict_insert (&dict, "wireguardPort", "q", (guint16) 51820);
   g_variant_dict_insert (&dict, "managementUrl", "s", "https://mgmt.example:33073");
   g_variant_dict_insert (&dict, "managementConnected", "b", TRUE);
-  g_variant_dict_insert (&dict, "managementError", "s", "");
+  g_variant_dict_insert (&dict, "managementError", "s",
+                         g_str_equal (daemon_status, "NeedsLogin") ? "this peer was deleted" : "");
   g_variant_dict_insert (&dict, "signalUrl", "s", "https://signal.example:10000");
   g_variant_dict_insert (&dict, "signalConnected", "b", FALSE);
   g_variant_dict_insert (&dict, "signalError", "s", "connection refused");
@@ -257,8 +258,10 @@ test_needs_login (void)
   g_autoptr(GVariant) status = sample_status ("NeedsLogin");
   g_autofree char *text = nb_cli_status_format (status, NB_CLI_STATUS_SUMMARY, NOW_US);
 
-  g_assert_true (g_str_has_prefix (text, "Daemon status: NeedsLogin\n"));
+  g_assert_true (g_str_has_prefix (text, "Daemon status: NeedsLogin\n"
+                                         "Reason: this peer was deleted\n\n"));
   g_assert_nonnull (strstr (text, "netbird up --setup-key"));
+  g_assert_null (strstr (text, "Peers count"));
 }
 
 static void

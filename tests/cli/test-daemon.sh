@@ -150,9 +150,15 @@ check "--wireguard-port 70000: exit 2" '[ $rc = 2 ] && [[ "$out" == *"1 to 65535
 
 # -- Up: A with its flags after the command, B before it and from NB_* ---------
 
+"$netbird" up -m "$mgmt_url" -k "$key" -n peer-a --interface-name "$if_a" \
+  --daemon-addr "unix://$sock_a" >"$tmp/up-twice.out" 2>&1 &
+twice=$!
 out=$("$netbird" up -m "$mgmt_url" -k "$key" -n peer-a --interface-name "$if_a" \
       --daemon-addr "unix://$sock_a" 2>&1); rc=$?
-check "up with flags after the command: Connected" '[ $rc = 0 ] && [ "$out" = Connected ]' "$out"
+wait $twice; rc2=$?
+check "up with flags after the command: Connected" '[ $rc = 0 ] && [[ "$out" == *Connected ]]' "$out"
+check "a second up at the same time waits for the same outcome" \
+  '[ $rc2 = 0 ] && [[ "$(cat "$tmp/up-twice.out")" =~ ^(Already\ )?[Cc]onnected$ ]]' "$(cat "$tmp/up-twice.out")"
 out=$(NB_SETUP_KEY=$key NB_MANAGEMENT_URL=$mgmt_url NB_HOSTNAME=peer-b NB_INTERFACE_NAME=$if_b \
       "$netbird" --daemon-addr "unix://$sock_b" up 2>&1); rc=$?
 check "up with flags before the command and from NB_*: Connected" '[ $rc = 0 ] && [ "$out" = Connected ]' "$out"
@@ -192,6 +198,7 @@ check "json: transfer and latency are numbers" \
 ping_ok=0
 t0=$(date +%s%N)
 wait_for 15 ip netns exec "$ns_s" ping -c 1 -W 1 "$ip_b" && ping_ok=1
+echo "# daemon A, one peer connected:" $(grep -E "VmRSS|RssAnon|RssFile" /proc/$pid_a/status)
 echo "# first ping answered $(( ($(date +%s%N) - t0) / 1000000 )) ms after both listed each other Connected"
 check "A pings B's overlay address through the tunnel" '[ $ping_ok = 1 ]' \
   "$(grep -v libsoup "$tmp/a.log" | tail -20; echo; grep -v libsoup "$tmp/b.log" | tail -20)"
@@ -203,6 +210,7 @@ out=$("$netbird" status -d --daemon-addr "unix://$sock_a")
 check "status -d: NetBird's per-peer block" \
   '[[ "$out" == *"Peers detail:"* ]] && [[ "$out" == *" peer-b."*":"* ]] && [[ "$out" == *"  Connection type: P2P"* ]] && [[ "$out" == *"  ICE candidate (Local/Remote): "* ]] && [[ "$out" == *"  Last WireGuard handshake: "* ]] && [[ "$out" == *"Transfer status (received/sent)"* ]]' "$out"
 check "status -d: Management connected to its URL" '[[ "$out" == *"Management: Connected to $mgmt_url"* ]]' "$out"
+diag "$out"
 out=$("$netbird" status --daemon-addr "unix://$sock_a")
 check "status: the summary counts 1/1 peers" '[[ "$out" == *"Peers count: 1/1 Connected"* ]] && [[ "$out" != *"Peers detail"* ]]' "$out"
 "$netbird" status -C ready --daemon-addr "unix://$sock_a"; rc=$?
@@ -231,10 +239,19 @@ ip_a=$(json "$sock_a" .netbirdIp)
 stop "$pid_a"; pid_a=
 check "SIGTERM: the daemon exits 0, removes its socket and its tunnel" \
   '[ "$stopped_rc" = 0 ] && ! test -e "$sock_a" && ! ip -n "$ns_s" link show "$if_a" >/dev/null 2>&1 && grep -q "Shutting down" "$tmp/a.log"' "$(tail -5 "$tmp/a.log")"
+# The machine reboots and Management is not back yet: the daemon keeps
+# trying, and comes up once Management answers.
+stop "$pid_mgmt"; pid_mgmt=
 start_daemon a "$ns_s" --daemon-group nogroup
-wait_for 20 "$netbird" status -C ready --daemon-addr "unix://$sock_a"; rc=$?
-check "a restarted daemon brings the tunnel back up by itself" \
-  '[ $rc = 0 ] && grep -q "bringing it up again" "$tmp/a.log"' "$(tail -5 "$tmp/a.log")"
+wait_for 10 grep -q "Trying again in" "$tmp/a.log"; rc=$?
+"$netbird" status -C ready --daemon-addr "unix://$sock_a" 2>/dev/null; rc2=$?
+check "a restarted daemon, Management away: it retries and is not ready" \
+  '[ $rc = 0 ] && [ $rc2 = 10 ]' "$(grep -v libsoup "$tmp/a.log" | tail -5)"
+ip netns exec "$ns_s" "$mgmt_bin" --config "$tmp/management.json" >>"$tmp/management.log" 2>&1 &
+pid_mgmt=$!
+wait_for 30 "$netbird" status -C ready --daemon-addr "unix://$sock_a"; rc=$?
+check "... and brings the tunnel back up by itself once Management is back" \
+  '[ $rc = 0 ] && grep -q "bringing it up again" "$tmp/a.log"' "$(grep -v libsoup "$tmp/a.log" | tail -5)"
 check "... with the same key and address" \
   '[ "$(json "$sock_a" .publicKey)" = "$pub_a" ] && [ "$(json "$sock_a" .netbirdIp)" = "$ip_a" ]'
 mode=$(stat -c '%a %G' "$sock_a")
@@ -247,6 +264,21 @@ out=$(setpriv --reuid=12345 --regid=12345 --clear-groups "$netbird" status --dae
 check "a socket widened by hand still refuses others (EXTERNAL auth): exit 4" \
   '[ $rc = 4 ] && [[ "$out" == *"refused this user"* ]] && grep -q "Refused a connection from uid 12345" "$tmp/a.log"' "$out"
 chmod 0660 "$sock_a"
+
+# -- A peer deleted through the REST API -----------------------------------------
+
+id_b=$(api GET /api/peers | jq -r --arg ip "$ip_b" '.[] | select(.ip == $ip) | .id')
+api DELETE "/api/peers/$id_b" >/dev/null
+needs_login () { [ "$(json "$sock_b" .daemonStatus)" = NeedsLogin ]; }
+wait_for 15 needs_login
+check "a peer deleted through the REST API: its daemon says NeedsLogin" needs_login \
+  "$(api GET /api/peers)"
+out=$("$netbird" status --daemon-addr "unix://$sock_b")
+check "... and status tells how to register again" \
+  '[[ "$out" == "Daemon status: NeedsLogin"* ]] && [[ "$out" == *"Reason: "*"deleted"* ]] && [[ "$out" == *"netbird up --setup-key"* ]]' "$out"
+out=$("$netbird" up --daemon-addr "unix://$sock_b" 2>&1); rc=$?
+check "... up without a setup key: Management knows it no more, exit 8" \
+  '[ $rc = 8 ] && [[ "$out" == *"--setup-key"* ]]' "$out"
 
 # -- Logout, setup keys used up and expired --------------------------------------
 
@@ -274,7 +306,7 @@ out=$("$netbird" service install --root "$root" -c /etc/nb/c.json --daemon-addr 
 unit=$root/etc/systemd/system/netbird.service
 check "service install --root writes the unit" '[ $rc = 0 ] && test -f "$unit" && [[ "$out" == *"$unit"* ]]' "$out"
 check "the unit: Type=simple, ExecStart with the flags given, Restart=on-failure, CAP_NET_ADMIN" \
-  'grep -qx "Type=simple" "$unit" && grep -qx "ExecStart=$(readlink -f "$netbird") service run --config /etc/nb/c.json --daemon-addr unix:///run/nb.sock --log-level debug" "$unit" && grep -qx "Restart=on-failure" "$unit" && grep -q "CAP_NET_ADMIN" "$unit" && grep -qx "ReadWritePaths=/etc/nb /run" "$unit"' "$(cat "$unit" 2>&1)"
+  'grep -qx "Type=simple" "$unit" && grep -qx "ExecStart=$(readlink -f "$netbird") service run --config /etc/nb/c.json --daemon-addr unix:///run/nb.sock --log-level debug" "$unit" && grep -qx "Restart=on-failure" "$unit" && grep -q "CAP_NET_ADMIN" "$unit" && grep -qx "ReadWritePaths=/etc/nb /run" "$unit" && ! test -e /etc/nb' "$(cat "$unit" 2>&1)"
 out=$("$netbird" service install --root "$root" 2>&1); rc=$?
 check "service install twice: exit 1, already installed" '[ $rc = 1 ] && [[ "$out" == *"already installed"* ]]' "$out"
 out=$("$netbird" service uninstall --root "$root" 2>&1); rc=$?

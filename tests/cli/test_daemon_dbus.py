@@ -218,6 +218,28 @@ class DaemonDBusTest(unittest.TestCase):
         self.assertIn("Up requested with a setup key", log)
         self.assertIn("Down requested", log)
 
+    def test_6_another_programs_socket(self):
+        """A D-Bus server that is not the daemon: the CLI says so, exit 3."""
+        path = os.path.join(self.tmp, "other.sock")
+        observer = Gio.DBusAuthObserver.new()
+        server = Gio.DBusServer.new_sync("unix:path=" + path, Gio.DBusServerFlags.NONE,
+                                         Gio.dbus_generate_guid(), observer, None)
+        connections = []
+        server.connect("new-connection", lambda s, c: connections.append(c) or True)
+        server.start()
+        try:
+            cli = subprocess.Popen([NETBIRD, "status", "--daemon-addr", "unix://" + path],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.assertTrue(wait_until(lambda: cli.poll() is not None, timeout=40,
+                                       context=self.context))
+            err = cli.stderr.read().decode()
+            cli.stdout.close()
+            cli.stderr.close()
+            self.assertEqual(cli.returncode, 3, err)
+            self.assertIn("no NetBird daemon answers", err)
+        finally:
+            server.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

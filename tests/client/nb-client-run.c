@@ -19,7 +19,8 @@
  *   peer-removed key=KEY
  *   peer key=KEY state=connected type=p2p|relayed local=host remote=srflx
  *     local_endpoint=IP:PORT remote_endpoint=IP:PORT elapsed_ms=N
- * SIGUSR1 prints a "status" line per peer (bytes, last handshake, latency).
+ * SIGUSR1 prints a "status" line per peer (bytes, last handshake, latency),
+ * then "status-end peers=N firewall_mode=M firewall_rules=N firewall_drops=N".
  * Settings given on the command line are saved to the configuration.
  */
 #include <locale.h>
@@ -180,7 +181,14 @@ on_status (gpointer user_data)
                nb_client_peer_get_bytes_received (peer), nb_client_peer_get_bytes_sent (peer),
                nb_client_peer_get_last_handshake (peer), nb_client_peer_get_latency (peer));
     }
-  g_print ("status-end peers=%u\n", peers->len);
+  {
+    g_autofree char *mode = nick (NB_TYPE_CLIENT_FIREWALL_MODE,
+                                  nb_client_get_firewall_mode (run->client));
+
+    g_print ("status-end peers=%u firewall_mode=%s firewall_rules=%u firewall_drops=%"
+             G_GUINT64_FORMAT "\n", peers->len, mode, nb_client_get_firewall_rules (run->client),
+             nb_client_get_firewall_drops (run->client));
+  }
   return G_SOURCE_CONTINUE;
 }
 
