@@ -54,6 +54,17 @@ NBNET_N_ROUTERS=0
 NBNET_N_PEERS=0
 declare -A NBNET_NS NBNET_IF NBNET_DAEMON_PID NBNET_ROUTER_IDX NBNET_LAN_N NBNET_UNDERLAY
 
+# NBNET_KEEP_LOGS=DIR keeps every log of the run there (nbt.sh removes
+# them with the rest).
+nbnet_keep_logs() {
+  [ -n "${NBNET_KEEP_LOGS:-}" ] && [ -n "$NBT_TMP" ] || return 0
+  mkdir -p "$NBNET_KEEP_LOGS" && cp "$NBNET_DIR"/*.log "$NBNET_KEEP_LOGS"/ 2>/dev/null
+  return 0
+}
+# set +e first: under errexit the (exit RC) that hands nbt_cleanup the
+# status would end the trap before the cleanup.
+trap 'nbnet_rc=$?; set +e; nbnet_keep_logs; (exit $nbnet_rc); nbt_cleanup' EXIT
+
 nbnet_require() {
   [ "$(id -u)" = 0 ] || nbt_skip "needs root (network namespaces, TUN devices)"
   local missing="" tool
