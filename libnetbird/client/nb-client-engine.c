@@ -73,17 +73,26 @@ on_signal_state (NbSignalClient *signal,
                  GParamSpec     *pspec,
                  NbClientEngine *engine)
 {
-  gboolean connected = nb_signal_client_get_state (signal) == NB_SIGNAL_CLIENT_STATE_CONNECTED;
+  NbSignalClientState state = nb_signal_client_get_state (signal);
+  gboolean connected = state == NB_SIGNAL_CLIENT_STATE_CONNECTED;
   const char *error = NULL;
   GHashTableIter iter;
   gpointer conn;
 
-  if (!connected && nb_signal_client_get_replaced (signal))
+  /* Connecting (the first time, or again) is no error of its own: the
+   * last one, if any, stays. */
+  if (state == NB_SIGNAL_CLIENT_STATE_CONNECTING)
+    error = nb_client_get_signal_error (engine->client);
+  else if (!connected && nb_signal_client_get_replaced (signal))
     error = "Another client with this peer's key connected to Signal";
   else if (!connected)
-    error = "Signal is not reachable";
-  nb_client_set_signal_status (engine->client, nb_signal_client_get_url (signal), connected,
-                               error);
+    error = "Signal is not reachable: reconnecting";
+  {
+    g_autofree char *kept = g_strdup (error);
+
+    nb_client_set_signal_status (engine->client, nb_signal_client_get_url (signal), connected,
+                                 kept);
+  }
   if (!connected)
     return;
   g_hash_table_iter_init (&iter, engine->conns);

@@ -29,6 +29,14 @@
  * the last one. The WireGuard peer keeps a persistent keepalive, so a
  * working path renews its session every two minutes (REKEY_AFTER_TIME)
  * even without traffic.
+ *
+ * Relay fallback: when a round fails and Management gave TURN servers, the
+ * next session gathers relayed candidates only. With every candidate type,
+ * libnice 0.1.21 asks coturn for a permission per remote candidate and
+ * coturn refuses all but the first (tests/transport/test-ice-nat.sh, the
+ * relay case), so a pair through the relay never succeeds; relay-only asks
+ * for one. The other side fails its round too and does the same. A relayed
+ * connection stays relayed until its path dies.
  */
 #define G_LOG_DOMAIN "netbird-client"
 
@@ -48,6 +56,8 @@
 /* The ICE-controlled side's first handshake waits this long (see
  * on_transport_kind()). */
 #define LATE_HANDSHAKE_MS 1000
+/* Failed rounds before the relay alone is tried (see on_state()). */
+#define RELAY_FALLBACK_FAILURES 2
 
 struct _NbClientPeerConn
 {
@@ -63,6 +73,10 @@ struct _NbClientPeerConn
 
   gint64 connected_at;            /* real time of the last connect, µs; 0 */
   GSource *handshake_source;      /* the controlled side's first handshake */
+  GSource *relay_source;          /* the switch to relay-only, out of the
+                                   * session's own signal */
+  guint failures;                 /* failed rounds since the last connect */
+  gboolean relay_only;
   guint rounds;                   /* rounds started by the watchdog */
   guint64 stale;
 };
@@ -232,6 +246,24 @@ update_path (NbClientPeerConn *conn)
   nb_client_peer_set_path (conn->status, type, local_type, remote_type, l, r, relay);
 }
 
+static void close_session (NbClientPeerConn *conn);
+
+static gboolean
+on_relay_fallback (gpointer user_data)
+{
+  NbClientPeerConn *conn = user_data;
+
+  g_clear_pointer (&conn->relay_source, g_source_unref);
+  g_message ("Peer %s: no direct path after %u round%s: through the relay alone",
+             nb_key_get_public_base64 (conn->remote_key), conn->failures,
+             conn->failures == 1 ? "" : "s");
+  conn->relay_only = TRUE;
+  close_session (conn);
+  g_clear_pointer (&conn->remote_session_id, g_free);
+  conn_start_session (conn);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_state (NbIceSession     *session,
           GParamSpec       *pspec,
@@ -239,9 +271,24 @@ on_state (NbIceSession     *session,
 {
   NbIceSessionState state = nb_ice_session_get_state (session);
 
+  if (state == NB_ICE_SESSION_STATE_FAILED)
+    {
+      conn->failures++;
+      /* Not from within the session's own notification: from the main
+       * loop, which closes it and makes a relay-only one. */
+      if (!conn->relay_only && conn->context->turns->len > 0 && conn->relay_source == NULL &&
+          conn->failures >= RELAY_FALLBACK_FAILURES)
+        {
+          conn->relay_source = g_idle_source_new ();
+          g_source_set_callback (conn->relay_source, on_relay_fallback, conn, NULL);
+          g_source_set_static_name (conn->relay_source, "[netbird] client relay fallback");
+          g_source_attach (conn->relay_source, g_main_context_get_thread_default ());
+        }
+    }
   switch (state)
     {
     case NB_ICE_SESSION_STATE_CONNECTED:
+      conn->failures = 0;
       conn->connected_at = g_get_real_time ();
       update_path (conn);
       nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
@@ -339,8 +386,13 @@ close_session (NbClientPeerConn *conn)
   if (conn->session == NULL)
     return;
   g_signal_handlers_disconnect_by_data (conn->session, conn);
+  /* The WireGuard peer and its device are let go of now, not with the
+   * session: the device (and its TUN interface) goes at down. */
+  nb_ice_session_set_wg_peer (conn->session, NULL, NULL);
   nb_ice_session_close (conn->session);
-  g_clear_object (&conn->session);
+  /* Closed maybe from within its own notification (a client brought down
+   * from a peer's status handler): it goes once that returned. */
+  nb_client_unref_later (g_steal_pointer (&conn->session));
 }
 
 static void
@@ -373,6 +425,7 @@ conn_start_session (NbClientPeerConn *conn)
     }
   for (guint i = 0; i < ctx->local_addresses->len; i++)
     nb_ice_session_add_local_address (conn->session, ctx->local_addresses->pdata[i]);
+  nb_ice_session_set_relay_only (conn->session, conn->relay_only);
   nb_ice_session_set_wg_peer (conn->session, ctx->device, conn->wg_peer);
   g_ptr_array_set_size (conn->local_candidates, 0);
   g_signal_connect (conn->session, "local-credentials", G_CALLBACK (on_local_credentials), conn);
@@ -470,6 +523,11 @@ nb_client_peer_conn_free (NbClientPeerConn *conn)
   if (conn == NULL)
     return;
   cancel_late_handshake (conn);
+  if (conn->relay_source != NULL)
+    {
+      g_source_destroy (conn->relay_source);
+      g_clear_pointer (&conn->relay_source, g_source_unref);
+    }
   close_session (conn);
   g_signal_handlers_disconnect_by_data (conn->wg_peer, conn);
   nb_client_peer_set_wg_peer (conn->status, NULL);

@@ -85,6 +85,13 @@ NbMgmtMsgPeerMeta *nb_client_meta_collect (const char *hostname,
  * @skip_ifname's. (transfer full) GInetAddress array. */
 GPtrArray         *nb_client_meta_local_addresses (const char *skip_ifname);
 
+/* Drops a reference from the next main-loop iteration of the thread-default
+ * context: for objects let go of from within their own signal handlers
+ * (an NbMgmtClient closed from its "network-map" or "closed" handler, an
+ * ICE session closed from its notification), which must outlive the
+ * emission (nb-client.c). */
+void nb_client_unref_later (gpointer object);
+
 /* -- the remote peers' status objects (nb-client-peer.c) ------------------ */
 
 NbClientPeer *nb_client_peer_new             (const char *public_key);

@@ -75,9 +75,12 @@ nb_client_stop_run (NbClient *self)
     }
   if (self->mgmt != NULL)
     {
+      /* This may run from within the Management client's own handlers
+       * (a map that cannot be applied, a sync that failed): it goes once
+       * they returned. */
       g_signal_handlers_disconnect_by_data (self->mgmt, self);
       nb_mgmt_client_close (self->mgmt);
-      g_clear_object (&self->mgmt);
+      nb_client_unref_later (g_steal_pointer (&self->mgmt));
     }
   self->syncing = FALSE;
   self->reconnect_attempts = 0;

@@ -174,6 +174,26 @@ nb_client_emit_peer_removed (NbClient     *self,
   g_signal_emit (self, signals[SIGNAL_PEER_REMOVED], 0, peer);
 }
 
+static gboolean
+drop_reference (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+void
+nb_client_unref_later (gpointer object)
+{
+  GSource *source;
+
+  if (object == NULL)
+    return;
+  source = g_idle_source_new ();
+  g_source_set_callback (source, drop_reference, object, g_object_unref);
+  g_source_set_static_name (source, "[netbird] client deferred unref");
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+}
+
 void
 nb_client_notify (NbClient   *self,
                   const char *property)

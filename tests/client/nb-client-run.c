@@ -19,6 +19,8 @@
  *   peer-removed key=KEY
  *   peer key=KEY state=connected type=p2p|relayed local=host remote=srflx
  *     local_endpoint=IP:PORT remote_endpoint=IP:PORT elapsed_ms=N
+ * SIGUSR2 logs in again with --relogin-key (a client whose peer was deleted
+ * comes back): "login ok" or "login-failed error=... message=...".
  * SIGUSR1 prints a "status" line per peer (bytes, last handshake, latency),
  * then "status-end peers=N firewall_mode=M firewall_rules=N firewall_drops=N".
  * Settings given on the command line are saved to the configuration.
@@ -34,6 +36,7 @@ typedef struct
 {
   GMainLoop *loop;
   NbClient *client;
+  char *relogin_key;
   gint64 started;
   int status;
 } Run;
@@ -165,6 +168,35 @@ on_quit (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+on_login (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (nb_client_login_finish (NB_CLIENT (source), result, &error))
+    {
+      g_print ("login ok\n");
+      return;
+    }
+  {
+    g_autofree char *code = error->domain == NB_CLIENT_ERROR
+                            ? nick (NB_TYPE_CLIENT_ERROR, error->code) : g_strdup ("other");
+
+    g_print ("login-failed error=%s message=%s\n", code, error->message);
+  }
+}
+
+static gboolean
+on_relogin (gpointer user_data)
+{
+  Run *run = user_data;
+
+  nb_client_login_async (run->client, run->relogin_key, NULL, on_login, run);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_status (gpointer user_data)
 {
@@ -197,7 +229,7 @@ main (int    argc,
       char **argv)
 {
   g_autofree char *config = NULL, *url = NULL, *setup_key = NULL, *ifname = NULL;
-  g_autofree char *hostname = NULL;
+  g_autofree char *hostname = NULL, *relogin_key = NULL;
   gboolean block_inbound = FALSE, disable_firewall = FALSE;
   int port = -1;
   GOptionEntry entries[] = {
@@ -209,6 +241,7 @@ main (int    argc,
     { "hostname", 'n', 0, G_OPTION_ARG_STRING, &hostname, "Name to register with", "NAME" },
     { "block-inbound", 0, 0, G_OPTION_ARG_NONE, &block_inbound, "Drop inbound connections", NULL },
     { "disable-firewall", 0, 0, G_OPTION_ARG_NONE, &disable_firewall, "No packet filter", NULL },
+    { "relogin-key", 0, 0, G_OPTION_ARG_STRING, &relogin_key, "Setup key for SIGUSR2", "KEY" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- one NbClient");
@@ -264,14 +297,19 @@ main (int    argc,
   g_unix_signal_add (SIGTERM, on_quit, &run);
   g_unix_signal_add (SIGINT, on_quit, &run);
   g_unix_signal_add (SIGUSR1, on_status, &run);
+  run.relogin_key = relogin_key;
+  g_unix_signal_add (SIGUSR2, on_relogin, &run);
 
   g_print ("start public_key=%s\n", nb_client_get_public_key (run.client));
   nb_client_up_async (run.client, setup_key, NULL, on_up, &run);
   g_main_loop_run (run.loop);
 
   nb_client_down (run.client);
-  g_print ("exit\n");
   g_clear_object (&run.client);
+  /* What the client let go of from within handlers goes now. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_print ("exit\n");
   g_main_loop_unref (run.loop);
   return run.status;
 }

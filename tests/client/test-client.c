@@ -35,6 +35,8 @@
 #define MGMT_PORT 33073
 #define SIGNAL_PORT 10000
 #define MGMT_URL "http://" HUB_ADDRESS ":33073"
+#define TURN_PORT 3478
+#define TURN_SECRET "nb-client-test-turn-secret"
 
 /* -- helpers ---------------------------------------------------------------- */
 
@@ -287,6 +289,7 @@ typedef struct
   GPtrArray *namespaces;  /* char * */
   GSubprocess *mgmt;
   GSubprocess *signal;
+  GSubprocess *coturn;
   char *admin_token;
   char *setup_key;
   guint n_hosts;
@@ -493,8 +496,11 @@ net_setup (void)
     g_autofree char *json =
       /* NetBird's form, host and port without a scheme: the client makes
        * it ws:// (wss:// when Management says HTTPS). */
-      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\"}",
-                       HUB_ADDRESS, SIGNAL_PORT);
+      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\", "
+                       "\"stuns\": [\"stun:%s:%d\"], \"turn\": {\"uris\": "
+                       "[\"turn:%s:%d?transport=udp\"], \"secret\": \"%s\"}}",
+                       HUB_ADDRESS, SIGNAL_PORT, HUB_ADDRESS, TURN_PORT, HUB_ADDRESS, TURN_PORT,
+                       TURN_SECRET);
     g_assert_true (g_file_set_contents (config, json, -1, NULL));
   }
   {
@@ -509,8 +515,30 @@ net_setup (void)
                          "--listen", listen, "--data-dir", data_dir, "--config", config, NULL);
     g_assert_no_error (error);
   }
+  {
+    /* coturn as tests/transport/ice-topology.sh runs it. */
+    g_autofree char *coturn_log = g_build_filename (net.tmp, "coturn.log", NULL);
+    g_autofree char *coturn_out = g_build_filename (net.tmp, "coturn.out", NULL);
+    g_autofree char *port = g_strdup_printf ("%d", TURN_PORT);
+
+    net.coturn = spawn_in (net.hub, coturn_out, &error, "turnserver", "-n",
+                           "--listening-ip", HUB_ADDRESS, "--listening-port", port,
+                           "--relay-ip", HUB_ADDRESS, "--min-port", "49152", "--max-port", "49407",
+                           "--use-auth-secret", "--static-auth-secret", TURN_SECRET,
+                           "--realm", "netbird.test", "--no-tcp", "--no-tls", "--no-dtls",
+                           "--no-cli", "--no-tcp-relay", "--no-multicast-peers", "--simple-log",
+                           "--log-file", coturn_log, "--pidfile", "", NULL);
+    g_assert_no_error (error);
+  }
   g_assert_true (wait_file (mgmt_log, "Listening on", 30));
   g_assert_true (wait_file (signal_log, "Listening on", 30));
+  for (int tries = 0; tries < 100; tries++)
+    {
+      if (sh ("ip netns exec %s ss -lun | grep -q '%s:%d '", net.hub, HUB_ADDRESS, TURN_PORT) == 0)
+        break;
+      g_assert_cmpint (tries, <, 99);
+      iterate_for (50);
+    }
   creds_path = g_build_filename (data_dir, "initial-credentials.json", NULL);
   creds = read_file (creds_path);
   g_assert_nonnull (creds);
@@ -585,6 +613,7 @@ host_start_with (Host       *host,
   host->proc = spawn_in (host->ns, NULL, &error, g_getenv ("NB_CLIENT_RUN"), "--config", config,
                          "--management-url", MGMT_URL, "--interface", host->ifname,
                          "--hostname", host->name, option != NULL ? option : "--port=51820",
+                         "--relogin-key", net.setup_key,
                          setup_key != NULL ? "--setup-key" : NULL, setup_key, NULL);
   g_assert_no_error (error);
   host->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (host->proc));
@@ -836,6 +865,38 @@ test_network_management_restart (void)
   g_assert_true (ping_from (host_a, host_b->address, 5));
 }
 
+/* Signal away: the tunnels keep running; back: both clients reconnect to
+ * it (and offer again what was lost meanwhile). */
+static void
+test_network_signal_restart (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = g_build_filename (net.tmp, "signal2.log", NULL);
+  g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, SIGNAL_PORT);
+  guint from_a, from_b;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  g_assert_cmpint (stop_proc (net.signal), ==, 0);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "signal connected=0", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "signal connected=0", NULL), >, 0);
+  g_assert_true (ping_from (host_a, host_b->address, 3));
+
+  t0 = g_get_monotonic_time ();
+  g_clear_object (&net.signal);
+  net.signal = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_SIGNAL"), "--listen", listen,
+                         NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_file (log, "Listening on", 30));
+  g_assert_cmpuint (host_wait (host_a, from_a, 40, "signal connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 40, "signal connected=1", NULL), >, 0);
+  g_test_message ("both back on Signal %" G_GINT64_FORMAT " ms after it restarted",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_b, host_a->address, 5));
+}
+
 /* A restarted client is the same peer: same key, same address, no setup
  * key needed. */
 static void
@@ -880,6 +941,52 @@ test_network_late_joiner (void)
   g_test_message ("a reached the late joiner %" G_GINT64_FORMAT " ms after it started",
                   (g_get_monotonic_time () - t0) / 1000);
   g_assert_true (ping_from (host_c, host_b->address, 10));
+  {
+    /* For the record: what a client with two connected peers holds. */
+    g_autofree char *path =
+      g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (host_a->proc));
+    g_autofree char *text = read_file (path);
+    const char *rss = text != NULL ? strstr (text, "VmRSS:") : NULL;
+
+    g_assert_nonnull (rss);
+    g_test_message ("client a with 2 connected peers: %.*s", (int) strcspn (rss, "\n"), rss);
+  }
+}
+
+/* UDP between two clients dropped (a bridge rule in the hub): ICE fails
+ * the direct pairs, and the relay-only round goes through coturn. */
+static void
+test_network_relay_fallback (void)
+{
+  Host *host_d;
+  guint i;
+  gint64 t0;
+
+  g_assert_nonnull (host_a);
+  g_assert_cmpint (sh ("ip netns exec %s nft add table bridge nbc && "
+                       "ip netns exec %s nft add chain bridge nbc nbcforward "
+                       "'{ type filter hook forward priority 0; }' && "
+                       "ip netns exec %s nft add rule bridge nbc nbcforward ip saddr 198.18.0.10 "
+                       "ip daddr 198.18.0.13 meta l4proto udp drop && "
+                       "ip netns exec %s nft add rule bridge nbc nbcforward ip saddr 198.18.0.13 "
+                       "ip daddr 198.18.0.10 meta l4proto udp drop",
+                       net.hub, net.hub, net.hub, net.hub), ==, 0);
+  t0 = g_get_monotonic_time ();
+  host_d = host_new (net.setup_key);
+  host_wait_up (host_d);
+  i = host_wait (host_a, 0, 90, "peer key=", host_d->public_key, "state=connected type=relayed",
+                 NULL);
+  g_assert_cmpuint (i, >, 0);
+  g_test_message ("a and d connected through the relay after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - t0) / 1000);
+  g_assert_true (ping_from (host_a, host_d->address, 20));
+  g_assert_true (ping_from (host_d, host_a->address, 10));
+  /* d reaches b directly. */
+  g_assert_true (ping_from (host_d, host_b->address, 20));
+  g_assert_cmpuint (host_wait (host_d, 0, 5, "peer key=", host_b->public_key,
+                               "state=connected type=p2p", NULL), >, 0);
+  host_free (host_d);
+  g_assert_cmpint (sh ("ip netns exec %s nft delete table bridge nbc", net.hub), ==, 0);
 }
 
 /* block-inbound: nothing comes in to B, whatever the policy, but B's own
@@ -977,6 +1084,25 @@ test_network_firewall (void)
     g_assert_null (strstr (line, "firewall_rules=0 "));
     g_assert_null (strstr (line, "firewall_drops=0"));
   }
+
+  /* disable-firewall: the same policy, nothing enforced. */
+  g_assert_cmpint (host_stop (host_b), ==, 0);
+  g_ptr_array_set_size (host_b->lines, 0);
+  g_clear_pointer (&host_b->public_key, g_free);
+  g_clear_pointer (&host_b->address, g_free);
+  host_start_with (host_b, NULL, "--disable-firewall");
+  host_wait_up (host_b);
+  g_assert_true (ping_from (host_a, host_b->address, 20));
+  {
+    const char *line;
+
+    from = host_b->lines->len;
+    g_subprocess_send_signal (host_b->proc, SIGUSR1);
+    i = host_wait (host_b, from, 5, "status-end", NULL);
+    g_assert_cmpuint (i, >, 0);
+    line = host_b->lines->pdata[i - 1];
+    g_assert_nonnull (strstr (line, "firewall_mode=disabled"));
+  }
 }
 
 static void
@@ -1017,6 +1143,30 @@ test_network_peer_deleted (void)
   g_assert_cmpuint (host_wait (host_b, from_b, 5, "management connected=0 error=This peer was deleted",
                                NULL), >, 0);
   g_assert_false (ping_from (host_a, host_b->address, 1));
+
+  /* A login with the setup key brings it back, as a new peer with the
+   * same key: the others get it again and reach it. */
+  from_a = host_a->lines->len;
+  from_b = host_b->lines->len;
+  g_subprocess_send_signal (host_b->proc, SIGUSR2);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "login ok", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "state=connected", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 10, "management connected=1", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_a, from_a, 10, "peer-added key=", host_b->public_key, NULL),
+                    >, 0);
+  {
+    guint i = host_wait (host_a, from_a, 10, "peer-added key=", host_b->public_key, NULL);
+    const char *line = host_a->lines->pdata[i - 1];
+
+    g_free (host_b->address);
+    host_b->address = g_strdup (strstr (line, "address=") + strlen ("address="));
+  }
+  /* Connected again (the policy of the firewall test lets no ping
+   * through: the connection is the proof). */
+  g_assert_cmpuint (host_wait (host_a, from_a, 20, "peer key=", host_b->public_key,
+                               "state=connected", NULL), >, 0);
+  g_assert_cmpuint (host_wait (host_b, from_b, 20, "peer key=", host_a->public_key,
+                               "state=connected", NULL), >, 0);
 }
 
 static void
@@ -1034,6 +1184,27 @@ static void
 test_network_needs_root (void)
 {
   g_test_skip ("the network tests make namespaces and TUN devices: run them as root");
+}
+
+/* A revoked setup key: the login is refused, with Management's words. */
+static void
+test_network_revoked_setup_key (void)
+{
+  g_autoptr(JsonNode) key = rest ("POST", "/setup-keys",
+                                  "{\"name\": \"revoked\", \"type\": \"reusable\", "
+                                  "\"expires_in\": 86400, \"auto_groups\": [], "
+                                  "\"usage_limit\": 0, \"ephemeral\": false}", 200);
+  JsonObject *o = json_node_get_object (key);
+  g_autofree char *path = g_strdup_printf ("/setup-keys/%s", json_object_get_string_member (o, "id"));
+  g_autoptr(JsonNode) revoked = rest ("PUT", path, "{\"revoked\": true, \"auto_groups\": []}",
+                                      200);
+  Host *host = host_new (json_object_get_string_member (o, "key"));
+  guint i = host_wait (host, 0, 20, "up-failed error=login-refused", NULL);
+
+  g_assert_cmpuint (i, >, 0);
+  g_assert_nonnull (strstr (host->lines->pdata[i - 1], "revoked"));
+  g_assert_cmpint (host_stop (host), ==, 3);
+  host_free_stopped (host);
 }
 
 int
@@ -1054,12 +1225,15 @@ main (int    argc,
   net_setup ();
   g_test_add_func ("/client/network/ping", test_network_ping);
   g_test_add_func ("/client/network/management-restart", test_network_management_restart);
+  g_test_add_func ("/client/network/signal-restart", test_network_signal_restart);
   g_test_add_func ("/client/network/client-restart", test_network_client_restart);
   g_test_add_func ("/client/network/late-joiner", test_network_late_joiner);
+  g_test_add_func ("/client/network/relay-fallback", test_network_relay_fallback);
   g_test_add_func ("/client/network/block-inbound", test_network_block_inbound);
   g_test_add_func ("/client/network/firewall", test_network_firewall);
   g_test_add_func ("/client/network/peer-deleted", test_network_peer_deleted);
   g_test_add_func ("/client/network/wrong-setup-key", test_network_wrong_setup_key);
+  g_test_add_func ("/client/network/revoked-setup-key", test_network_revoked_setup_key);
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
@@ -1067,8 +1241,10 @@ main (int    argc,
   /* The servers end cleanly too (sanitizers included). */
   g_assert_cmpint (stop_proc (net.mgmt), ==, 0);
   g_assert_cmpint (stop_proc (net.signal), ==, 0);
+  stop_proc (net.coturn);
   net_cleanup ();
   g_clear_object (&net.mgmt);
   g_clear_object (&net.signal);
+  g_clear_object (&net.coturn);
   return rc;
 }
