@@ -131,12 +131,12 @@ t1=$(ms_now)
 echo "mesh_connected_ms=$((t1 - t0)) peers=$MESH"
 sleep 2
 echo "daemon_rss_mb=$(rss_mb m1) peers=$((MESH - 1))"
-# Torn down with SIGKILL: a clean stop is the end-to-end tests' subject,
-# and a daemon closes its ICE sessions one after the other (about 2 s each
-# behind a NAT today), which would only slow the next phase down.
+# Each daemon must stop cleanly within 10 s of SIGTERM, its peers up.
+t0=$(ms_now)
 for p in "${mesh[@]}"; do
-  nbnet_daemon_stop "$p" KILL
+  nbnet_daemon_stop "$p"
 done
+echo "# mesh: $MESH daemons stopped in $(($(ms_now) - t0)) ms"
 for id in $(nbnet_api GET peers | jq -r '.[].id'); do nbnet_api DELETE "peers/$id" >/dev/null; done
 
 # ---- 3. one hub with HUB connected peers
