@@ -745,6 +745,10 @@ nb_client_engine_apply_map (NbClientEngine            *engine,
   /* Rules before peers: a new peer's first packets meet its rules. */
   if (!apply_rules (engine, map, error))
     return FALSE;
+  /* The host's addresses as they are now (DHCP, a new link): the sessions
+   * started from here on gather on them. */
+  g_ptr_array_unref (engine->ctx.local_addresses);
+  engine->ctx.local_addresses = nb_client_meta_local_addresses (nb_tun_get_name (engine->tun));
   apply_peers (engine, map);
   engine->serial = map->serial;
   g_debug ("Network map %" G_GINT64_FORMAT " applied: %u peers, %u rules", map->serial,
