@@ -53,9 +53,11 @@
  * renewed after 120 s and refused after 180 s (WireGuard paper §6.1). */
 #define FIRST_HANDSHAKE_S 20
 #define HANDSHAKE_DEADLINE_S 200
-/* The ICE-controlled side's first handshake waits this long (see
- * on_transport_kind()). */
-#define LATE_HANDSHAKE_MS 1000
+/* The first handshake over a new path, when no packet made one (see
+ * on_transport_kind()): from the ICE-controlling side after this, from
+ * the controlled side after the second. */
+#define FIRST_HANDSHAKE_CONTROLLING_MS 500
+#define FIRST_HANDSHAKE_CONTROLLED_MS 1500
 /* Failed rounds before the relay alone is tried (see on_state()). */
 #define RELAY_FALLBACK_FAILURES 2
 
@@ -72,7 +74,8 @@ struct _NbClientPeerConn
   GPtrArray *local_candidates;    /* char *, of this side's current round */
 
   gint64 connected_at;            /* real time of the last connect, µs; 0 */
-  GSource *handshake_source;      /* the controlled side's first handshake */
+  GSource *handshake_source;      /* the first handshake over a new path */
+  gint64 attached_at;             /* real time the path was handed over, µs */
   GSource *relay_source;          /* the switch to relay-only, out of the
                                    * session's own signal */
   guint failures;                 /* failed rounds since the last connect */
@@ -313,12 +316,16 @@ on_state (NbIceSession     *session,
 }
 
 static gboolean
-on_late_handshake (gpointer user_data)
+on_first_handshake (gpointer user_data)
 {
   NbClientPeerConn *conn = user_data;
 
   g_clear_pointer (&conn->handshake_source, g_source_unref);
-  nb_wg_peer_initiate_handshake (conn->wg_peer);
+  /* No packet made one over this path yet, or this side never measured
+   * its round trip: one now. */
+  if (nb_wg_peer_get_last_handshake_time (conn->wg_peer) < conn->attached_at ||
+      nb_wg_peer_get_handshake_rtt (conn->wg_peer) == 0)
+    nb_wg_peer_initiate_handshake (conn->wg_peer);
   return G_SOURCE_REMOVE;
 }
 
@@ -331,17 +338,20 @@ cancel_late_handshake (NbClientPeerConn *conn)
   g_clear_pointer (&conn->handshake_source, g_source_unref);
 }
 
-/* The WireGuard peer has a path now (or a new one): a handshake at once,
- * rather than at the first packet or the keepalive, so the tunnel is
- * usable (and its latency known) one round trip later.
+/* The WireGuard peer has a path now (or a new one). Packets waiting for it
+ * start a handshake at once (WireGuard stages them); without any, one
+ * comes a moment later so the tunnel is ready (and its latency known)
+ * before the first packet.
  *
- * Not from both sides at once: two initiations that cross each overwrite
- * the other side's handshake state with a responder's, so both responses
- * are refused and both wait REKEY_TIMEOUT (5 s) to retry (WireGuard paper
- * §5.1, one handshake state per peer). The ICE-controlling side (the
- * greater key) initiates at once; the other a moment later, which costs
- * one more handshake when the first completed and gives this side its own
- * round trip (the latency the status shows). */
+ * Not at once, and not from both sides together: two initiations that
+ * cross each overwrite the other side's handshake state with a
+ * responder's, so both responses are refused and both wait REKEY_TIMEOUT
+ * (5 s) to retry (WireGuard paper §5.1, one handshake state per peer). A
+ * ping sent as the path came up starts one from one side; our own from
+ * the other side at the same moment would cross it. So: the
+ * ICE-controlling side (the greater key) after 0.5 s, the controlled side
+ * after 1.5 s, each only when no handshake completed over the path yet or
+ * when it has no round trip of its own to show. */
 static void
 on_transport_kind (NbIceSession     *session,
                    GParamSpec       *pspec,
@@ -350,14 +360,12 @@ on_transport_kind (NbIceSession     *session,
   cancel_late_handshake (conn);
   if (nb_ice_session_get_transport_kind (session) == NB_ICE_TRANSPORT_NONE)
     return;
-  if (nb_ice_session_get_controlling (session))
-    {
-      nb_wg_peer_initiate_handshake (conn->wg_peer);
-      return;
-    }
-  conn->handshake_source = g_timeout_source_new (LATE_HANDSHAKE_MS);
-  g_source_set_callback (conn->handshake_source, on_late_handshake, conn, NULL);
-  g_source_set_static_name (conn->handshake_source, "[netbird] client late handshake");
+  conn->attached_at = g_get_real_time ();
+  conn->handshake_source =
+    g_timeout_source_new (nb_ice_session_get_controlling (session)
+                          ? FIRST_HANDSHAKE_CONTROLLING_MS : FIRST_HANDSHAKE_CONTROLLED_MS);
+  g_source_set_callback (conn->handshake_source, on_first_handshake, conn, NULL);
+  g_source_set_static_name (conn->handshake_source, "[netbird] client first handshake");
   g_source_attach (conn->handshake_source, g_main_context_get_thread_default ());
 }
 

@@ -16,8 +16,10 @@ G_BEGIN_DECLS
 
 /**
  * NbClientPeerState:
- * @NB_CLIENT_PEER_STATE_IDLE: no connection is wanted right now (the peer
- *   is idle, or the client is not up); the first packet to it opens one
+ * @NB_CLIENT_PEER_STATE_IDLE: no connection is wanted right now (the client
+ *   is not up, or the peer left the map). Every peer of the map is
+ *   connected: idle peers are not closed (NetBird's lazy connections are
+ *   not done)
  * @NB_CLIENT_PEER_STATE_CONNECTING: an offer is out, or ICE is checking
  *   paths
  * @NB_CLIENT_PEER_STATE_CONNECTED: a path is selected and WireGuard runs
