@@ -396,6 +396,20 @@ case_acl() {
   ! answers p2 "$ip1" 8022 || nbt_fail "B opened a connection to A, no rule lets B into A"
   [ "$(stat_of p1 rx_drop_filter)" -gt "${a_drops0:-0}" ] ||
     nbt_fail "A's filter counted no drop for B's connection"
+  # A second policy lets B open tcp/8022 to A. B's own inbound still allows
+  # only tcp/22 from A: A's answers reach B as replies to the connection B
+  # opened (B's connection tracking), and nothing else of A's gets in.
+  nbnet_api POST policies "$(jq -cn --arg a "$ga" --arg b "$gb" '{name: "back", enabled: true,
+    rules: [{name: "back", enabled: true, action: "accept", bidirectional: false,
+             protocol: "tcp", ports: ["8022"], sources: [$b], destinations: [$a]}]}')" >/dev/null
+  local t_back
+  t_back=$(ms_now)
+  until answers p2 "$ip1" 8022 0.5; do
+    [ $(($(ms_now) - t_back)) -lt 5000 ] ||
+      nbt_fail "B -> A tcp/8022 allowed by a policy, but B gets no answer from A"
+  done
+  ! answers p1 "$ip2" 80 || nbt_fail "A -> B tcp/80 answers once B may open connections to A"
+  nbnet_unreachable p1 "$ip2" || nbt_fail "A pings B once B may open connections to A"
 
   # The policy changed through REST: 80 instead of 22, in force within 1 s.
   nbnet_api PUT "policies/$pol" "$(jq -cn --arg a "$ga" --arg b "$gb" '{name: "ssh", enabled: true,
@@ -410,7 +424,7 @@ case_acl() {
   ! answers p1 "$ip2" 22 || nbt_fail "tcp/22 still answers after the policy moved to 80"
   nbt_log "policy change in force $((t1 - t0)) ms after the REST call returned"
   [ $((t1 - t0)) -le 1000 ] || nbt_fail "policy change took $((t1 - t0)) ms (goal: within 1 s)"
-  echo "acl: tcp/22 only: 22 answers, 80 and ping dropped ($drops0 -> $drops1 drops on B); B cannot open to A; change to tcp/80 in force in $((t1 - t0)) ms"
+  echo "acl: tcp/22 only: 22 answers, 80 and ping dropped ($drops0 -> $drops1 drops on B); B cannot open to A until a policy lets it, then gets A's replies; change to tcp/80 in force in $((t1 - t0)) ms"
 }
 
 case $CASE in
