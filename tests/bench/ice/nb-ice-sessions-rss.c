@@ -11,9 +11,11 @@
  * for a few seconds (keepalive checks run), then prints what the process
  * holds:
  *
- *   sessions=2N connected=C connect_ms=T threads=K vm_rss_kb=R rss_anon_kb=A
+ *   idle sessions=2N connected=C connect_ms=T threads=K vm_rss_kb=R rss_anon_kb=A
  *
- * and the same line as "baseline" before the first session. It uses the
+ * (T: from the first start until every session was connected), and the
+ * same line as "baseline" before the first session, "connected" at once
+ * and "closed" after the last close. It uses the
  * public API only, so the same source builds against any libnetbird.
  */
 #include <stdlib.h>
@@ -119,7 +121,7 @@ main (int    argc,
   guint n_pairs, n;
   End *ends;
   GMainLoop *idle;
-  gint64 start, deadline;
+  gint64 start, deadline, connect_ms;
   guint connected = 0;
 
   if (argc != 2 || (n_pairs = (guint) g_ascii_strtoull (argv[1], NULL, 10)) == 0 ||
@@ -173,14 +175,15 @@ main (int    argc,
       report ("FAIL", n, connected, (g_get_monotonic_time () - start) / 1000);
       return 1;
     }
-  report ("connected", n, connected, (g_get_monotonic_time () - start) / 1000);
+  connect_ms = (g_get_monotonic_time () - start) / 1000;
+  report ("connected", n, connected, connect_ms);
 
   idle = g_main_loop_new (NULL, FALSE);
   g_timeout_add_seconds (IDLE_S, quit_loop, idle);
   g_main_loop_run (idle);
   g_main_loop_unref (idle);
   connected = count_connected (ends, n);
-  report ("idle", n, connected, (g_get_monotonic_time () - start) / 1000);
+  report ("idle", n, connected, connect_ms);
 
   for (guint i = 0; i < n; i++)
     {
