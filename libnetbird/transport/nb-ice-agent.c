@@ -1,10 +1,11 @@
-/* nb-ice-agent.c: an ICE session's agent, on a thread of its own
+/* nb-ice-agent.c: an ICE session's agent, on a runner's thread
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * libnice emits its signals on whichever thread runs it: the session's
- * thread, the caller's during a nice_agent_*() call, or a WireGuard packet
- * thread inside nice_agent_send(). The handlers here only copy what they
+ * libnice emits its signals on whichever thread runs it: the runner's
+ * thread the session's agent runs on (nb-ice-runner.c), the caller's
+ * during a nice_agent_*() call, or a WireGuard packet thread inside
+ * nice_agent_send(). The handlers here only copy what they
  * need into an event; the session handles the events in order on the
  * context it was created in.
  */
@@ -168,24 +169,64 @@ on_selected_pair (NiceAgent     *agent,
   nb_ice_session_push_event (self, event);
 }
 
-/* -- the session's thread ---------------------------------------------------- */
+/* -- the agent's close, on its runner's thread ------------------------------- */
 
-gpointer
-nb_ice_session_worker_main (gpointer user_data)
+/* The agent's close as the session and the runner's thread share it. */
+typedef struct
 {
-  NbIceSession *self = user_data;
+  gatomicrefcount ref;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  NiceAgent *agent;       /* the runner's thread's alone once started */
+  guint stream_id;
+  GSource *timeout;
+} AgentClose;
 
-  g_main_context_push_thread_default (self->worker_context);
-  g_main_loop_run (self->worker_loop);
-  g_main_context_pop_thread_default (self->worker_context);
-  return NULL;
+static AgentClose *
+agent_close_ref (AgentClose *closing)
+{
+  g_atomic_ref_count_inc (&closing->ref);
+  return closing;
 }
 
-gboolean
-nb_ice_quit_loop (gpointer user_data)
+static void
+agent_close_unref (gpointer data)
 {
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
+  AgentClose *closing = data;
+
+  if (!g_atomic_ref_count_dec (&closing->ref))
+    return;
+  g_clear_object (&closing->agent);
+  g_mutex_clear (&closing->lock);
+  g_cond_clear (&closing->cond);
+  g_free (closing);
+}
+
+/* The first of the close's answer and the bound: the stream and the
+ * agent go on this thread, which runs their sources, so none of them
+ * runs while they go. */
+static void
+agent_close_finish (AgentClose *closing)
+{
+  NiceAgent *agent = g_steal_pointer (&closing->agent);
+
+  if (agent == NULL)
+    return;
+  if (closing->timeout != NULL)
+    {
+      g_source_destroy (closing->timeout);
+      g_clear_pointer (&closing->timeout, g_source_unref);
+    }
+  nice_agent_attach_recv (agent, closing->stream_id, NB_ICE_COMPONENT_ID,
+                          g_main_context_get_thread_default (), NULL, NULL);
+  nice_agent_remove_stream (agent, closing->stream_id);
+  g_object_unref (agent);
+
+  g_mutex_lock (&closing->lock);
+  closing->done = TRUE;
+  g_cond_signal (&closing->cond);
+  g_mutex_unlock (&closing->lock);
 }
 
 static void
@@ -193,17 +234,57 @@ agent_closed_cb (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_main_loop_quit (user_data);
+  agent_close_finish (user_data);
+  agent_close_unref (user_data);
 }
 
-/* On the session's thread, so that the callback comes back to it. */
-gboolean
-nb_ice_session_close_agent (gpointer user_data)
+static gboolean
+agent_close_timeout_cb (gpointer user_data)
 {
-  NbIceSession *self = user_data;
-
-  nice_agent_close_async (self->agent, agent_closed_cb, self->worker_loop);
+  agent_close_finish (user_data);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+agent_close_start (gpointer user_data)
+{
+  AgentClose *closing = user_data;
+  NiceAgent *agent = g_object_ref (closing->agent);
+
+  /* TURN allocations are released (a refresh with lifetime 0, RFC 8656
+   * §7) before the agent goes; their answers come on this thread, or the
+   * bound ends the wait. */
+  closing->timeout = g_timeout_source_new (NB_ICE_CLOSE_TIMEOUT_MS);
+  g_source_set_callback (closing->timeout, agent_close_timeout_cb, agent_close_ref (closing),
+                         agent_close_unref);
+  g_source_set_static_name (closing->timeout, "[netbird] ICE agent close");
+  g_source_attach (closing->timeout, g_main_context_get_thread_default ());
+  nice_agent_close_async (agent, agent_closed_cb, agent_close_ref (closing));
+  g_object_unref (agent);
+  return G_SOURCE_REMOVE;
+}
+
+/* Closes the session's agent on its runner's thread, which goes on
+ * running other sessions' agents, and waits until it is gone from there:
+ * then no callback of it runs, nor will. Called on the session's context,
+ * never on a runner's thread. */
+void
+nb_ice_session_close_agent (NbIceSession *self)
+{
+  AgentClose *closing = g_new0 (AgentClose, 1);
+
+  g_atomic_ref_count_init (&closing->ref);
+  g_mutex_init (&closing->lock);
+  g_cond_init (&closing->cond);
+  closing->agent = g_steal_pointer (&self->agent);
+  closing->stream_id = self->stream_id;
+  g_main_context_invoke_full (nb_ice_runner_get_context (self->runner), G_PRIORITY_DEFAULT,
+                              agent_close_start, agent_close_ref (closing), agent_close_unref);
+  g_mutex_lock (&closing->lock);
+  while (!closing->done)
+    g_cond_wait (&closing->cond, &closing->lock);
+  g_mutex_unlock (&closing->lock);
+  agent_close_unref (closing);
 }
 
 void

@@ -1,7 +1,8 @@
 /* nb-ice-session-private.h: what the files of NbIceSession share
  *
  * Library-internal. nb-ice-session.c holds the object, its state and its
- * public face; nb-ice-agent.c the agent's thread and libnice's callbacks;
+ * public face; nb-ice-runner.c the threads the agents share;
+ * nb-ice-agent.c libnice's callbacks and the agent's close;
  * nb-ice-negotiation.c what comes from the other peer (credentials,
  * candidates, restarts); nb-ice-wg-path.c the WireGuard peer's transport
  * (channel and socket hand-over); nb-ice-servers.c STUN and TURN servers.
@@ -35,6 +36,10 @@ G_BEGIN_DECLS
  * reply 64) held while this side has no path to answer on yet. */
 #define NB_ICE_HELD_MAX 4
 #define NB_ICE_HELD_SIZE 256
+/* Threads the agents of every session in the process share. */
+#define NB_ICE_RUNNER_THREADS 2
+
+typedef struct _NbIceRunner NbIceRunner;
 
 /* A STUN or TURN server, as given (host resolved before gathering). */
 typedef struct
@@ -89,10 +94,7 @@ struct _NbIceSession
   gboolean relay_only;
 
   GMainContext *owner_context;
-  GMainContext *worker_context;
-  GMainLoop *worker_loop;
-  GThread *worker;
-  GMainContext *park_context;
+  NbIceRunner *runner;       /* the agent's thread, from the start */
   gboolean parked;
 
   NiceAgent *agent;
@@ -122,13 +124,12 @@ struct _NbIceSession
   GInetSocketAddress *remote_address;
   NbIceTransportKind transport_kind;
 
-  /* Shared with the session's thread and libnice's callbacks. */
+  /* Shared with the runner's thread and libnice's callbacks. */
   GMutex lock;
   NbWgDevice *device;
   NbWgPeer *peer;
   gboolean wg_seen;          /* a WireGuard datagram came through the agent */
   guint64 rx;
-  guint8 *rx_buffer;
   /* Before the first pair is selected the peer has no transport of this
    * session, yet the other side may have selected its own and sent its
    * handshake initiation: held here until there is a way to answer. */
@@ -158,9 +159,15 @@ void        nb_ice_session_push_event       (NbIceSession       *self,
 char       *nb_ice_candidate_to_attribute   (NiceAgent          *agent,
                                              NiceCandidate      *candidate);
 void        nb_ice_session_connect_agent    (NbIceSession       *self);
-gpointer    nb_ice_session_worker_main      (gpointer            user_data);
-gboolean    nb_ice_quit_loop                (gpointer            loop);
-gboolean    nb_ice_session_close_agent      (gpointer            user_data);
+void        nb_ice_session_close_agent      (NbIceSession       *self);
+
+/* nb-ice-runner.c: the threads the agents share */
+NbIceRunner  *nb_ice_runner_acquire          (void);
+void          nb_ice_runner_release          (NbIceRunner        *runner);
+GMainContext *nb_ice_runner_get_context      (NbIceRunner        *runner);
+GMainContext *nb_ice_runner_get_park_context (NbIceRunner        *runner);
+guint8       *nb_ice_runner_get_rx_buffer    (NbIceRunner        *runner);
+guint         nb_ice_runner_count_threads    (void);
 
 /* nb-ice-negotiation.c */
 void     nb_ice_session_restart_agent      (NbIceSession       *self);

@@ -2,17 +2,21 @@
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * Threads. The NiceAgent lives on a thread of the session's own with a
- * GMainContext of its own: its timers, its STUN/TURN traffic and the
- * WireGuard datagrams it receives on a relayed pair never touch the
- * caller's main loop. libnice emits its signals on whichever thread runs
+ * Threads. The NiceAgent lives on one of a few threads that every
+ * session's agent shares (nb-ice-runner.c), each with a GMainContext of
+ * its own: its timers, its STUN/TURN traffic and the WireGuard datagrams
+ * it receives on a relayed pair never touch the caller's main loop, and a
+ * daemon with hundreds of peers does not run hundreds of threads. The
+ * session's close waits for its agent to be gone from that thread, which
+ * goes on with the others. libnice emits its signals on whichever thread runs
  * it (that thread, or the caller's during a nice_agent_*() call); its
  * handlers (nb-ice-agent.c) only queue an event, and the session's own
  * signals and property changes are emitted from that queue on the context
  * the session was created in.
  *
  * The files: this one holds the object, its state and its public face;
- * nb-ice-agent.c the agent's thread and libnice's callbacks;
+ * nb-ice-runner.c the shared threads; nb-ice-agent.c libnice's callbacks
+ * and the agent's close;
  * nb-ice-negotiation.c what comes from the other peer; nb-ice-wg-path.c
  * the WireGuard peer's transport (the socket hand-over); nb-ice-servers.c
  * the STUN and TURN servers.
@@ -47,7 +51,7 @@ G_DEFINE_QUARK (nb-ice-session-error-quark, nb_ice_session_error)
  * threads read and write it), a channel through the agent for a relayed
  * pair.
  *
- * The agent runs on a thread of the session's own. Signals and property
+ * The agent runs on one of a few threads all sessions share. Signals and property
  * notifications are emitted on the thread-default main context of the
  * thread that created the session, and methods are called from it.
  */
@@ -279,7 +283,6 @@ nb_ice_session_finalize (GObject *object)
   g_free (self->remote_pwd);
   g_clear_object (&self->local_address);
   g_clear_object (&self->remote_address);
-  g_free (self->rx_buffer);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (nb_ice_session_parent_class)->finalize (object);
 }
@@ -509,7 +512,6 @@ nb_ice_session_init (NbIceSession *self)
   self->turn_servers = g_ptr_array_new_with_free_func (nb_ice_server_free);
   self->local_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   self->pending_candidates = g_ptr_array_new_with_free_func (g_free);
-  self->rx_buffer = g_malloc (NB_ICE_RX_BUFFER_SIZE);
 }
 
 /* -- public API ----------------------------------------------------------------- */
@@ -639,7 +641,7 @@ nb_ice_session_queue_credentials (NbIceSession *self)
  * @self: a #NbIceSession
  * @error: return location for a #GError
  *
- * Starts the agent on the session's own thread and gathers candidates:
+ * Starts the agent on a thread the sessions share and gathers candidates:
  * #NbIceSession::local-credentials, then #NbIceSession::local-candidate for
  * each candidate as it is found, then #NbIceSession::local-gathering-done.
  *
@@ -659,13 +661,11 @@ nb_ice_session_start (NbIceSession  *self,
       return FALSE;
     }
 
-  self->worker_context = g_main_context_new ();
-  self->park_context = g_main_context_new ();
-  self->worker_loop = g_main_loop_new (self->worker_context, FALSE);
+  self->runner = nb_ice_runner_acquire ();
   /* RFC 5245 mode, unreliable, ICE-UDP only; no UPnP (it would hold
    * gathering up waiting for a router). */
   self->agent = g_object_new (NICE_TYPE_AGENT,
-                              "main-context", self->worker_context,
+                              "main-context", nb_ice_runner_get_context (self->runner),
                               "compatibility", NICE_COMPATIBILITY_RFC5245,
                               "reliable", FALSE,
                               "controlling-mode", self->controlling,
@@ -680,6 +680,7 @@ nb_ice_session_start (NbIceSession  *self,
       g_set_error_literal (error, NB_ICE_SESSION_ERROR, NB_ICE_SESSION_ERROR_AGENT,
                            "libnice could not add a stream");
       g_clear_object (&self->agent);
+      g_clear_pointer (&self->runner, nb_ice_runner_release);
       return FALSE;
     }
   nice_agent_set_stream_name (self->agent, self->stream_id, "application");
@@ -696,9 +697,8 @@ nb_ice_session_start (NbIceSession  *self,
   self->channel = nb_ice_channel_new (self->agent, self->stream_id);
 
   nb_ice_session_connect_agent (self);
-  nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID, self->worker_context,
-                          nb_ice_session_on_receive, self);
-  self->worker = g_thread_new ("nb-ice", nb_ice_session_worker_main, self);
+  nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID,
+                          nb_ice_runner_get_context (self->runner), nb_ice_session_on_receive, self);
 
   self->generation = 1;
   nb_ice_session_new_session_id (self);
@@ -717,7 +717,8 @@ nb_ice_session_start (NbIceSession  *self,
  * @self: a #NbIceSession
  *
  * Stops the session: the attached peer loses its transport of the session,
- * the agent and its thread stop. The session is CLOSED from then on.
+ * the agent stops (and the thread it ran on, if no other session's agent
+ * runs there). The session is CLOSED from then on.
  */
 void
 nb_ice_session_close (NbIceSession *self)
@@ -745,29 +746,15 @@ nb_ice_session_close (NbIceSession *self)
   g_clear_object (&peer);
   nb_ice_session_set_transport_kind (self, NB_ICE_TRANSPORT_NONE);
 
-  if (self->agent != NULL)
-    g_signal_handlers_disconnect_by_data (self->agent, self);
-  if (self->worker != NULL)
-    {
-      GSource *source = g_timeout_source_new (NB_ICE_CLOSE_TIMEOUT_MS);
-
-      /* TURN allocations are released (a refresh with lifetime 0, RFC 8656
-       * §7) before the agent goes; their answers come on the session's
-       * thread, which stops when they did, or after a bound. */
-      g_source_set_callback (source, nb_ice_quit_loop, self->worker_loop, NULL);
-      g_source_attach (source, self->worker_context);
-      g_source_unref (source);
-      g_main_context_invoke (self->worker_context, nb_ice_session_close_agent, self);
-      g_thread_join (g_steal_pointer (&self->worker));
-    }
-  if (self->agent != NULL)
-    {
-      nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID, self->worker_context,
-                              NULL, NULL);
-      nice_agent_remove_stream (self->agent, self->stream_id);
-      g_clear_object (&self->agent);
-    }
+  /* The channel's reference to the agent goes first, so that the agent
+   * goes on its runner's thread (a transport the peer still holds may
+   * keep it a little longer). */
   g_clear_pointer (&self->channel, nb_ice_channel_unref);
+  if (self->agent != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->agent, self);
+      nb_ice_session_close_agent (self);
+    }
 
   {
     GSource *events;
@@ -788,9 +775,7 @@ nb_ice_session_close (NbIceSession *self)
     g_clear_object (&device);
   }
 
-  g_clear_pointer (&self->worker_loop, g_main_loop_unref);
-  g_clear_pointer (&self->worker_context, g_main_context_unref);
-  g_clear_pointer (&self->park_context, g_main_context_unref);
+  g_clear_pointer (&self->runner, nb_ice_runner_release);
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * Once a pair is selected the attached WireGuard peer gets a channel
  * transport that sends with nice_agent_send() and receives from the
- * agent's receive callback (on the session's thread). For a host, server-
+ * agent's receive callback (on the runner's thread). For a host, server-
  * or peer-reflexive pair, the selected socket is then duplicated and handed
  * to the peer with nb_wg_transport_new_socket(), so the packet threads read
  * and write it directly. Two things must hold first, or the packet threads
@@ -14,7 +14,7 @@
  * once it selected it). From then on the agent's sockets wait on a context
  * nobody runs ("parked"), so every datagram goes to the packet threads; a
  * restart moves the peer back to the channel and the sockets back to the
- * session's thread before new checks start.
+ * runner's thread before new checks start.
  *
  * After a restart the proof is weaker: the old pair stays selected (RFC
  * 8445 §9) and keeps carrying the other side's WireGuard while it checks,
@@ -70,7 +70,7 @@ channel_send (const guint8 *data,
 }
 
 /* A datagram that is not STUN came through the agent: WireGuard from the
- * other peer. Runs on the session's thread. */
+ * other peer. Runs on the runner's thread. */
 void
 nb_ice_session_on_receive (NiceAgent *agent,
                            guint      stream_id,
@@ -84,8 +84,8 @@ nb_ice_session_on_receive (NiceAgent *agent,
   NbWgPeer *peer = NULL;
   gboolean first;
 
-  /* Only this thread runs the agent's receive callback, so the buffer is
-   * its own; the lock is not held into WireGuard, whose sends may come back
+  /* Only the runner's thread runs its agents' receive callbacks, one at a
+   * time, so its buffer is theirs; the lock is not held into WireGuard, whose sends may come back
    * into libnice and from there into this session's handlers. */
   g_mutex_lock (&self->lock);
   self->rx++;
@@ -115,8 +115,10 @@ nb_ice_session_on_receive (NiceAgent *agent,
   if (peer != NULL && len <= NB_ICE_RX_BUFFER_SIZE)
     {
       /* The receive path decrypts in place: into a buffer of ours. */
-      memcpy (self->rx_buffer, buf, len);
-      nb_wg_device_receive_from_transport (device, peer, self->rx_buffer, len);
+      guint8 *rx_buffer = nb_ice_runner_get_rx_buffer (self->runner);
+
+      memcpy (rx_buffer, buf, len);
+      nb_wg_device_receive_from_transport (device, peer, rx_buffer, len);
     }
   g_clear_object (&peer);
   g_clear_object (&device);
@@ -125,7 +127,7 @@ nb_ice_session_on_receive (NiceAgent *agent,
     nb_ice_session_push_event (self, nb_ice_event_new (NB_ICE_EVENT_WG_SEEN));
 }
 
-/* Where the agent's sockets are watched: the session's thread, or nowhere
+/* Where the agent's sockets are watched: the runner's thread, or nowhere
  * while the packet threads own the selected socket. */
 void
 nb_ice_session_set_parked (NbIceSession *self,
@@ -148,7 +150,9 @@ nb_ice_session_set_parked (NbIceSession *self,
       setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_GRO, &gro, sizeof gro);
   }
   nice_agent_attach_recv (self->agent, self->stream_id, NB_ICE_COMPONENT_ID,
-                          parked ? self->park_context : self->worker_context, nb_ice_session_on_receive, self);
+                          parked ? nb_ice_runner_get_park_context (self->runner)
+                                 : nb_ice_runner_get_context (self->runner),
+                          nb_ice_session_on_receive, self);
   g_debug ("ICE session %s: the agent's sockets are %s", self->session_id,
            parked ? "parked, WireGuard reads the selected one" : "read by the agent");
 }

@@ -242,6 +242,84 @@ test_host_pair (void)
   link_clear (&link);
 }
 
+/* Threads of this process whose name starts with @prefix. */
+static guint
+count_threads_named (const char *prefix)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, prefix))
+        n++;
+    }
+  return n;
+}
+
+#define N_SHARED_LINKS 4
+
+static gboolean
+links_connected (gpointer data)
+{
+  Link *links = data;
+
+  for (guint i = 0; i < N_SHARED_LINKS; i++)
+    if (links[i].a.session != NULL && !both_connected (&links[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Eight sessions run their agents on NB_ICE_RUNNER_THREADS threads, not
+ * one each; closing one leaves the others' agents running on the same
+ * threads, and the last close stops them. */
+static void
+test_shared_threads (void)
+{
+  Link links[N_SHARED_LINKS] = { 0 };
+
+  g_assert_cmpuint (nb_ice_runner_count_threads (), ==, 0);
+  g_assert_cmpuint (count_threads_named ("nb-ice"), ==, 0);
+  for (guint i = 0; i < N_SHARED_LINKS; i++)
+    {
+      g_autoptr(NbKey) key_a = nb_key_generate ();
+      g_autoptr(NbKey) key_b = nb_key_generate ();
+
+      link_init (&links[i], key_a, key_b);
+      link_start (&links[i]);
+    }
+  g_assert_true (run_until (links_connected, links));
+  g_assert_cmpuint (nb_ice_runner_count_threads (), ==, NB_ICE_RUNNER_THREADS);
+  g_assert_cmpuint (count_threads_named ("nb-ice"), ==, NB_ICE_RUNNER_THREADS);
+  g_test_message ("%u sessions on %u threads", 2 * N_SHARED_LINKS,
+                  count_threads_named ("nb-ice"));
+
+  /* The first link goes while the threads run the others' agents. */
+  link_clear (&links[0]);
+  g_assert_cmpuint (nb_ice_runner_count_threads (), ==, NB_ICE_RUNNER_THREADS);
+  links[1].a.n_pairs = links[1].b.n_pairs = 0;
+  {
+    g_autoptr(GError) error = NULL;
+
+    /* A new round on another link: its agent still runs. */
+    g_assert_true (nb_ice_session_restart (links[1].a.session, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (run_until (links_connected, links));
+  g_assert_cmpuint (links[1].a.n_credentials, ==, 2);
+  g_assert_cmpuint (links[1].b.n_credentials, ==, 2);
+
+  for (guint i = 1; i < N_SHARED_LINKS; i++)
+    link_clear (&links[i]);
+  g_assert_cmpuint (nb_ice_runner_count_threads (), ==, 0);
+  g_assert_cmpuint (count_threads_named ("nb-ice"), ==, 0);
+}
+
 /* ---- WireGuard over the session ---- */
 
 typedef struct
@@ -993,6 +1071,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/transport/ice/host-pair", test_host_pair);
+  g_test_add_func ("/transport/ice/shared-threads", test_shared_threads);
   g_test_add_func ("/transport/ice/wireguard-over-socket", test_wireguard_over_socket);
   g_test_add_func ("/transport/ice/restart", test_restart);
   g_test_add_func ("/transport/ice/initiation-held-until-pair", test_initiation_held_until_pair);
