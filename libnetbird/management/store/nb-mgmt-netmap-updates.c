@@ -506,7 +506,9 @@ nb_mgmt_store_get_network_map (NbMgmtStore *store,
  * polls of 10,000 descriptors): dozens of computed maps waited for the main
  * loop at once, and the thread's arena kept that peak (16-20 MB) after the
  * burst. Two in flight keep the worker and the main loop busy together
- * while the arena holds two maps. A request takes its snapshot when it
+ * while the arena holds two maps. (Eight connected 10,000 channels a
+ * quarter faster, 55 s against 73 s on a loaded machine, for 1.1 MB more
+ * resident afterwards.) A request takes its snapshot when it
  * starts, so a waiting one neither pins an older snapshot nor computes a
  * map the account has changed since. */
 
