@@ -1301,6 +1301,90 @@ test_first_map_async (NetFixture   *n,
   g_assert_cmpuint (none->len, ==, 0);
 }
 
+typedef struct {
+  NbMgmtNetworkMap *map;
+  GError *error;
+  gboolean outdated;
+  guint *done;
+  guint order;
+} BoundedRun;
+
+static void
+bounded_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  BoundedRun *run = data;
+
+  run->map = nb_mgmt_store_get_network_map_finish (NB_MGMT_STORE (source), result, &run->outdated,
+                                                   &run->error);
+  run->order = ++*run->done;
+}
+
+/* First maps are started two at a time; the other requests wait as
+ * requests and take the account as it is when their turn comes. A change
+ * made while all are pending reaches the waiting ones' maps (not outdated)
+ * but not the two started before it (outdated: the next collection brings
+ * them up to date); a peer deleted while its request waits gets NOT_FOUND;
+ * they complete in the order they were made. A burst of connects thus
+ * queues requests, not computed maps. */
+static void
+test_first_maps_bounded (NetFixture   *n,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *names[] = { "a", "b", "c", "d", "e" };
+  BoundedRun runs[G_N_ELEMENTS (names)] = { 0 };
+  guint done = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    net_add_peer (n, names[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      NbMgmtPeer *p = g_hash_table_lookup (n->peers, names[i]);
+
+      runs[i].done = &done;
+      nb_mgmt_store_get_network_map_async (n->f.store, n->f.account->id, p->id, NULL,
+                                           bounded_done, &runs[i]);
+    }
+  /* While all five are pending: one peer more, and e deleted. */
+  net_add_peer (n, "f");
+  g_assert_true (nb_mgmt_store_delete_peer (n->f.store, n->f.account->id, NULL,
+                                            ((NbMgmtPeer *) g_hash_table_lookup (n->peers, "e"))->id,
+                                            &error));
+  g_assert_no_error (error);
+  while (done < G_N_ELEMENTS (names))
+    g_main_context_iteration (NULL, TRUE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_assert_cmpuint (runs[i].order, ==, i + 1);
+  /* Started at once: the account before f (and with e). */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_no_error (runs[i].error);
+      g_assert_true (runs[i].outdated);
+      g_assert_cmpuint (runs[i].map->remote_peers->len, ==, 4);
+    }
+  /* Waited: a, b, c or d without itself, and f; not e. */
+  for (guint i = 2; i < 4; i++)
+    {
+      g_assert_no_error (runs[i].error);
+      g_assert_false (runs[i].outdated);
+      g_assert_cmpuint (runs[i].map->remote_peers->len, ==, 4);
+      for (guint k = 0; k < runs[i].map->remote_peers->len; k++)
+        {
+          NbMgmtRemotePeer *r = runs[i].map->remote_peers->pdata[k];
+
+          g_assert_cmpstr (g_hash_table_lookup (n->by_ip, r->ip), !=, "e");
+        }
+    }
+  g_assert_error (runs[4].error, NB_MGMT_ERROR, NB_MGMT_ERROR_NOT_FOUND);
+  g_assert_null (runs[4].map);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_clear_pointer (&runs[i].map, nb_mgmt_network_map_free);
+  g_clear_error (&runs[4].error);
+}
+
 /* A rule may list at most NB_MGMT_MAX_RULE_PORTS ports, and as many
  * ranges: one more is an invalid argument (HTTP 422), naming the field and
  * saying what to use instead. */
@@ -1432,6 +1516,7 @@ main (int   argc,
     }
   ADD ("/mgmt/netmap/contents", test_map_contents, NULL);
   ADD ("/mgmt/netmap/first-map-async", test_first_map_async, NULL);
+  ADD ("/mgmt/netmap/first-maps-bounded", test_first_maps_bounded, NULL);
   ADD ("/mgmt/netmap/ports-per-rule-capped", test_ports_per_rule_capped, NULL);
   ADD ("/mgmt/netmap/huge-stored-port-rule", test_huge_stored_port_rule, NULL);
   ADD ("/mgmt/netmap/routes", test_map_routes, NULL);

@@ -148,6 +148,11 @@ struct _NbManagementServer
   GCancellable *collect_cancellable;
   /* Connections of channels whose first map is being computed. */
   GHashTable *first_maps;
+  /* First maps given since the heap was last trimmed, and the timer that
+   * trims it once a burst of them is over (nb-mgmt-sync.c). */
+  guint first_maps_since_trim;
+  gint64 last_first_map;
+  guint trim_source;
   guint ephemeral_source;
   gulong changed_handler;
   GString *scratch;

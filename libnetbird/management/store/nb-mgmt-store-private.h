@@ -33,6 +33,10 @@ struct _NbMgmtStore
   GHashTable *snapshots;        /* account id -> NbMgmtSnapshot */
   GHashTable *given_hashes;     /* account id -> GHashTable */
   GHashTable *dirty;            /* account id -> what changed since the last collect */
+  /* First maps (get_network_map_async): a few started, the other
+   * requests wait their turn (nb-mgmt-netmap-updates.c). */
+  guint first_maps_started;
+  GQueue first_maps_waiting;    /* GTask */
 
   /* nb_mgmt_store_refuse_for_testing() */
   char *refused_name;

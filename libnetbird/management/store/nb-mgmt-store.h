@@ -624,6 +624,9 @@ GPtrArray  *nb_mgmt_store_list_events            (NbMgmtStore             *store
  * when its sync channel opens); its finish records the map as given and,
  * when the account changed while the worker ran, makes the peer a
  * candidate of the next collection and says so (@outdated): collect then.
+ * A store computes two first maps at a time: further requests wait in
+ * order, and each looks its peer up when it starts (a burst of connects
+ * queues requests, not computed maps).
  * get_all_network_maps computes and records every peer's map of the
  * account at once, on the calling thread (shared indexes: linear in the
  * size of the maps).

@@ -4,6 +4,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -33,6 +34,9 @@ def sanitized(pid):
     except OSError:
         return False
 QUIET = 1.5  # how long a peer that must not be disturbed is watched
+TRIM_AFTER_MAPS = 64  # nb-mgmt-sync.c: a burst of connects is this many first maps
+TRIM_LINE = re.compile(r'A burst of (\d+) first maps is over: heap trimmed in (\d+) us, '
+                       r'resident (\d+) -> (\d+) kB')
 
 
 class Sync(DaemonTestCase):
@@ -280,6 +284,41 @@ class Sync(DaemonTestCase):
         other = peers[6]
         other.connect()
         self.assertEqual(len(remote_keys(other.recv_map(timeout=20))), 5)
+
+    def test_heap_trimmed_once_after_connect_burst(self):
+        # A burst of connects (more first maps than TRIM_AFTER_MAPS, all
+        # requested at once) ends with the heap trimmed, once, half a
+        # second after the last first map; the daemon says how much memory
+        # it gave back.
+        burst = TRIM_AFTER_MAPS + 6
+        peers = [self.registered_peer('b%03d' % i, connect=False) for i in range(burst)]
+        for p in peers:
+            p.connect()
+        for p in peers:
+            self.assertEqual(len(remote_keys(p.recv_map(timeout=20))), burst - 1)
+
+        def trims():
+            return [m for m in (TRIM_LINE.search(line) for line in list(self.daemon.stdout_lines))
+                    if m is not None]
+        deadline = time.monotonic() + 10
+        while not trims() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # and no second one
+        found = trims()
+        self.assertEqual(len(found), 1, 'expected one trim after the burst, got %d' % len(found))
+        maps, us, before, after = (int(g) for g in found[0].groups())
+        print('\nburst of %d first maps: heap trimmed in %d us, resident %d -> %d kB'
+              % (maps, us, before, after), file=sys.stderr)
+        # All of them, unless the connects themselves were spread over more
+        # than half a second (a slow, sanitized daemon): then the trim came
+        # after the first TRIM_AFTER_MAPS or more, and the rest were too few.
+        self.assertGreaterEqual(maps, TRIM_AFTER_MAPS)
+        self.assertLessEqual(maps, burst)
+        self.assertGreater(before, 0)
+        # Nothing else runs meanwhile; under AddressSanitizer malloc is not
+        # glibc's, and its memory is not what the trim returns.
+        if not sanitized(self.daemon.proc.pid):
+            self.assertLessEqual(after, before)
 
     def test_second_channel_replaces_first(self):
         a = self.registered_peer('a')
