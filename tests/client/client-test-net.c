@@ -293,9 +293,9 @@ net_setup (void)
   signal_log = g_build_filename (net.tmp, "signal.log", NULL);
   {
     g_autofree char *json =
-      /* Management hands Signal out as an http:// URL; the client makes
-       * it ws:// (wss:// for https://). */
-      g_strdup_printf ("{\"signal\": {\"uri\": \"http://%s:%d\"}, \"dns_domain\": \"nb.test\", "
+      /* NetBird's form, host and port without a scheme: Management hands
+       * it out as plain HTTP and the client makes it ws://. */
+      g_strdup_printf ("{\"signal\": {\"uri\": \"%s:%d\"}, \"dns_domain\": \"nb.test\", "
                        "\"stuns\": [\"stun:%s:%d\"], \"turn\": {\"uris\": "
                        "[\"turn:%s:%d?transport=udp\"], \"secret\": \"%s\"}}",
                        HUB_ADDRESS, SIGNAL_PORT, HUB_ADDRESS, TURN_PORT, HUB_ADDRESS, TURN_PORT,

@@ -105,7 +105,12 @@ nb_mgmt_server_build_netbird_config (NbManagementServer *self,
     }
 
   if (config->signal_uri != NULL)
-    out->signal = host_config (config->signal_uri);
+    {
+      out->signal = host_config (config->signal_uri);
+      /* NetBird's HOST:PORT form: Signal over plain HTTP. */
+      if (strstr (config->signal_uri, "://") == NULL)
+        out->signal->protocol = NB_MGMT_MSG_HOST_PROTOCOL_HTTP;
+    }
 
   if (config->relay_urls->len > 0)
     {

@@ -352,7 +352,7 @@ static const char * const service_names[] = {
 };
 
 static const char * const service_examples[] = {
-  [NB_MGMT_SERVICE_SIGNAL] = "https://signal.example.org:443",
+  [NB_MGMT_SERVICE_SIGNAL] = "https://signal.example.org:443 or signal.example.org:443",
   [NB_MGMT_SERVICE_STUN] = "stun:stun.example.org:3478",
   [NB_MGMT_SERVICE_TURN] = "turn:turn.example.org:3478?transport=udp",
   [NB_MGMT_SERVICE_RELAY] = "rels://relay.example.org:443",
@@ -399,6 +399,20 @@ nb_mgmt_server_config_check_uri (NbMgmtService   service,
 
   if (colon == NULL || colon == uri || strlen (uri) > 4096)
     goto invalid;
+  /* NetBird's own configuration names Signal as HOST:PORT, without a
+   * scheme; it is handed out as plain HTTP (see host_config() in
+   * nb-mgmt-netmap-wire.c) and checked as http://HOST:PORT. */
+  if (service == NB_MGMT_SERVICE_SIGNAL && strstr (uri, "://") == NULL &&
+      strchr (uri, '/') == NULL)
+    {
+      const char *last = strrchr (uri, ':');
+      g_autofree char *as_url = NULL;
+
+      if (last[1] == '\0' || strspn (last + 1, "0123456789") != strlen (last + 1))
+        goto invalid;
+      as_url = g_strconcat ("http://", uri, NULL);
+      return nb_mgmt_server_config_check_uri (service, as_url, error);
+    }
   scheme = g_ascii_strdown (uri, colon - uri);
   if (!scheme_fits (service, scheme))
     goto invalid;

@@ -557,7 +557,7 @@ test_service_properties (void)
   g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   server = g_initable_new (NB_TYPE_MANAGEMENT_SERVER, NULL, &error,
-                           "data-dir", data, "signal-uri", "signal.example:443", NULL);
+                           "data-dir", data, "signal-uri", "signal.example:https", NULL);
   g_assert_null (server);
   g_assert_error (error, NB_MANAGEMENT_SERVER_ERROR, NB_MANAGEMENT_SERVER_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
