@@ -262,6 +262,23 @@ count_threads_named (const char *prefix)
   return n;
 }
 
+/* g_thread_join() returns when the kernel clears the thread's id, a
+ * moment before its task leaves /proc/self/task: a thread just joined may
+ * still be listed. Waits (up to a second) for the count to settle. */
+static guint
+settled_threads_named (const char *prefix,
+                       guint       expected)
+{
+  guint n = count_threads_named (prefix);
+
+  for (guint i = 0; i < 100 && n != expected; i++)
+    {
+      g_usleep (10 * 1000);
+      n = count_threads_named (prefix);
+    }
+  return n;
+}
+
 #define N_SHARED_LINKS 4
 
 static gboolean
@@ -284,7 +301,7 @@ test_shared_threads (void)
   Link links[N_SHARED_LINKS] = { 0 };
 
   g_assert_cmpuint (nb_ice_runner_count_threads (), ==, 0);
-  g_assert_cmpuint (count_threads_named ("nb-ice"), ==, 0);
+  g_assert_cmpuint (settled_threads_named ("nb-ice", 0), ==, 0);
   for (guint i = 0; i < N_SHARED_LINKS; i++)
     {
       g_autoptr(NbKey) key_a = nb_key_generate ();
@@ -317,7 +334,7 @@ test_shared_threads (void)
   for (guint i = 1; i < N_SHARED_LINKS; i++)
     link_clear (&links[i]);
   g_assert_cmpuint (nb_ice_runner_count_threads (), ==, 0);
-  g_assert_cmpuint (count_threads_named ("nb-ice"), ==, 0);
+  g_assert_cmpuint (settled_threads_named ("nb-ice", 0), ==, 0);
 }
 
 /* ---- WireGuard over the session ---- */
