@@ -39,11 +39,28 @@
  * carries the one pair that matters. The other side fails its round too
  * and does the same. A relayed connection stays relayed until its path
  * dies.
+ *
+ * The WebSocket relay (nb-client-relays.c) comes first: each side names
+ * its home relay in its offers and answers, and as soon as both know the
+ * other's, the WireGuard peer gets a transport through the other's home
+ * relay, usable at once, while ICE goes on looking for a path. When ICE
+ * selects a pair its transport replaces the relay's (the upgrade); when
+ * the pair goes (ICE failed or restarted) the relay's comes back (the
+ * fallback). Only the transport under the WireGuard peer changes: its
+ * session, keys and counters carry on, so neither switch makes a
+ * handshake. With a relay to fall back to, a direct path that delivers
+ * nothing for DIRECT_SILENCE_S (both sides keep a persistent keepalive,
+ * so a working one delivers at least every KEEPALIVE_S) gets a new ICE
+ * round, which puts the relay back under the peer until ICE finds a path
+ * again; and the TURN-only rounds above are not needed. Without a relay
+ * (none configured, or the peers' relays unknown) ICE and TURN alone work
+ * as before.
  */
 #define G_LOG_DOMAIN "netbird-client"
 
 #include "nb-client-private.h"
 #include "nb-ice-session.h"
+#include "nb-relay-client-private.h"
 #include "nb-signal-message.h"
 #include "nb-version.h"
 #include "nb-wg-device-private.h"
@@ -62,6 +79,9 @@
 #define FIRST_HANDSHAKE_CONTROLLED_MS 1500
 /* Failed rounds before the relay alone is tried (see on_state()). */
 #define RELAY_FALLBACK_FAILURES 2
+/* A direct path that delivered nothing this long is dead when the relay
+ * can take over: more than one keepalive interval and a check's. */
+#define DIRECT_SILENCE_S (KEEPALIVE_S + 2 * 5)
 
 struct _NbClientPeerConn
 {
@@ -84,9 +104,19 @@ struct _NbClientPeerConn
   gboolean relay_only;
   guint rounds;                   /* rounds started by the watchdog */
   guint64 stale;
+
+  char *remote_relay;             /* the peer's home relay (URL), or NULL */
+  NbRelayClient *relay;           /* the client to it, while both sides
+                                   * have a home relay */
+  gboolean on_relay;              /* the WireGuard peer has its transport */
+  gboolean has_path;              /* the WireGuard peer has a transport */
+  guint relay_switches;
+  guint64 rx_bytes;               /* at the last check */
+  gint64 rx_at;                   /* real time rx_bytes last grew, µs */
 };
 
 static void conn_start_session (NbClientPeerConn *conn);
+static void conn_update_relay (NbClientPeerConn *conn);
 
 /* -- signalling ------------------------------------------------------------ */
 
@@ -121,9 +151,11 @@ send_credentials (NbClientPeerConn *conn,
     return;
   signal_send (conn, answer
                ? nb_signal_message_new_answer (session_id, ufrag, pwd, port,
-                                               nb_get_version_string (), NULL)
+                                               nb_get_version_string (),
+                                               conn->context->home_relay)
                : nb_signal_message_new_offer (session_id, ufrag, pwd, port,
-                                              nb_get_version_string (), NULL));
+                                              nb_get_version_string (),
+                                              conn->context->home_relay));
 }
 
 static void
@@ -150,6 +182,14 @@ nb_client_peer_conn_handle_message (NbClientPeerConn *conn,
     case NB_SIGNAL_MESSAGE_KIND_OFFER:
     case NB_SIGNAL_MESSAGE_KIND_ANSWER:
       new_session = g_strcmp0 (conn->remote_session_id, session_id) != 0;
+      if (g_strcmp0 (conn->remote_relay, nb_signal_message_get_relay_address (message)) != 0)
+        {
+          g_free (conn->remote_relay);
+          conn->remote_relay = g_strdup (nb_signal_message_get_relay_address (message));
+          if (conn->remote_relay != NULL && conn->remote_relay[0] == '\0')
+            g_clear_pointer (&conn->remote_relay, g_free);
+          conn_update_relay (conn);
+        }
       g_free (conn->remote_session_id);
       conn->remote_session_id = g_strdup (session_id);
       /* Different credentials restart this side's round too (the session
@@ -230,6 +270,14 @@ update_path (NbClientPeerConn *conn)
   NbClientConnectionType type;
   const char *relay = NULL;
 
+  /* Through the WebSocket relay: no ICE pair, the relay is the address. */
+  if (conn->on_relay)
+    {
+      nb_client_peer_set_path (conn->status, NB_CLIENT_CONNECTION_TYPE_RELAYED,
+                               NB_ICE_CANDIDATE_TYPE_HOST, NB_ICE_CANDIDATE_TYPE_HOST,
+                               NULL, conn->remote_relay, conn->remote_relay);
+      return;
+    }
   if (nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED ||
       !nb_ice_session_get_selected_pair (conn->session, &local_type, &local, &remote_type,
                                          &remote))
@@ -249,6 +297,22 @@ update_path (NbClientPeerConn *conn)
   else if (remote_type == NB_ICE_CANDIDATE_TYPE_RELAYED)
     relay = r;
   nb_client_peer_set_path (conn->status, type, local_type, remote_type, l, r, relay);
+}
+
+/* Connected while any path carries the WireGuard peer: ICE's or the
+ * relay's. */
+static void
+update_state (NbClientPeerConn *conn)
+{
+  NbIceSessionState state = conn->session != NULL ? nb_ice_session_get_state (conn->session)
+                                                  : NB_ICE_SESSION_STATE_CLOSED;
+
+  if (conn->on_relay || state == NB_ICE_SESSION_STATE_CONNECTED)
+    nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
+  else if (state == NB_ICE_SESSION_STATE_CLOSED)
+    nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
+  else
+    nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
 }
 
 static void close_session (NbClientPeerConn *conn);
@@ -281,7 +345,8 @@ on_state (NbIceSession     *session,
       conn->failures++;
       /* Not from within the session's own notification: from the main
        * loop, which closes it and makes a relay-only one. */
-      if (!conn->relay_only && conn->context->turns->len > 0 && conn->relay_source == NULL &&
+      if (!conn->relay_only && conn->relay == NULL && conn->context->turns->len > 0 &&
+          conn->relay_source == NULL &&
           conn->failures >= RELAY_FALLBACK_FAILURES)
         {
           conn->relay_source = g_idle_source_new ();
@@ -296,14 +361,14 @@ on_state (NbIceSession     *session,
       conn->failures = 0;
       conn->connected_at = g_get_real_time ();
       update_path (conn);
-      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
+      update_state (conn);
       g_debug ("Peer %s: connected (%s)", nb_key_get_public_base64 (conn->remote_key),
                nb_client_peer_get_remote_endpoint (conn->status));
       break;
     case NB_ICE_SESSION_STATE_CLOSED:
       conn->connected_at = 0;
       update_path (conn);
-      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
+      update_state (conn);
       break;
     case NB_ICE_SESSION_STATE_NEW:
     case NB_ICE_SESSION_STATE_GATHERING:
@@ -312,7 +377,7 @@ on_state (NbIceSession     *session,
     default:
       conn->connected_at = 0;
       update_path (conn);
-      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
+      update_state (conn);
       break;
     }
 }
@@ -340,10 +405,11 @@ cancel_late_handshake (NbClientPeerConn *conn)
   g_clear_pointer (&conn->handshake_source, g_source_unref);
 }
 
-/* The WireGuard peer has a path now (or a new one). Packets waiting for it
+/* The WireGuard peer has a path now, after none. Packets waiting for it
  * start a handshake at once (WireGuard stages them); without any, one
  * comes a moment later so the tunnel is ready (and its latency known)
- * before the first packet.
+ * before the first packet. A path that replaces another (relay to ICE,
+ * ICE to relay) needs none: the session goes on over the new one.
  *
  * Not at once, and not from both sides together: two initiations that
  * cross each overwrite the other side's handshake state with a
@@ -355,20 +421,113 @@ cancel_late_handshake (NbClientPeerConn *conn)
  * after 1.5 s, each only when no handshake completed over the path yet or
  * when it has no round trip of its own to show. */
 static void
-on_transport_kind (NbIceSession     *session,
-                   GParamSpec       *pspec,
-                   NbClientPeerConn *conn)
+path_attached (NbClientPeerConn *conn)
 {
-  cancel_late_handshake (conn);
-  if (nb_ice_session_get_transport_kind (session) == NB_ICE_TRANSPORT_NONE)
+  if (conn->has_path)
     return;
+  conn->has_path = TRUE;
+  cancel_late_handshake (conn);
   conn->attached_at = g_get_real_time ();
   conn->handshake_source =
-    g_timeout_source_new (nb_ice_session_get_controlling (session)
+    g_timeout_source_new (nb_ice_session_get_controlling (conn->session)
                           ? FIRST_HANDSHAKE_CONTROLLING_MS : FIRST_HANDSHAKE_CONTROLLED_MS);
   g_source_set_callback (conn->handshake_source, on_first_handshake, conn, NULL);
   g_source_set_static_name (conn->handshake_source, "[netbird] client first handshake");
   g_source_attach (conn->handshake_source, g_main_context_get_thread_default ());
+}
+
+static void
+path_detached (NbClientPeerConn *conn)
+{
+  conn->has_path = FALSE;
+  cancel_late_handshake (conn);
+}
+
+static void
+on_transport_kind (NbIceSession     *session,
+                   GParamSpec       *pspec,
+                   NbClientPeerConn *conn)
+{
+  if (nb_ice_session_get_transport_kind (session) == NB_ICE_TRANSPORT_NONE)
+    {
+      /* The session took its transport away (failed, restarted): the
+       * relay's comes back when there is one. */
+      conn_update_relay (conn);
+      if (!conn->on_relay)
+        path_detached (conn);
+      return;
+    }
+  if (conn->on_relay)
+    {
+      /* The session put its transport in the relay's place. */
+      conn->on_relay = FALSE;
+      g_message ("Peer %s: a direct path: off the relay",
+                 nb_key_get_public_base64 (conn->remote_key));
+    }
+  path_attached (conn);
+  update_path (conn);
+  update_state (conn);
+}
+
+/* The relay's transport under the WireGuard peer whenever both sides have
+ * a home relay and ICE has no transport there. */
+static void
+conn_update_relay (NbClientPeerConn *conn)
+{
+  NbClientConnContext *ctx = conn->context;
+  NbRelayClient *wanted = NULL;
+
+  if (ctx->home_relay != NULL && conn->remote_relay != NULL)
+    wanted = g_hash_table_lookup (ctx->relays, conn->remote_relay);
+  if (wanted != conn->relay)
+    {
+      if (conn->relay != NULL)
+        {
+          if (conn->on_relay)
+            {
+              nb_wg_peer_set_transport (conn->wg_peer, NULL);
+              conn->on_relay = FALSE;
+              path_detached (conn);
+            }
+          nb_relay_client_unwatch_peer (conn->relay, conn->remote_key);
+          g_clear_object (&conn->relay);
+        }
+      if (wanted != NULL)
+        {
+          conn->relay = g_object_ref (wanted);
+          nb_relay_client_watch_peer (wanted, conn->remote_key);
+        }
+      else if (conn->remote_relay != NULL && ctx->home_relay != NULL)
+        g_message ("Peer %s: its relay %s is none of the map's",
+                   nb_key_get_public_base64 (conn->remote_key), conn->remote_relay);
+    }
+  if (conn->relay != NULL && !conn->on_relay && conn->session != NULL &&
+      nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE)
+    {
+      nb_wg_peer_set_transport (conn->wg_peer,
+                                nb_relay_client_new_wg_transport (conn->relay, conn->remote_key,
+                                                                  ctx->device, conn->wg_peer));
+      conn->on_relay = TRUE;
+      conn->relay_switches++;
+      g_message ("Peer %s: through the relay %s", nb_key_get_public_base64 (conn->remote_key),
+                 conn->remote_relay);
+      path_attached (conn);
+    }
+  if (conn->session != NULL)
+    {
+      update_path (conn);
+      update_state (conn);
+    }
+}
+
+void
+nb_client_peer_conn_relays_changed (NbClientPeerConn *conn)
+{
+  conn_update_relay (conn);
+  /* The peer learns this side's home relay (an offer of the same round
+   * changes nothing else there). */
+  if (nb_ice_session_get_session_id (conn->session) != NULL)
+    send_credentials (conn, FALSE);
 }
 
 static void
@@ -396,6 +555,9 @@ close_session (NbClientPeerConn *conn)
   if (conn->session == NULL)
     return;
   g_signal_handlers_disconnect_by_data (conn->session, conn);
+  /* The session takes its transport with it. */
+  if (nb_ice_session_get_transport_kind (conn->session) != NB_ICE_TRANSPORT_NONE)
+    path_detached (conn);
   /* The WireGuard peer and its device are let go of now, not with the
    * session: the device (and its TUN interface) goes at down. */
   nb_ice_session_set_wg_peer (conn->session, NULL, NULL);
@@ -443,10 +605,10 @@ conn_start_session (NbClientPeerConn *conn)
   g_signal_connect (conn->session, "notify::state", G_CALLBACK (on_state), conn);
   g_signal_connect (conn->session, "selected-pair-changed", G_CALLBACK (on_pair), conn);
   g_signal_connect (conn->session, "notify::transport-kind", G_CALLBACK (on_transport_kind), conn);
-  nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
   if (!nb_ice_session_start (conn->session, &error))
     g_message ("Peer %s: ICE does not start: %s", nb_key_get_public_base64 (conn->remote_key),
                error->message);
+  conn_update_relay (conn);
 }
 
 /* A new round: a fresh session when the servers changed since (TURN
@@ -475,10 +637,25 @@ nb_client_peer_conn_check (NbClientPeerConn *conn,
                            gint64            now)
 {
   gint64 handshake = nb_wg_peer_get_last_handshake_time (conn->wg_peer);
+  guint64 rx = nb_wg_peer_get_rx_bytes (conn->wg_peer);
 
+  if (rx != conn->rx_bytes)
+    {
+      conn->rx_bytes = rx;
+      conn->rx_at = now;
+    }
   if (conn->connected_at == 0 ||
       nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED)
     return;
+  /* With the relay to fall back to, a direct path is judged by what it
+   * delivers: a switch to it makes no handshake. */
+  if (conn->relay != NULL)
+    {
+      if (!conn->on_relay &&
+          now - MAX (conn->rx_at, conn->connected_at) > DIRECT_SILENCE_S * G_USEC_PER_SEC)
+        new_round (conn, "nothing came over the direct path: back to the relay");
+      return;
+    }
   if (handshake < conn->connected_at)
     {
       if (now - conn->connected_at > FIRST_HANDSHAKE_S * G_USEC_PER_SEC)
@@ -499,6 +676,12 @@ guint
 nb_client_peer_conn_get_rounds (NbClientPeerConn *conn)
 {
   return conn->rounds;
+}
+
+guint
+nb_client_peer_conn_get_relay_switches (NbClientPeerConn *conn)
+{
+  return conn->relay_switches;
 }
 
 NbKey *
@@ -539,6 +722,14 @@ nb_client_peer_conn_free (NbClientPeerConn *conn)
       g_clear_pointer (&conn->relay_source, g_source_unref);
     }
   close_session (conn);
+  if (conn->relay != NULL)
+    {
+      if (conn->on_relay)
+        nb_wg_peer_set_transport (conn->wg_peer, NULL);
+      nb_relay_client_unwatch_peer (conn->relay, conn->remote_key);
+      g_clear_object (&conn->relay);
+    }
+  g_free (conn->remote_relay);
   g_signal_handlers_disconnect_by_data (conn->wg_peer, conn);
   nb_client_peer_set_wg_peer (conn->status, NULL);
   nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
