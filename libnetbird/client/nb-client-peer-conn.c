@@ -50,9 +50,10 @@
  * session, keys and counters carry on, so neither switch makes a
  * handshake. With a relay to fall back to, a direct path that delivers
  * nothing for DIRECT_SILENCE_S (both sides keep a persistent keepalive,
- * so a working one delivers at least every KEEPALIVE_S) gets a new ICE
- * round, which puts the relay back under the peer until ICE finds a path
- * again; and the TURN-only rounds above are not needed. Without a relay
+ * so a working one delivers at least every KEEPALIVE_S), or nothing for
+ * DATA_SILENCE_S while this side sends data, gets a new ICE session,
+ * which puts the relay back under the peer until ICE finds a path again;
+ * and the TURN-only rounds above are not needed. Without a relay
  * (none configured, or the peers' relays unknown) ICE and TURN alone work
  * as before.
  */
@@ -82,6 +83,12 @@
 /* A direct path that delivered nothing this long is dead when the relay
  * can take over: more than one keepalive interval and a check's. */
 #define DIRECT_SILENCE_S (KEEPALIVE_S + 2 * 5)
+/* Sooner when this side sent more than keepalives meanwhile: a live peer
+ * answers data within KEEPALIVE_TIMEOUT (10 s, its passive keepalive),
+ * and WireGuard itself gives up on a path after that and REKEY_TIMEOUT
+ * (5 s) (WireGuard paper §6.5). */
+#define DATA_SILENCE_S 15
+#define UNANSWERED_BYTES 512
 
 struct _NbClientPeerConn
 {
@@ -113,6 +120,8 @@ struct _NbClientPeerConn
   guint relay_switches;
   guint64 rx_bytes;               /* at the last check */
   gint64 rx_at;                   /* real time rx_bytes last grew, µs */
+  gint64 direct_at;               /* real time ICE's transport came, µs */
+  guint64 tx_at_rx;               /* tx bytes when rx_bytes last grew */
 };
 
 static void conn_start_session (NbClientPeerConn *conn);
@@ -457,6 +466,9 @@ on_transport_kind (NbIceSession     *session,
         path_detached (conn);
       return;
     }
+  /* A new path, not the same one changing hands within the session. */
+  if (conn->on_relay || !conn->has_path)
+    conn->direct_at = g_get_real_time ();
   if (conn->on_relay)
     {
       /* The session put its transport in the relay's place. */
@@ -555,9 +567,6 @@ close_session (NbClientPeerConn *conn)
   if (conn->session == NULL)
     return;
   g_signal_handlers_disconnect_by_data (conn->session, conn);
-  /* The session takes its transport with it. */
-  if (nb_ice_session_get_transport_kind (conn->session) != NB_ICE_TRANSPORT_NONE)
-    path_detached (conn);
   /* The WireGuard peer and its device are let go of now, not with the
    * session: the device (and its TUN interface) goes at down. */
   nb_ice_session_set_wg_peer (conn->session, NULL, NULL);
@@ -605,10 +614,15 @@ conn_start_session (NbClientPeerConn *conn)
   g_signal_connect (conn->session, "notify::state", G_CALLBACK (on_state), conn);
   g_signal_connect (conn->session, "selected-pair-changed", G_CALLBACK (on_pair), conn);
   g_signal_connect (conn->session, "notify::transport-kind", G_CALLBACK (on_transport_kind), conn);
+  /* The old session took its transport with it: the relay's replaces it
+   * (the WireGuard session goes on), or the peer has no path until ICE
+   * finds one. */
+  conn_update_relay (conn);
+  if (!conn->on_relay)
+    path_detached (conn);
   if (!nb_ice_session_start (conn->session, &error))
     g_message ("Peer %s: ICE does not start: %s", nb_key_get_public_base64 (conn->remote_key),
                error->message);
-  conn_update_relay (conn);
 }
 
 /* A new round: a fresh session when the servers changed since (TURN
@@ -638,24 +652,36 @@ nb_client_peer_conn_check (NbClientPeerConn *conn,
 {
   gint64 handshake = nb_wg_peer_get_last_handshake_time (conn->wg_peer);
   guint64 rx = nb_wg_peer_get_rx_bytes (conn->wg_peer);
+  guint64 tx = nb_wg_peer_get_tx_bytes (conn->wg_peer);
+  gint64 silent;
 
   if (rx != conn->rx_bytes)
     {
       conn->rx_bytes = rx;
       conn->rx_at = now;
+      conn->tx_at_rx = tx;
+    }
+  /* With the relay to fall back to, a direct path is judged by what it
+   * delivers (a switch to it makes no handshake), whatever ICE says of
+   * it: a restarting agent (the peer's new credentials restart it) keeps
+   * sending on its old pair until a new one is nominated. So a new
+   * session, not a restart, which takes the pair away. */
+  if (conn->relay != NULL)
+    {
+      silent = now - MAX (conn->rx_at, conn->direct_at);
+      if (!conn->on_relay &&
+          nb_ice_session_get_transport_kind (conn->session) != NB_ICE_TRANSPORT_NONE &&
+          (silent > DIRECT_SILENCE_S * G_USEC_PER_SEC ||
+           (silent > DATA_SILENCE_S * G_USEC_PER_SEC && tx - conn->tx_at_rx > UNANSWERED_BYTES)))
+        {
+          conn->servers_stale = TRUE;
+          new_round (conn, "nothing came over the direct path: back to the relay");
+        }
+      return;
     }
   if (conn->connected_at == 0 ||
       nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED)
     return;
-  /* With the relay to fall back to, a direct path is judged by what it
-   * delivers: a switch to it makes no handshake. */
-  if (conn->relay != NULL)
-    {
-      if (!conn->on_relay &&
-          now - MAX (conn->rx_at, conn->connected_at) > DIRECT_SILENCE_S * G_USEC_PER_SEC)
-        new_round (conn, "nothing came over the direct path: back to the relay");
-      return;
-    }
   if (handshake < conn->connected_at)
     {
       if (now - conn->connected_at > FIRST_HANDSHAKE_S * G_USEC_PER_SEC)
