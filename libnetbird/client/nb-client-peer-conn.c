@@ -89,6 +89,51 @@
  * (5 s) (WireGuard paper §6.5). */
 #define DATA_SILENCE_S 15
 #define UNANSWERED_BYTES 512
+/* What the peer sent through the relay this long after the switch to a
+ * direct path was not in flight at the switch: it fell back. */
+#define CHECK_SETTLE_S 3
+
+/* What the peer sends through the relay while ICE carries the WireGuard
+ * peer still reaches it (datagrams in flight at a switch, or the peer
+ * fell back first), and tells this side that the peer left the direct
+ * path. Shared with the relay client's thread: atomic rc box. */
+typedef struct
+{
+  GWeakRef device;
+  GWeakRef wg_peer;
+  gint received_s;                /* atomic: monotonic second of the last
+                                   * datagram, 0: none */
+} RelayStandby;
+
+static void
+relay_standby_clear (gpointer data)
+{
+  RelayStandby *standby = data;
+
+  g_weak_ref_clear (&standby->device);
+  g_weak_ref_clear (&standby->wg_peer);
+}
+
+static void
+relay_standby_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, relay_standby_clear);
+}
+
+/* On the relay client's thread. */
+static void
+relay_standby_receive (guint8   *data,
+                       gsize     len,
+                       gpointer  user_data)
+{
+  RelayStandby *standby = user_data;
+  g_autoptr(NbWgDevice) device = g_weak_ref_get (&standby->device);
+  g_autoptr(NbWgPeer) wg_peer = g_weak_ref_get (&standby->wg_peer);
+
+  g_atomic_int_set (&standby->received_s, (gint) (g_get_monotonic_time () / G_USEC_PER_SEC));
+  if (device != NULL && wg_peer != NULL)
+    nb_wg_device_receive_from_transport (device, wg_peer, data, len);
+}
 
 struct _NbClientPeerConn
 {
@@ -122,10 +167,14 @@ struct _NbClientPeerConn
   gint64 rx_at;                   /* real time rx_bytes last grew, µs */
   gint64 direct_at;               /* real time ICE's transport came, µs */
   guint64 tx_at_rx;               /* tx bytes when rx_bytes last grew */
+  gint direct_s;                  /* monotonic second of direct_at */
+  RelayStandby *standby;          /* the relay's receiver while ICE has
+                                   * the peer, or NULL */
 };
 
 static void conn_start_session (NbClientPeerConn *conn);
 static void conn_update_relay (NbClientPeerConn *conn);
+static void standby_start (NbClientPeerConn *conn);
 
 /* -- signalling ------------------------------------------------------------ */
 
@@ -468,17 +517,49 @@ on_transport_kind (NbIceSession     *session,
     }
   /* A new path, not the same one changing hands within the session. */
   if (conn->on_relay || !conn->has_path)
-    conn->direct_at = g_get_real_time ();
+    {
+      conn->direct_at = g_get_real_time ();
+      conn->direct_s = (gint) (g_get_monotonic_time () / G_USEC_PER_SEC);
+    }
   if (conn->on_relay)
     {
-      /* The session put its transport in the relay's place. */
+      /* The session put its transport in the relay's place (which took
+       * its receiver with it): the relay is listened to still. */
       conn->on_relay = FALSE;
       g_message ("Peer %s: a direct path: off the relay",
                  nb_key_get_public_base64 (conn->remote_key));
+      standby_start (conn);
     }
   path_attached (conn);
   update_path (conn);
   update_state (conn);
+}
+
+/* Listens on the relay while ICE has the peer (the relay's transport,
+ * once under the peer, replaces this receiver with its own). */
+static void
+standby_start (NbClientPeerConn *conn)
+{
+  if (conn->relay == NULL || conn->on_relay || conn->standby != NULL)
+    return;
+  conn->standby = g_atomic_rc_box_new0 (RelayStandby);
+  g_weak_ref_init (&conn->standby->device, conn->context->device);
+  g_weak_ref_init (&conn->standby->wg_peer, conn->wg_peer);
+  nb_relay_client_set_receiver (conn->relay, conn->remote_key, relay_standby_receive,
+                                g_atomic_rc_box_acquire (conn->standby), relay_standby_release);
+}
+
+/* @remove: the receiver is still the relay's (not replaced by the
+ * transport's). */
+static void
+standby_stop (NbClientPeerConn *conn,
+              gboolean          remove)
+{
+  if (conn->standby == NULL)
+    return;
+  if (remove)
+    nb_relay_client_set_receiver (conn->relay, conn->remote_key, NULL, NULL, NULL);
+  g_clear_pointer (&conn->standby, relay_standby_release);
 }
 
 /* The relay's transport under the WireGuard peer whenever both sides have
@@ -495,6 +576,7 @@ conn_update_relay (NbClientPeerConn *conn)
     {
       if (conn->relay != NULL)
         {
+          standby_stop (conn, TRUE);
           if (conn->on_relay)
             {
               nb_wg_peer_set_transport (conn->wg_peer, NULL);
@@ -516,6 +598,8 @@ conn_update_relay (NbClientPeerConn *conn)
   if (conn->relay != NULL && !conn->on_relay && conn->session != NULL &&
       nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE)
     {
+      /* The transport's receiver replaces the standby's. */
+      standby_stop (conn, FALSE);
       nb_wg_peer_set_transport (conn->wg_peer,
                                 nb_relay_client_new_wg_transport (conn->relay, conn->remote_key,
                                                                   ctx->device, conn->wg_peer));
@@ -525,6 +609,7 @@ conn_update_relay (NbClientPeerConn *conn)
                  conn->remote_relay);
       path_attached (conn);
     }
+  standby_start (conn);
   if (conn->session != NULL)
     {
       update_path (conn);
@@ -669,10 +754,18 @@ nb_client_peer_conn_check (NbClientPeerConn *conn,
   if (conn->relay != NULL)
     {
       silent = now - MAX (conn->rx_at, conn->direct_at);
-      if (!conn->on_relay &&
-          nb_ice_session_get_transport_kind (conn->session) != NB_ICE_TRANSPORT_NONE &&
-          (silent > DIRECT_SILENCE_S * G_USEC_PER_SEC ||
-           (silent > DATA_SILENCE_S * G_USEC_PER_SEC && tx - conn->tx_at_rx > UNANSWERED_BYTES)))
+      if (conn->on_relay ||
+          nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE)
+        return;
+      if (conn->standby != NULL &&
+          g_atomic_int_get (&conn->standby->received_s) > conn->direct_s + CHECK_SETTLE_S)
+        {
+          conn->servers_stale = TRUE;
+          new_round (conn, "the peer came through the relay: back to it");
+        }
+      else if (silent > DIRECT_SILENCE_S * G_USEC_PER_SEC ||
+               (silent > DATA_SILENCE_S * G_USEC_PER_SEC &&
+                tx - conn->tx_at_rx > UNANSWERED_BYTES))
         {
           conn->servers_stale = TRUE;
           new_round (conn, "nothing came over the direct path: back to the relay");
@@ -750,6 +843,7 @@ nb_client_peer_conn_free (NbClientPeerConn *conn)
   close_session (conn);
   if (conn->relay != NULL)
     {
+      standby_stop (conn, TRUE);
       if (conn->on_relay)
         nb_wg_peer_set_transport (conn->wg_peer, NULL);
       nb_relay_client_unwatch_peer (conn->relay, conn->remote_key);
