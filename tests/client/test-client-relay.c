@@ -206,6 +206,90 @@ stream_finish (Stream *s,
   return bytes;
 }
 
+/* `netbird status --json` of a daemon whose UDP to a and b is dropped:
+ * its peers are Relayed, with the relay's address. */
+static void
+test_relay_daemon_status (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) daemon = NULL;
+  g_autofree char *ns = g_strdup_printf ("nbc-%d-d", (int) getpid ());
+  g_autofree char *ifname = g_strdup_printf ("nbc%dd", (int) getpid ());
+  g_autofree char *veth = g_strdup_printf ("nbc%dvd", (int) getpid ());
+  g_autofree char *dir = g_build_filename (net.tmp, "d", NULL);
+  g_autofree char *config = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *sock = g_build_filename (net.tmp, "d.sock", NULL);
+  g_autofree char *log = g_build_filename (net.tmp, "d.log", NULL);
+  g_autofree char *addr = g_strdup_printf ("unix://%s", sock);
+  const char *cli = g_getenv ("NETBIRD_CLI");
+  gint64 until;
+  gboolean relayed = FALSE;
+
+  g_assert_nonnull (cli);
+  g_assert_nonnull (host_a);
+  g_ptr_array_add (net.namespaces, g_strdup (ns));
+  g_assert_cmpint (sh ("ip netns add %s && ip -n %s link set lo up && "
+                       "ip link add %s netns %s type veth peer name eth0 netns %s && "
+                       "ip -n %s link set %s master br0 up && "
+                       "ip -n %s addr add 198.18.0.20/24 dev eth0 && ip -n %s link set eth0 up",
+                       ns, ns, veth, net.hub, ns, net.hub, veth, ns, ns), ==, 0);
+  g_assert_cmpint (sh ("ip netns exec %s nft add table bridge nbd && "
+                       "ip netns exec %s nft add chain bridge nbd nbdforward "
+                       "'{ type filter hook forward priority 0; }' && "
+                       "ip netns exec %s nft add rule bridge nbd nbdforward ip saddr 198.18.0.20 "
+                       "ip daddr 198.18.0.0/24 ip daddr != " HUB_ADDRESS " meta l4proto udp drop && "
+                       "ip netns exec %s nft add rule bridge nbd nbdforward ip daddr 198.18.0.20 "
+                       "ip saddr 198.18.0.0/24 ip saddr != " HUB_ADDRESS " meta l4proto udp drop",
+                       net.hub, net.hub, net.hub, net.hub), ==, 0);
+  daemon = spawn_in (ns, log, &error, cli, "service", "run", "-c", config, "--daemon-addr", addr,
+                     NULL);
+  g_assert_no_error (error);
+  for (int tries = 0; !g_file_test (sock, G_FILE_TEST_EXISTS); tries++)
+    {
+      g_assert_cmpint (tries, <, 100);
+      iterate_for (100);
+    }
+  g_assert_cmpint (sh ("%s up -m %s -k %s -n peer-d --interface-name %s --daemon-addr %s",
+                       cli, MGMT_URL, net.setup_key, ifname, addr), ==, 0);
+
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (!relayed && g_get_monotonic_time () < until)
+    {
+      g_autofree char *json = NULL;
+      g_autofree char *cmd = g_strdup_printf ("%s status --json --daemon-addr %s", cli, addr);
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonArray *details;
+
+      iterate_for (500);
+      if (!g_spawn_command_line_sync (cmd, &json, NULL, NULL, NULL) ||
+          !json_parser_load_from_data (parser, json, -1, NULL))
+        continue;
+      details = json_object_get_array_member (
+        json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                       "peers"), "details");
+      for (guint i = 0; details != NULL && i < json_array_get_length (details); i++)
+        {
+          JsonObject *peer = json_array_get_object_element (details, i);
+
+          if (g_strcmp0 (json_object_get_string_member (peer, "publicKey"),
+                         host_a->public_key) == 0 &&
+              g_strcmp0 (json_object_get_string_member (peer, "status"), "Connected") == 0 &&
+              g_strcmp0 (json_object_get_string_member (peer, "connectionType"), "Relayed") == 0 &&
+              g_strcmp0 (json_object_get_string_member (peer, "relayAddress"), RELAY_URL) == 0)
+            {
+              g_test_message ("netbird status --json: a is Connected, connectionType Relayed, "
+                              "relayAddress %s", RELAY_URL);
+              relayed = TRUE;
+            }
+        }
+    }
+  g_assert_true (relayed);
+  g_assert_cmpint (sh ("%s down --daemon-addr %s", cli, addr), ==, 0);
+  g_assert_cmpint (stop_proc (daemon), ==, 0);
+  sh ("rm -f /var/run/wireguard/%s.sock", ifname);
+  g_assert_cmpint (sh ("ip netns exec %s nft delete table bridge nbd", net.hub), ==, 0);
+}
+
 static void
 test_relay_needs_root (void)
 {
@@ -329,6 +413,7 @@ main (int    argc,
   net_setup_relay ();
   g_test_add_func ("/client/relay/blocked", test_relay_blocked);
   g_test_add_func ("/client/relay/upgrade-fallback", test_relay_upgrade_fallback);
+  g_test_add_func ("/client/relay/daemon-status", test_relay_daemon_status);
   rc = g_test_run ();
   g_clear_pointer (&host_a, host_free);
   g_clear_pointer (&host_b, host_free);
