@@ -336,7 +336,10 @@ update_path (NbClientPeerConn *conn)
                                NULL, conn->remote_relay, conn->remote_relay);
       return;
     }
-  if (nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED ||
+  /* The session hands its transport over as it selects the pair, a
+   * moment before it calls itself connected. */
+  if ((nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED &&
+       nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE) ||
       !nb_ice_session_get_selected_pair (conn->session, &local_type, &local, &remote_type,
                                          &remote))
     {
@@ -365,7 +368,9 @@ update_state (NbClientPeerConn *conn)
   NbIceSessionState state = conn->session != NULL ? nb_ice_session_get_state (conn->session)
                                                   : NB_ICE_SESSION_STATE_CLOSED;
 
-  if (conn->on_relay || state == NB_ICE_SESSION_STATE_CONNECTED)
+  if (conn->on_relay || state == NB_ICE_SESSION_STATE_CONNECTED ||
+      (conn->session != NULL &&
+       nb_ice_session_get_transport_kind (conn->session) != NB_ICE_TRANSPORT_NONE))
     nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
   else if (state == NB_ICE_SESSION_STATE_CLOSED)
     nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
