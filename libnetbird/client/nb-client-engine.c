@@ -47,6 +47,7 @@ struct _NbClientEngine
   guint n_rules;                  /* in force */
   GSource *check_source;
   gint64 serial;
+  NbClientRelays *relays;
 };
 
 static void
@@ -142,6 +143,7 @@ nb_client_engine_new (NbClient *client,
   engine->conns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) nb_client_peer_conn_free);
   engine->peers = g_ptr_array_new_with_free_func (g_object_unref);
+  engine->relays = nb_client_relays_new (&engine->ctx, engine->conns);
   if (config->preshared_key != NULL && config->preshared_key[0] != '\0')
     {
       gsize len = 0;
@@ -210,6 +212,8 @@ nb_client_engine_free (NbClientEngine *engine)
   g_clear_pointer (&engine->check_source, g_source_unref);
   stop_signal (engine);
   teardown_device (engine);
+  /* After the connections: they hold the relays' transports. */
+  g_clear_pointer (&engine->relays, nb_client_relays_free);
   g_clear_pointer (&engine->conns, g_hash_table_unref);
   g_clear_pointer (&engine->peers, g_ptr_array_unref);
   g_clear_pointer (&engine->ctx.stuns, g_ptr_array_unref);
@@ -338,6 +342,9 @@ nb_client_engine_set_services (NbClientEngine               *engine,
       while (g_hash_table_iter_next (&iter, NULL, &conn))
         nb_client_peer_conn_servers_changed (conn);
     }
+
+  if (config->relay != NULL)
+    nb_client_relays_update (engine->relays, config->relay);
 
   url = signal_url_of (config->signal);
   if (url == NULL)

@@ -39,11 +39,29 @@
  * carries the one pair that matters. The other side fails its round too
  * and does the same. A relayed connection stays relayed until its path
  * dies.
+ *
+ * The WebSocket relay (nb-client-relays.c) comes first: each side names
+ * its home relay in its offers and answers, and as soon as both know the
+ * other's, the WireGuard peer gets a transport through the other's home
+ * relay, usable at once, while ICE goes on looking for a path. When ICE
+ * selects a pair its transport replaces the relay's (the upgrade); when
+ * the pair goes (ICE failed or restarted) the relay's comes back (the
+ * fallback). Only the transport under the WireGuard peer changes: its
+ * session, keys and counters carry on, so neither switch makes a
+ * handshake. With a relay to fall back to, a direct path that delivers
+ * nothing for DIRECT_SILENCE_S (both sides keep a persistent keepalive,
+ * so a working one delivers at least every KEEPALIVE_S), or nothing for
+ * DATA_SILENCE_S while this side sends data, gets a new ICE session,
+ * which puts the relay back under the peer until ICE finds a path again;
+ * and the TURN-only rounds above are not needed. Without a relay
+ * (none configured, or the peers' relays unknown) ICE and TURN alone work
+ * as before.
  */
 #define G_LOG_DOMAIN "netbird-client"
 
 #include "nb-client-private.h"
 #include "nb-ice-session.h"
+#include "nb-relay-client-private.h"
 #include "nb-signal-message.h"
 #include "nb-version.h"
 #include "nb-wg-device-private.h"
@@ -62,6 +80,60 @@
 #define FIRST_HANDSHAKE_CONTROLLED_MS 1500
 /* Failed rounds before the relay alone is tried (see on_state()). */
 #define RELAY_FALLBACK_FAILURES 2
+/* A direct path that delivered nothing this long is dead when the relay
+ * can take over: more than one keepalive interval and a check's. */
+#define DIRECT_SILENCE_S (KEEPALIVE_S + 2 * 5)
+/* Sooner when this side sent more than keepalives meanwhile: a live peer
+ * answers data within KEEPALIVE_TIMEOUT (10 s, its passive keepalive),
+ * and WireGuard itself gives up on a path after that and REKEY_TIMEOUT
+ * (5 s) (WireGuard paper §6.5). */
+#define DATA_SILENCE_S 15
+#define UNANSWERED_BYTES 512
+/* What the peer sent through the relay this long after the switch to a
+ * direct path was not in flight at the switch: it fell back. */
+#define CHECK_SETTLE_S 3
+
+/* What the peer sends through the relay while ICE carries the WireGuard
+ * peer still reaches it (datagrams in flight at a switch, or the peer
+ * fell back first), and tells this side that the peer left the direct
+ * path. Shared with the relay client's thread: atomic rc box. */
+typedef struct
+{
+  GWeakRef device;
+  GWeakRef wg_peer;
+  gint received_s;                /* atomic: monotonic second of the last
+                                   * datagram, 0: none */
+} RelayStandby;
+
+static void
+relay_standby_clear (gpointer data)
+{
+  RelayStandby *standby = data;
+
+  g_weak_ref_clear (&standby->device);
+  g_weak_ref_clear (&standby->wg_peer);
+}
+
+static void
+relay_standby_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, relay_standby_clear);
+}
+
+/* On the relay client's thread. */
+static void
+relay_standby_receive (guint8   *data,
+                       gsize     len,
+                       gpointer  user_data)
+{
+  RelayStandby *standby = user_data;
+  g_autoptr(NbWgDevice) device = g_weak_ref_get (&standby->device);
+  g_autoptr(NbWgPeer) wg_peer = g_weak_ref_get (&standby->wg_peer);
+
+  g_atomic_int_set (&standby->received_s, (gint) (g_get_monotonic_time () / G_USEC_PER_SEC));
+  if (device != NULL && wg_peer != NULL)
+    nb_wg_device_receive_from_transport (device, wg_peer, data, len);
+}
 
 struct _NbClientPeerConn
 {
@@ -84,9 +156,25 @@ struct _NbClientPeerConn
   gboolean relay_only;
   guint rounds;                   /* rounds started by the watchdog */
   guint64 stale;
+
+  char *remote_relay;             /* the peer's home relay (URL), or NULL */
+  NbRelayClient *relay;           /* the client to it, while both sides
+                                   * have a home relay */
+  gboolean on_relay;              /* the WireGuard peer has its transport */
+  gboolean has_path;              /* the WireGuard peer has a transport */
+  guint relay_switches;
+  guint64 rx_bytes;               /* at the last check */
+  gint64 rx_at;                   /* real time rx_bytes last grew, µs */
+  gint64 direct_at;               /* real time ICE's transport came, µs */
+  guint64 tx_at_rx;               /* tx bytes when rx_bytes last grew */
+  gint direct_s;                  /* monotonic second of direct_at */
+  RelayStandby *standby;          /* the relay's receiver while ICE has
+                                   * the peer, or NULL */
 };
 
 static void conn_start_session (NbClientPeerConn *conn);
+static void conn_update_relay (NbClientPeerConn *conn);
+static void standby_start (NbClientPeerConn *conn);
 
 /* -- signalling ------------------------------------------------------------ */
 
@@ -121,9 +209,11 @@ send_credentials (NbClientPeerConn *conn,
     return;
   signal_send (conn, answer
                ? nb_signal_message_new_answer (session_id, ufrag, pwd, port,
-                                               nb_get_version_string (), NULL)
+                                               nb_get_version_string (),
+                                               conn->context->home_relay)
                : nb_signal_message_new_offer (session_id, ufrag, pwd, port,
-                                              nb_get_version_string (), NULL));
+                                              nb_get_version_string (),
+                                              conn->context->home_relay));
 }
 
 static void
@@ -150,6 +240,14 @@ nb_client_peer_conn_handle_message (NbClientPeerConn *conn,
     case NB_SIGNAL_MESSAGE_KIND_OFFER:
     case NB_SIGNAL_MESSAGE_KIND_ANSWER:
       new_session = g_strcmp0 (conn->remote_session_id, session_id) != 0;
+      if (g_strcmp0 (conn->remote_relay, nb_signal_message_get_relay_address (message)) != 0)
+        {
+          g_free (conn->remote_relay);
+          conn->remote_relay = g_strdup (nb_signal_message_get_relay_address (message));
+          if (conn->remote_relay != NULL && conn->remote_relay[0] == '\0')
+            g_clear_pointer (&conn->remote_relay, g_free);
+          conn_update_relay (conn);
+        }
       g_free (conn->remote_session_id);
       conn->remote_session_id = g_strdup (session_id);
       /* Different credentials restart this side's round too (the session
@@ -230,7 +328,18 @@ update_path (NbClientPeerConn *conn)
   NbClientConnectionType type;
   const char *relay = NULL;
 
-  if (nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED ||
+  /* Through the WebSocket relay: no ICE pair, the relay is the address. */
+  if (conn->on_relay)
+    {
+      nb_client_peer_set_path (conn->status, NB_CLIENT_CONNECTION_TYPE_RELAYED,
+                               NB_ICE_CANDIDATE_TYPE_HOST, NB_ICE_CANDIDATE_TYPE_HOST,
+                               NULL, conn->remote_relay, conn->remote_relay);
+      return;
+    }
+  /* The session hands its transport over as it selects the pair, a
+   * moment before it calls itself connected. */
+  if ((nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED &&
+       nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE) ||
       !nb_ice_session_get_selected_pair (conn->session, &local_type, &local, &remote_type,
                                          &remote))
     {
@@ -249,6 +358,24 @@ update_path (NbClientPeerConn *conn)
   else if (remote_type == NB_ICE_CANDIDATE_TYPE_RELAYED)
     relay = r;
   nb_client_peer_set_path (conn->status, type, local_type, remote_type, l, r, relay);
+}
+
+/* Connected while any path carries the WireGuard peer: ICE's or the
+ * relay's. */
+static void
+update_state (NbClientPeerConn *conn)
+{
+  NbIceSessionState state = conn->session != NULL ? nb_ice_session_get_state (conn->session)
+                                                  : NB_ICE_SESSION_STATE_CLOSED;
+
+  if (conn->on_relay || state == NB_ICE_SESSION_STATE_CONNECTED ||
+      (conn->session != NULL &&
+       nb_ice_session_get_transport_kind (conn->session) != NB_ICE_TRANSPORT_NONE))
+    nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
+  else if (state == NB_ICE_SESSION_STATE_CLOSED)
+    nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
+  else
+    nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
 }
 
 static void close_session (NbClientPeerConn *conn);
@@ -281,7 +408,8 @@ on_state (NbIceSession     *session,
       conn->failures++;
       /* Not from within the session's own notification: from the main
        * loop, which closes it and makes a relay-only one. */
-      if (!conn->relay_only && conn->context->turns->len > 0 && conn->relay_source == NULL &&
+      if (!conn->relay_only && conn->relay == NULL && conn->context->turns->len > 0 &&
+          conn->relay_source == NULL &&
           conn->failures >= RELAY_FALLBACK_FAILURES)
         {
           conn->relay_source = g_idle_source_new ();
@@ -296,14 +424,14 @@ on_state (NbIceSession     *session,
       conn->failures = 0;
       conn->connected_at = g_get_real_time ();
       update_path (conn);
-      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTED);
+      update_state (conn);
       g_debug ("Peer %s: connected (%s)", nb_key_get_public_base64 (conn->remote_key),
                nb_client_peer_get_remote_endpoint (conn->status));
       break;
     case NB_ICE_SESSION_STATE_CLOSED:
       conn->connected_at = 0;
       update_path (conn);
-      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);
+      update_state (conn);
       break;
     case NB_ICE_SESSION_STATE_NEW:
     case NB_ICE_SESSION_STATE_GATHERING:
@@ -312,7 +440,7 @@ on_state (NbIceSession     *session,
     default:
       conn->connected_at = 0;
       update_path (conn);
-      nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
+      update_state (conn);
       break;
     }
 }
@@ -340,10 +468,11 @@ cancel_late_handshake (NbClientPeerConn *conn)
   g_clear_pointer (&conn->handshake_source, g_source_unref);
 }
 
-/* The WireGuard peer has a path now (or a new one). Packets waiting for it
+/* The WireGuard peer has a path now, after none. Packets waiting for it
  * start a handshake at once (WireGuard stages them); without any, one
  * comes a moment later so the tunnel is ready (and its latency known)
- * before the first packet.
+ * before the first packet. A path that replaces another (relay to ICE,
+ * ICE to relay) needs none: the session goes on over the new one.
  *
  * Not at once, and not from both sides together: two initiations that
  * cross each overwrite the other side's handshake state with a
@@ -355,20 +484,152 @@ cancel_late_handshake (NbClientPeerConn *conn)
  * after 1.5 s, each only when no handshake completed over the path yet or
  * when it has no round trip of its own to show. */
 static void
-on_transport_kind (NbIceSession     *session,
-                   GParamSpec       *pspec,
-                   NbClientPeerConn *conn)
+path_attached (NbClientPeerConn *conn)
 {
-  cancel_late_handshake (conn);
-  if (nb_ice_session_get_transport_kind (session) == NB_ICE_TRANSPORT_NONE)
+  if (conn->has_path)
     return;
+  conn->has_path = TRUE;
+  cancel_late_handshake (conn);
   conn->attached_at = g_get_real_time ();
   conn->handshake_source =
-    g_timeout_source_new (nb_ice_session_get_controlling (session)
+    g_timeout_source_new (nb_ice_session_get_controlling (conn->session)
                           ? FIRST_HANDSHAKE_CONTROLLING_MS : FIRST_HANDSHAKE_CONTROLLED_MS);
   g_source_set_callback (conn->handshake_source, on_first_handshake, conn, NULL);
   g_source_set_static_name (conn->handshake_source, "[netbird] client first handshake");
   g_source_attach (conn->handshake_source, g_main_context_get_thread_default ());
+}
+
+static void
+path_detached (NbClientPeerConn *conn)
+{
+  conn->has_path = FALSE;
+  cancel_late_handshake (conn);
+}
+
+static void
+on_transport_kind (NbIceSession     *session,
+                   GParamSpec       *pspec,
+                   NbClientPeerConn *conn)
+{
+  if (nb_ice_session_get_transport_kind (session) == NB_ICE_TRANSPORT_NONE)
+    {
+      /* The session took its transport away (failed, restarted): the
+       * relay's comes back when there is one. */
+      conn_update_relay (conn);
+      if (!conn->on_relay)
+        path_detached (conn);
+      return;
+    }
+  /* A new path, not the same one changing hands within the session. */
+  if (conn->on_relay || !conn->has_path)
+    {
+      conn->direct_at = g_get_real_time ();
+      conn->direct_s = (gint) (g_get_monotonic_time () / G_USEC_PER_SEC);
+    }
+  if (conn->on_relay)
+    {
+      /* The session put its transport in the relay's place (which took
+       * its receiver with it): the relay is listened to still. */
+      conn->on_relay = FALSE;
+      g_message ("Peer %s: a direct path: off the relay",
+                 nb_key_get_public_base64 (conn->remote_key));
+      standby_start (conn);
+    }
+  path_attached (conn);
+  update_path (conn);
+  update_state (conn);
+}
+
+/* Listens on the relay while ICE has the peer (the relay's transport,
+ * once under the peer, replaces this receiver with its own). */
+static void
+standby_start (NbClientPeerConn *conn)
+{
+  if (conn->relay == NULL || conn->on_relay || conn->standby != NULL)
+    return;
+  conn->standby = g_atomic_rc_box_new0 (RelayStandby);
+  g_weak_ref_init (&conn->standby->device, conn->context->device);
+  g_weak_ref_init (&conn->standby->wg_peer, conn->wg_peer);
+  nb_relay_client_set_receiver (conn->relay, conn->remote_key, relay_standby_receive,
+                                g_atomic_rc_box_acquire (conn->standby), relay_standby_release);
+}
+
+/* @remove: the receiver is still the relay's (not replaced by the
+ * transport's). */
+static void
+standby_stop (NbClientPeerConn *conn,
+              gboolean          remove)
+{
+  if (conn->standby == NULL)
+    return;
+  if (remove)
+    nb_relay_client_set_receiver (conn->relay, conn->remote_key, NULL, NULL, NULL);
+  g_clear_pointer (&conn->standby, relay_standby_release);
+}
+
+/* The relay's transport under the WireGuard peer whenever both sides have
+ * a home relay and ICE has no transport there. */
+static void
+conn_update_relay (NbClientPeerConn *conn)
+{
+  NbClientConnContext *ctx = conn->context;
+  NbRelayClient *wanted = NULL;
+
+  if (ctx->home_relay != NULL && conn->remote_relay != NULL)
+    wanted = g_hash_table_lookup (ctx->relays, conn->remote_relay);
+  if (wanted != conn->relay)
+    {
+      if (conn->relay != NULL)
+        {
+          standby_stop (conn, TRUE);
+          if (conn->on_relay)
+            {
+              nb_wg_peer_set_transport (conn->wg_peer, NULL);
+              conn->on_relay = FALSE;
+              path_detached (conn);
+            }
+          nb_relay_client_unwatch_peer (conn->relay, conn->remote_key);
+          g_clear_object (&conn->relay);
+        }
+      if (wanted != NULL)
+        {
+          conn->relay = g_object_ref (wanted);
+          nb_relay_client_watch_peer (wanted, conn->remote_key);
+        }
+      else if (conn->remote_relay != NULL && ctx->home_relay != NULL)
+        g_message ("Peer %s: its relay %s is none of the map's",
+                   nb_key_get_public_base64 (conn->remote_key), conn->remote_relay);
+    }
+  if (conn->relay != NULL && !conn->on_relay && conn->session != NULL &&
+      nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE)
+    {
+      /* The transport's receiver replaces the standby's. */
+      standby_stop (conn, FALSE);
+      nb_wg_peer_set_transport (conn->wg_peer,
+                                nb_relay_client_new_wg_transport (conn->relay, conn->remote_key,
+                                                                  ctx->device, conn->wg_peer));
+      conn->on_relay = TRUE;
+      conn->relay_switches++;
+      g_message ("Peer %s: through the relay %s", nb_key_get_public_base64 (conn->remote_key),
+                 conn->remote_relay);
+      path_attached (conn);
+    }
+  standby_start (conn);
+  if (conn->session != NULL)
+    {
+      update_path (conn);
+      update_state (conn);
+    }
+}
+
+void
+nb_client_peer_conn_relays_changed (NbClientPeerConn *conn)
+{
+  conn_update_relay (conn);
+  /* The peer learns this side's home relay (an offer of the same round
+   * changes nothing else there). */
+  if (nb_ice_session_get_session_id (conn->session) != NULL)
+    send_credentials (conn, FALSE);
 }
 
 static void
@@ -443,7 +704,12 @@ conn_start_session (NbClientPeerConn *conn)
   g_signal_connect (conn->session, "notify::state", G_CALLBACK (on_state), conn);
   g_signal_connect (conn->session, "selected-pair-changed", G_CALLBACK (on_pair), conn);
   g_signal_connect (conn->session, "notify::transport-kind", G_CALLBACK (on_transport_kind), conn);
-  nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_CONNECTING);
+  /* The old session took its transport with it: the relay's replaces it
+   * (the WireGuard session goes on), or the peer has no path until ICE
+   * finds one. */
+  conn_update_relay (conn);
+  if (!conn->on_relay)
+    path_detached (conn);
   if (!nb_ice_session_start (conn->session, &error))
     g_message ("Peer %s: ICE does not start: %s", nb_key_get_public_base64 (conn->remote_key),
                error->message);
@@ -475,7 +741,42 @@ nb_client_peer_conn_check (NbClientPeerConn *conn,
                            gint64            now)
 {
   gint64 handshake = nb_wg_peer_get_last_handshake_time (conn->wg_peer);
+  guint64 rx = nb_wg_peer_get_rx_bytes (conn->wg_peer);
+  guint64 tx = nb_wg_peer_get_tx_bytes (conn->wg_peer);
+  gint64 silent;
 
+  if (rx != conn->rx_bytes)
+    {
+      conn->rx_bytes = rx;
+      conn->rx_at = now;
+      conn->tx_at_rx = tx;
+    }
+  /* With the relay to fall back to, a direct path is judged by what it
+   * delivers (a switch to it makes no handshake), whatever ICE says of
+   * it: a restarting agent (the peer's new credentials restart it) keeps
+   * sending on its old pair until a new one is nominated. So a new
+   * session, not a restart, which takes the pair away. */
+  if (conn->relay != NULL)
+    {
+      silent = now - MAX (conn->rx_at, conn->direct_at);
+      if (conn->on_relay ||
+          nb_ice_session_get_transport_kind (conn->session) == NB_ICE_TRANSPORT_NONE)
+        return;
+      if (conn->standby != NULL &&
+          g_atomic_int_get (&conn->standby->received_s) > conn->direct_s + CHECK_SETTLE_S)
+        {
+          conn->servers_stale = TRUE;
+          new_round (conn, "the peer came through the relay: back to it");
+        }
+      else if (silent > DIRECT_SILENCE_S * G_USEC_PER_SEC ||
+               (silent > DATA_SILENCE_S * G_USEC_PER_SEC &&
+                tx - conn->tx_at_rx > UNANSWERED_BYTES))
+        {
+          conn->servers_stale = TRUE;
+          new_round (conn, "nothing came over the direct path: back to the relay");
+        }
+      return;
+    }
   if (conn->connected_at == 0 ||
       nb_ice_session_get_state (conn->session) != NB_ICE_SESSION_STATE_CONNECTED)
     return;
@@ -499,6 +800,12 @@ guint
 nb_client_peer_conn_get_rounds (NbClientPeerConn *conn)
 {
   return conn->rounds;
+}
+
+guint
+nb_client_peer_conn_get_relay_switches (NbClientPeerConn *conn)
+{
+  return conn->relay_switches;
 }
 
 NbKey *
@@ -539,6 +846,15 @@ nb_client_peer_conn_free (NbClientPeerConn *conn)
       g_clear_pointer (&conn->relay_source, g_source_unref);
     }
   close_session (conn);
+  if (conn->relay != NULL)
+    {
+      standby_stop (conn, TRUE);
+      if (conn->on_relay)
+        nb_wg_peer_set_transport (conn->wg_peer, NULL);
+      nb_relay_client_unwatch_peer (conn->relay, conn->remote_key);
+      g_clear_object (&conn->relay);
+    }
+  g_free (conn->remote_relay);
   g_signal_handlers_disconnect_by_data (conn->wg_peer, conn);
   nb_client_peer_set_wg_peer (conn->status, NULL);
   nb_client_peer_set_state (conn->status, NB_CLIENT_PEER_STATE_IDLE);

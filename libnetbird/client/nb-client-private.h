@@ -140,6 +140,10 @@ typedef struct
   GPtrArray *turns;            /* NbClientIceServer */
   GPtrArray *local_addresses;  /* GInetAddress */
   const guint8 *preshared_key; /* 32 bytes, or NULL */
+  GHashTable *relays;          /* URL -> NbRelayClient, one per relay of
+                                * the map */
+  char *home_relay;            /* the URL of the first relay that
+                                * answered, named in offers; NULL */
 } NbClientConnContext;
 
 /* A connection to the remote peer @remote_key, whose NbWgPeer on the
@@ -159,12 +163,33 @@ void              nb_client_peer_conn_signal_connected (NbClientPeerConn *conn);
 /* The STUN and TURN servers changed (new credentials): used by the next
  * round. */
 void              nb_client_peer_conn_servers_changed (NbClientPeerConn *conn);
+/* The relays changed, or this side's home relay became known: offers it
+ * to the peer and takes the relay path when both sides have one. */
+void              nb_client_peer_conn_relays_changed (NbClientPeerConn *conn);
 /* Looks at the path once (every few seconds): a new round when WireGuard
  * handshakes stopped completing over it. */
 void              nb_client_peer_conn_check (NbClientPeerConn *conn,
                                              gint64            now);
 /* Counters of the connection, for tests and logs. */
 guint             nb_client_peer_conn_get_rounds (NbClientPeerConn *conn);
+/* Times the WireGuard peer was handed the relay's transport. */
+guint             nb_client_peer_conn_get_relay_switches (NbClientPeerConn *conn);
+
+/* -- the relays (nb-client-relays.c) -------------------------------------- */
+
+typedef struct _NbClientRelays NbClientRelays;
+
+/* The engine's relay connections: they fill @context's relays and
+ * home_relay and tell the connections of @conns (public key base64 ->
+ * NbClientPeerConn) when those change. */
+NbClientRelays *nb_client_relays_new    (NbClientConnContext        *context,
+                                         GHashTable                 *conns);
+/* One client per URL of @config (new ones started, gone ones stopped),
+ * each with @config's token. */
+void            nb_client_relays_update (NbClientRelays             *relays,
+                                         const NbMgmtMsgRelayConfig *config);
+/* Every relay connection stopped; call once the connections are gone. */
+void            nb_client_relays_free   (NbClientRelays             *relays);
 
 /* -- the engine (nb-client-engine.c) -------------------------------------- */
 

@@ -255,6 +255,15 @@ rest (const char *method,
   return json_node_copy (json_parser_get_root (parser));
 }
 
+static gboolean with_relay;
+
+void
+net_setup_relay (void)
+{
+  with_relay = TRUE;
+  net_setup ();
+}
+
 void
 net_setup (void)
 {
@@ -300,8 +309,29 @@ net_setup (void)
                        "[\"turn:%s:%d?transport=udp\"], \"secret\": \"%s\"}}",
                        HUB_ADDRESS, SIGNAL_PORT, HUB_ADDRESS, TURN_PORT, HUB_ADDRESS, TURN_PORT,
                        TURN_SECRET);
+    /* With the WebSocket relay, no TURN: the relay is the one there is. */
+    if (with_relay)
+      {
+        g_free (json);
+        json = g_strdup_printf ("{\"signal\": {\"uri\": \"http://%s:%d\"}, "
+                                "\"dns_domain\": \"nb.test\", \"stuns\": [\"stun:%s:%d\"]}",
+                                HUB_ADDRESS, SIGNAL_PORT, HUB_ADDRESS, TURN_PORT);
+      }
     g_assert_true (g_file_set_contents (config, json, -1, NULL));
   }
+  if (with_relay)
+    {
+      g_autofree char *secret = g_build_filename (net.tmp, "relay.secret", NULL);
+      g_autofree char *relay_log = g_build_filename (net.tmp, "relay.log", NULL);
+      g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, RELAY_PORT);
+
+      g_assert_true (g_file_set_contents (secret, "nb-client-test-relay-secret\n", -1, NULL));
+      net.relay = spawn_in (net.hub, relay_log, &error, g_getenv ("NETBIRD_RELAY"),
+                            "--listen", listen, "--auth-secret-file", secret,
+                            "--metrics", RELAY_METRICS, NULL);
+      g_assert_no_error (error);
+      g_assert_true (wait_file (relay_log, "Listening on", 30));
+    }
   {
     g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, SIGNAL_PORT);
     net.signal = spawn_in (net.hub, signal_log, &error, g_getenv ("NETBIRD_SIGNAL"),
@@ -310,8 +340,15 @@ net_setup (void)
   }
   {
     g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, MGMT_PORT);
-    net.mgmt = spawn_in (net.hub, mgmt_log, &error, g_getenv ("NETBIRD_MANAGEMENT"),
-                         "--listen", listen, "--data-dir", data_dir, "--config", config, NULL);
+    g_autofree char *secret = g_build_filename (net.tmp, "relay.secret", NULL);
+
+    if (with_relay)
+      net.mgmt = spawn_in (net.hub, mgmt_log, &error, g_getenv ("NETBIRD_MANAGEMENT"),
+                           "--listen", listen, "--data-dir", data_dir, "--config", config,
+                           "--relay-url", RELAY_URL, "--relay-secret-file", secret, NULL);
+    else
+      net.mgmt = spawn_in (net.hub, mgmt_log, &error, g_getenv ("NETBIRD_MANAGEMENT"),
+                           "--listen", listen, "--data-dir", data_dir, "--config", config, NULL);
     g_assert_no_error (error);
   }
   {
@@ -567,10 +604,16 @@ restart_mgmt (void)
   g_autofree char *config = g_build_filename (net.tmp, "mgmt.json", NULL);
   g_autofree char *log = g_build_filename (net.tmp, "mgmt2.log", NULL);
   g_autofree char *listen = g_strdup_printf ("%s:%d", HUB_ADDRESS, MGMT_PORT);
+  g_autofree char *secret = g_build_filename (net.tmp, "relay.secret", NULL);
 
   g_clear_object (&net.mgmt);
-  net.mgmt = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_MANAGEMENT"), "--listen", listen,
-                       "--data-dir", data_dir, "--config", config, NULL);
+  if (net.relay != NULL)
+    net.mgmt = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_MANAGEMENT"), "--listen", listen,
+                         "--data-dir", data_dir, "--config", config, "--relay-url", RELAY_URL,
+                         "--relay-secret-file", secret, NULL);
+  else
+    net.mgmt = spawn_in (net.hub, log, &error, g_getenv ("NETBIRD_MANAGEMENT"), "--listen", listen,
+                         "--data-dir", data_dir, "--config", config, NULL);
   g_assert_no_error (error);
   g_assert_true (wait_file (log, "Listening on", 30));
 }
@@ -582,7 +625,10 @@ net_teardown (void)
   g_assert_cmpint (stop_proc (net.mgmt), ==, 0);
   g_assert_cmpint (stop_proc (net.signal), ==, 0);
   stop_proc (net.coturn);
+  if (net.relay != NULL)
+    g_assert_cmpint (stop_proc (net.relay), ==, 0);
   net_cleanup ();
+  g_clear_object (&net.relay);
   g_clear_object (&net.mgmt);
   g_clear_object (&net.signal);
   g_clear_object (&net.coturn);

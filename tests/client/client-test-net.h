@@ -15,6 +15,9 @@
 #define MGMT_URL "http://" HUB_ADDRESS ":33073"
 #define TURN_PORT 3478
 #define TURN_SECRET "nb-client-test-turn-secret"
+#define RELAY_PORT 33080
+#define RELAY_URL "rel://" HUB_ADDRESS ":33080"
+#define RELAY_METRICS HUB_ADDRESS ":33081"
 
 
 typedef struct
@@ -39,6 +42,7 @@ typedef struct
   GSubprocess *mgmt;
   GSubprocess *signal;
   GSubprocess *coturn;
+  GSubprocess *relay;     /* net_setup_relay() only */
   char *admin_token;
   char *setup_key;
   guint n_hosts;
@@ -60,6 +64,9 @@ gboolean    wait_file           (const char *path,
 /* The network: made by net_setup() (a failed assertion removes it, see
  * on_abort()), removed by net_teardown(). */
 void        net_setup           (void);
+/* The same with netbird-relay in the hub, named by Management, and no
+ * TURN server given out (coturn answers STUN only). */
+void        net_setup_relay     (void);
 void        net_teardown        (void);
 GSubprocess *spawn_in           (const char  *ns,
                                  const char  *log,

@@ -71,10 +71,11 @@ on_peer_state (NbClientPeer *peer,
   l = nick (NB_TYPE_ICE_CANDIDATE_TYPE, local);
   r = nick (NB_TYPE_ICE_CANDIDATE_TYPE, remote);
   g_print ("peer key=%s state=%s type=%s local=%s remote=%s local_endpoint=%s "
-           "remote_endpoint=%s elapsed_ms=%" G_GINT64_FORMAT "\n",
+           "remote_endpoint=%s relay=%s elapsed_ms=%" G_GINT64_FORMAT "\n",
            nb_client_peer_get_public_key (peer), state, type, l, r,
            nb_client_peer_get_local_endpoint (peer) ? nb_client_peer_get_local_endpoint (peer) : "-",
            nb_client_peer_get_remote_endpoint (peer) ? nb_client_peer_get_remote_endpoint (peer) : "-",
+           nb_client_peer_get_relay_address (peer) ? nb_client_peer_get_relay_address (peer) : "-",
            elapsed_ms (run));
 }
 
