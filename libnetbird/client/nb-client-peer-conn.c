@@ -328,12 +328,13 @@ update_path (NbClientPeerConn *conn)
   NbClientConnectionType type;
   const char *relay = NULL;
 
-  /* Through the WebSocket relay: no ICE pair, the relay is the address. */
+  /* Through the WebSocket relay: no ICE pair and no endpoints (status
+   * prints "-"), the relay is the address. */
   if (conn->on_relay)
     {
       nb_client_peer_set_path (conn->status, NB_CLIENT_CONNECTION_TYPE_RELAYED,
                                NB_ICE_CANDIDATE_TYPE_HOST, NB_ICE_CANDIDATE_TYPE_HOST,
-                               NULL, conn->remote_relay, conn->remote_relay);
+                               NULL, NULL, conn->remote_relay);
       return;
     }
   /* The session hands its transport over as it selects the pair, a

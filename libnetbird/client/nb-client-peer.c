@@ -466,7 +466,8 @@ nb_client_peer_get_connection_type (NbClientPeer *self)
  *
  * The candidate types of the selected ICE pair.
  *
- * Returns: %TRUE when a pair is selected (the peer is connected)
+ * Returns: %TRUE when an ICE pair is selected (the peer is connected, and
+ *   not through the WebSocket relay, where no ICE pair carries it)
  */
 gboolean
 nb_client_peer_get_candidate_types (NbClientPeer       *self,
@@ -478,7 +479,7 @@ nb_client_peer_get_candidate_types (NbClientPeer       *self,
     *local_type = self->local_type;
   if (remote_type != NULL)
     *remote_type = self->remote_type;
-  return self->connection_type != NB_CLIENT_CONNECTION_TYPE_NONE;
+  return self->connection_type != NB_CLIENT_CONNECTION_TYPE_NONE && self->local_endpoint != NULL;
 }
 
 /**

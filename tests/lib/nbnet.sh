@@ -34,6 +34,7 @@ NBNET_BUILD=${NB_BUILD_DIR:-./build}
 NBNET_NETBIRD=${NETBIRD_CLI:-$NBNET_BUILD/netbird-cli/netbird}
 NBNET_MGMT_BIN=${NETBIRD_MANAGEMENT:-$NBNET_BUILD/servers/netbird-management/netbird-management}
 NBNET_SIGNAL_BIN=${NETBIRD_SIGNAL:-$NBNET_BUILD/servers/netbird-signal/netbird-signal}
+NBNET_RELAY_BIN=${NETBIRD_RELAY:-$NBNET_BUILD/servers/netbird-relay/netbird-relay}
 # Where Management's store, the peers' configs, sockets and logs go.
 NBNET_DIR=${NBNET_DIR:-$NBT_TMP}
 NBNET_PUBLIC=198.18.0.1
@@ -41,6 +42,12 @@ NBNET_MGMT_PORT=33073
 NBNET_SIGNAL_PORT=10000
 NBNET_TURN_PORT=3478
 NBNET_TURN_SECRET=${NBNET_TURN_SECRET:-nbnet-turn-secret-$NBT_ID}
+# NBNET_RELAY=1: netbird-relay too (WebSocket relay on :33080); Management
+# hands it out with tokens signed with the relay's secret, and peers reach
+# each other through it first, then directly when ICE finds a path.
+NBNET_RELAY=${NBNET_RELAY:-0}
+NBNET_RELAY_PORT=33080
+NBNET_RELAY_URL="rel://$NBNET_PUBLIC:$NBNET_RELAY_PORT"
 NBNET_MGMT_URL="http://$NBNET_PUBLIC:$NBNET_MGMT_PORT"
 # Namespace and interface names (./dev run picks shorter, fixed ones).
 NBNET_NS_PREFIX=${NBNET_NS_PREFIX:-nbt-$NBT_NAME-$NBT_ID-}
@@ -149,6 +156,19 @@ nbnet_signal() {
   nbnet_wait_for 10 "netbird-signal listening" nbnet_listening "$pid" tcp "$NBNET_PUBLIC:$NBNET_SIGNAL_PORT"
 }
 
+# nbnet_relay: netbird-relay in the public namespace; its secret in a
+# file (mode 0600) that Management reads too.
+nbnet_relay() {
+  local log=$NBNET_DIR/relay.log pid
+  (umask 077; echo "nbnet-relay-secret-$NBT_ID-$RANDOM$RANDOM" >"$NBNET_DIR/relay-secret")
+  (exec nsenter --net="/var/run/netns/$NBNET_NS_PUB" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" \
+    "$NBNET_RELAY_BIN" --listen "$NBNET_PUBLIC:$NBNET_RELAY_PORT" \
+    --auth-secret-file "$NBNET_DIR/relay-secret") >>"$log" 2>&1 &
+  pid=$!
+  NBT_PIDS+=("$pid")
+  nbnet_wait_for 10 "netbird-relay listening" nbnet_listening "$pid" tcp "$NBNET_PUBLIC:$NBNET_RELAY_PORT"
+}
+
 # Management's configuration: Signal, STUN and TURN on the public address;
 # the TURN credentials it hands out are HMACs with coturn's secret.
 nbnet_mgmt_config() {
@@ -163,12 +183,14 @@ nbnet_mgmt_config() {
 # nbnet_mgmt_start: Management in the public namespace on its SQLite store
 # (kept across restarts); the admin token and setup key of its first start.
 nbnet_mgmt_start() {
-  local log=$NBNET_DIR/management.log
+  local log=$NBNET_DIR/management.log relay=()
   nbnet_mgmt_config
   mkdir -p "$NBNET_DIR/mgmt"
+  [ "$NBNET_RELAY" = 1 ] &&
+    relay=(--relay-url "$NBNET_RELAY_URL" --relay-secret-file "$NBNET_DIR/relay-secret")
   (exec nsenter --net="/var/run/netns/$NBNET_NS_PUB" env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" \
     "$NBNET_MGMT_BIN" --listen "$NBNET_PUBLIC:$NBNET_MGMT_PORT" --data-dir "$NBNET_DIR/mgmt" \
-    --config "$NBNET_DIR/management.json") >>"$log" 2>&1 &
+    --config "$NBNET_DIR/management.json" "${relay[@]}") >>"$log" 2>&1 &
   NBNET_MGMT_PID=$!
   NBT_PIDS+=("$NBNET_MGMT_PID")
   nbnet_wait_for 20 "netbird-management listening" \
@@ -189,6 +211,7 @@ nbnet_services() {
   nbnet_public
   nbnet_coturn
   nbnet_signal
+  [ "$NBNET_RELAY" = 1 ] && nbnet_relay
   nbnet_mgmt_start
 }
 
@@ -270,6 +293,13 @@ table ip filter {
   }
 }
 EOF
+}
+
+# nbnet_router_block_udp NAME: the router forwards no UDP at all (a network
+# that lets only TCP out, as some corporate ones do): its peers reach no
+# STUN or TURN server and no other peer directly, only the WebSocket relay.
+nbnet_router_block_udp() {
+  ip netns exec "${NBNET_NS[$1]:?no router $1}" nft insert rule ip filter forward meta l4proto udp drop
 }
 
 # nbnet_peer NAME [ROUTER]: a host namespace, on the public network or
