@@ -12,6 +12,7 @@
 #include "nb-dns-private.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 GInetSocketAddress *
 nb_dns_parse_server (const char *server,
@@ -202,7 +203,10 @@ nb_dns_forward_exchange (const char * const *servers,
 
       if (addr == NULL)
         continue;
-      id = (guint16) g_random_int_range (0, 0x10000);
+      /* unpredictable, or an off-path attacker could answer for the
+       * server (RFC 5452 §9.2) */
+      if (getrandom (&id, sizeof id, 0) != sizeof id)
+        id = (guint16) g_random_int ();
       out->data[0] = id >> 8;
       out->data[1] = id & 0xff;
       g_clear_error (&last);
