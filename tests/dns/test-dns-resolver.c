@@ -736,6 +736,76 @@ test_rate_limit (void)
   ldns_pkt_free (p);
 }
 
+/* The map's nameserver groups as the resolver takes them. */
+static void
+test_forward_groups_from_config (void)
+{
+  g_autoptr (NbMgmtMsgDnsConfig) config = nb_mgmt_msg_dns_config_new ();
+  NbMgmtMsgNameServerGroup *g = nb_mgmt_msg_name_server_group_new ();
+  const char *ns[][3] = { { "198.18.0.53", "udp", "0" }, { "fd00::53", "udp", "5353" },
+                          { "198.18.0.54", "tcp", "53" } };
+  NbDnsForwardGroup *groups;
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ns); i++)
+    {
+      NbMgmtMsgNameServer *s = nb_mgmt_msg_name_server_new ();
+      s->ip = g_strdup (ns[i][0]);
+      s->ns_type = g_strdup (ns[i][1]);
+      s->port = g_ascii_strtoll (ns[i][2], NULL, 10);
+      g_ptr_array_add (g->nameservers, s);
+    }
+  g_ptr_array_add (g->domains, g_strdup ("corp.test"));
+  g_ptr_array_add (config->nameserver_groups, g);
+
+  groups = nb_dns_forward_groups_from_config (config, &n);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_false (groups[0].primary);
+  g_assert_cmpstrv (groups[0].domains, ((const char *[]) { "corp.test", NULL }));
+  /* port 0 means 53; a TCP-only server is not one we speak to */
+  g_assert_cmpstrv (groups[0].servers, ((const char *[]) { "198.18.0.53:53", "[fd00::53]:5353", NULL }));
+  for (guint i = 0; groups[0].servers[i] != NULL; i++)
+    {
+      g_autoptr (GInetSocketAddress) a = nb_dns_parse_server (groups[0].servers[i], NULL);
+      g_assert_nonnull (a);
+    }
+  nb_dns_forward_groups_free (groups, n);
+
+  g_assert_null (nb_dns_parse_server ("198.18.0.1:99999", NULL));
+  g_assert_null (nb_dns_parse_server ("[fd00::1", NULL));
+  g_assert_null (nb_dns_parse_server ("resolver.example", NULL));
+}
+
+/* Junk on a TCP connection closes that connection only. */
+static void
+test_tcp_junk (void)
+{
+  g_autoptr (NbDnsZone) zone = test_zone ("100.64.0.2");
+  g_autoptr (NbDnsResolver) r = resolver_start (zone);
+  guint16 port = nb_dns_resolver_get_port (r);
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GSocketAddress) to = loopback (port);
+  const guint8 junk[] = { 0, 3, 'a', 'b', 'c' };
+  char buf[16];
+  ldns_pkt *p;
+  g_autofree char *a = NULL;
+  NbDnsResolverStats st;
+
+  g_socket_set_timeout (s, 5);
+  g_assert_true (g_socket_connect (s, to, NULL, NULL));
+  g_assert_cmpint (g_socket_send (s, (const char *) junk, sizeof junk, NULL, NULL), ==, sizeof junk);
+  /* closed without an answer */
+  g_assert_cmpint (g_socket_receive (s, buf, sizeof buf, NULL, NULL), ==, 0);
+
+  p = tcp_ask (port, "peer2.netbird.test.", LDNS_RR_TYPE_A);
+  a = first_a (p);
+  g_assert_cmpstr (a, ==, "100.64.0.2");
+  ldns_pkt_free (p);
+  nb_dns_resolver_get_stats (r, &st);
+  g_assert_cmpuint (st.formerr, ==, 1);
+  g_assert_cmpuint (st.answered_locally, ==, 1);
+}
+
 static void
 test_listen_errors (void)
 {
@@ -760,7 +830,9 @@ main (int argc, char **argv)
   g_test_add_func ("/dns/forward/match-domain", test_forward_match_domain);
   g_test_add_func ("/dns/forward/failover", test_forward_failover);
   g_test_add_func ("/dns/forward/tcp-on-truncation", test_forward_tcp_on_truncation);
+  g_test_add_func ("/dns/forward/groups-from-config", test_forward_groups_from_config);
   g_test_add_func ("/dns/hostile-packets", test_hostile);
+  g_test_add_func ("/dns/tcp-junk", test_tcp_junk);
   g_test_add_func ("/dns/rate-limit", test_rate_limit);
   g_test_add_func ("/dns/listen-errors", test_listen_errors);
   return g_test_run ();
