@@ -568,6 +568,58 @@ test_forward_failover (void)
   upstream_stop (u);
 }
 
+/* A server that answers every query with the right ID but for another
+ * name, as an off-path spoofer that guessed the ID would. */
+static gpointer
+liar (gpointer data)
+{
+  GSocket *s = data;
+  guint8 buf[512];
+  g_autoptr (GSocketAddress) from = NULL;
+  gssize n = g_socket_receive_from (s, &from, (char *) buf, sizeof buf, NULL, NULL);
+
+  if (n > 13)
+    {
+      buf[2] |= 0x80;
+      buf[13] ^= 0x01; /* the first letter of the name */
+      g_socket_send_to (s, from, (const char *) buf, n, NULL, NULL);
+    }
+  return NULL;
+}
+
+static void
+test_forward_wrong_question (void)
+{
+  const char *corp[] = { "--host-record=www.corp.test,198.18.7.7", NULL };
+  Upstream *u = upstream_start (corp);
+  g_autoptr (NbDnsResolver) r = resolver_start (NULL);
+  g_autoptr (GSocket) fake = udp_client ();
+  g_autoptr (GSocketAddress) fake_addr = g_socket_get_local_address (fake, NULL);
+  g_autofree char *lying = g_strdup_printf ("127.0.0.1:%u",
+                                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (fake_addr)));
+  g_autofree char *live = g_strdup_printf ("127.0.0.1:%u", u->port);
+  char *servers[] = { lying, live, NULL };
+  char *domains[] = { "corp.test", NULL };
+  NbDnsForwardGroup group = { domains, servers, FALSE };
+  GThread *t = g_thread_new ("liar", liar, fake);
+  NbDnsResolverStats st;
+  ldns_pkt *p;
+  g_autofree char *a = NULL;
+
+  nb_dns_resolver_set_forward_groups (r, &group, 1);
+  p = udp_ask (nb_dns_resolver_get_port (r), "www.corp.test.", LDNS_RR_TYPE_A, FALSE);
+  a = first_a (p);
+  g_assert_cmpstr (a, ==, "198.18.7.7");
+  ldns_pkt_free (p);
+  g_thread_join (t);
+  nb_dns_resolver_get_stats (r, &st);
+  g_assert_cmpuint (st.upstream_failures, ==, 1);
+  g_assert_cmpuint (st.forwarded, ==, 1);
+
+  g_clear_object (&r);
+  upstream_stop (u);
+}
+
 static void
 test_forward_tcp_on_truncation (void)
 {
@@ -830,6 +882,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dns/forward/match-domain", test_forward_match_domain);
   g_test_add_func ("/dns/forward/failover", test_forward_failover);
   g_test_add_func ("/dns/forward/tcp-on-truncation", test_forward_tcp_on_truncation);
+  g_test_add_func ("/dns/forward/wrong-question", test_forward_wrong_question);
   g_test_add_func ("/dns/forward/groups-from-config", test_forward_groups_from_config);
   g_test_add_func ("/dns/hostile-packets", test_hostile);
   g_test_add_func ("/dns/tcp-junk", test_tcp_junk);
