@@ -119,6 +119,13 @@ emit_peers_changed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+schedule_peers_changed (NbCliDaemon *self)
+{
+  if (self->peers_changed_id == 0)
+    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
+}
+
 /* Any notify of a peer: its state also moves the counts. */
 static void
 on_peer_notify (GObject    *object,
@@ -129,8 +136,7 @@ on_peer_notify (GObject    *object,
 
   if (g_str_equal (pspec->name, "state"))
     sync_properties (self);
-  if (self->peers_changed_id == 0)
-    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
+  schedule_peers_changed (self);
 }
 
 static void
@@ -142,8 +148,7 @@ on_peer_added (NbClient     *client,
 
   g_signal_connect (peer, "notify", G_CALLBACK (on_peer_notify), self);
   sync_properties (self);
-  if (self->peers_changed_id == 0)
-    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
+  schedule_peers_changed (self);
 }
 
 static void
@@ -155,8 +160,7 @@ on_peer_removed (NbClient     *client,
 
   g_signal_handlers_disconnect_by_data (peer, self);
   sync_properties (self);
-  if (self->peers_changed_id == 0)
-    self->peers_changed_id = g_timeout_add (PEERS_CHANGED_INTERVAL_MS, emit_peers_changed, self);
+  schedule_peers_changed (self);
 }
 
 /* -- Wanted up ---------------------------------------------------------- */
