@@ -14,6 +14,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <ldns/ldns.h>
 
 #include "nb-mgmt-proto-private.h"
 
@@ -151,5 +152,64 @@ void nb_dns_resolver_get_stats (NbDnsResolver      *self,
 
 /* Stops the thread and closes the sockets; idempotent (finalize calls it). */
 void nb_dns_resolver_close (NbDnsResolver *self);
+
+/* ------------------------------------------------------------------------
+ * The parts the resolver is made of, shared with the tests and fuzz target.
+ */
+
+/* nb-dns-zone.c: the records for @qname of @qtype, borrowed from the zone
+ * (valid while the caller holds its reference); for NXDOMAIN and NODATA
+ * *out_soa is the SOA of the owning domain, for the authority section. */
+NbDnsZoneResult nb_dns_zone_lookup (const NbDnsZone *zone,
+                                    const ldns_rdf  *qname,
+                                    ldns_rr_type     qtype,
+                                    GPtrArray      **out_rrs,
+                                    const ldns_rr  **out_soa);
+
+/* nb-dns-query.c: one query from a client, answered from the zone or marked
+ * to forward. Never trusts the input: ldns parses it. */
+typedef enum {
+  NB_DNS_VERDICT_ANSWER,   /* @out holds the answer (local, or FORMERR/NOTIMP) */
+  NB_DNS_VERDICT_FORWARD,  /* not ours: forward the query bytes upstream */
+  NB_DNS_VERDICT_DROP,     /* not worth an answer (too short, a response) */
+} NbDnsVerdict;
+
+typedef struct
+{
+  ldns_rdf *qname;         /* FORWARD: the question's name (owned) */
+  guint16   max_udp;       /* the client's UDP payload limit (512 or EDNS) */
+  guint8    rcode;         /* ANSWER: the rcode written */
+  gboolean  formerr;       /* the query was malformed */
+  gboolean  local;         /* ANSWER: made from the zone */
+} NbDnsQueryInfo;
+
+NbDnsVerdict nb_dns_query_handle     (const NbDnsZone *zone,
+                                      const guint8    *query,
+                                      gsize            len,
+                                      ldns_buffer     *out,
+                                      NbDnsQueryInfo  *info);
+void         nb_dns_query_info_clear (NbDnsQueryInfo *info);
+/* Writes a header-only answer with @rcode (and TC if @truncated) and the
+ * question of @query, which must have parsed. */
+void         nb_dns_query_write_error (const guint8 *query,
+                                       gsize         len,
+                                       guint8        rcode,
+                                       gboolean      truncated,
+                                       ldns_buffer  *out);
+
+/* nb-dns-forward.c: one exchange with a group's servers, blocking (runs on
+ * a worker thread): UDP, then TCP when the answer is truncated; each server
+ * in turn gets @timeout_ms. The answer carries the query's ID. */
+gboolean nb_dns_forward_exchange (const char * const *servers,
+                                  const guint8       *query,
+                                  gsize               len,
+                                  guint               timeout_ms,
+                                  GByteArray         *answer,
+                                  guint64            *failures,
+                                  guint64            *tcp_retries,
+                                  GError            **error);
+/* Parses "IP", "IP:PORT" or "[IPv6]:PORT" (port 53 when absent). */
+GInetSocketAddress *nb_dns_parse_server (const char *server,
+                                         GError    **error);
 
 G_END_DECLS
