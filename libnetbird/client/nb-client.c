@@ -58,6 +58,7 @@ enum {
   PROP_WIREGUARD_PORT,
   PROP_BLOCK_INBOUND,
   PROP_DISABLE_FIREWALL,
+  PROP_DISABLE_DNS,
   PROP_STATE,
   PROP_PUBLIC_KEY,
   PROP_ADDRESS,
@@ -269,6 +270,9 @@ nb_client_get_property (GObject    *object,
     case PROP_DISABLE_FIREWALL:
       g_value_set_boolean (value, nb_client_get_disable_firewall (self));
       break;
+    case PROP_DISABLE_DNS:
+      g_value_set_boolean (value, nb_client_get_disable_dns (self));
+      break;
     case PROP_STATE:
       g_value_set_enum (value, self->state);
       break;
@@ -344,6 +348,9 @@ nb_client_set_property (GObject      *object,
     case PROP_DISABLE_FIREWALL:
       nb_client_set_disable_firewall (self, g_value_get_boolean (value));
       break;
+    case PROP_DISABLE_DNS:
+      nb_client_set_disable_dns (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -416,6 +423,16 @@ nb_client_class_init (NbClientClass *klass)
    */
   properties[PROP_DISABLE_FIREWALL] =
     g_param_spec_boolean ("disable-firewall", NULL, NULL, FALSE, rw);
+  /**
+   * NbClient:disable-dns:
+   *
+   * Whether the client leaves the host's DNS alone: no resolver on the
+   * NetBird address, resolv.conf untouched, whatever the map says.
+   * Turning it on stops DNS at once; turning it off takes effect with the
+   * next network map (or up).
+   */
+  properties[PROP_DISABLE_DNS] =
+    g_param_spec_boolean ("disable-dns", NULL, NULL, FALSE, rw);
   /**
    * NbClient:state:
    *
