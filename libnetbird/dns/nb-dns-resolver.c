@@ -77,7 +77,7 @@ struct _NbDnsResolver
   gint          n_pending;
 
   ldns_buffer *out;        /* the resolver thread's answer buffer */
-  guint8       in[65536];
+  guint8      *in;         /* its receive buffer, 64 KiB */
 
   NbDnsResolverStats stats;
 };
@@ -477,7 +477,7 @@ on_udp (GSocket *sock, GIOCondition cond, gpointer user_data)
     {
       struct sockaddr_storage src;
       socklen_t src_len = sizeof src;
-      ssize_t n = recvfrom (fd, self->in, sizeof self->in, MSG_DONTWAIT, (struct sockaddr *) &src,
+      ssize_t n = recvfrom (fd, self->in, 65536, MSG_DONTWAIT, (struct sockaddr *) &src,
                             &src_len);
       NbDnsQueryInfo info;
       NbDnsVerdict verdict;
@@ -625,6 +625,8 @@ nb_dns_resolver_listen (NbDnsResolver *self,
   self->udp = bind_socket (addr, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &local);
   if (self->udp != NULL)
     {
+      /* room for a burst of queries while the thread is busy */
+      (void) g_socket_set_option (self->udp, SOL_SOCKET, SO_RCVBUF, 1 << 20, NULL);
       bound = g_socket_get_local_address (self->udp, &local);
       if (bound != NULL)
         {
@@ -865,14 +867,27 @@ nb_dns_resolver_get_stats (NbDnsResolver      *self,
 #undef LOAD
 }
 
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
 void
 nb_dns_resolver_close (NbDnsResolver *self)
 {
   g_return_if_fail (NB_IS_DNS_RESOLVER (self));
   if (self->thread == NULL)
     return;
-  g_main_loop_quit (self->loop);
-  g_main_context_wakeup (self->context);
+  /* a quit from the loop's own thread: a g_main_loop_quit() from here
+   * before the thread reaches g_main_loop_run() would be lost */
+  {
+    GSource *quit = g_idle_source_new ();
+    g_source_set_callback (quit, quit_loop, self->loop, NULL);
+    g_source_attach (quit, self->context);
+    g_source_unref (quit);
+  }
   g_thread_join (self->thread);
   self->thread = NULL;
   /* wake the workers blocked on TCP clients, then wait for them */
@@ -907,6 +922,7 @@ nb_dns_resolver_finalize (GObject *object)
   g_hash_table_unref (self->rate);
   g_ptr_array_unref (self->tcp_conns);
   ldns_buffer_free (self->out);
+  g_free (self->in);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->rate_lock);
   G_OBJECT_CLASS (nb_dns_resolver_parent_class)->finalize (object);
@@ -932,4 +948,5 @@ nb_dns_resolver_init (NbDnsResolver *self)
   self->timeout_ms = 2000;
   self->tcp_conns = g_ptr_array_new_with_free_func (g_object_unref);
   self->out = ldns_buffer_new (LDNS_MAX_PACKETLEN);
+  self->in = g_malloc (65536);
 }
