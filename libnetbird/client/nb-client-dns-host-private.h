@@ -4,7 +4,9 @@
  *
  * resolv.conf mode: the file is rewritten with our nameserver first and
  * the account's domains first in "search"; its original bytes are kept in
- * a backup file beside the client's configuration, and a state file says
+ * a backup file beside the client's configuration (PREFIX.resolv.conf.
+ * original, PREFIX the configuration's path without ".json"), and a state
+ * file (PREFIX.dns-host.state) says
  * that a backup is in force, so the next start after a crash (kill -9)
  * puts it back. The file may be a bind mount ("ip netns exec" binds
  * /etc/netns/NAME/resolv.conf over /etc/resolv.conf; containers bind
@@ -26,10 +28,10 @@ G_BEGIN_DECLS
 typedef struct _NbDnsHostResolvconf NbDnsHostResolvconf;
 
 /* @resolv_path: the file to manage (NB_DNS_HOST_RESOLV_CONF but in
- * tests); @state_dir: where the backup and the state file go (the
- * directory of the client's configuration). Nothing is touched yet. */
+ * tests); @state_prefix: the path the backup's and the state file's names
+ * start with. Nothing is touched yet. */
 NbDnsHostResolvconf *nb_dns_host_resolvconf_new      (const char *resolv_path,
-                                                      const char *state_dir);
+                                                      const char *state_prefix);
 void                 nb_dns_host_resolvconf_free     (NbDnsHostResolvconf *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NbDnsHostResolvconf, nb_dns_host_resolvconf_free)
 

@@ -2,9 +2,10 @@
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * Files in the state directory:
- *   resolv.conf.netbird-original  the original's bytes
- *   dns-host.state                a key file: the path managed, how it was
+ * Files beside the client's configuration (PREFIX: its path without
+ * ".json", so two clients sharing a directory keep theirs apart):
+ *   PREFIX.resolv.conf.original   the original's bytes
+ *   PREFIX.dns-host.state         a key file: the path managed, how it was
  *                                 (a symlink's target), and the checksum of
  *                                 what we wrote, so a file someone else
  *                                 rewrote since is not clobbered on restore
@@ -23,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BACKUP_NAME "resolv.conf.netbird-original"
-#define STATE_NAME "dns-host.state"
+#define BACKUP_SUFFIX ".resolv.conf.original"
+#define STATE_SUFFIX ".dns-host.state"
 #define STATE_GROUP "resolvconf"
 #define GLIBC_MAXNS 3
 
@@ -38,17 +39,17 @@ struct _NbDnsHostResolvconf
 
 NbDnsHostResolvconf *
 nb_dns_host_resolvconf_new (const char *resolv_path,
-                            const char *state_dir)
+                            const char *state_prefix)
 {
   NbDnsHostResolvconf *self;
 
   g_return_val_if_fail (resolv_path != NULL, NULL);
-  g_return_val_if_fail (state_dir != NULL, NULL);
+  g_return_val_if_fail (state_prefix != NULL, NULL);
 
   self = g_new0 (NbDnsHostResolvconf, 1);
   self->resolv_path = g_strdup (resolv_path);
-  self->backup_path = g_build_filename (state_dir, BACKUP_NAME, NULL);
-  self->state_path = g_build_filename (state_dir, STATE_NAME, NULL);
+  self->backup_path = g_strconcat (state_prefix, BACKUP_SUFFIX, NULL);
+  self->state_path = g_strconcat (state_prefix, STATE_SUFFIX, NULL);
   return self;
 }
 

@@ -31,20 +31,23 @@ struct _NbClientDns
   GVariant *status;               /* a{sv}, floating reference sunk */
 };
 
+/* "/etc/netbird/config.json" -> "/etc/netbird/config" */
 static char *
-state_dir_of (NbClient *client)
+state_prefix_of (NbClient *client)
 {
   g_autofree char *config_path = NULL;
 
   g_object_get (client, "config-path", &config_path, NULL);
-  return g_path_get_dirname (config_path);
+  if (g_str_has_suffix (config_path, ".json"))
+    config_path[strlen (config_path) - 5] = '\0';
+  return g_steal_pointer (&config_path);
 }
 
 NbClientDns *
 nb_client_dns_new (NbClient *client)
 {
   NbClientDns *dns = g_new0 (NbClientDns, 1);
-  g_autofree char *state_dir = state_dir_of (client);
+  g_autofree char *state_prefix = state_prefix_of (client);
   g_autoptr(GError) error = NULL;
   const char *path = g_getenv ("NB_DNS_RESOLV_CONF");
 
@@ -52,7 +55,7 @@ nb_client_dns_new (NbClient *client)
   /* NB_DNS_RESOLV_CONF: a test's own file instead of /etc/resolv.conf. */
   dns->host = nb_dns_host_resolvconf_new (path != NULL && path[0] != '\0' ? path
                                                                           : NB_DNS_HOST_RESOLV_CONF,
-                                          state_dir);
+                                          state_prefix);
   if (!nb_dns_host_resolvconf_recover (dns->host, NULL, &error))
     g_warning ("Cannot put back the host's DNS configuration an earlier run left: %s",
                error->message);

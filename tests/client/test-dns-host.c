@@ -33,6 +33,7 @@ typedef struct
 {
   char *dir;
   char *state_dir;
+  char *state_prefix;    /* the client's config path without ".json" */
   char *resolv;
 } Fixture;
 
@@ -44,6 +45,7 @@ fixture_set_up (Fixture       *fx,
   g_assert_nonnull (fx->dir);
   fx->state_dir = g_build_filename (fx->dir, "state", NULL);
   g_assert_cmpint (g_mkdir (fx->state_dir, 0700), ==, 0);
+  fx->state_prefix = g_build_filename (fx->state_dir, "config", NULL);
   fx->resolv = g_build_filename (fx->dir, "resolv.conf", NULL);
   g_assert_true (g_file_set_contents (fx->resolv, original, -1, NULL));
 }
@@ -56,6 +58,7 @@ fixture_tear_down (Fixture       *fx,
   g_assert_cmpint (system (cmd), ==, 0);
   g_free (fx->dir);
   g_free (fx->state_dir);
+  g_free (fx->state_prefix);
   g_free (fx->resolv);
 }
 
@@ -73,8 +76,8 @@ read_text (const char *path)
 static void
 assert_nothing_kept (Fixture *fx)
 {
-  g_autofree char *backup = g_build_filename (fx->state_dir, "resolv.conf.netbird-original", NULL);
-  g_autofree char *state = g_build_filename (fx->state_dir, "dns-host.state", NULL);
+  g_autofree char *backup = g_strconcat (fx->state_prefix, ".resolv.conf.original", NULL);
+  g_autofree char *state = g_strconcat (fx->state_prefix, ".dns-host.state", NULL);
 
   g_assert_false (g_file_test (backup, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
@@ -97,7 +100,7 @@ static void
 test_apply_restore (Fixture       *fx,
                     gconstpointer  data)
 {
-  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
   const char *domains[] = { "netbird.test", "corp.test", NULL };
   const char *domains2[] = { "other.test", NULL };
   g_autoptr(GError) error = NULL;
@@ -148,7 +151,7 @@ static void
 test_bad_nameserver (Fixture       *fx,
                      gconstpointer  data)
 {
-  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
 
@@ -177,7 +180,7 @@ test_recover_after_kill (Fixture       *fx,
   g_assert_cmpint (pid, >=, 0);
   if (pid == 0)
     {
-      NbDnsHostResolvconf *child = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+      NbDnsHostResolvconf *child = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
       const char *domains[] = { "netbird.test", NULL };
 
       if (!nb_dns_host_resolvconf_apply (child, "100.64.0.9", domains, NULL))
@@ -191,7 +194,7 @@ test_recover_after_kill (Fixture       *fx,
   during = read_text (fx->resolv);
   g_assert_true (g_str_has_prefix (strstr (during, "nameserver"), "nameserver 100.64.0.9\n"));
 
-  host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+  host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
   g_assert_true (nb_dns_host_resolvconf_recover (host, &restored, &error));
   g_assert_no_error (error);
   g_assert_true (restored);
@@ -209,7 +212,7 @@ static void
 test_rewritten_by_someone_else (Fixture       *fx,
                                 gconstpointer  data)
 {
-  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
   static const char theirs[] = "nameserver 198.18.9.9\n";
   g_autoptr(GError) error = NULL;
   g_autofree char *back = NULL;
@@ -230,7 +233,7 @@ static void
 test_symlink (Fixture       *fx,
               gconstpointer  data)
 {
-  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+  g_autoptr(NbDnsHostResolvconf) host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
   g_autofree char *target = g_build_filename (fx->dir, "stub-resolv.conf", NULL);
   g_autoptr(GError) error = NULL;
   g_autofree char *link = NULL;
@@ -296,7 +299,7 @@ test_bind_mount (Fixture       *fx,
           || rename (tmp, fx->resolv) == 0 || errno != EBUSY)
         _exit (11);
       g_unlink (tmp);
-      host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_dir);
+      host = nb_dns_host_resolvconf_new (fx->resolv, fx->state_prefix);
       if (!nb_dns_host_resolvconf_apply (host, "100.64.0.7", domains, NULL))
         _exit (12);
       if (!nb_dns_host_resolvconf_wrote_in_place (host))
