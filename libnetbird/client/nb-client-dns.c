@@ -5,8 +5,9 @@
  * When the map has DNS (service_enable), a resolver (libnetbird/dns/)
  * listens on the peer's NetBird address, port 53, with the map's zone and
  * nameserver groups, and the host's resolv.conf points at it
- * (nb-client-dns-host.c); names no group matches go to the nameservers the
- * host had before. Each map swaps the zone. The engine owns one NbClientDns
+ * (nb-client-dns-host.c), or, where systemd-resolved runs, the tunnel link's
+ * DNS in resolved (nb-client-dns-resolved.c); names no group matches go to
+ * the nameservers the host had before. Each map swaps the zone. The engine owns one NbClientDns
  * for the run: freeing it (down, daemon exit) stops the resolver and puts
  * the host's configuration back; making it (up) first repairs what a
  * crashed run left.
@@ -15,8 +16,10 @@
 
 #include "nb-client-dns-private.h"
 #include "nb-client-dns-host-private.h"
+#include "nb-client-dns-resolved-private.h"
 #include "nb-dns-private.h"
 
+#include <net/if.h>
 #include <string.h>
 
 #define DNS_PORT 53
@@ -27,6 +30,8 @@ struct _NbClientDns
   NbDnsResolver *resolver;        /* NULL: no DNS in force */
   char *listen_ip;
   NbDnsHostResolvconf *host;
+  NbDnsHostResolved *resolved;    /* non-NULL: resolved mode */
+  int resolved_ifindex;           /* the link configured, 0: none */
   gboolean host_applied;
   GVariant *status;               /* a{sv}, floating reference sunk */
 };
@@ -59,6 +64,16 @@ nb_client_dns_new (NbClient *client)
   if (!nb_dns_host_resolvconf_recover (dns->host, NULL, &error))
     g_warning ("Cannot put back the host's DNS configuration an earlier run left: %s",
                error->message);
+  g_clear_error (&error);
+  /* systemd-resolved where it runs (but not for a test's own file). */
+  if (path == NULL || path[0] == '\0')
+    {
+      dns->resolved = nb_dns_host_resolved_new (&error);
+      if (dns->resolved == NULL)
+        g_debug ("DNS host configuration through resolv.conf: %s", error->message);
+      else
+        g_message ("DNS host configuration through systemd-resolved");
+    }
   return dns;
 }
 
@@ -71,6 +86,14 @@ clear_status (NbClientDns *dns)
 static void
 stop (NbClientDns *dns)
 {
+  if (dns->resolved_ifindex > 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!nb_dns_host_resolved_revert (dns->resolved, dns->resolved_ifindex, &error))
+        g_message ("Cannot revert the tunnel's link in systemd-resolved: %s", error->message);
+      dns->resolved_ifindex = 0;
+    }
   if (dns->host_applied)
     {
       g_autoptr(GError) error = NULL;
@@ -96,6 +119,7 @@ nb_client_dns_free (NbClientDns *dns)
     return;
   stop (dns);
   nb_dns_host_resolvconf_free (dns->host);
+  nb_dns_host_resolved_free (dns->resolved);
   g_free (dns);
 }
 
@@ -180,12 +204,50 @@ make_status (NbClientDns              *dns,
   else
     g_variant_dict_insert (&dict, "resolver", "s", "");
   g_variant_dict_insert (&dict, "hostConfig", "s",
-                         dns->host_applied ? "resolv.conf" : "");
+                         dns->resolved_ifindex > 0 ? "systemd-resolved"
+                         : dns->host_applied ? "resolv.conf" : "");
   g_variant_dict_insert (&dict, "hostError", "s", host_error != NULL ? host_error : "");
   g_variant_dict_insert_value (&dict, "domains", strv_variant (domains));
   g_variant_dict_insert_value (&dict, "dnsServers", g_variant_builder_end (&groups));
   clear_status (dns);
   dns->status = g_variant_ref_sink (g_variant_dict_end (&dict));
+}
+
+/* resolved mode: the zones' domains searched and routed to us, the match
+ * domains routed to us; other names stay with the host's own servers. */
+static void
+apply_resolved (NbClientDns              *dns,
+                const NbMgmtMsgDnsConfig *config,
+                const char               *ip,
+                const char * const       *search,
+                GError                  **error)
+{
+  const NbClientConfig *settings = nb_client_get_config (dns->client);
+  g_autoptr(GPtrArray) routing = g_ptr_array_new_with_free_func (g_free);
+  int ifindex = (int) if_nametoindex (settings->interface_name);
+
+  for (guint i = 0; config->nameserver_groups != NULL && i < config->nameserver_groups->len; i++)
+    {
+      const NbMgmtMsgNameServerGroup *group = config->nameserver_groups->pdata[i];
+
+      for (guint j = 0; group->domains != NULL && j < group->domains->len; j++)
+        add_unique (routing, group->domains->pdata[j]);
+    }
+  g_ptr_array_add (routing, NULL);
+  if (ifindex <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no link %s for systemd-resolved",
+                   settings->interface_name);
+      g_warning ("%s", (*error)->message);
+      return;
+    }
+  if (!nb_dns_host_resolved_apply (dns->resolved, ifindex, ip, search,
+                                   (const char * const *) routing->pdata, error))
+    {
+      g_warning ("%s", (*error)->message);
+      return;
+    }
+  dns->resolved_ifindex = ifindex;
 }
 
 void
@@ -260,7 +322,9 @@ nb_client_dns_apply (NbClientDns              *dns,
         add_unique (domains, group->domains->pdata[j]);
     }
   g_ptr_array_add (domains, NULL);
-  if (nb_dns_host_resolvconf_apply (dns->host, ip, (const char * const *) domains->pdata, &error))
+  if (dns->resolved != NULL)
+    apply_resolved (dns, config, ip, (const char * const *) domains->pdata, &error);
+  else if (nb_dns_host_resolvconf_apply (dns->host, ip, (const char * const *) domains->pdata, &error))
     dns->host_applied = TRUE;
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     g_message ("The host's resolver is left alone: %s", error->message);
