@@ -10,8 +10,9 @@
  * that a backup is in force, so the next start after a crash (kill -9)
  * puts it back. The file may be a bind mount ("ip netns exec" binds
  * /etc/netns/NAME/resolv.conf over /etc/resolv.conf; containers bind
- * theirs), where a rename over it fails with EBUSY: it is written in
- * place then.
+ * theirs), where a rename over it fails with EBUSY, and where it is not,
+ * a rename would detach the bind mounts other namespaces have on it: a
+ * regular file is always written in place.
  */
 #pragma once
 
@@ -63,8 +64,8 @@ gboolean    nb_dns_host_resolvconf_restore   (NbDnsHostResolvconf *self,
  * resolver's fallback upstream. Empty when there are none. */
 GStrv       nb_dns_host_resolvconf_original_nameservers (NbDnsHostResolvconf *self);
 
-/* Whether the last write went in place (a bind mount) rather than by
- * rename; tests read it. */
+/* Whether the last write went in place (a regular file) rather than by
+ * a rename over a symlink; tests read it. */
 gboolean    nb_dns_host_resolvconf_wrote_in_place (NbDnsHostResolvconf *self);
 
 /* Parses resolv.conf text: (transfer full) the nameserver addresses. */

@@ -131,9 +131,12 @@ write_in_place (const char  *path,
   return TRUE;
 }
 
-/* A temporary file beside @path renamed over it, so a reader never sees
- * half a file; a bind mount refuses the rename (EBUSY), and then it is
- * written in place. */
+/* A regular file is written in place, never renamed over: a rename over
+ * it would fail where it is a bind mount (EBUSY), and where it is not,
+ * it would silently detach every bind mount other mount namespaces have
+ * on it (ip netns exec, containers), whose processes would then write to
+ * this one. A symlink (to a resolver's stub file) is replaced by a file of
+ * ours through a rename, so its target is never written. */
 static gboolean
 replace_file (NbDnsHostResolvconf  *self,
               const char           *data,
@@ -145,6 +148,11 @@ replace_file (NbDnsHostResolvconf  *self,
   struct stat st;
   int fd;
 
+  if (lstat (self->resolv_path, &st) == 0 && !S_ISLNK (st.st_mode))
+    {
+      self->in_place = TRUE;
+      return write_in_place (self->resolv_path, data, len, error);
+    }
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0)
     {
@@ -152,8 +160,6 @@ replace_file (NbDnsHostResolvconf  *self,
       self->in_place = TRUE;
       return write_in_place (self->resolv_path, data, len, error);
     }
-  if (lstat (self->resolv_path, &st) == 0 && S_ISREG (st.st_mode))
-    fchmod (fd, st.st_mode & 07777);
   if (!write_all (fd, data, len, &local) || fsync (fd) < 0)
     {
       close (fd);

@@ -16,6 +16,8 @@ typedef struct _NbClientDns NbClientDns;
 
 /* Puts back what a crashed run left in the host's configuration. */
 NbClientDns *nb_client_dns_new        (NbClient                 *client);
+/* The same without a run: the client's start (nb_client_new). */
+void         nb_client_dns_recover    (NbClient                 *client);
 /* Stops the resolver and puts the host's configuration back. */
 void         nb_client_dns_free       (NbClientDns              *dns);
 /* A map's DNS: the resolver started (on @own_address, "100.64.0.7/10")

@@ -48,19 +48,38 @@ state_prefix_of (NbClient *client)
   return g_steal_pointer (&config_path);
 }
 
+static NbDnsHostResolvconf *
+resolvconf_for (NbClient *client)
+{
+  g_autofree char *state_prefix = state_prefix_of (client);
+  const char *path = g_getenv ("NB_DNS_RESOLV_CONF");
+
+  /* NB_DNS_RESOLV_CONF: a test's own file instead of /etc/resolv.conf. */
+  return nb_dns_host_resolvconf_new (path != NULL && path[0] != '\0' ? path
+                                                                     : NB_DNS_HOST_RESOLV_CONF,
+                                     state_prefix);
+}
+
+void
+nb_client_dns_recover (NbClient *client)
+{
+  g_autoptr(NbDnsHostResolvconf) host = resolvconf_for (client);
+  g_autoptr(GError) error = NULL;
+
+  if (!nb_dns_host_resolvconf_recover (host, NULL, &error))
+    g_warning ("Cannot put back the host's DNS configuration an earlier run left: %s",
+               error->message);
+}
+
 NbClientDns *
 nb_client_dns_new (NbClient *client)
 {
   NbClientDns *dns = g_new0 (NbClientDns, 1);
-  g_autofree char *state_prefix = state_prefix_of (client);
   g_autoptr(GError) error = NULL;
   const char *path = g_getenv ("NB_DNS_RESOLV_CONF");
 
   dns->client = client;
-  /* NB_DNS_RESOLV_CONF: a test's own file instead of /etc/resolv.conf. */
-  dns->host = nb_dns_host_resolvconf_new (path != NULL && path[0] != '\0' ? path
-                                                                          : NB_DNS_HOST_RESOLV_CONF,
-                                          state_prefix);
+  dns->host = resolvconf_for (client);
   if (!nb_dns_host_resolvconf_recover (dns->host, NULL, &error))
     g_warning ("Cannot put back the host's DNS configuration an earlier run left: %s",
                error->message);

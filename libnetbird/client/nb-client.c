@@ -10,6 +10,7 @@
 
 
 #include "nb-client-private.h"
+#include "nb-client-dns-private.h"
 #include "nb-client-enum-types.h"
 
 
@@ -595,6 +596,9 @@ nb_client_new (const char  *config_path,
   self->key = nb_client_config_load_key (self->config, error);
   if (self->key == NULL)
     return NULL;
+  /* A run killed while up left the host's resolver pointed at an address
+   * that is gone: put it back now, not only at the next up. */
+  nb_client_dns_recover (self);
   return g_steal_pointer (&self);
 }
 
