@@ -12,6 +12,7 @@
 #include "nb-dns-private.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 GInetSocketAddress *
 nb_dns_parse_server (const char *server,
@@ -173,6 +174,31 @@ exchange_tcp (GSocketAddress *addr,
   return TRUE;
 }
 
+/* RFC 5452 §4.2: an answer is ours only if it is to our question; and one
+ * that ldns cannot read is not passed on to the client. */
+static gboolean
+answer_is_to (const ldns_rr *question, GByteArray *answer, GError **error)
+{
+  ldns_pkt *pkt = NULL;
+  const ldns_rr *q;
+  gboolean ok;
+
+  if (ldns_wire2pkt (&pkt, answer->data, answer->len) != LDNS_STATUS_OK)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed answer");
+      return FALSE;
+    }
+  q = ldns_rr_list_rr (ldns_pkt_question (pkt), 0);
+  ok = ldns_pkt_qdcount (pkt) == 1 && q != NULL &&
+       ldns_rr_get_type (q) == ldns_rr_get_type (question) &&
+       ldns_rr_get_class (q) == ldns_rr_get_class (question) &&
+       ldns_dname_compare (ldns_rr_owner (q), ldns_rr_owner (question)) == 0;
+  ldns_pkt_free (pkt);
+  if (!ok)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "answer to another question");
+  return ok;
+}
+
 gboolean
 nb_dns_forward_exchange (const char * const *servers,
                          const guint8       *query,
@@ -185,6 +211,8 @@ nb_dns_forward_exchange (const char * const *servers,
 {
   g_autoptr (GByteArray) out = NULL;
   g_autoptr (GError) last = NULL;
+  ldns_pkt *qpkt = NULL;
+  const ldns_rr *question;
   guint16 id;
 
   if (len < 12 || len > G_MAXUINT16)
@@ -192,6 +220,14 @@ nb_dns_forward_exchange (const char * const *servers,
       g_set_error_literal (error, NB_DNS_ERROR, NB_DNS_ERROR_INVALID, "not a DNS query");
       return FALSE;
     }
+  if (ldns_wire2pkt (&qpkt, query, len) != LDNS_STATUS_OK || ldns_pkt_qdcount (qpkt) != 1)
+    {
+      if (qpkt != NULL)
+        ldns_pkt_free (qpkt);
+      g_set_error_literal (error, NB_DNS_ERROR, NB_DNS_ERROR_INVALID, "not a DNS query");
+      return FALSE;
+    }
+  question = ldns_rr_list_rr (ldns_pkt_question (qpkt), 0);
   out = g_byte_array_sized_new (len);
   g_byte_array_append (out, query, len);
 
@@ -202,7 +238,10 @@ nb_dns_forward_exchange (const char * const *servers,
 
       if (addr == NULL)
         continue;
-      id = (guint16) g_random_int_range (0, 0x10000);
+      /* unpredictable, or an off-path attacker could answer for the
+       * server (RFC 5452 §9.2) */
+      if (getrandom (&id, sizeof id, 0) != sizeof id)
+        id = (guint16) g_random_int ();
       out->data[0] = id >> 8;
       out->data[1] = id & 0xff;
       g_clear_error (&last);
@@ -214,14 +253,18 @@ nb_dns_forward_exchange (const char * const *servers,
           ok = exchange_tcp (G_SOCKET_ADDRESS (addr), out, id, timeout_ms, answer, &last);
         }
       if (ok)
+        ok = answer_is_to (question, answer, &last);
+      if (ok)
         {
           answer->data[0] = query[0];
           answer->data[1] = query[1];
+          ldns_pkt_free (qpkt);
           return TRUE;
         }
       __atomic_add_fetch (failures, 1, __ATOMIC_RELAXED);
       g_debug ("DNS upstream %s failed: %s", servers[i], last->message);
     }
+  ldns_pkt_free (qpkt);
   if (last != NULL)
     g_propagate_error (error, g_steal_pointer (&last));
   else

@@ -75,6 +75,7 @@ struct _NbDnsResolver
   GThreadPool  *pool;
   GPtrArray    *tcp_conns; /* GSocket, under lock: shut down on close */
   gint          n_pending;
+  gint          closing;   /* set by close: queued forwards are let go */
 
   ldns_buffer *out;        /* the resolver thread's answer buffer */
   guint8      *in;         /* its receive buffer, 64 KiB */
@@ -442,7 +443,12 @@ worker (gpointer data, gpointer user_data)
   Job *job = data;
   NbDnsResolver *self = job->self;
 
-  if (job->conn != NULL)
+  if (g_atomic_int_get (&self->closing))
+    {
+      if (job->conn == NULL)
+        g_atomic_int_add (&self->n_pending, -1);
+    }
+  else if (job->conn != NULL)
     {
       serve_tcp (self, job->conn);
       g_socket_close (job->conn, NULL);
@@ -890,6 +896,7 @@ nb_dns_resolver_close (NbDnsResolver *self)
   }
   g_thread_join (self->thread);
   self->thread = NULL;
+  g_atomic_int_set (&self->closing, 1);
   /* wake the workers blocked on TCP clients, then wait for them */
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->tcp_conns->len; i++)
@@ -897,6 +904,7 @@ nb_dns_resolver_close (NbDnsResolver *self)
   g_mutex_unlock (&self->lock);
   g_thread_pool_free (self->pool, FALSE, TRUE);
   self->pool = NULL;
+  g_atomic_int_set (&self->closing, 0);
   g_socket_close (self->udp, NULL);
   g_socket_close (self->tcp, NULL);
   g_clear_object (&self->udp);

@@ -568,6 +568,58 @@ test_forward_failover (void)
   upstream_stop (u);
 }
 
+/* A server that answers every query with the right ID but for another
+ * name, as an off-path spoofer that guessed the ID would. */
+static gpointer
+liar (gpointer data)
+{
+  GSocket *s = data;
+  guint8 buf[512];
+  g_autoptr (GSocketAddress) from = NULL;
+  gssize n = g_socket_receive_from (s, &from, (char *) buf, sizeof buf, NULL, NULL);
+
+  if (n > 13)
+    {
+      buf[2] |= 0x80;
+      buf[13] ^= 0x01; /* the first letter of the name */
+      g_socket_send_to (s, from, (const char *) buf, n, NULL, NULL);
+    }
+  return NULL;
+}
+
+static void
+test_forward_wrong_question (void)
+{
+  const char *corp[] = { "--host-record=www.corp.test,198.18.7.7", NULL };
+  Upstream *u = upstream_start (corp);
+  g_autoptr (NbDnsResolver) r = resolver_start (NULL);
+  g_autoptr (GSocket) fake = udp_client ();
+  g_autoptr (GSocketAddress) fake_addr = g_socket_get_local_address (fake, NULL);
+  g_autofree char *lying = g_strdup_printf ("127.0.0.1:%u",
+                                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (fake_addr)));
+  g_autofree char *live = g_strdup_printf ("127.0.0.1:%u", u->port);
+  char *servers[] = { lying, live, NULL };
+  char *domains[] = { "corp.test", NULL };
+  NbDnsForwardGroup group = { domains, servers, FALSE };
+  GThread *t = g_thread_new ("liar", liar, fake);
+  NbDnsResolverStats st;
+  ldns_pkt *p;
+  g_autofree char *a = NULL;
+
+  nb_dns_resolver_set_forward_groups (r, &group, 1);
+  p = udp_ask (nb_dns_resolver_get_port (r), "www.corp.test.", LDNS_RR_TYPE_A, FALSE);
+  a = first_a (p);
+  g_assert_cmpstr (a, ==, "198.18.7.7");
+  ldns_pkt_free (p);
+  g_thread_join (t);
+  nb_dns_resolver_get_stats (r, &st);
+  g_assert_cmpuint (st.upstream_failures, ==, 1);
+  g_assert_cmpuint (st.forwarded, ==, 1);
+
+  g_clear_object (&r);
+  upstream_stop (u);
+}
+
 static void
 test_forward_tcp_on_truncation (void)
 {
@@ -736,6 +788,76 @@ test_rate_limit (void)
   ldns_pkt_free (p);
 }
 
+/* The map's nameserver groups as the resolver takes them. */
+static void
+test_forward_groups_from_config (void)
+{
+  g_autoptr (NbMgmtMsgDnsConfig) config = nb_mgmt_msg_dns_config_new ();
+  NbMgmtMsgNameServerGroup *g = nb_mgmt_msg_name_server_group_new ();
+  const char *ns[][3] = { { "198.18.0.53", "udp", "0" }, { "fd00::53", "udp", "5353" },
+                          { "198.18.0.54", "tcp", "53" } };
+  NbDnsForwardGroup *groups;
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ns); i++)
+    {
+      NbMgmtMsgNameServer *s = nb_mgmt_msg_name_server_new ();
+      s->ip = g_strdup (ns[i][0]);
+      s->ns_type = g_strdup (ns[i][1]);
+      s->port = g_ascii_strtoll (ns[i][2], NULL, 10);
+      g_ptr_array_add (g->nameservers, s);
+    }
+  g_ptr_array_add (g->domains, g_strdup ("corp.test"));
+  g_ptr_array_add (config->nameserver_groups, g);
+
+  groups = nb_dns_forward_groups_from_config (config, &n);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_false (groups[0].primary);
+  g_assert_cmpstrv (groups[0].domains, ((const char *[]) { "corp.test", NULL }));
+  /* port 0 means 53; a TCP-only server is not one we speak to */
+  g_assert_cmpstrv (groups[0].servers, ((const char *[]) { "198.18.0.53:53", "[fd00::53]:5353", NULL }));
+  for (guint i = 0; groups[0].servers[i] != NULL; i++)
+    {
+      g_autoptr (GInetSocketAddress) a = nb_dns_parse_server (groups[0].servers[i], NULL);
+      g_assert_nonnull (a);
+    }
+  nb_dns_forward_groups_free (groups, n);
+
+  g_assert_null (nb_dns_parse_server ("198.18.0.1:99999", NULL));
+  g_assert_null (nb_dns_parse_server ("[fd00::1", NULL));
+  g_assert_null (nb_dns_parse_server ("resolver.example", NULL));
+}
+
+/* Junk on a TCP connection closes that connection only. */
+static void
+test_tcp_junk (void)
+{
+  g_autoptr (NbDnsZone) zone = test_zone ("100.64.0.2");
+  g_autoptr (NbDnsResolver) r = resolver_start (zone);
+  guint16 port = nb_dns_resolver_get_port (r);
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GSocketAddress) to = loopback (port);
+  const guint8 junk[] = { 0, 3, 'a', 'b', 'c' };
+  char buf[16];
+  ldns_pkt *p;
+  g_autofree char *a = NULL;
+  NbDnsResolverStats st;
+
+  g_socket_set_timeout (s, 5);
+  g_assert_true (g_socket_connect (s, to, NULL, NULL));
+  g_assert_cmpint (g_socket_send (s, (const char *) junk, sizeof junk, NULL, NULL), ==, sizeof junk);
+  /* closed without an answer */
+  g_assert_cmpint (g_socket_receive (s, buf, sizeof buf, NULL, NULL), ==, 0);
+
+  p = tcp_ask (port, "peer2.netbird.test.", LDNS_RR_TYPE_A);
+  a = first_a (p);
+  g_assert_cmpstr (a, ==, "100.64.0.2");
+  ldns_pkt_free (p);
+  nb_dns_resolver_get_stats (r, &st);
+  g_assert_cmpuint (st.formerr, ==, 1);
+  g_assert_cmpuint (st.answered_locally, ==, 1);
+}
+
 static void
 test_listen_errors (void)
 {
@@ -760,7 +882,10 @@ main (int argc, char **argv)
   g_test_add_func ("/dns/forward/match-domain", test_forward_match_domain);
   g_test_add_func ("/dns/forward/failover", test_forward_failover);
   g_test_add_func ("/dns/forward/tcp-on-truncation", test_forward_tcp_on_truncation);
+  g_test_add_func ("/dns/forward/wrong-question", test_forward_wrong_question);
+  g_test_add_func ("/dns/forward/groups-from-config", test_forward_groups_from_config);
   g_test_add_func ("/dns/hostile-packets", test_hostile);
+  g_test_add_func ("/dns/tcp-junk", test_tcp_junk);
   g_test_add_func ("/dns/rate-limit", test_rate_limit);
   g_test_add_func ("/dns/listen-errors", test_listen_errors);
   return g_test_run ();
