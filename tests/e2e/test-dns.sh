@@ -9,8 +9,9 @@
 #   - the peer's resolver answers `dig p2.DOMAIN @its-address`, and
 #     `getent hosts` finds p2 through the rewritten resolv.conf (by FQDN
 #     and by its short name through the search domain)
-#   - corp.test goes to the group's first server; with it down, to the
-#     second; other names to the original upstream
+#   - corp.test goes to the group's first server; with it silent (dropped)
+#     or down (port closed), to the second; other names to the original
+#     upstream
 #   - status --json has the group in "dnsServers"; status -d shows it
 #   - a peer deleted through REST stops resolving within its TTL
 #   - resolv.conf: rewritten on up, back byte for byte on down, after a
@@ -120,15 +121,27 @@ got=$(resolve p1 outside.test)
 [ "$(queries upstream)" -gt "$u" ] || nbt_fail "the original upstream logged no query"
 # corp.test names never leak to the original upstream.
 grep -q 'corp.test' "$NBNET_DIR/upstream.log" && nbt_fail "corp.test reached the original upstream"
-# The first server down: the second answers.
+# The first server silent (its packets dropped): the second answers after
+# the resolver's upstream timeout.
+nbnet_pub nft add table inet nbdnsdrop
+nbnet_pub nft add chain inet nbdnsdrop input '{ type filter hook input priority 0; }'
+nbnet_pub nft add rule inet nbdnsdrop input ip daddr 198.18.0.2 udp dport 53 drop
+c2=$(queries corp2)
+t0=$(ms_now)
+got=$(nbnet_in p1 dig +short +time=8 +tries=1 "@$ip1" db.corp.test A)
+[ "$got" = 198.18.8.9 ] || nbt_fail "db.corp.test with corp1 silent gave '$got'"
+[ "$(queries corp2)" -gt "$c2" ] || nbt_fail "corp2 logged no query"
+nbt_log "failover (corp1 silent): db.corp.test answered by corp2 $(($(ms_now) - t0)) ms after the ask"
+nbnet_pub nft delete table inet nbdnsdrop
+# The first server gone (its port closed): the second answers at once.
 kill -TERM "${DNSMASQ_PID[corp1]}"
 wait "${DNSMASQ_PID[corp1]}" 2>/dev/null
 c2=$(queries corp2)
 t0=$(ms_now)
-got=$(nbnet_in p1 dig +short +time=8 +tries=1 "@$ip1" db.corp.test A)
-[ "$got" = 198.18.8.9 ] || nbt_fail "db.corp.test with corp1 down gave '$got'"
+got=$(nbnet_in p1 dig +short +time=8 +tries=1 "@$ip1" www.corp.test A)
+[ "$got" = 198.18.8.8 ] || nbt_fail "www.corp.test with corp1 down gave '$got'"
 [ "$(queries corp2)" -gt "$c2" ] || nbt_fail "corp2 logged no query"
-nbt_log "failover: db.corp.test answered by corp2 $(($(ms_now) - t0)) ms after the ask"
+nbt_log "failover (corp1 down): www.corp.test answered by corp2 $(($(ms_now) - t0)) ms after the ask"
 
 # Status: NetBird's dnsServers, and the lines of status -d.
 st=$(nbnet_status p1)
