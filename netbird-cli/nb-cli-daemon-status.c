@@ -154,5 +154,11 @@ nb_cli_daemon_status_build (NbClient *client)
   g_variant_dict_insert (&dict, "signalError", "s",
                          or_empty (nb_client_get_signal_error (client)));
   g_variant_dict_insert_value (&dict, "peers", g_variant_builder_end (&list));
+  {
+    g_autoptr(GVariant) dns = nb_client_get_dns_status (client);
+
+    g_variant_dict_insert_value (&dict, "dns", dns != NULL ? g_variant_ref (dns)
+                                                           : g_variant_new ("a{sv}", NULL));
+  }
   return g_variant_dict_end (&dict);
 }

@@ -293,6 +293,12 @@ apply_options (NbCliDaemon  *self,
             return invalid_option (error, key, "b");
           nb_client_set_disable_firewall (self->client, g_variant_get_boolean (value));
         }
+      else if (g_str_equal (key, "disable-dns"))
+        {
+          if (!is_bool)
+            return invalid_option (error, key, "b");
+          nb_client_set_disable_dns (self->client, g_variant_get_boolean (value));
+        }
       else
         {
           g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,

@@ -291,6 +291,86 @@ service_line (GVariantDict *status,
   return g_string_free (line, FALSE);
 }
 
+/* The map's nameserver groups in force ("dns" → "dnsServers"). */
+static GVariant *
+dns_servers (GVariantDict *status)
+{
+  g_autoptr(GVariant) dns = g_variant_dict_lookup_value (status, "dns", G_VARIANT_TYPE ("a{sv}"));
+  GVariant *servers = NULL;
+
+  if (dns != NULL)
+    servers = g_variant_lookup_value (dns, "dnsServers", G_VARIANT_TYPE ("aa{sv}"));
+  return servers != NULL ? servers : g_variant_ref_sink (g_variant_new ("aa{sv}", NULL));
+}
+
+static char *
+joined_strv (GVariant   *dict,
+             const char *key)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (dict, key, G_VARIANT_TYPE_STRING_ARRAY);
+  g_autofree const char **strv = value != NULL ? g_variant_get_strv (value, NULL) : NULL;
+
+  return strv != NULL ? g_strjoinv (", ", (char **) strv) : g_strdup ("");
+}
+
+/* NetBird's lines: "Nameservers: 1/2 Available", and with -d each group
+ * "[IP:53, IP:53] for [corp.test] is Available", then our resolver and
+ * the search domains the host was given. */
+static void
+append_nameservers (GString      *out,
+                    GVariantDict *status,
+                    gboolean      detail)
+{
+  g_autoptr(GVariant) servers = dns_servers (status);
+  g_autoptr(GVariant) dns = g_variant_dict_lookup_value (status, "dns", G_VARIANT_TYPE ("a{sv}"));
+  gsize n = g_variant_n_children (servers);
+  guint available = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) group = g_variant_get_child_value (servers, i);
+      gboolean enabled = FALSE;
+
+      g_variant_lookup (group, "enabled", "b", &enabled);
+      available += enabled;
+    }
+  if (!detail)
+    {
+      g_string_append_printf (out, "Nameservers: %u/%" G_GSIZE_FORMAT " Available\n", available, n);
+      return;
+    }
+  g_string_append (out, "Nameservers:\n");
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) group = g_variant_get_child_value (servers, i);
+      g_autofree char *addresses = joined_strv (group, "servers");
+      g_autofree char *domains = joined_strv (group, "domains");
+      const char *error = "";
+      gboolean enabled = FALSE;
+
+      g_variant_lookup (group, "enabled", "b", &enabled);
+      g_variant_lookup (group, "error", "&s", &error);
+      g_string_append_printf (out, "  [%s] for [%s] is %s%s%s\n", addresses, domains,
+                              enabled ? "Available" : "Unavailable",
+                              error[0] != '\0' ? ", reason: " : "", error);
+    }
+  if (dns != NULL)
+    {
+      const char *resolver = "";
+      const char *host = "";
+      const char *host_error = "";
+      g_autofree char *domains = joined_strv (dns, "domains");
+
+      g_variant_lookup (dns, "resolver", "&s", &resolver);
+      g_variant_lookup (dns, "hostConfig", "&s", &host);
+      g_variant_lookup (dns, "hostError", "&s", &host_error);
+      if (resolver[0] != '\0')
+        g_string_append_printf (out, "DNS resolver: %s, host: %s%s%s, search: [%s]\n", resolver,
+                                host[0] != '\0' ? host : "not configured",
+                                host_error[0] != '\0' ? ": " : "", host_error, domains);
+    }
+}
+
 static char *
 format_text (GVariantDict *status,
              gboolean      detail,
@@ -336,6 +416,7 @@ format_text (GVariantDict *status,
                           or_dash (lookup_string (status, "interfaceName")));
   g_string_append_printf (out, "Wireguard port: %u\n",
                           (guint) lookup_uint16 (status, "wireguardPort"));
+  append_nameservers (out, status, detail);
   g_string_append_printf (out, "Peers count: %u/%u Connected\n", count_connected (peers),
                           peers->len);
   return g_string_free (out, FALSE);
@@ -414,6 +495,50 @@ add_peer_object (JsonBuilder  *builder,
   json_builder_end_object (builder);
 }
 
+static void
+add_strv (JsonBuilder *builder,
+          GVariant    *dict,
+          const char  *key)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (dict, key, G_VARIANT_TYPE_STRING_ARRAY);
+  g_autofree const char **strv = value != NULL ? g_variant_get_strv (value, NULL) : NULL;
+
+  json_builder_set_member_name (builder, key);
+  json_builder_begin_array (builder);
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_builder_add_string_value (builder, strv[i]);
+  json_builder_end_array (builder);
+}
+
+/* NetBird's "dnsServers": one object per nameserver group. */
+static void
+add_dns_servers (JsonBuilder  *builder,
+                 GVariantDict *status)
+{
+  g_autoptr(GVariant) servers = dns_servers (status);
+
+  json_builder_set_member_name (builder, "dnsServers");
+  json_builder_begin_array (builder);
+  for (gsize i = 0; i < g_variant_n_children (servers); i++)
+    {
+      g_autoptr(GVariant) group = g_variant_get_child_value (servers, i);
+      const char *error = "";
+      gboolean enabled = FALSE;
+
+      g_variant_lookup (group, "enabled", "b", &enabled);
+      g_variant_lookup (group, "error", "&s", &error);
+      json_builder_begin_object (builder);
+      add_strv (builder, group, "servers");
+      add_strv (builder, group, "domains");
+      json_builder_set_member_name (builder, "enabled");
+      json_builder_add_boolean_value (builder, enabled);
+      json_builder_set_member_name (builder, "error");
+      json_builder_add_string_value (builder, error);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 static char *
 format_json (GVariantDict *status)
 {
@@ -451,6 +576,7 @@ format_json (GVariantDict *status)
   json_builder_set_member_name (builder, "wireguardPort");
   json_builder_add_int_value (builder, lookup_uint16 (status, "wireguardPort"));
   add_string (builder, "fqdn", lookup_string (status, "fqdn"));
+  add_dns_servers (builder, status);
 
   json_builder_end_object (builder);
 

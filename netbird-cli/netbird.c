@@ -135,6 +135,7 @@ prepare (const char         *command,
 /* The flags of `up` and `login`, NetBird's names. */
 static gboolean up_block_inbound;
 static gboolean up_disable_firewall;
+static gboolean up_disable_dns;
 static char *up_interface_name;
 static int up_wireguard_port;
 static char *up_preshared_key;
@@ -144,6 +145,8 @@ static const GOptionEntry up_entries[] = {
     "Drop every connection other peers open to this one", NULL },
   { "disable-firewall", 0, 0, G_OPTION_ARG_NONE, &up_disable_firewall,
     "Do not filter traffic by the network's access policies", NULL },
+  { "disable-dns", 0, 0, G_OPTION_ARG_NONE, &up_disable_dns,
+    "Leave the host's DNS alone: no resolver, resolv.conf untouched", NULL },
   { "interface-name", 0, 0, G_OPTION_ARG_STRING, &up_interface_name,
     "The tunnel device's name (default wt0)", "NAME" },
   { "wireguard-port", 0, 0, G_OPTION_ARG_INT, &up_wireguard_port,
@@ -196,6 +199,8 @@ settings_options (GError **error)
     g_variant_dict_insert (&dict, "block-inbound", "b", TRUE);
   if (up_disable_firewall)
     g_variant_dict_insert (&dict, "disable-firewall", "b", TRUE);
+  if (up_disable_dns)
+    g_variant_dict_insert (&dict, "disable-dns", "b", TRUE);
   return g_variant_dict_end (&dict);
 }
 

@@ -12,6 +12,7 @@
  *   "preshared_key": "BASE64",
  *   "block_inbound": false,
  *   "disable_firewall": false,
+ *   "disable_dns": false,
  *   "private_key_file": "config.key"
  * }
  *
@@ -189,7 +190,8 @@ config_parse (NbClientConfig *config,
       !get_string (object, "preshared_key", &config->preshared_key, error) ||
       !get_string (object, "private_key_file", &key_file, error) ||
       !get_boolean (object, "block_inbound", &config->block_inbound, error) ||
-      !get_boolean (object, "disable_firewall", &config->disable_firewall, error))
+      !get_boolean (object, "disable_firewall", &config->disable_firewall, error) ||
+      !get_boolean (object, "disable_dns", &config->disable_dns, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
@@ -319,6 +321,8 @@ nb_client_config_save (const NbClientConfig *config,
   json_builder_add_boolean_value (b, config->block_inbound);
   json_builder_set_member_name (b, "disable_firewall");
   json_builder_add_boolean_value (b, config->disable_firewall);
+  json_builder_set_member_name (b, "disable_dns");
+  json_builder_add_boolean_value (b, config->disable_dns);
   json_builder_set_member_name (b, "private_key_file");
   /* Beside the configuration: a name only, so the two move together. */
   if (g_str_equal (config->private_key_file, default_key) || g_str_equal (config_dir, key_dir))

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "nb-client-private.h"
+#include "nb-client-dns-private.h"
 #include "nb-filter-private.h"
 #include "nb-wg-device-private.h"
 #include "nb-wg-peer.h"
@@ -48,6 +49,7 @@ struct _NbClientEngine
   GSource *check_source;
   gint64 serial;
   NbClientRelays *relays;
+  NbClientDns *dns;               /* nb-client-dns.c */
 };
 
 static void
@@ -144,6 +146,7 @@ nb_client_engine_new (NbClient *client,
                                          (GDestroyNotify) nb_client_peer_conn_free);
   engine->peers = g_ptr_array_new_with_free_func (g_object_unref);
   engine->relays = nb_client_relays_new (&engine->ctx, engine->conns);
+  engine->dns = nb_client_dns_new (client);
   if (config->preshared_key != NULL && config->preshared_key[0] != '\0')
     {
       gsize len = 0;
@@ -211,6 +214,8 @@ nb_client_engine_free (NbClientEngine *engine)
   g_source_destroy (engine->check_source);
   g_clear_pointer (&engine->check_source, g_source_unref);
   stop_signal (engine);
+  /* The host's resolver back before the address it points at goes. */
+  g_clear_pointer (&engine->dns, nb_client_dns_free);
   teardown_device (engine);
   /* After the connections: they hold the relays' transports. */
   g_clear_pointer (&engine->relays, nb_client_relays_free);
@@ -757,8 +762,21 @@ nb_client_engine_apply_map (NbClientEngine            *engine,
   g_ptr_array_unref (engine->ctx.local_addresses);
   engine->ctx.local_addresses = nb_client_meta_local_addresses (nb_tun_get_name (engine->tun));
   apply_peers (engine, map);
+  nb_client_dns_apply (engine->dns, map->dns_config, own->address);
   engine->serial = map->serial;
   g_debug ("Network map %" G_GINT64_FORMAT " applied: %u peers, %u rules", map->serial,
            engine->peers->len, map->firewall_rules != NULL ? map->firewall_rules->len : 0);
   return TRUE;
+}
+
+NbClientDns *
+nb_client_engine_get_dns (NbClientEngine *engine)
+{
+  return engine->dns;
+}
+
+void
+nb_client_engine_stop_dns (NbClientEngine *engine)
+{
+  nb_client_dns_apply (engine->dns, NULL, NULL);
 }

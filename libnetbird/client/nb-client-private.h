@@ -51,6 +51,7 @@ typedef struct
   char *preshared_key;      /* base64, NULL: none */
   gboolean block_inbound;
   gboolean disable_firewall;
+  gboolean disable_dns;      /* the host's resolver left alone */
   char *private_key_file;   /* absolute */
 } NbClientConfig;
 
@@ -212,6 +213,8 @@ void            nb_client_engine_remove_all_peers (NbClientEngine *engine);
 /* The filter mode from the settings (block-inbound, disable-firewall). */
 void            nb_client_engine_update_filter_mode (NbClientEngine *engine);
 NbWgDevice     *nb_client_engine_get_device (NbClientEngine *engine);
+/* DNS off in the settings: stops the resolver, puts the host's back. */
+void            nb_client_engine_stop_dns (NbClientEngine *engine);
 /* The rules in force, and the filter's drops both ways. */
 guint           nb_client_engine_get_n_rules (NbClientEngine *engine);
 guint64         nb_client_engine_get_drops  (NbClientEngine *engine);

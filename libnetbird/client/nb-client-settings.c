@@ -299,3 +299,37 @@ nb_client_set_disable_firewall (NbClient *self,
   nb_client_notify (self, "disable-firewall");
   nb_client_notify (self, "firewall-mode");
 }
+
+/**
+ * nb_client_get_disable_dns:
+ * @self: a #NbClient
+ *
+ * Returns: whether the client leaves the host's DNS alone
+ */
+gboolean
+nb_client_get_disable_dns (NbClient *self)
+{
+  g_return_val_if_fail (NB_IS_CLIENT (self), FALSE);
+  return self->config != NULL && self->config->disable_dns;
+}
+
+/**
+ * nb_client_set_disable_dns:
+ * @self: a #NbClient
+ * @disable: whether to leave the host's DNS alone
+ *
+ * Sets #NbClient:disable-dns.
+ */
+void
+nb_client_set_disable_dns (NbClient *self,
+                           gboolean  disable)
+{
+  g_return_if_fail (NB_IS_CLIENT (self));
+  disable = !!disable;
+  if (self->config == NULL || self->config->disable_dns == disable)
+    return;
+  self->config->disable_dns = disable;
+  if (disable && self->engine != NULL)
+    nb_client_engine_stop_dns (self->engine);
+  nb_client_notify (self, "disable-dns");
+}

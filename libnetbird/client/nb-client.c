@@ -10,6 +10,7 @@
 
 
 #include "nb-client-private.h"
+#include "nb-client-dns-private.h"
 #include "nb-client-enum-types.h"
 
 
@@ -58,6 +59,7 @@ enum {
   PROP_WIREGUARD_PORT,
   PROP_BLOCK_INBOUND,
   PROP_DISABLE_FIREWALL,
+  PROP_DISABLE_DNS,
   PROP_STATE,
   PROP_PUBLIC_KEY,
   PROP_ADDRESS,
@@ -269,6 +271,9 @@ nb_client_get_property (GObject    *object,
     case PROP_DISABLE_FIREWALL:
       g_value_set_boolean (value, nb_client_get_disable_firewall (self));
       break;
+    case PROP_DISABLE_DNS:
+      g_value_set_boolean (value, nb_client_get_disable_dns (self));
+      break;
     case PROP_STATE:
       g_value_set_enum (value, self->state);
       break;
@@ -344,6 +349,9 @@ nb_client_set_property (GObject      *object,
     case PROP_DISABLE_FIREWALL:
       nb_client_set_disable_firewall (self, g_value_get_boolean (value));
       break;
+    case PROP_DISABLE_DNS:
+      nb_client_set_disable_dns (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -416,6 +424,16 @@ nb_client_class_init (NbClientClass *klass)
    */
   properties[PROP_DISABLE_FIREWALL] =
     g_param_spec_boolean ("disable-firewall", NULL, NULL, FALSE, rw);
+  /**
+   * NbClient:disable-dns:
+   *
+   * Whether the client leaves the host's DNS alone: no resolver on the
+   * NetBird address, resolv.conf untouched, whatever the map says.
+   * Turning it on stops DNS at once; turning it off takes effect with the
+   * next network map (or up).
+   */
+  properties[PROP_DISABLE_DNS] =
+    g_param_spec_boolean ("disable-dns", NULL, NULL, FALSE, rw);
   /**
    * NbClient:state:
    *
@@ -578,6 +596,9 @@ nb_client_new (const char  *config_path,
   self->key = nb_client_config_load_key (self->config, error);
   if (self->key == NULL)
     return NULL;
+  /* A run killed while up left the host's resolver pointed at an address
+   * that is gone: put it back now, not only at the next up. */
+  nb_client_dns_recover (self);
   return g_steal_pointer (&self);
 }
 

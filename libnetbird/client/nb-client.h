@@ -144,6 +144,13 @@ gboolean       nb_client_get_disable_firewall (NbClient            *self);
 NB_AVAILABLE_IN_ALL
 void           nb_client_set_disable_firewall (NbClient            *self,
                                                gboolean             disable);
+NB_AVAILABLE_IN_ALL
+gboolean       nb_client_get_disable_dns      (NbClient            *self);
+NB_AVAILABLE_IN_ALL
+void           nb_client_set_disable_dns      (NbClient            *self,
+                                               gboolean             disable);
+NB_AVAILABLE_IN_ALL
+GVariant      *nb_client_get_dns_status       (NbClient            *self);
 
 /* Life cycle */
 NB_AVAILABLE_IN_ALL

@@ -240,6 +240,93 @@ test_detail_block (void)
   g_assert_true (laptop != NULL && idle != NULL && laptop < idle);
 }
 
+/* The sample with the daemon's "dns": a corp.test group of two servers and
+ * a primary one, our resolver in resolv.conf. */
+static GVariant *
+sample_status_with_dns (void)
+{
+  g_autoptr(GVariant) base = sample_status ("Connected");
+  const char *corp_servers[] = { "198.18.0.2:53", "198.18.0.3:53" };
+  const char *corp_domains[] = { "corp.test" };
+  const char *primary_servers[] = { "[2001:db8::53]:53" };
+  const char *primary_domains[] = { "." };
+  const char *search[] = { "netbird.cloud" };
+  GVariantBuilder groups;
+  GVariantDict dict;
+  GVariantDict dns;
+
+  g_variant_builder_init (&groups, G_VARIANT_TYPE ("aa{sv}"));
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert_value (&dict, "servers", g_variant_new_strv (corp_servers, 2));
+  g_variant_dict_insert_value (&dict, "domains", g_variant_new_strv (corp_domains, 1));
+  g_variant_dict_insert (&dict, "enabled", "b", TRUE);
+  g_variant_dict_insert (&dict, "error", "s", "");
+  g_variant_builder_add_value (&groups, g_variant_dict_end (&dict));
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert_value (&dict, "servers", g_variant_new_strv (primary_servers, 1));
+  g_variant_dict_insert_value (&dict, "domains", g_variant_new_strv (primary_domains, 1));
+  g_variant_dict_insert (&dict, "enabled", "b", FALSE);
+  g_variant_dict_insert (&dict, "error", "s", "timeout");
+  g_variant_builder_add_value (&groups, g_variant_dict_end (&dict));
+
+  g_variant_dict_init (&dns, NULL);
+  g_variant_dict_insert (&dns, "resolver", "s", "100.64.0.1:53");
+  g_variant_dict_insert (&dns, "hostConfig", "s", "resolv.conf");
+  g_variant_dict_insert (&dns, "hostError", "s", "");
+  g_variant_dict_insert_value (&dns, "domains", g_variant_new_strv (search, 1));
+  g_variant_dict_insert_value (&dns, "dnsServers", g_variant_builder_end (&groups));
+
+  g_variant_dict_init (&dict, base);
+  g_variant_dict_insert_value (&dict, "dns", g_variant_dict_end (&dns));
+  return g_variant_ref_sink (g_variant_dict_end (&dict));
+}
+
+/* NetBird's "dnsServers" in --json, its "Nameservers" lines as text. */
+static void
+test_dns_servers (void)
+{
+  g_autoptr(GVariant) status = sample_status_with_dns ();
+  g_autoptr(GVariant) plain = sample_status ("Connected");
+  g_autofree char *json = nb_cli_status_format (status, NB_CLI_STATUS_JSON, NOW_US);
+  g_autofree char *detail = nb_cli_status_format (status, NB_CLI_STATUS_DETAIL, NOW_US);
+  g_autofree char *summary = nb_cli_status_format (status, NB_CLI_STATUS_SUMMARY, NOW_US);
+  g_autofree char *none = nb_cli_status_format (plain, NB_CLI_STATUS_JSON, NOW_US);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *servers;
+  JsonObject *group;
+
+  g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
+  g_assert_no_error (error);
+  servers = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                          "dnsServers");
+  g_assert_cmpuint (json_array_get_length (servers), ==, 2);
+  group = json_array_get_object_element (servers, 0);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (group, "servers"), 1),
+                   ==, "198.18.0.3:53");
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (group, "domains"), 0),
+                   ==, "corp.test");
+  g_assert_true (json_object_get_boolean_member (group, "enabled"));
+  group = json_array_get_object_element (servers, 1);
+  g_assert_false (json_object_get_boolean_member (group, "enabled"));
+  g_assert_cmpstr (json_object_get_string_member (group, "error"), ==, "timeout");
+
+  g_assert_nonnull (strstr (detail, "Nameservers:\n"
+                                    "  [198.18.0.2:53, 198.18.0.3:53] for [corp.test] is Available\n"
+                                    "  [[2001:db8::53]:53] for [.] is Unavailable, reason: timeout\n"
+                                    "DNS resolver: 100.64.0.1:53, host: resolv.conf, "
+                                    "search: [netbird.cloud]\n"));
+  g_assert_nonnull (strstr (summary, "Nameservers: 1/2 Available\n"));
+
+  /* An older daemon, or no DNS: an empty list, as NetBird prints it. */
+  g_assert_true (json_parser_load_from_data (parser, none, -1, &error));
+  g_assert_no_error (error);
+  servers = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                          "dnsServers");
+  g_assert_nonnull (servers);
+  g_assert_cmpuint (json_array_get_length (servers), ==, 0);
+}
+
 static void
 test_summary (void)
 {
@@ -441,6 +528,7 @@ main (int    argc,
   g_test_add_func ("/cli/status/json-names", test_json_names);
   g_test_add_func ("/cli/status/detail-block", test_detail_block);
   g_test_add_func ("/cli/status/summary", test_summary);
+  g_test_add_func ("/cli/status/dns-servers", test_dns_servers);
   g_test_add_func ("/cli/status/needs-login", test_needs_login);
   g_test_add_func ("/cli/options/flags-before-and-after", test_flags_before_and_after);
   g_test_add_func ("/cli/options/flags-from-environment", test_flags_from_environment);

@@ -330,18 +330,42 @@ nbnet_peer() {
     ip -n "$ns" route add default via "198.19.$r.1"
   fi
   NBNET_UNDERLAY[$name]=$addr
+  nbnet_make_resolv_conf "$name"
 }
 
 nbnet_sock() { echo "$NBNET_DIR/$1.sock"; }
 
+# nbnet_resolv_conf NAME: the resolv.conf NAME's daemon sees as
+# /etc/resolv.conf (`ip netns exec` binds /etc/netns/NS/resolv.conf over
+# it), so the client's DNS host configuration works on that one and never
+# on this machine's. Its first nameserver is $NBNET_UPSTREAM_DNS (the
+# public namespace's address by default).
+nbnet_resolv_conf() {
+  echo "/etc/netns/${NBNET_NS[$1]}/resolv.conf"
+}
+
+# nbnet_make_resolv_conf NAME: NAME's own resolv.conf, made with its
+# namespace, so every process `nbnet_in NAME` runs (a daemon, a client in
+# Python) sees that one as /etc/resolv.conf and never this machine's.
+nbnet_make_resolv_conf() {
+  local resolv
+  resolv=$(nbnet_resolv_conf "$1")
+  [ -n "${NBNET_NS[$1]:-}" ] || nbt_fail "no namespace for $1"
+  mkdir -p "$(dirname "$resolv")"
+  printf '# %s: nbnet peer %s\nnameserver %s\noptions timeout:2\n' \
+    "${NBNET_NS[$1]}" "$1" "${NBNET_UPSTREAM_DNS:-$NBNET_PUBLIC}" >"$resolv"
+}
+
 # nbnet_daemon NAME: `netbird service run` in NAME's namespace, on its own
-# socket and config; waits for the socket.
+# socket, config and resolv.conf; waits for the socket.
 nbnet_daemon() {
-  local name=$1 sock log=$NBNET_DIR/$1.log pid
+  local name=$1 sock log=$NBNET_DIR/$1.log pid resolv
   sock=$(nbnet_sock "$name")
   rm -f "$sock"
-  (exec nsenter --net="/var/run/netns/${NBNET_NS[$name]}" \
-    env G_MESSAGES_DEBUG="${NBT_DEBUG:-}" ${NBNET_DAEMON_ENV:-} \
+  resolv=$(nbnet_resolv_conf "$name")
+  [ -e "$resolv" ] || nbnet_make_resolv_conf "$name"
+  (exec ip netns exec "${NBNET_NS[$name]}" \
+    env -u NB_DNS_RESOLV_CONF G_MESSAGES_DEBUG="${NBT_DEBUG:-}" ${NBNET_DAEMON_ENV:-} \
     "$NBNET_NETBIRD" service run --daemon-addr "unix://$sock" -c "$NBNET_DIR/$name.json" \
     -l "${NBNET_LOG_LEVEL:-info}") >>"$log" 2>&1 &
   pid=$!

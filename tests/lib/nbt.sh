@@ -104,6 +104,8 @@ nbt_cleanup() {
   for ns in "${NBT_NAMESPACES[@]}"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
     ip netns del "$ns" 2>/dev/null
+    # What `ip netns exec` binds over /etc for it (nbnet.sh's resolv.conf).
+    [ -n "$ns" ] && rm -rf "/etc/netns/$ns"
   done
   local sock
   for sock in "${NBT_SOCKETS[@]}"; do
