@@ -10,10 +10,11 @@
 #   reaches our server (a dnsmasq on the link's address, which logs it),
 #   RevertLink clears it all.
 #
-# The binary: $NB_SYSTEMD_RESOLVED, /lib/systemd/systemd-resolved, or taken
-# from Debian's systemd-resolved package (apt-get download, unpacked here,
-# never installed: installing it would take over the machine's
-# resolv.conf). It runs as root with a systemd-resolve user bound into the
+# The binary: $NB_SYSTEMD_RESOLVED, /lib/systemd/systemd-resolved, the one
+# ./dev unpacks from Debian's systemd-resolved package into
+# /var/cache/netbird-dev/systemd-resolved, or, without ./dev, the package
+# fetched here (apt-get download, unpacked, never installed: installing it
+# would take over the machine's resolv.conf). It runs as root with a systemd-resolve user bound into the
 # test's own /etc/passwd.
 #
 # SPDX-License-Identifier: BSD-3-Clause
@@ -27,6 +28,8 @@ done
 
 bin=${NB_SYSTEMD_RESOLVED:-}
 [ -n "$bin" ] || { [ -x /lib/systemd/systemd-resolved ] && bin=/lib/systemd/systemd-resolved; }
+cached=/var/cache/netbird-dev/systemd-resolved/lib/systemd/systemd-resolved
+[ -n "$bin" ] || { [ -x "$cached" ] && bin=$cached; }
 if [ -z "$bin" ]; then
   (cd "$NBT_TMP" && apt-get download systemd-resolved >/dev/null 2>&1 &&
     dpkg -x systemd-resolved_*.deb pkg) ||
