@@ -627,20 +627,29 @@ nb_dns_resolver_listen (NbDnsResolver *self,
                    "DNS listen address “%s” is not an IP address", address ? address : "");
       return FALSE;
     }
-  addr = g_inet_socket_address_new (ia, port);
-  self->udp = bind_socket (addr, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &local);
-  if (self->udp != NULL)
+  /* UDP first, then TCP on the same port. With port 0 the kernel picks a
+   * free UDP port, which TCP may hold already: then another pick. */
+  for (guint attempt = 0; attempt < (port == 0 ? 32 : 1); attempt++)
     {
+      g_clear_error (&local);
+      g_clear_object (&self->udp);
+      g_clear_object (&bound);
+      g_clear_object (&addr);
+      addr = g_inet_socket_address_new (ia, port);
+      self->udp = bind_socket (addr, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &local);
+      if (self->udp == NULL)
+        break;
       /* room for a burst of queries while the thread is busy */
       (void) g_socket_set_option (self->udp, SOL_SOCKET, SO_RCVBUF, 1 << 20, NULL);
       bound = g_socket_get_local_address (self->udp, &local);
-      if (bound != NULL)
-        {
-          self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-          g_clear_object (&addr);
-          addr = g_inet_socket_address_new (ia, self->port);
-          self->tcp = bind_socket (addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &local);
-        }
+      if (bound == NULL)
+        break;
+      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+      g_clear_object (&addr);
+      addr = g_inet_socket_address_new (ia, self->port);
+      self->tcp = bind_socket (addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &local);
+      if (self->tcp != NULL || !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+        break;
     }
   if (self->udp == NULL || self->tcp == NULL)
     {
