@@ -114,8 +114,14 @@ def spin(seconds):
         time.sleep(0.02)
 
 
+# Waits end as soon as what they wait for happens; the margin is for the
+# sanitizer build on a loaded machine, where GTK takes seconds to map a
+# window (once over 20 s on a fresh root).
+WAIT_MARGIN = 3
+
+
 def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * WAIT_MARGIN
     while True:
         try:
             if predicate():
