@@ -53,6 +53,7 @@ struct _NbService
 
   GSocket *listen_socket;
   GSocketAddress *local_address;
+  GSocketAddress *last_local;  /* the latest connection's, shared with the next */
   GSource *accept_source;
   guint backoff_source;
   int spare_fd;

@@ -200,6 +200,7 @@ nb_service_listener_close (NbService *self)
     g_socket_close (self->listen_socket, NULL);
   g_clear_object (&self->listen_socket);
   g_clear_object (&self->local_address);
+  g_clear_object (&self->last_local);
   if (self->spare_fd >= 0)
     close (self->spare_fd);
   self->spare_fd = -1;

@@ -72,6 +72,7 @@ void             nb_service_stream_set_callbacks  (NbServiceStream     *self,
                                                    NbServiceStreamFunc  wrote,
                                                    NbServiceStreamFunc  closed,
                                                    gpointer             user_data);
+gpointer         nb_service_stream_get_user_data  (NbServiceStream     *self);
 NbServiceStream *nb_service_stream_find           (GIOStream           *stream);
 
 /* nb-service.c: the service (listener, limits, timeouts) over a SoupServer */

@@ -671,6 +671,12 @@ nb_service_stream_set_callbacks (NbServiceStream     *self,
   self->user_data = user_data;
 }
 
+gpointer
+nb_service_stream_get_user_data (NbServiceStream *self)
+{
+  return self->user_data;
+}
+
 /* Our stream under what libsoup hands out (its SoupIOStream wrappers). */
 NbServiceStream *
 nb_service_stream_find (GIOStream *stream)
