@@ -396,7 +396,7 @@ nb_management_server_class_init (NbManagementServerClass *klass)
 static void
 nb_management_server_init (NbManagementServer *self)
 {
-  self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+  self->channels = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                           (GDestroyNotify) nb_mgmt_sync_channel_free);
   self->pending_channels = g_hash_table_new_full (g_direct_hash, g_direct_equal,
                                                   (GDestroyNotify) nb_mgmt_sync_channel_free,

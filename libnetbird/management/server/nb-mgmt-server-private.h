@@ -134,7 +134,7 @@ struct _NbManagementServer
 
   /* Authenticated sync channels by peer public key (base64); channels
    * waiting for their first message are in @pending_channels. */
-  GHashTable *channels;
+  GHashTable *channels;         /* peer key text (the channel's own) -> NbMgmtSyncChannel */
   GHashTable *pending_channels;
   /* Open channels per account ID: changes to an account nobody listens to
    * cost no map computation. */

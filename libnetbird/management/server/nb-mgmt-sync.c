@@ -44,7 +44,7 @@ struct _NbMgmtSyncChannel
   NbServiceChannel *channel;
   NbKey *peer_key;
   char *peer_id;
-  char *account_id;
+  char *account_id;             /* a GRefString shared by the account's channels */
   gulong message_handler;
   gulong closed_handler;
 };
@@ -60,7 +60,7 @@ nb_mgmt_sync_channel_free (NbMgmtSyncChannel *channel)
   g_clear_object (&channel->connection);
   g_clear_object (&channel->peer_key);
   g_free (channel->peer_id);
-  g_free (channel->account_id);
+  g_clear_pointer (&channel->account_id, g_ref_string_release);
   g_free (channel);
 }
 
@@ -328,7 +328,7 @@ on_first_map (GObject      *source,
 
   channel->peer_key = g_steal_pointer (&first->peer_key);
   channel->peer_id = g_strdup (first->peer_id);
-  channel->account_id = g_strdup (first->account_id);
+  channel->account_id = g_ref_string_new_intern (first->account_id);
   nb_service_channel_set_authenticated (channel->channel);
   key = nb_key_get_public_base64 (channel->peer_key);
 
@@ -337,17 +337,15 @@ on_first_map (GObject      *source,
   previous = g_hash_table_lookup (self->channels, key);
   if (previous != NULL)
     {
-      g_autofree char *previous_key = NULL;
-
-      /* Stealing skips the table's key destructor: free the key here. */
-      g_hash_table_steal_extended (self->channels, key, (gpointer *) &previous_key, NULL);
+      g_hash_table_steal (self->channels, key);
       count_account_channel (self, previous->account_id, -1);
       g_clear_signal_handler (&previous->closed_handler, previous->connection);
       previous->closed_handler = g_signal_connect (previous->connection, "closed",
                                                    G_CALLBACK (on_closed_replaced), previous);
       close_channel (previous, NB_MGMT_SYNC_CLOSE_REPLACED, "replaced by a newer sync channel");
     }
-  g_hash_table_insert (self->channels, g_strdup (key), channel);
+  /* The key is the channel's own (its peer key's text): it lives as long. */
+  g_hash_table_insert (self->channels, (gpointer) key, channel);
   count_account_channel (self, channel->account_id, +1);
 
   if (!nb_mgmt_store_set_peer_connected (self->store, key, TRUE, &error))
