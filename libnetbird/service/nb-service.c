@@ -558,10 +558,36 @@ nb_service_conn_of_stream (NbService       *self,
   return nb_service_stream_get_user_data (stream);
 }
 
+/* A long-lived channel's peer may vanish without a word (power cut, a NAT
+ * that forgot the mapping): the kernel probes a connection idle for
+ * KEEPALIVE_IDLE_S, every KEEPALIVE_INTERVAL_S, and resets it after
+ * KEEPALIVE_PROBES unanswered probes, so the channel closes within a
+ * minute. No timer of ours per channel: with 10,000 channels each would be
+ * a source for the main loop to prepare and check on every iteration. */
+#define KEEPALIVE_IDLE_S 30
+#define KEEPALIVE_INTERVAL_S 10
+#define KEEPALIVE_PROBES 3
+
+static void
+conn_enable_keepalive (NbServiceConn *conn)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_socket_set_keepalive (conn->socket, TRUE);
+  if (!g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_KEEPIDLE, KEEPALIVE_IDLE_S, &error) ||
+      !g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_KEEPINTVL, KEEPALIVE_INTERVAL_S,
+                            &error) ||
+      !g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_KEEPCNT, KEEPALIVE_PROBES, &error))
+    g_debug ("%s: TCP keepalive of %s left at the system's timing: %s", conn->service->name,
+             conn->address, error->message);
+}
+
 void
 nb_service_conn_set_channel (NbServiceConn    *conn,
                              NbServiceChannel *channel)
 {
+  if (channel != NULL && conn->channel == NULL)
+    conn_enable_keepalive (conn);
   if (channel != NULL)
     conn->service->metrics.channels_open++;
   else if (conn->channel != NULL)

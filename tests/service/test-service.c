@@ -5,9 +5,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <glib/gstdio.h>
 
 #include "service-test-util.h"
+#include "nb-service-internal.h"
 
 #define GET_ECHO "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 #define WS_UPGRADE "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" \
@@ -552,6 +555,37 @@ test_channel_auth_timeout (void)
   test_server_free (server);
 }
 
+/* A channel's peer that vanishes is found by the kernel's probes (no timer
+ * of ours per channel): its socket has TCP keepalive, at our timing. */
+static void
+test_channel_keepalive (void)
+{
+  NbServiceLimits limits = small_limits ();
+  TestServer *server = test_server_new (&limits);
+  g_autoptr(GSocket) socket = NULL;
+  GHashTableIter iter;
+  NbServiceConn *conn, *found = NULL;
+  int on = 0, idle = 0, interval = 0, probes = 0;
+
+  socket = open_websocket (server, FALSE);
+  g_hash_table_iter_init (&iter, server->service->connections);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &conn, NULL))
+    if (conn->channel == server->channel)
+      found = conn;
+  g_assert_nonnull (found);
+  g_assert_true (g_socket_get_option (found->socket, SOL_SOCKET, SO_KEEPALIVE, &on, NULL));
+  g_assert_true (g_socket_get_option (found->socket, IPPROTO_TCP, TCP_KEEPIDLE, &idle, NULL));
+  g_assert_true (g_socket_get_option (found->socket, IPPROTO_TCP, TCP_KEEPINTVL, &interval, NULL));
+  g_assert_true (g_socket_get_option (found->socket, IPPROTO_TCP, TCP_KEEPCNT, &probes, NULL));
+  g_test_message ("channel socket: SO_KEEPALIVE=%d idle=%d s interval=%d s probes=%d",
+                  on, idle, interval, probes);
+  g_assert_cmpint (on, ==, 1);
+  g_assert_cmpint (idle, ==, 30);
+  g_assert_cmpint (interval, ==, 10);
+  g_assert_cmpint (probes, ==, 3);
+  test_server_free (server);
+}
+
 static void
 test_metrics_text (void)
 {
@@ -591,6 +625,7 @@ main (int   argc,
   g_test_add_func ("/service/accept/recovers-after-emfile", test_accept_recovers_after_emfile);
   g_test_add_func ("/service/channel/keeps-newest", test_channel_keeps_newest);
   g_test_add_func ("/service/channel/closes-past-cap", test_channel_closes_past_cap);
+  g_test_add_func ("/service/channel/tcp-keepalive", test_channel_keepalive);
   g_test_add_func ("/service/metrics/text", test_metrics_text);
   return g_test_run ();
 }

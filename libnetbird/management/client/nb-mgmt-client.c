@@ -17,6 +17,9 @@
 
 /* Bound on what the client reads from the server: a network map. */
 #define MAX_MAP_MESSAGE (NB_MGMT_PROTO_MAX_MAP_SIZE + NB_ENVELOPE_OVERHEAD)
+/* How often the client pings its idle sync channel: under the idle
+ * timeouts of common proxies (60 s) and NAT mappings. */
+#define SYNC_KEEPALIVE_SECONDS 25
 
 struct _NbMgmtClient
 {
@@ -467,6 +470,9 @@ on_ws_connected (GObject      *source,
       return;
     }
   soup_websocket_connection_set_max_incoming_payload_size (self->ws, MAX_MAP_MESSAGE);
+  /* The client pings (the server answers, and keeps no timer per channel):
+   * a proxy or a NAT on the way sees traffic on an idle channel. */
+  soup_websocket_connection_set_keepalive_interval (self->ws, SYNC_KEEPALIVE_SECONDS);
   g_signal_connect (self->ws, "message", G_CALLBACK (on_ws_message), self);
   g_signal_connect (self->ws, "closed", G_CALLBACK (on_ws_closed), self);
 
